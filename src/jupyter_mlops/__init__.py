@@ -1,0 +1,86 @@
+"""jupyter-mlops: notebook-native MLOps on MLflow.
+
+Examples
+--------
+>>> import jupyter_mlops as mlops
+>>> with mlops.start_run(name="baseline"):  # doctest: +SKIP
+...     mlops.log(acc=0.9, step=3)
+
+In a notebook: ``%load_ext jupyter_mlops`` then ``%mlops help``.
+Importing this package is cheap: services (and MLflow) load on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .tracking.api import (
+        Run,
+        active_run,
+        artifact,
+        end_run,
+        experiment,
+        flush,
+        log,
+        log_metrics,
+        log_params,
+        runs,
+        set_tags,
+        start_run,
+        status,
+    )
+
+#: public name -> module that defines it (loaded on first access)
+_API = {
+    **dict.fromkeys(
+        (
+            "Run",
+            "active_run",
+            "artifact",
+            "end_run",
+            "experiment",
+            "flush",
+            "log",
+            "log_metrics",
+            "log_params",
+            "runs",
+            "set_tags",
+            "start_run",
+            "status",
+        ),
+        ".tracking.api",
+    ),
+}
+
+__all__ = ["__version__", "load_ipython_extension", *sorted(_API)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%mlops`` / ``%%mlops`` (``%load_ext jupyter_mlops``)."""
+    from .magics import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Flush pending values when the extension is unloaded."""
+    from .magics import unload
+
+    unload(ipython)

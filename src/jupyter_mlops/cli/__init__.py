@@ -1,0 +1,70 @@
+"""``jupyter mlops ...`` / ``jupyter-mlops ...`` command line.
+
+Exit codes: 0 success, 1 failure (including a gate or run that failed), 2 usage error.
+Feature modules add their commands through ``add_commands(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+from typing import NoReturn
+
+from .._version import __version__
+from ..errors import MlopsError
+
+__all__ = ["build_parser", "main"]
+
+#: modules defining ``add_commands(subparsers)``; optional ones may be absent
+_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split()).removeprefix("usage: ")
+        self.exit(2, f"{self.prog}: error: {message}; usage: {usage}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full parser (also used to generate the CLI reference)."""
+    parser = _Parser(
+        prog="jupyter mlops",
+        description="Notebook-native MLOps on MLflow.",
+    )
+    parser.add_argument("--version", action="version", version=f"jupyter-mlops {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _FEATURES:
+        try:
+            module = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        result = args.func(args)
+    except MlopsError as exc:
+        print(f"jupyter mlops {args.command}: {exc}", file=sys.stderr)
+        return 2 if exc.is_usage else 1
+    except KeyboardInterrupt:
+        print(f"jupyter mlops {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

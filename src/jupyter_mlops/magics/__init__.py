@@ -1,0 +1,141 @@
+"""The ``%mlops`` line magic and ``%%mlops`` cell magic.
+
+Each subcommand is a thin parser over a public function; see ``%mlops help``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.utils.process import arg_split
+
+from ..errors import MlopsError
+from ..tracking import api
+from ._registry import SUBCOMMANDS
+from . import _tracking  # noqa: F401  (registers subcommands)
+
+__all__ = ["MlopsMagics", "help_text", "load", "unload"]
+
+#: feature modules whose import registers more subcommands; a missing optional one is skipped
+_FEATURES = ("_data", "_models", "_runs", "_pipelines", "_panel")
+
+
+def _load_features() -> None:
+    from importlib import import_module
+
+    for name in _FEATURES:
+        try:
+            import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+
+
+def help_text() -> str:
+    """Every subcommand with its usage and one example."""
+    lines = ["%mlops SUBCOMMAND ...   (%mlops help, or %mlops SUBCOMMAND --help)", ""]
+    for sub in sorted(SUBCOMMANDS.values(), key=lambda s: s.name):
+        lines.append(f"  {sub.usage}")
+        lines.append(f"      {sub.summary}")
+        lines.append(f"      e.g. {sub.example}")
+    return "\n".join(lines)
+
+
+@magics_class
+class MlopsMagics(Magics):
+    """``%mlops`` / ``%%mlops``: log experiments to MLflow from cells."""
+
+    @line_cell_magic
+    def mlops(self, line: str, cell: str | None = None) -> Any:
+        """Dispatch ``%mlops SUBCOMMAND ...``; replaced below by the full usage."""
+        name, _, rest = line.strip().partition(" ")
+        if not name or name in ("help", "-h", "--help"):
+            print(help_text())
+            return None
+        sub = SUBCOMMANDS.get(name)
+        if sub is None:
+            raise UsageError(
+                f"unknown subcommand {name!r}; valid: {', '.join(sorted(SUBCOMMANDS))} "
+                "(see %mlops help)"
+            )
+        if sub.cell and cell is None:
+            raise UsageError(f"{name} is a cell magic: put {sub.usage} at the top of a cell")
+        if not sub.cell and cell is not None:
+            raise UsageError(f"%%mlops {name} takes no cell body; use the line form {sub.usage}")
+        if _wants_help(rest):
+            print(sub.func.__doc__)
+            return None
+        try:
+            # posix splitting removes quotes, which IPython's parse_argstring keeps
+            args = sub.parser.parse_args(arg_split(rest, posix=True))
+        except (UsageError, ValueError) as exc:
+            raise UsageError(f"{exc}; usage: {sub.usage}") from None
+        try:
+            if sub.cell:
+                return sub.func(self.shell, args, cell)
+            return sub.func(self.shell, args)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def _wants_help(rest: str) -> bool:
+    try:
+        words = shlex.split(rest)
+    except ValueError:
+        return False
+    return "--help" in words or "-h" in words
+
+
+def _on_pre_run_cell(info: Any) -> None:
+    t = api.tracker()
+    t.cell_source = getattr(info, "raw_cell", None)
+
+
+def _on_post_run_cell(result: Any) -> None:
+    api.tracker().last_cell_failed = bool(result.error_in_exec or result.error_before_exec)
+
+
+def _warm_up() -> None:
+    """Import MLflow, open the store and mark dead runs KILLED, off the kernel's thread."""
+    try:
+        t = api.tracker()
+        client = t.client
+        from ..tracking.stale import reap_stale_runs
+
+        reap_stale_runs(client)
+    except Exception:  # noqa: BLE001 - warming is best effort; the first real call reports errors
+        return
+
+
+#: the warm-up thread of the last load (tests wait on it)
+warm_up_thread: threading.Thread | None = None
+
+
+def load(ipython: Any) -> None:
+    """Register the magics and hooks on ``ipython`` and warm MLflow up in the background."""
+    global warm_up_thread
+    _load_features()
+    MlopsMagics.mlops.__doc__ = help_text()
+    ipython.register_magics(MlopsMagics)
+    hint = ipython.user_ns.get("__vsc_ipynb_file__")
+    t = api.tracker()
+    if hint:
+        t.notebook_hint = str(hint)
+    ipython.events.register("pre_run_cell", _on_pre_run_cell)
+    ipython.events.register("post_run_cell", _on_post_run_cell)
+    warm_up_thread = threading.Thread(target=_warm_up, name="mlops-warm-up", daemon=True)
+    warm_up_thread.start()
+
+
+def unload(ipython: Any) -> None:
+    """Flush pending values and remove the hooks."""
+    for event, callback in (("pre_run_cell", _on_pre_run_cell), ("post_run_cell", _on_post_run_cell)):
+        try:
+            ipython.events.unregister(event, callback)
+        except ValueError:
+            pass
+    api.tracker().flush()

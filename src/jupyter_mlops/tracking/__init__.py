@@ -1,0 +1,1 @@
+"""Tracking service: run lifecycle, buffered logging, run context, queries."""

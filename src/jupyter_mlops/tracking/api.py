@@ -1,0 +1,217 @@
+"""Public tracking functions, re-exported as ``jupyter_mlops.*``.
+
+Examples
+--------
+>>> import jupyter_mlops as mlops
+>>> mlops.experiment("churn")                        # doctest: +SKIP
+>>> with mlops.start_run(name="baseline"):           # doctest: +SKIP
+...     mlops.log(lr=0.01, model="rf")               # numbers -> metrics, text -> params
+...     mlops.log(acc=0.91, step=3)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+from .query import experiment_ids, runs_frame
+from .session import RunState, Tracker
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "Run",
+    "active_run",
+    "artifact",
+    "end_run",
+    "experiment",
+    "flush",
+    "log",
+    "log_metrics",
+    "log_params",
+    "runs",
+    "set_tags",
+    "start_run",
+    "status",
+    "tracker",
+]
+
+_tracker: Tracker | None = None
+_tracker_lock = threading.Lock()
+
+
+def tracker() -> Tracker:
+    """Return the process-wide :class:`Tracker` (created on first use)."""
+    global _tracker
+    with _tracker_lock:
+        if _tracker is None:
+            _tracker = Tracker()
+            import atexit
+
+            atexit.register(_shutdown)
+        return _tracker
+
+
+def reset(settings: Settings | None = None) -> Tracker:
+    """Shut the current tracker down and start a fresh one (tests, store switches)."""
+    global _tracker
+    _shutdown()
+    with _tracker_lock:
+        _tracker = Tracker(settings)
+    return _tracker
+
+
+def _shutdown() -> None:
+    if _tracker is not None:
+        _tracker.shutdown()
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run started through the API; a context manager that ends it.
+
+    Leaving the ``with`` block ends the run FINISHED, or FAILED when the block raised.
+    """
+
+    run_id: str
+    name: str
+    experiment_id: str
+
+    @classmethod
+    def _of(cls, state: RunState) -> Run:
+        return cls(state.run_id, state.name, state.experiment_id)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        active = tracker().active
+        if active is not None and active.run_id == self.run_id:
+            end_run("FAILED" if exc_type is not None else "FINISHED")
+
+
+def experiment(name: str) -> str:
+    """Select experiment ``name`` for new runs, creating it when missing; return its id.
+
+    Examples
+    --------
+    >>> mlops.experiment("churn")  # doctest: +SKIP
+    '1'
+    """
+    return tracker().set_experiment(name)
+
+
+def start_run(name: str | None = None, tags: dict[str, Any] | None = None) -> Run:
+    """Start a run (nested under the active run, if any).
+
+    Examples
+    --------
+    >>> with mlops.start_run(name="baseline", tags={"team": "growth"}):  # doctest: +SKIP
+    ...     mlops.log(acc=0.9)
+    """
+    return Run._of(tracker().start_run(name, tags))
+
+
+def end_run(status: str = "FINISHED") -> Run | None:
+    """Flush and end the active run with ``status`` (FINISHED, FAILED or KILLED)."""
+    state = tracker().end_run(status)
+    return Run._of(state) if state else None
+
+
+def active_run() -> Run | None:
+    """The run values go to now, or ``None``."""
+    state = tracker().active
+    return Run._of(state) if state else None
+
+
+def log(step: int | None = None, **values: Any) -> None:
+    """Log numbers as metrics and other values as params, starting a run if needed.
+
+    Examples
+    --------
+    >>> mlops.log(lr=0.01, model="rf")  # doctest: +SKIP
+    >>> mlops.log(acc=0.91, step=3)     # doctest: +SKIP
+    """
+    tracker().log(values, step)
+
+
+def log_metrics(values: dict[str, Any] | None = None, step: int | None = None, **kw: Any) -> None:
+    """Log metrics; every value must be a number."""
+    tracker().log_metrics({**(values or {}), **kw}, step)
+
+
+def log_params(values: dict[str, Any] | None = None, **kw: Any) -> None:
+    """Log params; a key already logged with another value is refused."""
+    tracker().log_params({**(values or {}), **kw})
+
+
+def set_tags(values: dict[str, Any] | None = None, **kw: Any) -> None:
+    """Set tags on the active run."""
+    tracker().set_tags({**(values or {}), **kw})
+
+
+def artifact(path: str | os.PathLike[str], dir: str | None = None) -> str:
+    """Upload a file or folder to the active run, under folder ``dir`` if given."""
+    return tracker().log_artifact(path, dir)
+
+
+def flush(timeout: float | None = 120.0) -> None:
+    """Block until every logged value is written to the store."""
+    tracker().flush(timeout)
+
+
+def runs(
+    experiment: str | list[str] | None = None,
+    filter: str = "",
+    order_by: str | list[str] | None = None,
+    max: int = 100,
+) -> pd.DataFrame:
+    """Return runs as a DataFrame (newest first), searching with MLflow's filter syntax.
+
+    Examples
+    --------
+    >>> mlops.runs(filter="metrics.acc > 0.8", order_by="metrics.acc DESC")  # doctest: +SKIP
+    """
+    t = tracker()
+    t.flush()
+    names = [experiment] if isinstance(experiment, str) else list(experiment or [])
+    ids = experiment_ids(t.client, names) if names else [t.experiment_id()]
+    orders = [order_by] if isinstance(order_by, str) else order_by
+    return runs_frame(t.client, ids, filter, orders, max)
+
+
+def status() -> dict[str, Any]:
+    """Describe where values go: store, root, experiment, active run, pending values."""
+    t = tracker()
+    s = t.settings
+    run = t.active
+    info: dict[str, Any] = {
+        "tracking_uri": s.tracking_uri,
+        "root": str(s.root),
+        "data_uri": s.data_uri,
+        "experiment": t.experiment_name,
+        "notebook": str(t.notebook) if t.notebook else None,
+        "active_run": None,
+        "pending": t.pending,
+        "sources": dict(s.sources),
+    }
+    if run is not None:
+        with_status = _run_status(t, run.run_id)
+        info["active_run"] = {"id": run.run_id, "name": run.name, "status": with_status}
+    return info
+
+
+def _run_status(t: Tracker, run_id: str) -> str:
+    from .store import mlflow_errors
+
+    with mlflow_errors(f"read run {run_id}"):
+        return str(t.client.get_run(run_id).info.status)
+
+

@@ -1,0 +1,153 @@
+"""Run context captured without being asked: notebook, git, interpreter, packages, host."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib import metadata
+from pathlib import Path
+
+__all__ = ["KEY_PACKAGES", "context_tags", "git_info", "notebook_path", "process_identity"]
+
+#: Packages whose versions are recorded on every run.
+KEY_PACKAGES = (
+    "jupyter-mlops",
+    "mlflow",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "pyarrow",
+    "ipykernel",
+    "papermill",
+)
+
+#: Environment variable the headless runner uses to tell a kernel its notebook.
+NOTEBOOK_ENV = "MLOPS_NOTEBOOK_PATH"
+
+
+def notebook_path(hint: str | None = None) -> Path | None:
+    """Return the notebook this process runs, when it can be known.
+
+    Sources, first wins: ``MLOPS_NOTEBOOK_PATH`` (headless runs), ``hint`` (the
+    frontend told the interface, e.g. VS Code's ``__vsc_ipynb_file__``),
+    ``JPY_SESSION_NAME`` (JupyterLab / Notebook 7 sessions).
+    """
+    for candidate in (os.environ.get(NOTEBOOK_ENV), hint, os.environ.get("JPY_SESSION_NAME")):
+        if not candidate:
+            continue
+        path = Path(candidate).expanduser()
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if path.suffix == ".ipynb":
+            return path
+    return None
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_info(root: Path) -> dict[str, str]:
+    """Return commit, branch and dirty flag of the git checkout at ``root`` (empty if none)."""
+    commit = _git(root, "rev-parse", "HEAD")
+    if not commit:
+        return {}
+    info = {"commit": commit, "dirty": str(bool(_git(root, "status", "--porcelain")))}
+    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+    if branch and branch != "HEAD":
+        info["branch"] = branch
+    return info
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    """Return the installed versions of ``names`` (missing packages are left out)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def process_identity() -> dict[str, str]:
+    """Return host, pid and process start time: enough to tell later if this process died."""
+    ident = {"mlops.host": socket.gethostname(), "mlops.pid": str(os.getpid())}
+    started = process_start_ticks(os.getpid())
+    if started is not None:
+        ident["mlops.pid_start"] = str(started)
+    return ident
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Return a process's start time in clock ticks since boot (Linux), else ``None``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces; fields after its closing parenthesis are fixed.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def context_tags(
+    root: Path, notebook: Path | None, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return the tags describing where a run comes from.
+
+    MLflow's own ``mlflow.source.*`` and ``mlflow.user`` tags are set so that its
+    UI shows the source; the rest live under ``mlops.``.
+    """
+    tags: dict[str, str] = {
+        "mlflow.user": _user(),
+        "mlops.python": platform.python_version(),
+        "mlops.python.executable": sys.executable,
+        "mlops.packages": json.dumps(package_versions(), sort_keys=True),
+        "mlops.kernel": _kernel_name(),
+        "mlops.root": str(root),
+        **process_identity(),
+    }
+    if notebook is not None:
+        tags["mlflow.source.name"] = str(notebook)
+        tags["mlflow.source.type"] = "NOTEBOOK"
+        tags["mlops.notebook.path"] = str(notebook)
+    git = git_info(root)
+    if git:
+        tags["mlflow.source.git.commit"] = git["commit"]
+        tags["mlops.git.dirty"] = git["dirty"]
+        if "branch" in git:
+            tags["mlflow.source.git.branch"] = git["branch"]
+    tags.update(extra or {})
+    return tags
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _kernel_name() -> str:
+    if "ipykernel" in sys.modules:
+        version = package_versions(("ipykernel",)).get("ipykernel", "")
+        return f"python3 (ipykernel {version})".strip()
+    if "IPython" in sys.modules:
+        return "ipython"
+    return "python"

@@ -1,0 +1,395 @@
+"""Run lifecycle for one process: experiment choice, active runs, buffered logging.
+
+A :class:`Tracker` owns a stack of active runs (a ``%%mlops run`` cell nests a
+child under the run that was active) and one :class:`~.buffer.LogBuffer`. When
+``MLOPS_RUN_ID`` is set, as the headless runner does, the first call attaches
+to that run instead of creating another; attached runs are flushed but never
+ended here, because the process that created them owns their status.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, load_settings
+from ..errors import Conflict, InvalidInput, NotFound
+from .buffer import LogBuffer
+from .context import context_tags, notebook_path
+from .store import mlflow_errors, open_client
+from .validation import check_key, check_param_value, check_tag_value, is_metric_value, to_metric
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+__all__ = ["RUN_ID_ENV", "RunState", "Tracker"]
+
+#: Environment variable naming a run created by another process for this one to attach to.
+RUN_ID_ENV = "MLOPS_RUN_ID"
+STATUSES = ("FINISHED", "FAILED", "KILLED")
+HEARTBEAT_TAG = "mlops.heartbeat"
+HEARTBEAT_EVERY_S = 15.0
+
+
+@dataclass
+class RunState:
+    """A run this process is logging to."""
+
+    run_id: str
+    name: str
+    experiment_id: str
+    owned: bool
+    params: dict[str, str] = field(default_factory=dict)
+    started_ms: int = 0
+    parent_id: str | None = None
+
+
+class Tracker:
+    """Process-wide tracking state behind the public API and the magics.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Store locations; resolved from the notebook folder or cwd when omitted.
+    flush_interval : float
+        Seconds between background flushes of non-full batches.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, flush_interval: float = 1.0) -> None:
+        self._settings = settings
+        self._flush_interval = flush_interval
+        self._client: MlflowClient | None = None
+        self._experiment_name: str | None = None
+        self._experiment_id: str | None = None
+        self._runs: list[RunState] = []
+        self._buffer: LogBuffer | None = None
+        self._lock = threading.RLock()
+        self._attached_env_run = False
+        self._last_beat = 0.0
+        #: notebook path reported by a frontend (e.g. VS Code), see ``context.notebook_path``
+        self.notebook_hint: str | None = None
+        #: set by the interface when the last executed cell raised
+        self.last_cell_failed = False
+        #: source of the cell now executing, recorded on values' runs by interfaces
+        self.cell_source: str | None = None
+
+    # -- configuration -----------------------------------------------------------------
+    @property
+    def notebook(self) -> Path | None:
+        """The notebook this process runs, if known."""
+        return notebook_path(self.notebook_hint)
+
+    @property
+    def settings(self) -> Settings:
+        """Resolved store settings (discovered on first use)."""
+        if self._settings is None:
+            nb = self.notebook
+            self._settings = load_settings(nb.parent if nb else None)
+        return self._settings
+
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client for :attr:`settings`."""
+        if self._client is None:
+            self._client = open_client(self.settings)
+        return self._client
+
+    @property
+    def buffer(self) -> LogBuffer:
+        """The log buffer, started on first use."""
+        with self._lock:
+            if self._buffer is None:
+                self._buffer = LogBuffer(
+                    self._send, interval=self._flush_interval, on_tick=self._heartbeat
+                )
+            return self._buffer
+
+    # -- experiments -----------------------------------------------------------------
+    def default_experiment_name(self) -> str:
+        """Experiment used when none was chosen: configured, else the notebook's stem."""
+        if self.settings.experiment:
+            return self.settings.experiment
+        nb = self.notebook
+        return nb.stem if nb else "Default"
+
+    def set_experiment(self, name: str) -> str:
+        """Select experiment ``name``, creating it when missing; return its id."""
+        name = (name or "").strip()
+        if not name or len(name) > 500:
+            raise InvalidInput(
+                "experiment name must be 1-500 characters, e.g. %mlops experiment churn"
+            )
+        experiment_id = self._experiment_by_name(name, create=True)
+        with self._lock:
+            self._experiment_name, self._experiment_id = name, experiment_id
+        return experiment_id
+
+    @property
+    def experiment_name(self) -> str:
+        """Name of the experiment new runs go to."""
+        return self._experiment_name or self.default_experiment_name()
+
+    def experiment_id(self) -> str:
+        """Id of the experiment new runs go to, created when missing."""
+        if self._experiment_id is None:
+            self._experiment_id = self._experiment_by_name(self.experiment_name, create=True)
+        return self._experiment_id
+
+    def _experiment_by_name(self, name: str, *, create: bool) -> str:
+        with mlflow_errors(f"open experiment {name!r}"):
+            exp = self.client.get_experiment_by_name(name)
+            if exp is not None:
+                if exp.lifecycle_stage == "deleted":
+                    raise Conflict(
+                        f"experiment {name!r} is deleted; restore it in MLflow or pick another name"
+                    )
+                return str(exp.experiment_id)
+            if not create:
+                raise NotFound(f"no experiment named {name!r}")
+            location = None
+            if self.settings.artifact_root:
+                location = Path(self.settings.artifact_root).as_uri()
+            try:
+                return str(self.client.create_experiment(name, artifact_location=location))
+            except Exception:
+                # Another process may have created it between our lookup and create.
+                exp = self.client.get_experiment_by_name(name)
+                if exp is None:
+                    raise
+                return str(exp.experiment_id)
+
+    # -- runs --------------------------------------------------------------------------
+    @property
+    def active(self) -> RunState | None:
+        """The innermost active run, attaching to ``MLOPS_RUN_ID`` when set."""
+        with self._lock:
+            if not self._runs and not self._attached_env_run and os.environ.get(RUN_ID_ENV):
+                self._attach(os.environ[RUN_ID_ENV])
+            return self._runs[-1] if self._runs else None
+
+    def _attach(self, run_id: str) -> None:
+        self._attached_env_run = True
+        with mlflow_errors(f"attach to run {run_id} from ${RUN_ID_ENV}"):
+            run = self.client.get_run(run_id)
+        self._experiment_id = str(run.info.experiment_id)
+        self._runs.append(
+            RunState(
+                run_id=run_id,
+                name=run.info.run_name or "",
+                experiment_id=self._experiment_id,
+                owned=False,
+                params=dict(run.data.params),
+                started_ms=run.info.start_time or 0,
+            )
+        )
+
+    def ensure_run(self) -> RunState:
+        """Return the active run, starting one when none is active."""
+        return self.active or self.start_run()
+
+    def start_run(self, name: str | None = None, tags: Mapping[str, Any] | None = None) -> RunState:
+        """Start a run (nested under the active one, if any) and make it active."""
+        extra = {check_key(k, "tag"): check_tag_value(k, v) for k, v in (tags or {}).items()}
+        if name is not None and (not name.strip() or len(name) > 250):
+            raise InvalidInput("run name must be 1-250 characters, e.g. --name baseline")
+        parent = self.active
+        if parent is not None:
+            extra["mlflow.parentRunId"] = parent.run_id
+        if self.cell_source:
+            extra.setdefault("mlops.cell", self.cell_source[:8000])
+        now = time.time()
+        extra[HEARTBEAT_TAG] = str(int(now))
+        all_tags = context_tags(self.settings.root, self.notebook, extra)
+        with mlflow_errors("start a run"):
+            run = self.client.create_run(self.experiment_id(), run_name=name, tags=all_tags)
+        state = RunState(
+            run_id=run.info.run_id,
+            name=run.info.run_name or "",
+            experiment_id=str(run.info.experiment_id),
+            owned=True,
+            started_ms=run.info.start_time or int(now * 1000),
+            parent_id=parent.run_id if parent else None,
+        )
+        with self._lock:
+            self._runs.append(state)
+        self.buffer  # noqa: B018 - start the flusher (and heartbeats) with the first run
+        return state
+
+    def end_run(self, status: str = "FINISHED") -> RunState | None:
+        """Flush and end the innermost run; return it (``None`` when no run was active).
+
+        Runs attached from ``MLOPS_RUN_ID`` are only flushed: their creator ends them.
+        """
+        status = status.upper()
+        if status not in STATUSES:
+            raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
+        with self._lock:
+            if not self._runs:
+                return None
+            run = self._runs[-1]
+            if not run.owned:
+                self.flush()
+                return run
+            self._runs.pop()
+        self.flush()
+        if run.parent_id is None:
+            self._log_notebook(run)
+        with mlflow_errors(f"end run {run.run_id}"):
+            self.client.set_terminated(run.run_id, status=status)
+        return run
+
+    def discard_run(self, run_id: str) -> None:
+        """End the innermost run ``run_id`` and delete it: a call that failed leaves no run."""
+        with self._lock:
+            if not self._runs or self._runs[-1].run_id != run_id or not self._runs[-1].owned:
+                return
+            self._runs.pop()
+        self.flush()
+        with mlflow_errors(f"discard run {run_id}"):
+            self.client.set_terminated(run_id, status="FAILED")
+            self.client.delete_run(run_id)
+
+    def _log_notebook(self, run: RunState) -> None:
+        nb = self.notebook
+        if nb is not None and nb.is_file():
+            with mlflow_errors(f"log notebook {nb}"):
+                self.client.log_artifact(run.run_id, str(nb), artifact_path="notebook")
+
+    # -- logging -----------------------------------------------------------------------
+    def log(self, values: Mapping[str, Any], step: int | None = None) -> RunState:
+        """Log numbers as metrics and everything else as params, all-or-nothing."""
+        metrics = {k: v for k, v in values.items() if is_metric_value(v)}
+        params = {k: v for k, v in values.items() if k not in metrics}
+        return self._log_checked(metrics, params, {}, step)
+
+    def log_metrics(self, values: Mapping[str, Any], step: int | None = None) -> RunState:
+        """Log metric values (numbers, or text that parses as one)."""
+        return self._log_checked(values, {}, {}, step)
+
+    def log_params(self, values: Mapping[str, Any]) -> RunState:
+        """Log params; re-logging a key with a different value is refused."""
+        return self._log_checked({}, values, {}, None)
+
+    def set_tags(self, values: Mapping[str, Any]) -> RunState:
+        """Set tags on the active run (tags may change)."""
+        return self._log_checked({}, {}, values, None)
+
+    def _log_checked(
+        self,
+        metrics: Mapping[str, Any],
+        params: Mapping[str, Any],
+        tags: Mapping[str, Any],
+        step: int | None,
+    ) -> RunState:
+        if not (metrics or params or tags):
+            raise InvalidInput("nothing to log: give key=value pairs, e.g. log acc=0.91 model=rf")
+        step_value = _check_step(step)
+        m = [(check_key(k, "metric"), to_metric(k, v)) for k, v in metrics.items()]
+        p = [(check_key(k, "param"), check_param_value(k, v)) for k, v in params.items()]
+        t = [(check_key(k, "tag"), check_tag_value(k, v)) for k, v in tags.items()]
+        run = self.ensure_run()
+        for key, text in p:
+            old = run.params.get(key)
+            if old is not None and old != text:
+                raise Conflict(
+                    f"param {key!r} is already {old!r} on this run and MLflow params cannot "
+                    f"change; log {text!r} under another name or start a new run (%mlops start)"
+                )
+        buf, rid, ts = self.buffer, run.run_id, LogBuffer.now_ms()
+        for key, value in m:
+            buf.metric(rid, key, value, ts, step_value)
+        for key, text in p:
+            if key not in run.params:
+                run.params[key] = text
+                buf.param(rid, key, text)
+        for key, text in t:
+            buf.tag(rid, key, text)
+        return run
+
+    def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
+        """Upload a file or folder to the active run; return its artifact path."""
+        src = Path(path).expanduser()
+        if not src.exists():
+            raise InvalidInput(
+                f"no file or folder {str(src)!r}; give an existing path, e.g. artifact plots/roc.png"
+            )
+        if artifact_path is not None and (
+            artifact_path.startswith("/") or ".." in Path(artifact_path).parts
+        ):
+            raise InvalidInput(
+                f"--dir {artifact_path!r} must be a relative folder inside the run, e.g. --dir plots"
+            )
+        run = self.ensure_run()
+        with mlflow_errors(f"upload {src}"):
+            if src.is_dir():
+                self.client.log_artifacts(run.run_id, str(src), artifact_path=artifact_path)
+            else:
+                self.client.log_artifact(run.run_id, str(src), artifact_path=artifact_path)
+        return f"{artifact_path}/{src.name}" if artifact_path else src.name
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Store ``text`` as an artifact file of the active run."""
+        run = self.ensure_run()
+        with mlflow_errors(f"log {artifact_file}"):
+            self.client.log_text(run.run_id, text, artifact_file)
+
+    def flush(self, timeout: float | None = 120.0) -> None:
+        """Write every buffered value now."""
+        if self._buffer is not None:
+            self._buffer.flush(timeout)
+
+    @property
+    def pending(self) -> int:
+        """Values logged but not yet written to the store."""
+        return self._buffer.pending if self._buffer is not None else 0
+
+    def shutdown(self) -> None:
+        """Flush and end every owned run: FAILED if the last cell raised, else FINISHED."""
+        status = "FAILED" if self.last_cell_failed else "FINISHED"
+        try:
+            while self._runs and self._runs[-1].owned:
+                self.end_run(status)
+            self.flush()
+        finally:
+            if self._buffer is not None:
+                self._buffer.close()
+                self._buffer = None
+
+    # -- background --------------------------------------------------------------------
+    def _send(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        with mlflow_errors(f"write to run {run_id}"):
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(k, v, ts, step) for k, v, ts, step in metrics],
+                params=[Param(k, v) for k, v in params],
+                tags=[RunTag(k, v) for k, v in tags],
+                synchronous=True,
+            )
+
+    def _heartbeat(self) -> None:
+        now = time.time()
+        if now - self._last_beat < HEARTBEAT_EVERY_S:
+            return
+        self._last_beat = now
+        for run in list(self._runs):
+            if run.owned:
+                self.buffer.tag(run.run_id, HEARTBEAT_TAG, str(int(now)))
+
+
+def _check_step(step: Any) -> int:
+    if step is None:
+        return 0
+    if isinstance(step, bool) or not isinstance(step, int):
+        try:
+            as_int = int(str(step))
+        except ValueError:
+            raise InvalidInput(f"step must be a whole number, got {step!r}; e.g. --step 3") from None
+        return as_int
+    return step

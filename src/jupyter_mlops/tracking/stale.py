@@ -1,0 +1,78 @@
+"""Marking runs left RUNNING by a process that died (SIGKILL, OOM, power loss).
+
+Every run we create carries its host, pid, the pid's start time and a heartbeat
+tag refreshed by the flusher thread. A RUNNING run is stale when its process is
+gone from this host, or when its heartbeat is older than ``stale_after`` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from .context import process_start_ticks
+from .session import HEARTBEAT_TAG
+from .store import mlflow_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
+__all__ = ["reap_stale_runs"]
+
+STALE_AFTER_S = 300.0
+
+
+def _process_alive(pid: int, start_ticks: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if start_ticks:
+        # A reused pid belongs to a process that started at another time.
+        return str(process_start_ticks(pid)) == start_ticks
+    return True
+
+
+def _is_stale(run: Run, host: str, now: float, stale_after: float) -> bool:
+    tags = run.data.tags
+    beat = tags.get(HEARTBEAT_TAG)
+    if beat is None:
+        return False  # not ours: leave runs of other tools alone
+    if tags.get("mlops.host") == host and tags.get("mlops.pid", "").isdigit():
+        return not _process_alive(int(tags["mlops.pid"]), tags.get("mlops.pid_start"))
+    return now - float(beat) > stale_after
+
+
+def reap_stale_runs(client: MlflowClient, stale_after: float = STALE_AFTER_S) -> list[str]:
+    """Mark stale RUNNING runs KILLED and return their ids.
+
+    Parameters
+    ----------
+    client : MlflowClient
+        Client of the store to sweep.
+    stale_after : float
+        Seconds without a heartbeat after which a run on another host is stale.
+    """
+    host, now = socket.gethostname(), time.time()
+    with mlflow_errors("look for stale runs"):
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        if not experiments:
+            return []
+        running = client.search_runs(
+            experiments, filter_string="attributes.status = 'RUNNING'", max_results=5000
+        )
+    killed = []
+    for run in running:
+        if not _is_stale(run, host, now, stale_after):
+            continue
+        end_ms = int(float(run.data.tags[HEARTBEAT_TAG]) * 1000)
+        with mlflow_errors(f"mark run {run.info.run_id} KILLED"):
+            client.set_tag(run.info.run_id, "mlops.killed_reason", "process died while running")
+            client.set_terminated(run.info.run_id, status="KILLED", end_time=end_ms)
+        killed.append(run.info.run_id)
+    return killed

@@ -1,0 +1,137 @@
+"""Opening the MLflow tracking store: lazy client, safe SQLite, error translation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from ..config import Settings
+from ..errors import Conflict, InvalidInput, MlopsError, NotFound, StoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+__all__ = ["mlflow_errors", "open_client", "sqlite_path"]
+
+_clients: dict[str, MlflowClient] = {}
+_lock = threading.Lock()
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """Return the database file of a ``sqlite:///`` URI, else ``None``."""
+    if not uri.startswith("sqlite:"):
+        return None
+    path = urlparse(uri).path
+    return Path(path) if path and path != "/:memory:" else None
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _prepare_sqlite(db: Path) -> None:
+    # WAL lets readers run beside a writer and is persistent in the file, so it
+    # is set once before MLflow creates the schema; the URI's ``timeout`` makes
+    # concurrent writers wait instead of failing with "database is locked".
+    con = sqlite3.connect(db, timeout=60)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
+def open_client(settings: Settings) -> MlflowClient:
+    """Return a cached :class:`mlflow.MlflowClient` for ``settings``.
+
+    For the embedded store the folder and database are created on first use,
+    under an inter-process lock so that parallel kernels can start together.
+    """
+    uri = settings.tracking_uri
+    with _lock:
+        client = _clients.get(uri)
+        if client is not None:
+            return client
+        from mlflow import MlflowClient
+
+        db = sqlite_path(uri)
+        if db is None:
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        else:
+            with _file_lock(db.parent / ".init.lock"), _quiet_migrations():
+                _prepare_sqlite(db)
+                client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                with mlflow_errors(f"open the tracking store {uri}"):
+                    _ = client._tracking_client.store  # creates and migrates the schema now
+        _clients[uri] = client
+        return client
+
+
+@contextlib.contextmanager
+def _quiet_migrations() -> Iterator[None]:
+    names = ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line if len(line) <= 400 else line[:397] + "..."
+
+
+@contextlib.contextmanager
+def mlflow_errors(action: str, hint: str = "") -> Iterator[None]:
+    """Translate MLflow and connection errors raised inside the block.
+
+    Parameters
+    ----------
+    action : str
+        What was being done, e.g. ``"search runs"``; starts the message.
+    hint : str
+        The right form, appended to input errors.
+    """
+    try:
+        yield
+    except MlopsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - narrowed below
+        raise translate(exc, action, hint) from None
+
+
+def translate(exc: BaseException, action: str, hint: str = "") -> MlopsError:
+    """Return our error for an exception raised by MLflow or its transport."""
+    from mlflow.exceptions import MlflowException
+
+    suffix = f"; {hint}" if hint else ""
+    if isinstance(exc, MlflowException):
+        code: Any = exc.error_code
+        message = _first_line(exc.message)
+        if code == "RESOURCE_DOES_NOT_EXIST":
+            return NotFound(f"cannot {action}: {message}{suffix}")
+        if code == "RESOURCE_ALREADY_EXISTS":
+            return Conflict(f"cannot {action}: {message}{suffix}")
+        if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE"):
+            return InvalidInput(f"cannot {action}: {message}{suffix}")
+        return StoreError(f"cannot {action}: {message}")
+    return StoreError(f"cannot {action}: {type(exc).__name__}: {_first_line(str(exc))}")
