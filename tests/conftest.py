@@ -59,21 +59,30 @@ def client(store: Settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def _shell():  # type: ignore[no-untyped-def]
+def _shell(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from IPython.testing.globalipapp import start_ipython
 
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "jupyter_mlops")
+    from jupyter_mlops import magics
+
+    # Loading warms MLflow up against a store: keep it out of the checkout.
+    previous = os.environ.get("MLOPS_HOME")
+    os.environ["MLOPS_HOME"] = str(tmp_path_factory.mktemp("load-ext-home"))
+    try:
+        shell = start_ipython()
+        shell.run_line_magic("load_ext", "jupyter_mlops")
+        if magics.warm_up_thread is not None:
+            magics.warm_up_thread.join()
+    finally:
+        if previous is None:
+            os.environ.pop("MLOPS_HOME", None)
+        else:
+            os.environ["MLOPS_HOME"] = previous
     return shell
 
 
 @pytest.fixture
 def ip(_shell, store: Settings):  # type: ignore[no-untyped-def]
     """A real IPython shell with ``%load_ext jupyter_mlops`` done, on the test store."""
-    from jupyter_mlops import magics
-
-    if magics.warm_up_thread is not None:
-        magics.warm_up_thread.join()
     yield _shell
     for name in [n for n in list(_shell.user_ns) if not n.startswith("_")]:
         if name not in ("In", "Out", "get_ipython", "exit", "quit"):
