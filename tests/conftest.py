@@ -55,6 +55,10 @@ def client(store: Settings):  # type: ignore[no-untyped-def]
     """An ``MlflowClient`` on the test store, reading exactly what MLflow's UI reads."""
     from mlflow import MlflowClient
 
+    from jupyter_mlops.tracking.store import open_client
+
+    open_client(store)  # the store is created the way the product creates it
+
     return MlflowClient(tracking_uri=store.tracking_uri, registry_uri=store.tracking_uri)
 
 

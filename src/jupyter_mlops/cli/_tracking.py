@@ -17,8 +17,8 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("runs", help="list runs (MLflow filter syntax)")
     p.add_argument("--experiment", action="append", help="experiment name (repeatable)")
-    p.add_argument("--filter", default="", help="e.g. \"metrics.acc > 0.8\"")
-    p.add_argument("--order-by", action="append", help="e.g. \"metrics.acc DESC\"")
+    p.add_argument("--filter", default="", help='e.g. "metrics.acc > 0.8"')
+    p.add_argument("--order-by", action="append", help='e.g. "metrics.acc DESC"')
     p.add_argument("--max", type=int, default=100, help="most rows (default 100)")
     p.add_argument("--json", action="store_true", help="print JSON records")
     p.set_defaults(func=_runs)

@@ -5,6 +5,7 @@ Each subcommand is a thin parser over a public function; see ``%mlops help``.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import threading
 from typing import Any
@@ -15,8 +16,8 @@ from IPython.utils.process import arg_split
 
 from ..errors import MlopsError
 from ..tracking import api
-from ._registry import SUBCOMMANDS
 from . import _tracking  # noqa: F401  (registers subcommands)
+from ._registry import SUBCOMMANDS
 
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
 
@@ -107,8 +108,8 @@ def _warm_up() -> None:
         from ..tracking.stale import reap_stale_runs
 
         reap_stale_runs(client)
-    except Exception:  # noqa: BLE001 - warming is best effort; the first real call reports errors
-        return
+    except Exception:
+        return  # best effort: the first real call reports store errors to the user
 
 
 #: the warm-up thread of the last load (tests wait on it)
@@ -133,9 +134,10 @@ def load(ipython: Any) -> None:
 
 def unload(ipython: Any) -> None:
     """Flush pending values and remove the hooks."""
-    for event, callback in (("pre_run_cell", _on_pre_run_cell), ("post_run_cell", _on_post_run_cell)):
-        try:
+    for event, callback in (
+        ("pre_run_cell", _on_pre_run_cell),
+        ("post_run_cell", _on_post_run_cell),
+    ):
+        with contextlib.suppress(ValueError):
             ipython.events.unregister(event, callback)
-        except ValueError:
-            pass
     api.tracker().flush()

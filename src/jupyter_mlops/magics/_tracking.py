@@ -92,7 +92,7 @@ def flush(shell: Any, args: Any) -> None:
     api.flush()
 
 
-@subcommand("runs", "%mlops runs --filter \"metrics.acc > 0.8\" --order-by \"metrics.acc DESC\"")
+@subcommand("runs", '%mlops runs --filter "metrics.acc > 0.8" --order-by "metrics.acc DESC"')
 @argument("--experiment", action="append", help="experiment name (repeatable; default current)")
 @argument("--filter", default="", help="MLflow search filter")
 @argument("--order-by", action="append", help="e.g. 'metrics.acc DESC' (repeatable)")

@@ -90,7 +90,10 @@ class Run:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         active = tracker().active
         if active is not None and active.run_id == self.run_id:
@@ -213,5 +216,3 @@ def _run_status(t: Tracker, run_id: str) -> str:
 
     with mlflow_errors(f"read run {run_id}"):
         return str(t.client.get_run(run_id).info.status)
-
-

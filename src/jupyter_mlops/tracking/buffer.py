@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
 from ..errors import MlopsError, StoreError
 
 __all__ = ["Batch", "LogBuffer"]
@@ -121,7 +122,7 @@ class LogBuffer:
             if self._on_tick is not None:
                 try:
                     self._on_tick()
-                except Exception as exc:  # noqa: BLE001 - a heartbeat must never kill flushing
+                except Exception as exc:
                     log.debug("mlops tick failed: %s", exc)
 
     def _take(self) -> list[Batch]:
@@ -142,7 +143,8 @@ class LogBuffer:
         n_other = 0
         while other and n_other < MAX_OTHER_PER_BATCH:
             run_id, kind, key, text = other.popleft()
-            batch(run_id)[2 if kind == "param" else 3].append((key, text))
+            b = batch(run_id)
+            (b[2] if kind == "param" else b[3]).append((key, text))
             n_other += 1
         self._in_flight = taken + n_other
         return list(by_run.values())
@@ -171,7 +173,7 @@ class LogBuffer:
                     log.warning("jupyter-mlops dropped a batch the store rejected: %s", exc)
                     return
                 self._note_failure(exc)
-            except Exception as exc:  # noqa: BLE001 - transport errors are retried
+            except Exception as exc:
                 self._note_failure(exc)
             else:
                 if self._failures:
@@ -202,5 +204,3 @@ class LogBuffer:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<LogBuffer pending={self.pending} sent={self.sent}>"
-
-

@@ -13,8 +13,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["experiment_ids", "runs_frame"]
 
-FILTER_HINT = "the form is MLflow's search syntax, e.g. \"metrics.acc > 0.8 and params.model = 'rf'\""
-ORDER_HINT = "the form is e.g. \"metrics.acc DESC\" or \"attributes.start_time ASC\""
+FILTER_HINT = (
+    "the form is MLflow's search syntax, e.g. \"metrics.acc > 0.8 and params.model = 'rf'\""
+)
+ORDER_HINT = 'the form is e.g. "metrics.acc DESC" or "attributes.start_time ASC"'
 
 
 def experiment_ids(client: MlflowClient, names: list[str]) -> list[str]:

@@ -316,13 +316,15 @@ class Tracker:
         src = Path(path).expanduser()
         if not src.exists():
             raise InvalidInput(
-                f"no file or folder {str(src)!r}; give an existing path, e.g. artifact plots/roc.png"
+                f"no file or folder {str(src)!r}; give an existing path, "
+                "e.g. artifact plots/roc.png"
             )
         if artifact_path is not None and (
             artifact_path.startswith("/") or ".." in Path(artifact_path).parts
         ):
             raise InvalidInput(
-                f"--dir {artifact_path!r} must be a relative folder inside the run, e.g. --dir plots"
+                f"--dir {artifact_path!r} must be a relative folder inside the run, "
+                "e.g. --dir plots"
             )
         run = self.ensure_run()
         with mlflow_errors(f"upload {src}"):
@@ -390,6 +392,8 @@ def _check_step(step: Any) -> int:
         try:
             as_int = int(str(step))
         except ValueError:
-            raise InvalidInput(f"step must be a whole number, got {step!r}; e.g. --step 3") from None
+            raise InvalidInput(
+                f"step must be a whole number, got {step!r}; e.g. --step 3"
+            ) from None
         return as_int
     return step

@@ -69,16 +69,26 @@ def open_client(settings: Settings) -> MlflowClient:
         from mlflow import MlflowClient
 
         db = sqlite_path(uri)
-        if db is None:
-            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        else:
+        if db is not None:
             with _file_lock(db.parent / ".init.lock"), _quiet_migrations():
                 _prepare_sqlite(db)
-                client = MlflowClient(tracking_uri=uri, registry_uri=uri)
                 with mlflow_errors(f"open the tracking store {uri}"):
-                    _ = client._tracking_client.store  # creates and migrates the schema now
+                    _create_schema(uri, settings.artifact_root)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         _clients[uri] = client
         return client
+
+
+def _create_schema(uri: str, artifact_root: str | None) -> None:
+    """Create or migrate the schema, with MLflow's Default experiment under our artifact root.
+
+    Left to itself MLflow would give the Default experiment ``./mlruns`` relative
+    to whatever folder the first process happened to run in.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = Path(artifact_root).as_uri() if artifact_root else "./mlruns"
+    SqlAlchemyStore(uri, root)
 
 
 @contextlib.contextmanager
@@ -91,7 +101,7 @@ def _quiet_migrations() -> Iterator[None]:
     try:
         yield
     finally:
-        for lg, level in zip(loggers, levels):
+        for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
 
 
@@ -115,7 +125,7 @@ def mlflow_errors(action: str, hint: str = "") -> Iterator[None]:
         yield
     except MlopsError:
         raise
-    except Exception as exc:  # noqa: BLE001 - narrowed below
+    except Exception as exc:
         raise translate(exc, action, hint) from None
 
 
