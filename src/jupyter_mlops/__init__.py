@@ -79,6 +79,16 @@ def load_ipython_extension(ipython: Any) -> None:
     load(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Tell jupyter_server where the REST extension lives (loaded lazily)."""
+    return [{"module": "jupyter_mlops.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Tell ``jupyter labextension develop`` where the built labextension is."""
+    return [{"src": "labextension", "dest": "jupyter-mlops"}]
+
+
 def unload_ipython_extension(ipython: Any) -> None:
     """Flush pending values when the extension is unloaded."""
     from .magics import unload

@@ -1,0 +1,47 @@
+"""What the handlers share: the store settings of the server's root and a lazy client."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config import Settings, load_settings
+from ..tracking.store import open_client
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+__all__ = ["ServerState"]
+
+
+@dataclass
+class ServerState:
+    """Per-server state kept in the Tornado application settings.
+
+    Parameters
+    ----------
+    root_dir : Path
+        The Jupyter server's root directory: settings are discovered from it and
+        headless runs are limited to notebooks inside it.
+    """
+
+    root_dir: Path
+    _settings: Settings | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mlops-server-")))
+
+    @property
+    def settings(self) -> Settings:
+        """Store settings for the server's root (resolved on first use)."""
+        with self._lock:
+            if self._settings is None:
+                self._settings = load_settings(self.root_dir)
+            return self._settings
+
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client of :attr:`settings` (blocking on first use: run it off the loop)."""
+        return open_client(self.settings)

@@ -1,0 +1,266 @@
+"""Reading the tracking store for browsing interfaces (REST, sidebar): plain JSON-ready dicts.
+
+Every function takes an :class:`mlflow.MlflowClient` and returns dicts and lists of
+str/int/float/None only, so interfaces render them without knowing MLflow's types.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from ..errors import InvalidInput, NotFound
+from .query import FILTER_HINT, ORDER_HINT
+from .store import mlflow_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
+__all__ = [
+    "MAX_PAGE",
+    "artifact_file",
+    "experiments",
+    "list_artifacts",
+    "metric_history",
+    "run_detail",
+    "runs_page",
+]
+
+#: largest page of runs one request may ask for
+MAX_PAGE = 1000
+#: tags shown in run rows (the full set is in the detail)
+_ROW_TAGS = ("mlflow.parentRunId", "mlops.notebook.path", "mlflow.source.git.commit")
+_ORDER_FIELDS = ("attributes.", "metrics.", "params.", "tags.")
+
+
+def _number(value: float) -> float | None:
+    # JSON has no NaN/Infinity: send null rather than an unparsable document.
+    return value if math.isfinite(value) else None
+
+
+def experiments(client: MlflowClient) -> list[dict[str, Any]]:
+    """Return the active experiments, most recently updated first."""
+    from mlflow.entities import ViewType
+
+    with mlflow_errors("list experiments"):
+        found = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=50_000)
+    ordered = sorted(found, key=lambda e: e.last_update_time or 0, reverse=True)
+    return [
+        {
+            "experiment_id": str(e.experiment_id),
+            "name": e.name,
+            "artifact_location": e.artifact_location,
+            "creation_time": e.creation_time,
+            "last_update_time": e.last_update_time,
+            "tags": {k: v for k, v in e.tags.items() if not k.startswith("mlflow.")},
+        }
+        for e in ordered
+    ]
+
+
+def _check_order(order_by: list[str]) -> list[str]:
+    for clause in order_by:
+        field = clause.strip().split(" ")[0]
+        if not field.startswith(_ORDER_FIELDS) and field not in ("start_time", "end_time"):
+            raise InvalidInput(f"cannot order runs by {clause!r}: {ORDER_HINT}")
+    return order_by
+
+
+def runs_page(
+    client: MlflowClient,
+    experiment_ids: list[str],
+    filter_string: str = "",
+    order_by: list[str] | None = None,
+    max_results: int = 100,
+    page_token: str | None = None,
+) -> dict[str, Any]:
+    """Return one page of runs and the token of the next one.
+
+    Parameters
+    ----------
+    client : MlflowClient
+    experiment_ids : list of str
+        Experiments to search; at least one.
+    filter_string : str
+        MLflow search syntax, e.g. ``"metrics.acc > 0.8"``.
+    order_by : list of str, optional
+        E.g. ``["metrics.acc DESC"]``; default newest first.
+    max_results : int
+        Page size, 1 to :data:`MAX_PAGE`.
+    page_token : str, optional
+        ``next_page_token`` of the previous page.
+
+    Returns
+    -------
+    dict
+        ``{"runs": [row, ...], "next_page_token": str | None}``.
+    """
+    if not experiment_ids:
+        raise InvalidInput("give at least one experiment id, e.g. ?experiment_id=1")
+    if not 1 <= max_results <= MAX_PAGE:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_PAGE}, got {max_results}")
+    order = _check_order(order_by or ["attributes.start_time DESC"])
+    hint = ORDER_HINT if order_by else FILTER_HINT
+    with mlflow_errors("search runs", hint):
+        found = client.search_runs(
+            experiment_ids,
+            filter_string=filter_string or "",
+            order_by=order,
+            max_results=max_results,
+            page_token=page_token or None,
+        )
+    token = found.token
+    if isinstance(token, bytes):  # the SQL store hands out bytes, the REST store str
+        token = token.decode("ascii")
+    return {"runs": [run_row(r) for r in found], "next_page_token": token or None}
+
+
+def run_row(run: Run) -> dict[str, Any]:
+    """Return the summary of ``run`` shown in a runs list."""
+    info, data = run.info, run.data
+    return {
+        "run_id": info.run_id,
+        "name": info.run_name or "",
+        "experiment_id": str(info.experiment_id),
+        "status": info.status,
+        "start_time": info.start_time,
+        "end_time": info.end_time,
+        "metrics": {k: _number(v) for k, v in sorted(data.metrics.items())},
+        "params": dict(sorted(data.params.items())),
+        "tags": {k: data.tags[k] for k in _ROW_TAGS if k in data.tags},
+    }
+
+
+def run_detail(client: MlflowClient, run_id: str) -> dict[str, Any]:
+    """Return everything the run detail view shows: row fields, all tags, inputs."""
+    run = _get_run(client, run_id)
+    row = run_row(run)
+    row["tags"] = dict(sorted(run.data.tags.items()))
+    row["artifact_uri"] = run.info.artifact_uri
+    row["lifecycle_stage"] = run.info.lifecycle_stage
+    row["inputs"] = _dataset_inputs(run)
+    return row
+
+
+def _dataset_inputs(run: Run) -> list[dict[str, Any]]:
+    inputs = getattr(run, "inputs", None)
+    rows = []
+    for item in getattr(inputs, "dataset_inputs", None) or []:
+        ds = item.dataset
+        rows.append(
+            {
+                "name": ds.name,
+                "digest": ds.digest,
+                "source_type": ds.source_type,
+                "source": ds.source,
+                "schema": ds.schema,
+                "profile": ds.profile,
+                "tags": {t.key: t.value for t in item.tags or []},
+            }
+        )
+    return rows
+
+
+def _get_run(client: MlflowClient, run_id: str) -> Run:
+    _check_run_id(run_id)
+    with mlflow_errors(f"read run {run_id}"):
+        return client.get_run(run_id)
+
+
+def _check_run_id(run_id: str) -> None:
+    if not run_id or len(run_id) > 64 or not run_id.isalnum():
+        raise InvalidInput(f"malformed run id {run_id!r}: expected 32 hex characters")
+
+
+def metric_history(client: MlflowClient, run_id: str, keys: list[str]) -> dict[str, Any]:
+    """Return ``{key: [{"step", "value", "timestamp"}, ...]}`` sorted by step then time.
+
+    With no ``keys``, every metric the run has is returned.
+    """
+    if not keys:
+        keys = sorted(_get_run(client, run_id).data.metrics)
+    else:
+        _check_run_id(run_id)
+    out: dict[str, Any] = {}
+    for key in keys:
+        with mlflow_errors(f"read metric {key!r} of run {run_id}"):
+            points = client.get_metric_history(run_id, key)
+        points = sorted(points, key=lambda m: (m.step, m.timestamp))
+        out[key] = [
+            {"step": m.step, "value": _number(m.value), "timestamp": m.timestamp} for m in points
+        ]
+    return out
+
+
+def check_artifact_path(path: str) -> str:
+    """Return ``path`` normalised, refusing anything that could leave the artifact root."""
+    text = (path or "").strip()
+    if "\x00" in text or "\\" in text or text.startswith(("/", "~")) or ":" in text.split("/")[0]:
+        raise InvalidInput(
+            f"bad artifact path {path!r}: give a path relative to the run, e.g. model/MLmodel"
+        )
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise InvalidInput(f"bad artifact path {path!r}: '..' is not allowed")
+    return "/".join(parts)
+
+
+def list_artifacts(client: MlflowClient, run_id: str, path: str = "") -> list[dict[str, Any]]:
+    """Return the files and folders directly under ``path`` in the run's artifacts."""
+    rel = check_artifact_path(path)
+    run = _get_run(client, run_id)
+    local = _local_root(run.info.artifact_uri)
+    if local is not None:
+        _inside(local, rel, must_exist=bool(rel))
+    with mlflow_errors(f"list artifacts of run {run_id}"):
+        files = client.list_artifacts(run_id, rel or None)
+    return [
+        {"path": f.path, "is_dir": f.is_dir, "file_size": f.file_size}
+        for f in sorted(files, key=lambda f: (not f.is_dir, f.path))
+    ]
+
+
+def artifact_file(client: MlflowClient, run_id: str, path: str, scratch: Path) -> Path:
+    """Return a local file holding artifact ``path`` of run ``run_id``.
+
+    Local artifact stores are read in place (after checking the resolved file,
+    symlinks followed, is inside the run's artifact folder); remote ones are
+    downloaded into ``scratch``.
+    """
+    rel = check_artifact_path(path)
+    if not rel:
+        raise InvalidInput("give the artifact to download, e.g. ?path=notebook/train.ipynb")
+    run = _get_run(client, run_id)
+    local = _local_root(run.info.artifact_uri)
+    if local is not None:
+        target = _inside(local, rel, must_exist=True)
+        if not target.is_file():
+            raise InvalidInput(f"artifact {rel!r} is a folder; list it instead")
+        return target
+    with mlflow_errors(f"download artifact {rel!r} of run {run_id}"):
+        got = Path(client.download_artifacts(run_id, rel, dst_path=str(scratch)))
+    if not got.is_file():
+        raise InvalidInput(f"artifact {rel!r} is a folder; list it instead")
+    return got
+
+
+def _local_root(artifact_uri: str) -> Path | None:
+    parsed = urlparse(artifact_uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" and artifact_uri.startswith("/"):
+        return Path(artifact_uri)
+    return None
+
+
+def _inside(root: Path, rel: str, *, must_exist: bool) -> Path:
+    base = root.resolve()
+    target = (base / rel).resolve()
+    if not target.is_relative_to(base):
+        raise InvalidInput(f"artifact path {rel!r} leaves the run's artifact folder")
+    if must_exist and not target.exists():
+        raise NotFound(f"run has no artifact {rel!r}; list the artifacts to see what it has")
+    return target
