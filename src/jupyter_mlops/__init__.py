@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
         set_tags,
         start_run,
         status,
+        sync,
     )
 
 #: public name -> module that defines it (loaded on first access)
@@ -51,6 +52,7 @@ _API = {
             "set_tags",
             "start_run",
             "status",
+            "sync",
         ),
         ".tracking.api",
     ),

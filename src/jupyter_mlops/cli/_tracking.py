@@ -15,6 +15,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_status)
 
+    p = sub.add_parser("sync", help="replay values journaled while the store was unreachable")
+    p.set_defaults(func=_sync)
+
     p = sub.add_parser("runs", help="list runs (MLflow filter syntax)")
     p.add_argument("--experiment", action="append", help="experiment name (repeatable)")
     p.add_argument("--filter", default="", help='e.g. "metrics.acc > 0.8"')
@@ -33,6 +36,15 @@ def _status(args: argparse.Namespace) -> int:
         if key != "sources":
             print(f"{key:<13} {value if value is not None else '(none)'}")
     return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    result = api.sync()
+    print(
+        f"replayed {result.values} values and {result.runs_ended} run ends from "
+        f"{result.files} journal file(s); {result.remaining} still waiting"
+    )
+    return 1 if result.remaining else 0
 
 
 def _runs(args: argparse.Namespace) -> int:

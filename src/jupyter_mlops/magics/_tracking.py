@@ -92,6 +92,16 @@ def flush(shell: Any, args: Any) -> None:
     api.flush()
 
 
+@subcommand("sync", "%mlops sync")
+def sync(shell: Any, args: Any) -> None:
+    """Replay values journaled while the tracking store was unreachable."""
+    result = api.sync()
+    print(
+        f"replayed {result.values} values and {result.runs_ended} run ends from "
+        f"{result.files} journal file(s); {result.remaining} still waiting"
+    )
+
+
 @subcommand("runs", '%mlops runs --filter "metrics.acc > 0.8" --order-by "metrics.acc DESC"')
 @argument("--experiment", action="append", help="experiment name (repeatable; default current)")
 @argument("--filter", default="", help="MLflow search filter")
@@ -116,6 +126,7 @@ def status(shell: Any, args: Any) -> None:
         ("notebook", info["notebook"] or "(unknown)"),
         ("active run", f"{run['name']} ({run['id']}) {run['status']}" if run else "(none)"),
         ("pending values", str(info["pending"])),
+        ("journaled files", f"{info['journaled_files']} (replay: %mlops sync)"),
     ]
     width = max(len(k) for k, _ in lines)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in lines))

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from .journal import ReplayResult
 from .query import experiment_ids, runs_frame
 from .session import RunState, Tracker
 
@@ -38,6 +39,7 @@ __all__ = [
     "set_tags",
     "start_run",
     "status",
+    "sync",
     "tracker",
 ]
 
@@ -190,6 +192,17 @@ def runs(
     return runs_frame(t.client, ids, filter, orders, max)
 
 
+def sync() -> ReplayResult:
+    """Replay values journaled while the tracking store was unreachable.
+
+    Examples
+    --------
+    >>> mlops.sync()  # doctest: +SKIP
+    ReplayResult(files=1, values=2000, runs_ended=1, remaining=0)
+    """
+    return tracker().sync()
+
+
 def status() -> dict[str, Any]:
     """Describe where values go: store, root, experiment, active run, pending values."""
     t = tracker()
@@ -203,6 +216,7 @@ def status() -> dict[str, Any]:
         "notebook": str(t.notebook) if t.notebook else None,
         "active_run": None,
         "pending": t.pending,
+        "journaled_files": len(t.journal.files()),
         "sources": dict(s.sources),
     }
     if run is not None:

@@ -7,6 +7,7 @@ deques with ``MlflowClient.log_batch``-sized batches when a batch is full, every
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -38,6 +39,12 @@ class LogBuffer:
         Seconds between background flushes when batches are not full.
     on_tick : callable, optional
         Called from the background thread after each pass (used for heartbeats).
+    spill : callable, optional
+        ``spill(batches)`` stores values durably elsewhere (the journal). Called from
+        the background thread when the store has been failing and more than
+        ``max_pending`` values are queued, so an outage cannot exhaust memory.
+    max_pending : int
+        Bound on queued values while the store is failing.
     """
 
     def __init__(
@@ -46,10 +53,16 @@ class LogBuffer:
         *,
         interval: float = 1.0,
         on_tick: Callable[[], None] | None = None,
+        spill: Callable[[list[Batch]], None] | None = None,
+        max_pending: int = 1_000_000,
     ) -> None:
         self._send = send
         self._interval = interval
         self._on_tick = on_tick
+        self._spill = spill
+        self._max_pending = max_pending
+        #: batches the background thread gave up on because the buffer closed
+        self._unsent: list[Batch] = []
         self._metrics: deque[tuple[str, str, float, int, int]] = deque()
         self._other: deque[tuple[str, str, str, str]] = deque()
         self._wake = threading.Event()
@@ -104,14 +117,30 @@ class LogBuffer:
                 self._idle.wait(0.2 if remaining is None else min(remaining, 0.2))
                 self._wake.set()
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Flush what is queued (up to ``timeout``) and stop the background thread."""
-        try:
+    def close(self, timeout: float = 30.0) -> list[Batch]:
+        """Flush what is queued (up to ``timeout``) and stop the background thread.
+
+        Returns
+        -------
+        list of Batch
+            Values the store did not take in time (empty when all were written);
+            the caller journals them.
+        """
+        with contextlib.suppress(StoreError):
             self.flush(timeout)
-        finally:
-            self._closing = True
-            self._wake.set()
-            self._thread.join(timeout=5)
+        self._closing = True
+        self._wake.set()
+        self._thread.join(timeout=60)
+        with self._idle:
+            left = self._unsent + self._take_all()
+            self._unsent, self._in_flight = [], 0
+        return left
+
+    def _take_all(self) -> list[Batch]:
+        taken: list[Batch] = []
+        while self._metrics or self._other:
+            taken.extend(self._take())
+        return taken
 
     # -- background thread -----------------------------------------------------------
     def _loop(self) -> None:
@@ -146,13 +175,13 @@ class LogBuffer:
             b = batch(run_id)
             (b[2] if kind == "param" else b[3]).append((key, text))
             n_other += 1
-        self._in_flight = taken + n_other
         return list(by_run.values())
 
     def _drain(self) -> None:
         while self._metrics or self._other:
             with self._idle:  # flush() reads ``pending`` under this lock: no gap mid-move
                 batches = self._take()
+                self._in_flight = _count(batches)
             for b in batches:
                 self._send_with_retry(b)
             with self._idle:
@@ -180,12 +209,26 @@ class LogBuffer:
                     log.warning("jupyter-mlops: tracking store reachable again; logging resumed")
                 self._failures = 0
                 self.last_error = None
-                self.sent += len(batch[1]) + len(batch[2]) + len(batch[3])
+                self.sent += _count([batch])
                 return
             if self._closing:
+                self._unsent.append(batch)
                 return
+            self._spill_if_over_bound()
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _spill_if_over_bound(self) -> None:
+        if self._spill is None or len(self._metrics) + len(self._other) <= self._max_pending:
+            return
+        with self._idle:
+            queued = self._take_all()
+        self._spill(queued)
+        log.warning(
+            "jupyter-mlops: tracking store still unreachable; %d queued values moved to the "
+            "local journal (run `jupyter mlops sync` once it is back)",
+            _count(queued),
+        )
 
     def _note_failure(self, exc: BaseException) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
@@ -204,3 +247,7 @@ class LogBuffer:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<LogBuffer pending={self.pending} sent={self.sent}>"
+
+
+def _count(batches: list[Batch]) -> int:
+    return sum(len(b[1]) + len(b[2]) + len(b[3]) for b in batches)

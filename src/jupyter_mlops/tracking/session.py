@@ -9,18 +9,20 @@ ended here, because the process that created them owns their status.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, StoreError
 from .buffer import LogBuffer
 from .context import context_tags, notebook_path
+from .journal import Journal, ReplayResult
 from .store import mlflow_errors, open_client
 from .validation import check_key, check_param_value, check_tag_value, is_metric_value, to_metric
 
@@ -34,6 +36,10 @@ RUN_ID_ENV = "MLOPS_RUN_ID"
 STATUSES = ("FINISHED", "FAILED", "KILLED")
 HEARTBEAT_TAG = "mlops.heartbeat"
 HEARTBEAT_EVERY_S = 15.0
+#: seconds a run's end waits for an unreachable store before journaling its values
+END_FLUSH_TIMEOUT_S = 15.0
+
+log = logging.getLogger("jupyter_mlops")
 
 
 @dataclass
@@ -105,7 +111,10 @@ class Tracker:
         with self._lock:
             if self._buffer is None:
                 self._buffer = LogBuffer(
-                    self._send, interval=self._flush_interval, on_tick=self._heartbeat
+                    self._send,
+                    interval=self._flush_interval,
+                    on_tick=self._heartbeat,
+                    spill=self._journal_batches,
                 )
             return self._buffer
 
@@ -236,12 +245,67 @@ class Tracker:
                 self.flush()
                 return run
             self._runs.pop()
-        self.flush()
-        if run.parent_id is None:
-            self._log_notebook(run)
-        with mlflow_errors(f"end run {run.run_id}"):
-            self.client.set_terminated(run.run_id, status=status)
+        end = (run.run_id, status, LogBuffer.now_ms())
+        if self._flush_or_journal(end):
+            return run
+        try:
+            if run.parent_id is None:
+                self._log_notebook(run)
+            with mlflow_errors(f"end run {run.run_id}"):
+                self.client.set_terminated(run.run_id, status=status, end_time=end[2])
+        except StoreError:
+            self._journal_batches([], end)
         return run
+
+    @property
+    def journal(self) -> Journal:
+        """Where values go when the store cannot take them (see ``jupyter mlops sync``)."""
+        return Journal(self.settings.store_dir / "journal")
+
+    def _flush_or_journal(self, end: tuple[str, str, int] | None) -> bool:
+        """Flush; if the store stays unreachable, journal what is pending and ``end``.
+
+        Returns True when the values (and the run's end) went to the journal.
+        """
+        try:
+            self.flush(END_FLUSH_TIMEOUT_S)
+            return False
+        except StoreError:
+            pass
+        with self._lock:
+            buffer, self._buffer = self._buffer, None
+        left = buffer.close(timeout=0) if buffer is not None else []
+        self._journal_batches(left, end)
+        return True
+
+    def _journal_batches(self, batches: list, end: tuple[str, str, int] | None = None) -> None:
+        path = self.journal.write(self.settings.tracking_uri, batches, end)
+        if path is not None:
+            what = f"{sum(len(b[1]) + len(b[2]) + len(b[3]) for b in batches)} values"
+            if end is not None:
+                what += f" and the end of run {end[0]} ({end[1]})"
+            log.warning(
+                "jupyter-mlops: tracking store unreachable; %s saved to %s. "
+                "Run `jupyter mlops sync` when it is back.",
+                what,
+                path,
+            )
+
+    def sync(self) -> ReplayResult:
+        """Replay journaled values and run ends into their stores."""
+        return self.journal.replay(self._apply_record)
+
+    def _apply_record(self, tracking_uri: str, record: dict[str, Any]) -> None:
+        client = open_client(replace(self.settings, tracking_uri=tracking_uri))
+        run_id = record["run_id"]
+        if "end" in record:
+            with mlflow_errors(f"end run {run_id}"):
+                client.set_terminated(run_id, status=record["end"], end_time=record["end_time"])
+            return
+        metrics, params, tags = record["metrics"], record["params"], record["tags"]
+        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
+            chunk = slice(start, start + 100)
+            self._send_to(client, run_id, metrics[chunk], params[chunk], tags[chunk])
 
     def discard_run(self, run_id: str) -> None:
         """End the innermost run ``run_id`` and delete it: a call that failed leaves no run."""
@@ -356,18 +420,27 @@ class Tracker:
         try:
             while self._runs and self._runs[-1].owned:
                 self.end_run(status)
-            self.flush()
+            self._flush_or_journal(None)
         finally:
-            if self._buffer is not None:
-                self._buffer.close()
-                self._buffer = None
+            with self._lock:
+                buffer, self._buffer = self._buffer, None
+            if buffer is not None:
+                left = buffer.close(timeout=END_FLUSH_TIMEOUT_S)
+                if left:
+                    self._journal_batches(left)
 
     # -- background --------------------------------------------------------------------
     def _send(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+        self._send_to(self.client, run_id, metrics, params, tags)
+
+    @staticmethod
+    def _send_to(
+        client: MlflowClient, run_id: str, metrics: list, params: list, tags: list
+    ) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         with mlflow_errors(f"write to run {run_id}"):
-            self.client.log_batch(
+            client.log_batch(
                 run_id,
                 metrics=[Metric(k, v, ts, step) for k, v, ts, step in metrics],
                 params=[Param(k, v) for k, v in params],

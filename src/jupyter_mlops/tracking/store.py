@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -68,6 +69,8 @@ def open_client(settings: Settings) -> MlflowClient:
             return client
         from mlflow import MlflowClient
 
+        if uri.startswith(("http://", "https://")):
+            _bound_http_retries()
         db = sqlite_path(uri)
         if db is not None:
             with _file_lock(db.parent / ".init.lock"), _quiet_migrations():
@@ -77,6 +80,20 @@ def open_client(settings: Settings) -> MlflowClient:
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         _clients[uri] = client
         return client
+
+
+#: MLflow's HTTP defaults retry for minutes; our buffer retries (and journals) itself.
+_HTTP_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
+
+
+def _bound_http_retries() -> None:
+    """Keep one request to a server from blocking for minutes (values the user set win)."""
+    for name, value in _HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def _create_schema(uri: str, artifact_root: str | None) -> None:
