@@ -1,0 +1,95 @@
+"""``%mlops run_notebook | reproduce | notebook_params``: headless runs from a notebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from IPython.core.magic_arguments import argument
+
+from ..pipelines import api
+from ..pipelines.parameters import cli_params
+from ._registry import subcommand
+
+
+@subcommand("run_notebook", "%mlops run_notebook train.ipynb -p lr 0.05 --experiment churn")
+@argument("notebook", help="the .ipynb to execute in a fresh kernel")
+@argument(
+    "-p",
+    "--parameters",
+    nargs=2,
+    action="append",
+    default=[],
+    metavar=("NAME", "VALUE"),
+    help="parameter, parsed like papermill's -p",
+)
+@argument(
+    "-r",
+    "--parameters-raw",
+    nargs=2,
+    action="append",
+    default=[],
+    metavar=("NAME", "VALUE"),
+    help="parameter kept as a raw string",
+)
+@argument(
+    "-y",
+    "--parameters-yaml",
+    action="append",
+    default=[],
+    metavar="YAML",
+    help="YAML mapping of parameters",
+)
+@argument(
+    "-f",
+    "--parameters-file",
+    action="append",
+    default=[],
+    metavar="FILE",
+    help="YAML file of parameters",
+)
+@argument("--experiment", help="experiment (default: configured, else the notebook's name)")
+@argument("--name", help="run name")
+@argument("--output", help="executed notebook path (default under .mlops/outputs)")
+@argument("--kernel", help="kernel name instead of the notebook's")
+@argument("--wait", action="store_true", help="block until done instead of running in background")
+def run_notebook(shell: Any, args: Any) -> Any:
+    """Execute a notebook headless as one run; returns a handle (.wait(), .status, .cancel())."""
+    params = cli_params(
+        args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
+    )
+    handle = api.run_notebook(
+        args.notebook,
+        params,
+        background=not args.wait,
+        experiment=args.experiment,
+        run_name=args.name,
+        output_path=args.output,
+        kernel_name=args.kernel,
+    )
+    if args.wait:
+        print(handle.message())  # type: ignore[union-attr]
+    return handle
+
+
+@subcommand("reproduce", "%mlops reproduce 7c1e2a4b... --rtol 1e-6")
+@argument("run_id", help="the run to re-execute as recorded")
+@argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
+@argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
+def reproduce(shell: Any, args: Any) -> None:
+    """Re-execute a past run in a fresh kernel and print metrics original vs reproduced."""
+    report = api.reproduce(args.run_id, args.rtol, args.atol)
+    print(report.table())
+    if not report.result.ok:
+        print(report.result.message())
+
+
+@subcommand("notebook_params", "%mlops notebook_params train.ipynb")
+@argument("notebook", help="a .ipynb file")
+def notebook_params(shell: Any, args: Any) -> None:
+    """Show the parameters cell of a notebook: names, types, defaults."""
+    found = api.notebook_params(args.notebook)
+    if not found:
+        print(f"{args.notebook} has no parameters cell (tag a cell 'parameters')")
+    for p in found:
+        comment = f"  # {p.help}" if p.help else ""
+        print(f"{p.name}: {p.type} = {p.default}{comment}")

@@ -1,0 +1,403 @@
+"""Run a notebook headless with papermill as exactly one MLflow run.
+
+The run is created here, before the kernel starts, and handed to the kernel in
+``MLOPS_RUN_ID``: every ``%mlops`` / ``mlops.*`` call in the notebook attaches
+to it. This process owns the run's status; the kernel only logs to it.
+
+Recorded on the run: parameters (as params, and typed in ``headless.json``),
+the input notebook as read (``notebook/``), the executed notebook and its HTML
+rendering (``output/``), kernel and papermill metadata, duration and status.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, load_settings
+from ..errors import InvalidInput
+from ..tracking.context import NOTEBOOK_ENV, context_tags
+from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV, Tracker
+from ..tracking.store import mlflow_errors
+from ..tracking.validation import check_param_value
+from .parameters import check_params, declared_params, load_notebook_json, parameters_cell
+from .progress import Progress, ProgressCallback
+from .recording import PINNED_ENV, record_outcome
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+__all__ = [
+    "PINNED_ENV",
+    "CellFailure",
+    "ExecutionControl",
+    "HeadlessResult",
+    "Plan",
+    "execute_notebook",
+    "prepare",
+]
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    """The cell that stopped a notebook."""
+
+    cell_index: int
+    exec_count: int | None
+    ename: str
+    evalue: str
+
+    def paragraph(self, notebook: str, output_path: str | Path, run_id: str) -> str:
+        """The message printed on stderr: cell, exception, where to look."""
+        count = f"In [{self.exec_count}]" if self.exec_count is not None else "not executed"
+        value = self.evalue.strip().splitlines()[0] if self.evalue.strip() else ""
+        return (
+            f"{notebook} failed in cell {self.cell_index} ({count}) with {self.ename}: {value}\n"
+            f"The executed notebook, with papermill's error marker at that cell, is at "
+            f"{output_path}\nRun {run_id} was marked FAILED."
+        )
+
+
+@dataclass
+class HeadlessResult:
+    """Outcome of one headless execution."""
+
+    run_id: str
+    experiment_id: str
+    status: str
+    notebook: Path
+    output_path: Path
+    params: dict[str, Any]
+    duration_s: float
+    failure: CellFailure | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the notebook ran to the end."""
+        return self.status == "FINISHED"
+
+    def message(self) -> str:
+        """One line when it worked; the failure paragraph otherwise."""
+        if self.failure is not None:
+            return self.failure.paragraph(self.notebook.name, self.output_path, self.run_id)
+        if self.error:
+            return (
+                f"{self.notebook.name}: {self.error}\nRun {self.run_id} was marked {self.status}."
+            )
+        return (
+            f"run {self.run_id} {self.status} in {self.duration_s:.1f} s; "
+            f"output notebook {self.output_path}"
+        )
+
+
+@dataclass
+class ExecutionControl:
+    """Lets another thread follow and cancel an execution."""
+
+    run_id: str | None = None
+    output_path: Path | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    #: set once the run exists (or creating it failed)
+    created: threading.Event = field(default_factory=threading.Event)
+    _km: Any = None
+
+    def cancel(self) -> None:
+        """Interrupt the running cell; the run ends KILLED."""
+        self.cancelled.set()
+        pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(pid), signal.SIGINT)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything checked before a run or a kernel exists."""
+
+    notebook: Path
+    params: dict[str, Any]
+    param_text: dict[str, str]
+    kernel_name: str
+    cwd: Path
+    output: Path | None
+
+
+def prepare(
+    path: str | os.PathLike[str],
+    params: Mapping[str, Any] | None,
+    kernel_name: str | None,
+    cwd: str | os.PathLike[str] | None,
+    output_path: str | os.PathLike[str] | None,
+) -> Plan:
+    """Check everything that can be checked before a run or a kernel exists."""
+    notebook = Path(path).expanduser().resolve()
+    doc = load_notebook_json(notebook)
+    given = dict(params or {})
+    cell = parameters_cell(doc)
+    check_params(given, declared_params(cell) if cell is not None else None, notebook.name)
+    param_text = {k: check_param_value(k, v) for k, v in given.items()}
+    spec = doc.get("metadata", {}).get("kernelspec", {}) or {}
+    kernel = kernel_name or spec.get("name")
+    if not kernel:
+        raise InvalidInput(
+            f"{notebook.name} names no kernel in its metadata; pass one, e.g. --kernel python3"
+        )
+    _check_kernel(kernel)
+    folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
+    if not folder.is_dir():
+        raise InvalidInput(f"working folder {str(folder)!r} does not exist; give an existing one")
+    output = Path(output_path).expanduser().resolve() if output_path else None
+    if output is not None and output.suffix != ".ipynb":
+        raise InvalidInput(f"--output {str(output_path)!r} must end in .ipynb, e.g. out.ipynb")
+    return Plan(notebook, given, param_text, kernel, folder, output)
+
+
+def _check_kernel(name: str) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "(none installed)"
+        raise InvalidInput(f"no Jupyter kernel named {name!r}; installed: {known}") from None
+
+
+def _create_run(
+    plan: Plan,
+    settings: Settings,
+    experiment: str | None,
+    run_name: str | None,
+    tags: Mapping[str, str],
+) -> tuple[Tracker, Any]:
+    tracker = Tracker(settings)
+    name = experiment or settings.experiment or plan.notebook.stem
+    experiment_id = tracker.set_experiment(name)
+    extra = {
+        "mlops.headless": "papermill",
+        "mlops.kernel": plan.kernel_name,
+        HEARTBEAT_TAG: str(int(time.time())),
+        **tags,
+    }
+    all_tags = context_tags(settings.root, plan.notebook, extra)
+    from mlflow.entities import Param
+
+    with mlflow_errors("start a run"):
+        run = tracker.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        if plan.param_text:
+            params = [Param(k, v) for k, v in plan.param_text.items()]
+            tracker.client.log_batch(run.info.run_id, params=params, synchronous=True)
+    return tracker, run
+
+
+def kernel_env(
+    settings: Settings, run_id: str, notebook: Path, extra: Mapping[str, str] | None
+) -> dict[str, str]:
+    """Environment of the kernel: ours, the caller's additions, and where to log."""
+    env = {**os.environ, **(extra or {})}
+    env.update(
+        {
+            RUN_ID_ENV: run_id,
+            NOTEBOOK_ENV: str(notebook),
+            "MLOPS_HOME": str(settings.root),
+            "MLFLOW_TRACKING_URI": settings.tracking_uri,
+            "MLOPS_DATA_URI": settings.data_uri,
+        }
+    )
+    return env
+
+
+class _Heartbeat:
+    """Refresh the run's heartbeat tag so no sweeper takes a long execution for dead."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, args=(client, run_id), name="mlops-headless-heartbeat", daemon=True
+        )
+
+    def _beat(self, client: MlflowClient, run_id: str) -> None:
+        while not self._stop.wait(HEARTBEAT_EVERY_S):
+            try:
+                client.set_tag(run_id, HEARTBEAT_TAG, str(int(time.time())))
+            except Exception:
+                continue
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _run_papermill(
+    plan: Plan,
+    output: Path,
+    env: dict[str, str],
+    progress: ProgressCallback | None,
+    control: ExecutionControl,
+    timeout: float | None,
+) -> tuple[CellFailure | None, str | None]:
+    """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from .kernel_launch import ENGINE_NAME, kernel_manager, register_engine, stop_kernel
+
+    register_engine()
+    log_path = output.with_name(output.stem + ".kernel.log")
+    control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
+    try:
+        papermill.execute_notebook(
+            str(plan.notebook),
+            str(output),
+            parameters=plan.params,
+            engine_name=ENGINE_NAME,
+            kernel_name=plan.kernel_name,
+            progress_bar=False,
+            km=control._km,
+            progress=progress,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as exc:
+        return CellFailure(exc.cell_index, exc.exec_count, exc.ename, exc.evalue), None
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return None, f"execution stopped: {type(exc).__name__}: {first}"
+    finally:
+        # nbclient leaves a kernel it did not create running; a graceful shutdown
+        # lets the kernel write what it buffered before the run is ended.
+        stop_kernel(control._km)
+    return None, None
+
+
+def execute_notebook(
+    path: str | os.PathLike[str],
+    params: Mapping[str, Any] | None = None,
+    *,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    parent_run_id: str | None = None,
+    output_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    kernel_name: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+    control: ExecutionControl | None = None,
+    timeout: float | None = None,
+    settings: Settings | None = None,
+) -> HeadlessResult:
+    """Execute ``path`` with papermill in a fresh kernel, as one MLflow run.
+
+    Parameters
+    ----------
+    path : path-like
+        The notebook (``.ipynb``).
+    params : mapping, optional
+        Values injected after the cell tagged ``parameters``; names must be defined there.
+    experiment : str, optional
+        Experiment of the run; default the configured one, else the notebook's stem.
+    run_name, parent_run_id, tags : optional
+        Run name, parent run (makes this a nested run) and extra tags.
+    output_path : path-like, optional
+        Where the executed notebook goes; default ``<root>/.mlops/outputs/<run id>/``.
+    env : mapping, optional
+        Extra environment variables for the kernel.
+    cwd : path-like, optional
+        Working folder of the kernel; default the notebook's folder.
+    kernel_name : str, optional
+        Kernel to use instead of the one in the notebook's metadata.
+    progress : callable, optional
+        Called with a :class:`~.progress.Progress` as cells start and finish.
+    control : ExecutionControl, optional
+        Filled with the run id once created; ``control.cancel()`` interrupts.
+    timeout : float, optional
+        Seconds a single cell may run.
+    settings : Settings, optional
+        Store to log to; default the notebook's project.
+
+    Returns
+    -------
+    HeadlessResult
+        Status FINISHED, FAILED (a cell raised, or the kernel died) or KILLED (cancelled).
+
+    Raises
+    ------
+    InvalidInput, NotFound
+        Before any run or kernel exists: bad path, unknown parameter, missing kernel.
+    """
+    plan = prepare(path, params, kernel_name, cwd, output_path)
+    settings = settings or load_settings(plan.notebook.parent)
+    extra_tags = dict(tags or {})
+    if parent_run_id:
+        extra_tags["mlflow.parentRunId"] = parent_run_id
+    tracker, run = _create_run(plan, settings, experiment, run_name, extra_tags)
+    run_id = run.info.run_id
+    control = control or ExecutionControl()
+    output = _output_path(plan, settings, run_id)
+    control.run_id, control.output_path = run_id, output
+    control.created.set()
+    started = time.monotonic()
+    failure: CellFailure | None = None
+    error: str | None = None
+    try:
+        if control.cancelled.is_set():
+            error = "cancelled before the kernel started"
+        else:
+            with _Heartbeat(tracker.client, run_id):
+                failure, error = _run_papermill(
+                    plan,
+                    output,
+                    kernel_env(settings, run_id, plan.notebook, env),
+                    progress,
+                    control,
+                    timeout,
+                )
+    except BaseException:
+        _terminate_quietly(tracker.client, run_id)
+        raise
+    duration = time.monotonic() - started
+    status = (
+        "KILLED"
+        if control.cancelled.is_set()
+        else ("FINISHED" if not (failure or error) else "FAILED")
+    )
+    result = HeadlessResult(
+        run_id,
+        str(run.info.experiment_id),
+        status,
+        plan.notebook,
+        output,
+        plan.params,
+        duration,
+        failure,
+        error,
+    )
+    record_outcome(tracker.client, result, plan.kernel_name, env)
+    if progress is not None:
+        progress(Progress("finished", 0, 0, elapsed_s=duration))
+    return result
+
+
+def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:
+    out = plan.output or settings.store_dir / "outputs" / run_id / plan.notebook.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _terminate_quietly(client: MlflowClient, run_id: str) -> None:
+    try:
+        client.set_terminated(run_id, status="KILLED")
+    except Exception:
+        return

@@ -1,0 +1,99 @@
+"""Papermill plumbing: a kernel manager that launches with our environment, and an
+engine (registered in papermill's engine registry as ``mlops``) that reports progress.
+
+Papermill hands extra keyword arguments to its engine; the engine passes ``km``
+to nbclient, which starts the kernel through it. So the environment and working
+folder travel with each execution instead of through this process's globals
+(``os.environ``, ``os.chdir``), and several notebooks can run side by side.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .progress import Progress, ProgressCallback, cell_summary
+
+__all__ = ["ENGINE_NAME", "kernel_manager", "register_engine", "stop_kernel"]
+
+ENGINE_NAME = "mlops"
+_registered = False
+
+
+def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path: str) -> Any:
+    """Return an unstarted async kernel manager launching with ``env`` in ``cwd``.
+
+    The kernel process's own stdout/stderr (not cell outputs, which papermill keeps
+    in the notebook) go to ``log_path``: crash reports stay with the run instead
+    of interleaving with the caller's terminal.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LaunchKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            # The child inherits its own copy of the descriptor at launch.
+            with open(log_path, "ab") as log:
+                kw.update(env=dict(env), cwd=cwd, stdout=log, stderr=log)
+                await super().start_kernel(**kw)
+
+    return _LaunchKernelManager(kernel_name=kernel_name)
+
+
+def stop_kernel(km: Any) -> None:
+    """Shut the kernel of ``km`` down gracefully (killed after its wait time), if running."""
+    if km is None or not km.has_kernel:
+        return
+    from jupyter_core.utils import run_sync
+
+    run_sync(km.shutdown_kernel)(now=False)
+
+
+def _watch(nb_man: Any, progress: ProgressCallback) -> None:
+    """Wrap the execution manager's per-cell hooks so each one reports progress."""
+    cells = nb_man.nb.cells
+    total = sum(1 for c in cells if c.get("cell_type") == "code")
+    started = time.monotonic()
+    done = 0
+    cell_start, cell_complete = nb_man.cell_start, nb_man.cell_complete
+
+    def on_start(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
+        result = cell_start(cell, cell_index, **kw)
+        if cell.get("cell_type") == "code":
+            summary = cell_summary(cell.get("source", ""))
+            elapsed = time.monotonic() - started
+            progress(Progress("cell", done, total, cell_index, summary, elapsed))
+        return result
+
+    def on_complete(cell: Any, cell_index: int | None = None, **kw: Any) -> Any:
+        nonlocal done
+        result = cell_complete(cell, cell_index, **kw)
+        if cell.get("cell_type") == "code":
+            done += 1
+            progress(Progress("done", done, total, cell_index, "", time.monotonic() - started))
+        return result
+
+    nb_man.cell_start, nb_man.cell_complete = on_start, on_complete
+    progress(Progress("starting", 0, total))
+
+
+def register_engine() -> None:
+    """Register the ``mlops`` engine with papermill (once per process)."""
+    global _registered
+    if _registered:
+        return
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class ProgressEngine(NBClientEngine):
+        """papermill's nbclient engine, plus progress callbacks per cell."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls, nb_man: Any, kernel_name: str, progress: ProgressCallback | None = None, **kw: Any
+        ) -> Any:
+            if progress is not None:
+                _watch(nb_man, progress)
+            return super().execute_managed_notebook(nb_man, kernel_name, **kw)
+
+    papermill_engines.register(ENGINE_NAME, ProgressEngine)
+    _registered = True

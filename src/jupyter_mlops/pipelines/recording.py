@@ -1,0 +1,121 @@
+"""What a headless execution leaves on its run once the kernel is gone.
+
+Artifacts: ``notebook/<name>.ipynb`` (the input as read, what reproduce re-runs),
+``output/<name>.ipynb`` and ``output/<name>.html`` (the executed notebook), and
+``headless.json`` (typed parameters, kernel, papermill, timing, outcome).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..tracking.store import mlflow_errors
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+    from .headless import HeadlessResult
+
+__all__ = ["INPUT_DIR", "MANIFEST", "OUTPUT_DIR", "record_outcome"]
+
+INPUT_DIR = "notebook"
+OUTPUT_DIR = "output"
+MANIFEST = "headless.json"
+#: Environment variable pinning ``mlops.load(name)`` to recorded snapshot digests (JSON).
+PINNED_ENV = "MLOPS_PINNED_SNAPSHOTS"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _html(output: Path) -> tuple[str | None, str | None]:
+    """Render the executed notebook as HTML; return ``(html, error)``."""
+    try:
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter().from_filename(str(output))
+    except Exception as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+    return body, None
+
+
+def _pins(env: Mapping[str, str] | None) -> dict[str, str]:
+    text = (env or {}).get(PINNED_ENV) or os.environ.get(PINNED_ENV)
+    if not text:
+        return {}
+    try:
+        pins = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in pins.items()} if isinstance(pins, dict) else {}
+
+
+def manifest(result: HeadlessResult, kernel_name: str, env: Mapping[str, str] | None) -> dict:
+    """Return the ``headless.json`` document of ``result``."""
+    from papermill import __version__ as papermill_version
+
+    meta = _read_json(result.output_path).get("metadata", {})
+    failure = result.failure
+    return {
+        "notebook": f"{INPUT_DIR}/{result.notebook.name}",
+        "output": f"{OUTPUT_DIR}/{result.output_path.name}",
+        "input_path": str(result.notebook),
+        "output_path": str(result.output_path),
+        "parameters": result.params,
+        "pinned_snapshots": _pins(env),
+        "kernel": {
+            "name": kernel_name,
+            "spec": meta.get("kernelspec", {}),
+            "language_info": meta.get("language_info", {}),
+        },
+        "papermill": {"version": papermill_version, **meta.get("papermill", {})},
+        "duration_s": round(result.duration_s, 3),
+        "status": result.status,
+        "failure": failure.__dict__ if failure else None,
+        "error": result.error,
+    }
+
+
+def record_outcome(
+    client: MlflowClient, result: HeadlessResult, kernel_name: str, env: Mapping[str, str] | None
+) -> None:
+    """Log notebooks, rendering and metadata on the run, then end it with its status."""
+    run_id = result.run_id
+    doc = manifest(result, kernel_name, env)
+    tags = {
+        "mlops.duration_s": f"{result.duration_s:.3f}",
+        "mlops.output_path": str(result.output_path),
+        "mlops.papermill.version": str(doc["papermill"]["version"]),
+    }
+    language = doc["kernel"]["language_info"]
+    if language.get("version"):
+        tags["mlops.kernel.language"] = f"{language.get('name', '')} {language['version']}".strip()
+    try:
+        with mlflow_errors(f"record the outcome on run {run_id}"):
+            client.log_artifact(run_id, str(result.notebook), artifact_path=INPUT_DIR)
+            if result.output_path.is_file():
+                client.log_artifact(run_id, str(result.output_path), artifact_path=OUTPUT_DIR)
+                html, problem = _html(result.output_path)
+                if html is not None:
+                    name = f"{OUTPUT_DIR}/{result.output_path.with_suffix('.html').name}"
+                    client.log_text(run_id, html, name)
+                else:
+                    tags["mlops.html_error"] = (problem or "")[:500]
+            kernel_log = result.output_path.with_name(result.output_path.stem + ".kernel.log")
+            if kernel_log.is_file() and kernel_log.stat().st_size:
+                client.log_artifact(run_id, str(kernel_log), artifact_path=OUTPUT_DIR)
+            client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
+            from mlflow.entities import RunTag
+
+            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    finally:
+        client.set_terminated(run_id, status=result.status)

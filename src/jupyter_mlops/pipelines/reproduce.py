@@ -1,0 +1,270 @@
+"""Re-execute a past run from what it recorded, and compare the outcome.
+
+The notebook comes from the run's artifacts (not today's file), parameters from
+``headless.json``, input snapshots are pinned to the digests the run used, and
+the fresh run is tagged ``reproduces=<run id>``. Every metric of the original is
+compared with the new value within ``rtol``/``atol``; environment differences
+(Python, packages, git commit, kernel) are listed to explain a mismatch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings, load_settings
+from ..errors import InvalidInput, NotFound
+from ..tracking.store import mlflow_errors, open_client
+from .headless import ExecutionControl, HeadlessResult, execute_notebook
+from .progress import ProgressCallback
+from .recording import INPUT_DIR, MANIFEST, PINNED_ENV
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
+__all__ = ["EnvDifference", "MetricCheck", "ReproduceReport", "reproduce_run"]
+
+REPRODUCES_TAG = "reproduces"
+DEFAULT_RTOL = 1e-7
+DEFAULT_ATOL = 0.0
+
+
+@dataclass(frozen=True)
+class MetricCheck:
+    """One metric, original against reproduced (latest values)."""
+
+    key: str
+    original: float | None
+    reproduced: float | None
+    ok: bool
+
+    @property
+    def difference(self) -> float | None:
+        """``reproduced - original`` when both exist."""
+        if self.original is None or self.reproduced is None:
+            return None
+        return self.reproduced - self.original
+
+
+@dataclass(frozen=True)
+class EnvDifference:
+    """Something about the environment that changed between the two runs."""
+
+    what: str
+    original: str
+    reproduced: str
+
+
+@dataclass
+class ReproduceReport:
+    """Outcome of :func:`reproduce_run`."""
+
+    original_run_id: str
+    result: HeadlessResult
+    checks: list[MetricCheck] = field(default_factory=list)
+    environment: list[EnvDifference] = field(default_factory=list)
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    @property
+    def run_id(self) -> str:
+        """The new run."""
+        return self.result.run_id
+
+    @property
+    def ok(self) -> bool:
+        """The notebook ran to the end and every metric matched within tolerance."""
+        return self.result.ok and all(c.ok for c in self.checks)
+
+    def table(self) -> str:
+        """The comparison as aligned text: metrics, then environment differences."""
+        rows = [("metric", "original", "reproduced", "difference", "match")]
+        for c in self.checks:
+            rows.append(
+                (c.key, _num(c.original), _num(c.reproduced), _num(c.difference), _yes(c.ok))
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = [_row(r, widths) for r in rows]
+        if not self.checks:
+            lines.append("(the original run has no metrics to compare)")
+        lines.append("")
+        if self.environment:
+            lines.append("environment differences:")
+            lines += [f"  {d.what}: {d.original} -> {d.reproduced}" for d in self.environment]
+        else:
+            lines.append("environment: same Python, packages, git commit and kernel")
+        verdict = "REPRODUCED" if self.ok else "NOT REPRODUCED"
+        lines.append(
+            f"{verdict}: run {self.run_id} ({self.result.status}) vs {self.original_run_id}, "
+            f"rtol={self.rtol:g} atol={self.atol:g}"
+        )
+        return "\n".join(lines)
+
+
+def _row(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.10g}"
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def close_enough(a: float, b: float, rtol: float, atol: float) -> bool:
+    """``|a - b| <= atol + rtol * |a|``; NaN matches NaN, infinities match themselves."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(b - a) <= atol + rtol * abs(a)
+
+
+def compare_metrics(
+    original: dict[str, float], reproduced: dict[str, float], rtol: float, atol: float
+) -> list[MetricCheck]:
+    """Compare every metric of either run; one missing on a side does not match."""
+    checks = []
+    for key in sorted(set(original) | set(reproduced)):
+        a, b = original.get(key), reproduced.get(key)
+        ok = a is not None and b is not None and close_enough(a, b, rtol, atol)
+        checks.append(MetricCheck(key, a, b, ok))
+    return checks
+
+
+def environment_differences(original: Run, reproduced: Run) -> list[EnvDifference]:
+    """Python, package versions, git commit and kernel that differ between two runs."""
+    a, b = original.data.tags, reproduced.data.tags
+    diffs = []
+    for tag, label in (
+        ("mlops.python", "python"),
+        ("mlops.kernel.language", "kernel language"),
+        ("mlflow.source.git.commit", "git commit"),
+    ):
+        if tag == "mlops.kernel.language" and not (a.get(tag) and b.get(tag)):
+            continue  # interactive runs do not record it
+        if a.get(tag, "") != b.get(tag, ""):
+            diffs.append(EnvDifference(label, a.get(tag) or "(unknown)", b.get(tag) or "(unknown)"))
+    pa, pb = _packages(a), _packages(b)
+    for name in sorted(set(pa) | set(pb)):
+        if pa.get(name) != pb.get(name):
+            diffs.append(EnvDifference(name, pa.get(name, "(absent)"), pb.get(name, "(absent)")))
+    return diffs
+
+
+def _packages(tags: dict[str, str]) -> dict[str, str]:
+    try:
+        found = json.loads(tags.get("mlops.packages", "{}"))
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
+def _manifest(client: MlflowClient, run_id: str, into: Path) -> dict[str, Any]:
+    try:
+        path = client.download_artifacts(run_id, MANIFEST, str(into))
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except Exception:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _notebook_artifact(client: MlflowClient, run: Run, manifest: dict[str, Any]) -> str:
+    if manifest.get("notebook"):
+        return str(manifest["notebook"])
+    with mlflow_errors(f"list artifacts of run {run.info.run_id}"):
+        files = [f.path for f in client.list_artifacts(run.info.run_id, INPUT_DIR)]
+    notebooks = [f for f in files if f.endswith(".ipynb")]
+    if not notebooks:
+        raise NotFound(
+            f"run {run.info.run_id} has no notebook artifact under '{INPUT_DIR}/', so there is "
+            "nothing to re-execute; runs made with `jupyter mlops run`, or ended from a saved "
+            "notebook (%mlops end), keep one"
+        )
+    return notebooks[0]
+
+
+def _pins(run: Run, manifest: dict[str, Any]) -> dict[str, str]:
+    pins = {str(k): str(v) for k, v in (manifest.get("pinned_snapshots") or {}).items()}
+    for item in run.inputs.dataset_inputs if run.inputs else []:
+        pins[item.dataset.name] = item.dataset.digest
+    return pins
+
+
+def _original_folder(run: Run, manifest: dict[str, Any]) -> Path | None:
+    source = manifest.get("input_path") or run.data.tags.get("mlops.notebook.path")
+    if not source:
+        return None
+    folder = Path(source).parent
+    return folder if folder.is_dir() else None
+
+
+def reproduce_run(
+    run_id: str,
+    *,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    output_path: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+    control: ExecutionControl | None = None,
+    settings: Settings | None = None,
+) -> ReproduceReport:
+    """Re-execute run ``run_id`` as recorded and compare its metrics.
+
+    Parameters
+    ----------
+    run_id : str
+        The run to reproduce (headless, or interactive with a notebook artifact).
+    rtol, atol : float
+        A metric matches when ``|new - old| <= atol + rtol * |old|``.
+    output_path, progress, control, settings
+        As for :func:`~.headless.execute_notebook`.
+
+    Returns
+    -------
+    ReproduceReport
+    """
+    if rtol < 0 or atol < 0 or math.isnan(rtol) or math.isnan(atol):
+        raise InvalidInput(
+            f"tolerances must be >= 0, got rtol={rtol} atol={atol}; e.g. --rtol 1e-6"
+        )
+    settings = settings or load_settings()
+    client = open_client(settings)
+    with mlflow_errors(f"read run {run_id}", "give a run id from `jupyter mlops runs`"):
+        original = client.get_run(run_id)
+        experiment = client.get_experiment(original.info.experiment_id).name
+    work = settings.store_dir / "reproduce"
+    work.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{run_id[:12]}-", dir=work))
+    manifest = _manifest(client, run_id, folder)
+    artifact = _notebook_artifact(client, original, manifest)
+    with mlflow_errors(f"download {artifact} of run {run_id}"):
+        notebook = Path(client.download_artifacts(run_id, artifact, str(folder)))
+    pins = _pins(original, manifest)
+    result = execute_notebook(
+        notebook,
+        manifest.get("parameters") or {},
+        experiment=experiment,
+        run_name=f"reproduce {original.info.run_name or run_id[:8]}",
+        tags={REPRODUCES_TAG: run_id},
+        env={PINNED_ENV: json.dumps(pins)} if pins else None,
+        cwd=_original_folder(original, manifest) or folder,
+        kernel_name=(manifest.get("kernel") or {}).get("name"),
+        output_path=output_path,
+        progress=progress,
+        control=control,
+        settings=settings,
+    )
+    with mlflow_errors(f"read run {result.run_id}"):
+        fresh = client.get_run(result.run_id)
+    checks = compare_metrics(original.data.metrics, fresh.data.metrics, rtol, atol)
+    diffs = environment_differences(original, fresh)
+    return ReproduceReport(run_id, result, checks, diffs, rtol, atol)
