@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .pipelines.api import notebook_params, reproduce, run_notebook
     from .tracking.api import (
         Run,
         active_run,
@@ -56,6 +57,7 @@ _API = {
         ),
         ".tracking.api",
     ),
+    **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
 }
 
 __all__ = ["__version__", "load_ipython_extension", *sorted(_API)]
