@@ -19,6 +19,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipelines.api import notebook_params, reproduce, run_notebook
+    from .models.api import gate, history, load_model, models, promote, register_model
     from .tracking.api import (
         Run,
         active_run,
@@ -58,6 +59,10 @@ _API = {
         ".tracking.api",
     ),
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
+    **dict.fromkeys(
+        ("gate", "history", "load_model", "models", "promote", "register_model"),
+        ".models.api",
+    ),
 }
 
 __all__ = ["__version__", "load_ipython_extension", *sorted(_API)]

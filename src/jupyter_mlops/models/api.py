@@ -1,0 +1,282 @@
+"""Public model-registry functions, re-exported as ``jupyter_mlops.*``.
+
+Examples
+--------
+>>> import jupyter_mlops as mlops
+>>> mlops.register_model(clf, "churn", data="train", alias="candidate")   # doctest: +SKIP
+>>> mlops.promote("churn", 3, "production", require=["accuracy>=0.9"],
+...               beat="production", on="accuracy")                       # doctest: +SKIP
+>>> model = mlops.load_model("churn@production")                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from ..tracking.api import tracker
+from ..tracking.store import mlflow_errors
+from .gates import GateReport, PromotionRefused, parse_beat, parse_requirement
+from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .register import RegisteredVersion
+
+__all__ = ["gate", "history", "load_model", "models", "promote", "register_model"]
+
+
+def register_model(
+    model: Any,
+    name: str,
+    *,
+    data: Any = None,
+    example: Any = None,
+    alias: str | None = None,
+    description: str | None = None,
+) -> RegisteredVersion:
+    """Log ``model`` to the active run (started if needed) and register a new version.
+
+    The flavor is chosen from the object (scikit-learn estimator or Pipeline, else a
+    generic pyfunc for anything with ``predict``); the signature and input example come
+    from snapshot ``data`` or from ``example``. The version is tagged with its lineage:
+    source run, digests of the run's snapshots, notebook, git commit, cell hash.
+
+    Parameters
+    ----------
+    model : object
+        A fitted estimator or any object with ``predict(X)``.
+    name : str
+        Registered model name (created on first use).
+    data : str or SnapshotRef, optional
+        Snapshot whose first rows become the input example (``name``, ``name@3``, ...).
+    example : DataFrame or array, optional
+        Input rows, when not taking them from a snapshot.
+    alias : str, optional
+        Alias to point at the new version (recorded in the audit trail).
+    description : str, optional
+
+    Examples
+    --------
+    >>> v = mlops.register_model(clf, "churn", data="train", alias="candidate")  # doctest: +SKIP
+    >>> v.version
+    '3'
+    """
+    from .examples import from_object, from_snapshot
+    from .flavors import choose_flavor
+    from .register import check_name, create_version
+
+    name = check_name(name)
+    flavor = choose_flavor(model)
+    if alias is not None:
+        check_alias(alias)
+    if data is not None and example is not None:
+        raise InvalidInput("give either data=SNAPSHOT or example=ROWS, not both")
+    ex = None
+    if data is not None:
+        ex = from_snapshot(model, data)
+    elif example is not None:
+        ex = from_object(model, example)
+    t = tracker()
+    run = t.ensure_run()
+    t.flush()
+    version = create_version(
+        t.client, model, name, flavor, ex,
+        run_id=run.run_id, experiment_id=run.experiment_id,
+        cell_source=t.cell_source, description=description,
+    )  # fmt: skip
+    if alias is not None:
+        from dataclasses import replace
+
+        from .promote import run_gates
+
+        run_gates(t.client, ModelRef(name, version.version), promote_to=alias, action="register")
+        version = replace(version, alias=alias)
+    return version
+
+
+def load_model(ref: str, kind: str = "native") -> Any:
+    """Load ``"name@alias"``, ``"name/3"`` or ``"name"`` (latest version).
+
+    ``kind="native"`` returns the registered object (the scikit-learn estimator, or
+    the object wrapped for ``predict``); ``kind="pyfunc"`` returns MLflow's pyfunc model.
+
+    Examples
+    --------
+    >>> model = mlops.load_model("churn@production")  # doctest: +SKIP
+    >>> model.predict(X_test)                          # doctest: +SKIP
+    """
+    from .loading import KINDS, load_version, local_model_dir
+
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
+    t = tracker()
+    version = resolve(t.client, ref)
+    return load_version(local_model_dir(t.client, version, t.settings.tracking_uri), kind)
+
+
+def _requirements(require: str | Sequence[str] | None) -> list[Any]:
+    items = [require] if isinstance(require, str) else list(require or [])
+    return [parse_requirement(text) for text in items]
+
+
+def gate(
+    ref: str,
+    require: str | Sequence[str] | None = None,
+    beat: str | None = None,
+    on: str | None = None,
+    lower_is_better: bool = False,
+    promote: str | None = None,
+) -> GateReport:
+    """Evaluate gates on a version (and move alias ``promote`` when they all pass).
+
+    Metrics come from the version's source run; ``beat``/``on`` compare with the
+    version now holding alias ``beat``. Never raises for a failed gate: read
+    ``report.passed``. A promotion attempt is recorded in the audit trail.
+
+    Examples
+    --------
+    >>> report = mlops.gate("churn@candidate", require="accuracy>=0.9",
+    ...                     beat="production", on="accuracy")  # doctest: +SKIP
+    >>> report.passed                                          # doctest: +SKIP
+    True
+    """
+    reqs = _requirements(require)
+    b = parse_beat(beat, on, lower_is_better)
+    target = parse_ref(ref)
+    t = tracker()
+    t.flush()
+    from .promote import run_gates
+
+    return run_gates(t.client, target, reqs, b, promote)
+
+
+def promote(
+    name: str,
+    version: int | str,
+    alias: str,
+    require: str | Sequence[str] | None = None,
+    beat: str | None = None,
+    on: str | None = None,
+    lower_is_better: bool = False,
+) -> GateReport:
+    """Point ``alias`` at ``name`` version ``version`` if every gate passes.
+
+    Raises
+    ------
+    PromotionRefused
+        A gate failed; the alias stayed where it was and ``exc.report`` has the details.
+
+    Examples
+    --------
+    >>> mlops.promote("churn", 3, "production", require=["accuracy>=0.9", "f1>=0.8"],
+    ...               beat="production", on="accuracy")  # doctest: +SKIP
+    """
+    if not str(version).strip().isdigit():
+        raise InvalidInput(
+            f"version must be a number, got {version!r}; e.g. promote churn 3 --alias production"
+        )
+    if not alias:
+        raise InvalidInput("give the alias to move, e.g. --alias production")
+    report = gate(f"{name}/{int(str(version))}", require, beat, on, lower_is_better, alias)
+    if not report.passed:
+        raise PromotionRefused(
+            f"{name} version {report.version} not promoted to {alias!r}; gate failed: "
+            f"{report.failure_text()}; {alias!r} stays on "
+            f"{'version ' + report.previous if report.previous else 'no version'}",
+            report,
+        )
+    return report
+
+
+def models(name: str | None = None) -> pd.DataFrame:
+    """Registered models and versions with aliases and each version's source-run metrics.
+
+    Examples
+    --------
+    >>> mlops.models()          # doctest: +SKIP
+    >>> mlops.models("churn")   # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from .promote import source_metrics
+
+    t = tracker()
+    t.flush()
+    client = t.client
+    with mlflow_errors("list models"):
+        if name:
+            registered(client, name)
+        found = client.search_model_versions(f"name = '{quote(name)}'" if name else None)
+    rows = []
+    aliases = _aliases(client, {v.name for v in found})
+    for v in sorted(found, key=lambda v: (v.name, -int(v.version))):
+        row = {
+            "name": v.name,
+            "version": int(v.version),
+            "aliases": ", ".join(sorted(aliases.get((v.name, str(v.version)), []))),
+            "created": pd.Timestamp(v.creation_timestamp, unit="ms"),
+            "run_id": v.run_id,
+            "flavor": v.tags.get("mlops.lineage.flavor", ""),
+        }
+        row.update({f"metrics.{k}": val for k, val in sorted(source_metrics(client, v).items())})
+        rows.append(row)
+    return pd.DataFrame(
+        rows,
+        columns=None if rows else ["name", "version", "aliases", "created", "run_id", "flavor"],
+    )
+
+
+def _aliases(client: Any, names: set[str]) -> dict[tuple[str, str], list[str]]:
+    # Version search results do not carry aliases in every store; the model does.
+    held: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        with mlflow_errors(f"read model {name!r}"):
+            model = client.get_registered_model(name)
+        for alias, version in model.aliases.items():
+            held.setdefault((name, str(version)), []).append(alias)
+    return held
+
+
+def history(name: str) -> pd.DataFrame:
+    """The audit trail of ``name``: every promotion and refusal, oldest first.
+
+    Examples
+    --------
+    >>> mlops.history("churn")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from .promote import audit_trail
+
+    columns = [
+        "time",
+        "version",
+        "alias",
+        "result",
+        "from_version",
+        "user",
+        "action",
+        "gates",
+        "reason",
+    ]
+    rows = []
+    for entry in audit_trail(tracker().client, name):
+        gates = "; ".join(
+            f"{g['check']} {'pass' if g['passed'] else 'FAIL'}" for g in entry.get("gates", [])
+        )
+        rows.append({**{c: entry.get(c) for c in columns}, "gates": gates or "(none)"})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def lineage(ref: str) -> dict[str, Any]:
+    """The lineage recorded on a version: source run, snapshots, notebook, git commit, cell hash."""
+    from .lineage import read_lineage
+
+    version = resolve(tracker().client, ref)
+    info = read_lineage(dict(version.tags))
+    info.setdefault("run_id", version.run_id)
+    return json.loads(json.dumps(info))

@@ -1,0 +1,142 @@
+"""Gated alias moves with an audit trail kept on the model versions themselves.
+
+Each attempt (allowed or refused) becomes one version tag
+``mlops.audit.<epoch ms>.<random>`` holding a JSON record. One tag per attempt
+means concurrent promotions never overwrite each other's record: there is no
+read-modify-write of a shared list.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MlopsError
+from ..tracking.store import mlflow_errors
+from .gates import Beat, GateReport, Threshold, evaluate
+from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
+
+__all__ = ["AUDIT_PREFIX", "audit_trail", "run_gates", "source_metrics"]
+
+AUDIT_PREFIX = "mlops.audit."
+
+
+def source_metrics(client: MlflowClient, version: ModelVersion) -> dict[str, float]:
+    """Latest value of every metric on the version's source run (empty without a run)."""
+    if not version.run_id:
+        return {}
+    with mlflow_errors(f"read the source run of {version.name}/{version.version}"):
+        return dict(client.get_run(version.run_id).data.metrics)
+
+
+def _holder(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    model = registered(client, name)
+    if alias not in model.aliases:
+        return None
+    return resolve(client, ModelRef(name, alias=alias))
+
+
+def run_gates(
+    client: MlflowClient,
+    ref: ModelRef | str,
+    requirements: Sequence[Threshold] = (),
+    beat: Beat | None = None,
+    promote_to: str | None = None,
+    *,
+    action: str = "promote",
+) -> GateReport:
+    """Evaluate gates on ``ref``; when ``promote_to`` is given, move that alias if all pass.
+
+    The attempt is recorded on the version whenever a promotion was asked,
+    whatever the outcome. Errors (unknown model, missing metric) raise before
+    anything is written.
+    """
+    ref = parse_ref(ref) if isinstance(ref, str) else ref
+    if promote_to is not None:
+        check_alias(promote_to)
+    candidate = resolve(client, ref)
+    incumbent = None
+    if beat is not None:
+        held = _holder(client, candidate.name, beat.alias)
+        if held is not None:
+            incumbent = (str(held.version), source_metrics(client, held))
+    whose = f"the source run of {candidate.name}/{candidate.version}"
+    checks = evaluate(source_metrics(client, candidate), requirements, beat, incumbent, whose)
+    report = GateReport(candidate.name, str(candidate.version), checks)
+    if promote_to is None:
+        return report
+    previous = _holder(client, candidate.name, promote_to)
+    report.previous = str(previous.version) if previous is not None else None
+    if report.passed:
+        _move_alias(client, candidate.name, promote_to, str(candidate.version))
+        report.promoted_to = promote_to
+    _record(client, candidate, promote_to, report, action)
+    return report
+
+
+def _move_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
+    # MLflow's SQL store inserts a new alias after checking it is absent, so two first
+    # promotions racing on one alias can hit its unique constraint: the loser retries,
+    # finds the alias and updates it.
+    for attempt in range(5):
+        try:
+            with mlflow_errors(f"set alias {alias!r} on {name}/{version}"):
+                client.set_registered_model_alias(name, alias, version)
+            return
+        except MlopsError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _record(
+    client: MlflowClient, version: ModelVersion, alias: str, report: GateReport, action: str
+) -> None:
+    now = time.time()
+    entry = {
+        "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
+        "user": _user(),
+        "action": action,
+        "alias": alias,
+        "from_version": report.previous,
+        "result": "promoted" if report.passed else "refused",
+        "gates": [
+            {"check": c.check, "value": c.value, "threshold": c.threshold, "passed": c.passed}
+            for c in report.checks
+        ],
+        "reason": report.failure_text(),
+    }
+    key = f"{AUDIT_PREFIX}{int(now * 1000):013d}.{uuid.uuid4().hex[:8]}"
+    with mlflow_errors(f"record the promotion on {version.name}/{version.version}"):
+        client.set_model_version_tag(version.name, str(version.version), key, json.dumps(entry))
+
+
+def audit_trail(client: MlflowClient, name: str) -> list[dict[str, Any]]:
+    """Every recorded promotion attempt of model ``name``, oldest first."""
+    with mlflow_errors(f"find model {name!r}"):
+        registered(client, name)
+        versions = client.search_model_versions(f"name = '{quote(name)}'")
+    entries = []
+    for v in versions:
+        for key, value in v.tags.items():
+            if key.startswith(AUDIT_PREFIX):
+                record = json.loads(value)
+                entries.append({"model": name, "version": str(v.version), "key": key, **record})
+    entries.sort(key=lambda e: e["key"])
+    return entries
