@@ -216,3 +216,18 @@ def test_cell_form_and_line_form_are_not_mixed(ip) -> None:
         ip.run_line_magic("mlops", "run --name x")
     with pytest.raises(UsageError, match="takes no cell body"):
         ip.run_cell_magic("mlops", "log a=1", "x = 1")
+
+
+def test_vscode_notebook_variable_names_the_notebook(ip, client, store) -> None:
+    from jupyter_mlops.tracking import api
+
+    api.tracker().notebook_hint = None
+    ip.user_ns["__vsc_ipynb_file__"] = str(store.root / "vs" / "explore.ipynb")
+    try:
+        ip.run_cell("%mlops log x=1")
+        ip.run_line_magic("mlops", "end")
+    finally:
+        del ip.user_ns["__vsc_ipynb_file__"]
+    exp = client.get_experiment_by_name("explore")
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.data.tags["mlops.notebook.path"].endswith("vs/explore.ipynb")

@@ -91,9 +91,27 @@ def _wants_help(rest: str) -> bool:
     return "--help" in words or "-h" in words
 
 
+#: user-namespace variables through which frontends or runners name the notebook
+_NOTEBOOK_VARS = ("__vsc_ipynb_file__", "PAPERMILL_INPUT_PATH")
+
+
+def _notebook_hint(user_ns: dict[str, Any]) -> str | None:
+    for name in _NOTEBOOK_VARS:
+        value = user_ns.get(name)
+        if isinstance(value, str) and value.endswith(".ipynb"):
+            return value
+    return None
+
+
 def _on_pre_run_cell(info: Any) -> None:
     t = api.tracker()
     t.cell_source = getattr(info, "raw_cell", None)
+    if t.notebook_hint is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            t.notebook_hint = _notebook_hint(shell.user_ns)
 
 
 def _on_post_run_cell(result: Any) -> None:
@@ -122,10 +140,7 @@ def load(ipython: Any) -> None:
     _load_features()
     MlopsMagics.mlops.__doc__ = help_text()
     ipython.register_magics(MlopsMagics)
-    hint = ipython.user_ns.get("__vsc_ipynb_file__")
-    t = api.tracker()
-    if hint:
-        t.notebook_hint = str(hint)
+    api.tracker().notebook_hint = _notebook_hint(ipython.user_ns)
     ipython.events.register("pre_run_cell", _on_pre_run_cell)
     ipython.events.register("post_run_cell", _on_post_run_cell)
     warm_up_thread = threading.Thread(target=_warm_up, name="mlops-warm-up", daemon=True)
