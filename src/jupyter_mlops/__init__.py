@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipelines.api import notebook_params, reproduce, run_notebook
+    from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
     from .models.api import gate, history, load_model, models, promote, register_model
+    from .pipelines.api import notebook_params, reproduce, run_notebook
     from .tracking.api import (
         Run,
         active_run,
@@ -59,6 +60,7 @@ _API = {
         ".tracking.api",
     ),
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
+    **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(
         ("gate", "history", "load_model", "models", "promote", "register_model"),
         ".models.api",

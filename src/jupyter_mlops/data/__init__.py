@@ -1,0 +1,1 @@
+"""Data snapshots: content-addressed, deduplicated versions of tables with diff and drift."""

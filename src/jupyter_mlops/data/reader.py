@@ -1,0 +1,106 @@
+"""Finding snapshots by reference (with pinning) and reading them back."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput, NotFound
+from .codec import decode_blob, from_table, load_schema
+from .refs import parse_ref
+from .store import SnapshotStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["PIN_ENV", "manifests", "pinned", "read_snapshot", "resolve"]
+
+#: JSON object ``{name: digest}``: a bare name loads that digest instead of the latest
+PIN_ENV = "MLOPS_PINNED_SNAPSHOTS"
+_THREADS = max(4, 2 * (os.cpu_count() or 2))
+
+
+def pinned() -> dict[str, str]:
+    """The pins from ``$MLOPS_PINNED_SNAPSHOTS`` (empty when unset)."""
+    text = os.environ.get(PIN_ENV, "").strip()
+    if not text:
+        return {}
+    try:
+        pins = json.loads(text)
+    except ValueError:
+        pins = None
+    if not isinstance(pins, dict) or not all(isinstance(v, str) for v in pins.values()):
+        raise InvalidInput(
+            f'${PIN_ENV} must be a JSON object of name to digest, e.g. {{"train": "3f9c2a..."}}'
+        )
+    return {str(k): v.lower() for k, v in pins.items()}
+
+
+def manifests(store: SnapshotStore, name: str) -> list[dict[str, Any]]:
+    """Every version of ``name``, oldest first."""
+    return [store.read_manifest(name, v) for v in store.versions(name)]
+
+
+def resolve(store: SnapshotStore, ref: str, *, use_pins: bool = True) -> dict[str, Any]:
+    """The manifest ``ref`` names: ``name`` (latest or pinned), ``name@v3``, ``name@3f9c``."""
+    parsed = parse_ref(ref)
+    versions = store.versions(parsed.name)
+    if not versions:
+        known = store.names()
+        hint = f"known: {', '.join(known[:20])}" if known else "the store has no snapshots yet"
+        raise NotFound(f"no snapshot named {parsed.name!r} in {store.uri} ({hint})")
+    if parsed.version is not None:
+        if parsed.version not in versions:
+            raise NotFound(
+                f"{parsed.name} has no version v{parsed.version}; versions are "
+                f"v{versions[0]}..v{versions[-1]}"
+            )
+        return store.read_manifest(parsed.name, parsed.version)
+    prefix = parsed.digest_prefix
+    if prefix is None and use_pins:
+        prefix = pinned().get(parsed.name)
+    if prefix is None:
+        return store.read_manifest(parsed.name, versions[-1])
+    return _by_digest(store, parsed.name, prefix)
+
+
+def _by_digest(store: SnapshotStore, name: str, prefix: str) -> dict[str, Any]:
+    found = [m for m in manifests(store, name) if m["digest"].startswith(prefix)]
+    digests = sorted({m["digest"] for m in found})
+    if not found:
+        raise NotFound(f"{name} has no version whose digest starts with {prefix!r}")
+    if len(digests) > 1:
+        listed = ", ".join(f"{name}@v{m['version']} ({m['digest'][:12]})" for m in found)
+        raise InvalidInput(f"digest prefix {prefix!r} is ambiguous: {listed}; give more digits")
+    return found[-1]
+
+
+def read_table(store: SnapshotStore, manifest: dict[str, Any]) -> pa.Table:
+    """Fetch and decode every blob of ``manifest`` into an Arrow table."""
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    schema = load_schema(manifest["schema"])
+    keys = {k for col in manifest["columns"] for k in (*col["blobs"], col["dictionary"]) if k}
+    with ThreadPoolExecutor(_THREADS) as pool:
+        arrays = dict(
+            zip(keys, pool.map(lambda k: decode_blob(store.get_blob(k)), keys), strict=False)
+        )
+    columns = []
+    for field, col in zip(schema, manifest["columns"], strict=False):
+        chunks = [arrays[k] for k in col["blobs"]]
+        if pt.is_dictionary(field.type):
+            dictionary = arrays[col["dictionary"]]
+            chunks = [
+                pa.DictionaryArray.from_arrays(c, dictionary, ordered=field.type.ordered)
+                for c in chunks
+            ]
+        columns.append(pa.chunked_array(chunks, type=field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_snapshot(store: SnapshotStore, manifest: dict[str, Any]) -> Any:
+    """Rebuild the object the snapshot was taken of."""
+    return from_table(read_table(store, manifest), manifest.get("meta", {}))

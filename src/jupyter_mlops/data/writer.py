@@ -1,0 +1,159 @@
+"""Taking a snapshot: hash, chunk, write the missing blobs, then the manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from . import chunking
+from .codec import dump_schema, encode_blob, to_table
+from .hashing import FORMAT, Canon, blob_key, canonical, row_hashes, snapshot_digest
+from .profile import index_columns, mlflow_schema, profile
+from .refs import check_name
+from .store import SnapshotStore, now_iso
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["take_snapshot"]
+
+_THREADS = max(2, os.cpu_count() or 2)
+
+
+def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, Any], bool]:
+    """Store ``obj`` as the next version of ``name``.
+
+    Returns
+    -------
+    (manifest, created)
+        ``created`` is False when ``obj`` equals the latest version, which is returned as is.
+    """
+    check_name(name)
+    table, meta = to_table(obj)
+    columns = [_single(table.column(i)) for i in range(table.num_columns)]
+    storage = [_storage(c) for c in columns]
+    with ThreadPoolExecutor(_THREADS) as pool:
+        canons = list(pool.map(canonical, storage))
+        ends = chunking.boundaries(
+            row_hashes(canons, table.num_rows), chunking.average_rows(_row_bytes(canons))
+        )
+        starts = [0, *ends[:-1]]
+        keys = list(
+            pool.map(
+                lambda c: [blob_key(c.parts(a, b)) for a, b in zip(starts, ends, strict=False)],
+                canons,
+            )
+        )
+        dict_keys = list(pool.map(_dictionary_key, columns))
+    fingerprint = _fingerprint(table.schema, meta)
+    chunk_rows = [b - a for a, b in zip(starts, ends, strict=False)]
+    flat = [k for per_col, dk in zip(keys, dict_keys, strict=False) for k in (*per_col, dk or "")]
+    digest = snapshot_digest(fingerprint, meta["kind"], chunk_rows, flat)
+    latest = _latest(store, name)
+    if latest is not None and latest["digest"] == digest:
+        return latest, False
+    jobs = _missing(store, columns, storage, keys, dict_keys, starts, ends)
+    with ThreadPoolExecutor(_THREADS * 2) as pool:
+        sizes = dict(pool.map(lambda job: _write_blob(store, *job), jobs))
+    manifest = {
+        "format": FORMAT,
+        "name": name,
+        "digest": digest,
+        "created": now_iso(),
+        "kind": meta["kind"],
+        "meta": meta,
+        "rows": table.num_rows,
+        "cols": table.num_columns - len(index_columns(table.schema)),
+        "schema": dump_schema(table.schema),
+        "chunks": chunk_rows,
+        "columns": [
+            {"name": f.name, "type": str(f.type), "blobs": k, "dictionary": dk}
+            for f, k, dk in zip(table.schema, keys, dict_keys, strict=False)
+        ],
+        "bytes_stored": sum(sizes.values()),
+        "blobs_stored": len(sizes),
+        "blobs_total": sum(len(k) for k in keys) + sum(1 for dk in dict_keys if dk),
+        "parent": latest["digest"] if latest else None,
+        "profile": profile(table),
+        "mlflow_schema": mlflow_schema(table.schema),
+        "store": store.uri,
+    }
+    store.write_manifest(name, manifest)
+    return manifest, True
+
+
+def _single(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array, without copying when it already is one chunk."""
+    if column.num_chunks == 1:
+        return column.chunk(0)
+    return column.combine_chunks()
+
+
+def _storage(column: pa.Array) -> pa.Array:
+    import pyarrow.types as pt
+
+    return column.indices if pt.is_dictionary(column.type) else column
+
+
+def _dictionary_key(column: pa.Array) -> str | None:
+    import pyarrow.types as pt
+
+    if not pt.is_dictionary(column.type):
+        return None
+    dictionary = canonical(column.dictionary)
+    return blob_key(dictionary.parts(0, dictionary.length))
+
+
+def _row_bytes(canons: list[Canon]) -> float:
+    total = 0.0
+    for c in canons:
+        if c.kind == "fixed":
+            total += c.width
+        elif c.kind == "var":
+            total += 4 + (len(c.data) / max(c.length, 1))
+        else:
+            total += 8
+    return total
+
+
+def _fingerprint(schema: pa.Schema, meta: dict[str, Any]) -> str:
+    """Schema text for the digest, free of library versions."""
+    pandas_meta = dict(schema.pandas_metadata or {})
+    pandas_meta.pop("creator", None)
+    pandas_meta.pop("pandas_version", None)
+    fields = [[f.name, str(f.type), f.nullable] for f in schema]
+    return json.dumps({"fields": fields, "pandas": pandas_meta, "meta": meta}, sort_keys=True)
+
+
+def _latest(store: SnapshotStore, name: str) -> dict[str, Any] | None:
+    versions = store.versions(name)
+    return store.read_manifest(name, versions[-1]) if versions else None
+
+
+def _missing(
+    store: SnapshotStore,
+    columns: list[pa.Array],
+    storage: list[pa.Array],
+    keys: list[list[str]],
+    dict_keys: list[str | None],
+    starts: list[int],
+    ends: list[int],
+) -> list[tuple[str, pa.Array]]:
+    """(key, array) for every blob the store lacks, each key once."""
+    have = store.existing_keys()
+    jobs: dict[str, pa.Array] = {}
+    for col, arr, col_keys, dk in zip(columns, storage, keys, dict_keys, strict=False):
+        for key, a, b in zip(col_keys, starts, ends, strict=False):
+            if key not in have and key not in jobs:
+                jobs[key] = arr.slice(a, b - a)
+        if dk and dk not in have and dk not in jobs:
+            jobs[dk] = col.dictionary
+    return list(jobs.items())
+
+
+def _write_blob(store: SnapshotStore, key: str, array: pa.Array) -> tuple[str, int]:
+    data = encode_blob(array)
+    store.put_blob(key, data)
+    return key, len(data)
