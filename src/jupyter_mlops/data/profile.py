@@ -30,15 +30,25 @@ def profile(table: pa.Table) -> dict[str, Any]:
         info: dict[str, Any] = {"type": str(field.type), "nulls": column.null_count}
         t = field.type
         if pt.is_integer(t) or pt.is_floating(t) or pt.is_temporal(t):
-            bounds = pc.min_max(column)
-            info["min"] = _plain(bounds["min"].as_py())
-            info["max"] = _plain(bounds["max"].as_py())
-            if pt.is_integer(t) or pt.is_floating(t):
-                info["mean"] = _plain(pc.mean(column).as_py())
+            info.update(_numeric_summary(column, mean=pt.is_integer(t) or pt.is_floating(t)))
         elif pt.is_dictionary(t):
             info["categories"] = len(column.chunk(0).dictionary) if column.num_chunks else 0
         columns[field.name] = info
     return {"num_rows": table.num_rows, "num_columns": len(columns), "columns": columns}
+
+
+def _numeric_summary(column: Any, *, mean: bool) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        bounds = pc.min_max(column)
+        out = {"min": _plain(bounds["min"].as_py()), "max": _plain(bounds["max"].as_py())}
+        if mean:
+            out["mean"] = _plain(pc.mean(column).as_py())
+    except pa.ArrowNotImplementedError:  # e.g. durations in some Arrow versions
+        return {}
+    return out
 
 
 def _plain(value: Any) -> Any:
