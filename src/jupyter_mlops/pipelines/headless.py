@@ -249,14 +249,36 @@ def _run_papermill(
     timeout: float | None,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
+    from .kernel_launch import kernel_manager, start_kernel, stop_kernel
+
+    log_path = output.with_name(output.stem + ".kernel.log")
+    control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
+    try:
+        start_kernel(control._km)
+        return _papermill(plan, output, progress, control, timeout)
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return None, f"execution stopped: {type(exc).__name__}: {first}"
+    finally:
+        # nbclient leaves a kernel it did not create running; a graceful shutdown
+        # lets the kernel write what it buffered before the run is ended.
+        stop_kernel(control._km)
+
+
+def _papermill(
+    plan: Plan,
+    output: Path,
+    progress: ProgressCallback | None,
+    control: ExecutionControl,
+    timeout: float | None,
+) -> tuple[CellFailure | None, str | None]:
+    # Imported only now: the kernel process boots meanwhile.
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from .kernel_launch import ENGINE_NAME, kernel_manager, register_engine, stop_kernel
+    from .kernel_launch import ENGINE_NAME, register_engine
 
     register_engine()
-    log_path = output.with_name(output.stem + ".kernel.log")
-    control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
     try:
         papermill.execute_notebook(
             str(plan.notebook),
@@ -271,13 +293,6 @@ def _run_papermill(
         )
     except PapermillExecutionError as exc:
         return CellFailure(exc.cell_index, exc.exec_count, exc.ename, exc.evalue), None
-    except Exception as exc:
-        first = (str(exc).strip().splitlines() or [""])[0]
-        return None, f"execution stopped: {type(exc).__name__}: {first}"
-    finally:
-        # nbclient leaves a kernel it did not create running; a graceful shutdown
-        # lets the kernel write what it buffered before the run is ended.
-        stop_kernel(control._km)
     return None, None
 
 

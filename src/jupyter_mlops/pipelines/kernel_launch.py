@@ -15,7 +15,7 @@ from typing import Any
 
 from .progress import Progress, ProgressCallback, cell_summary
 
-__all__ = ["ENGINE_NAME", "kernel_manager", "register_engine", "stop_kernel"]
+__all__ = ["ENGINE_NAME", "kernel_manager", "register_engine", "start_kernel", "stop_kernel"]
 
 ENGINE_NAME = "mlops"
 _registered = False
@@ -38,6 +38,18 @@ def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path:
                 await super().start_kernel(**kw)
 
     return _LaunchKernelManager(kernel_name=kernel_name)
+
+
+def start_kernel(km: Any) -> None:
+    """Launch the kernel process now; it boots while papermill is still being imported.
+
+    nbclient finds the kernel running and only waits for it to be ready. Like
+    nbclient, keep IPython's history in memory: parallel kernels would otherwise
+    contend for one SQLite history file.
+    """
+    from jupyter_core.utils import run_sync
+
+    run_sync(km.start_kernel)(extra_arguments=["--HistoryManager.hist_file=:memory:"])
 
 
 def stop_kernel(km: Any) -> None:
