@@ -157,7 +157,11 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def _numbers(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
-        {"id": np.arange(n), "x": rng.normal(size=n), "s": [f"k{v}" for v in rng.integers(0, 99, n)]}
+        {
+            "id": np.arange(n),
+            "x": rng.normal(size=n),
+            "s": [f"k{v}" for v in rng.integers(0, 99, n)],
+        }
     )
 
 
@@ -261,6 +265,8 @@ def test_gc_keeps_referenced_blobs_and_removes_the_rest(uri: str, small_chunks: 
 def test_unwritable_store_is_one_clear_error(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(StoreUnwritable, match=r"cannot write to the snapshot store .*MLOPS_DATA_URI"):
+    with pytest.raises(
+        StoreUnwritable, match=r"cannot write to the snapshot store .*MLOPS_DATA_URI"
+    ):
         snapshot(pd.DataFrame({"a": [1]}), "x", store=str(blocker / "data"))
     assert StoreUnwritable.is_usage

@@ -19,7 +19,6 @@ def index_columns(schema: pa.Schema) -> list[str]:
 
 def profile(table: pa.Table) -> dict[str, Any]:
     """Rows, columns and per-column nulls / min / max / mean (numbers, dates) of ``table``."""
-    import pyarrow.compute as pc
     import pyarrow.types as pt
 
     hidden = set(index_columns(table.schema))
