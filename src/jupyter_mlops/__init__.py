@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
         status,
         sync,
     )
+    from .widgets.panel import panel
 
 #: public name -> module that defines it (loaded on first access)
 _API = {
@@ -65,6 +66,7 @@ _API = {
         ("gate", "history", "load_model", "models", "promote", "register_model"),
         ".models.api",
     ),
+    **dict.fromkeys(("panel",), ".widgets.panel"),
 }
 
 __all__ = ["__version__", "load_ipython_extension", *sorted(_API)]

@@ -25,8 +25,9 @@ by ``refresh(full=True)``, which also runs by itself every ``full_every`` second
 
 Filters use MLflow's own parser, so the syntax and the error messages are
 MLflow's; ordering follows MLflow's rules (missing values last, ties newest
-first). Tags holding large text (:data:`UNINDEXED_TAGS`) are not kept; a filter
-on them is refused with a pointer to ``mlops.runs``.
+first), plus a ``duration`` order key. Tags holding large text
+(:data:`UNINDEXED_TAGS`) are not kept; a filter on them is refused with a
+pointer to ``mlops.runs``.
 
 Examples
 --------
@@ -533,12 +534,23 @@ def _order_getter(kind: str, key: str) -> Callable[[RunRow], Any]:
     return _ATTRS.get(key, lambda r: None)
 
 
+#: ``duration [ASC|DESC]``: an index-only order key (MLflow has no duration attribute)
+_DURATION = re.compile(r"^\s*(?:attributes?\.|attr\.|run\.)?duration(?:\s+(ASC|DESC))?\s*$", re.I)
+
+
 def compile_order(order_by: Sequence[str]) -> list[tuple[Callable[[RunRow], Any], bool]]:
-    """Parse ``order_by`` clauses with MLflow's parser into ``(getter, ascending)``."""
+    """Parse ``order_by`` clauses with MLflow's parser into ``(getter, ascending)``.
+
+    Besides MLflow's keys, ``duration`` (end minus start; unfinished runs last) is accepted.
+    """
     from mlflow.utils.search_utils import SearchUtils
 
-    out = []
+    out: list[tuple[Callable[[RunRow], Any], bool]] = []
     for clause in order_by:
+        duration = _DURATION.match(clause)
+        if duration:
+            out.append((lambda r: r.duration_s, (duration.group(1) or "ASC").upper() == "ASC"))
+            continue
         with mlflow_errors(f"order runs by {clause!r}", ORDER_HINT):
             kind, key, ascending = SearchUtils.parse_order_by_for_search_runs(clause)
         out.append((_order_getter(kind, _ATTR_ALIASES.get(key, key)), ascending))

@@ -1,0 +1,85 @@
+"""Vega-Lite charts rendered by the frontend's built-in renderer (no extra JavaScript).
+
+Each function returns a display bundle for an ``Output`` widget: the Vega-Lite
+spec under ``application/vnd.vegalite.v5+json`` and a plain-text summary for
+frontends that cannot draw it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["VEGA_LITE", "history_chart", "output_of"]
+
+VEGA_LITE = "application/vnd.vegalite.v5+json"
+_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+#: points per series sent to the browser (long histories are thinned evenly)
+MAX_POINTS = 2000
+
+
+def _thin(points: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    if len(points) <= MAX_POINTS:
+        return list(points)
+    stride = math.ceil(len(points) / MAX_POINTS)
+    return [*points[::stride], points[-1]]
+
+
+def history_chart(
+    series: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]], title: str = ""
+) -> dict[str, Any]:
+    """Line charts of metric histories, one small chart per metric, one line per run.
+
+    Parameters
+    ----------
+    series : mapping
+        ``{run label: {metric key: [{"step", "value", ...}, ...]}}``.
+    title : str
+        Shown above the charts (rendered as text by Vega, not HTML).
+
+    Returns
+    -------
+    dict
+        A display bundle (Vega-Lite spec plus ``text/plain``).
+    """
+    values = [
+        {"run": run, "metric": key, "step": p["step"], "value": p["value"]}
+        for run, metrics in series.items()
+        for key, points in metrics.items()
+        for p in _thin(points)
+        if p.get("value") is not None
+    ]
+    spec = {
+        "$schema": _SCHEMA,
+        "title": title,
+        "data": {"values": values},
+        "facet": {"field": "metric", "type": "nominal", "title": None},
+        "columns": 3,
+        "resolve": {"scale": {"y": "independent"}},
+        "spec": {
+            "width": 220,
+            "height": 140,
+            "mark": {"type": "line", "point": len(values) < 200, "tooltip": True},
+            "encoding": {
+                "x": {"field": "step", "type": "quantitative"},
+                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}},
+                "color": {"field": "run", "type": "nominal", "legend": {"orient": "bottom"}},
+            },
+        },
+    }
+    return {VEGA_LITE: spec, "text/plain": _summary(series)}
+
+
+def _summary(series: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> str:
+    lines = []
+    for run, metrics in series.items():
+        for key, points in metrics.items():
+            last = points[-1]["value"] if points else None
+            lines.append(f"{run} {key}: {len(points)} points, last {last}")
+    return "\n".join(lines) or "(no metric history)"
+
+
+def output_of(bundle: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The ``Output.outputs`` value showing ``bundle`` (settable from any thread)."""
+    return ({"output_type": "display_data", "data": dict(bundle), "metadata": {}},)

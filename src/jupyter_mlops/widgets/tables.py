@@ -1,0 +1,92 @@
+"""Escaped HTML for tables, key/value lists and messages shown in the panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = ["esc", "format_time", "format_value", "html_table", "message"]
+
+#: colours of run statuses (JupyterLab's palette variables with fallbacks)
+STATUS_COLOURS = {
+    "RUNNING": "var(--jp-info-color1, #0b7ad1)",
+    "FINISHED": "var(--jp-success-color1, #388e3c)",
+    "FAILED": "var(--jp-error-color1, #d32f2f)",
+    "KILLED": "var(--jp-warn-color1, #f57c00)",
+    "SCHEDULED": "var(--jp-ui-font-color2, #757575)",
+}
+_CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid var(--jp-border-color2,#ddd)"
+DIFF_STYLE = "background:var(--jp-warn-color3,#fff3cd)"
+
+
+def esc(value: Any) -> str:
+    """``value`` as text safe inside HTML (quotes escaped too, so safe in attributes)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def format_value(value: Any) -> str:
+    """Short display form: 4 significant digits for floats, ``-`` for missing."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else f"{value:.4g}"
+    return str(value)
+
+
+def format_time(ms: int | None) -> str:
+    """Milliseconds since the epoch as local ``YYYY-MM-DD HH:MM:SS``."""
+    if not ms:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def status_html(status: str) -> str:
+    """A run status, coloured."""
+    colour = STATUS_COLOURS.get(status, "inherit")
+    return f'<span style="color:{colour};font-weight:600">{esc(status)}</span>'
+
+
+def html_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    highlight: Iterable[int] = (),
+    raw_columns: Iterable[int] = (),
+) -> str:
+    """An HTML table; every cell is escaped unless its column is in ``raw_columns``.
+
+    Parameters
+    ----------
+    header : sequence of str
+    rows : iterable of sequences
+    highlight : iterable of int
+        Row numbers drawn with the "differs" background.
+    raw_columns : iterable of int
+        Columns whose cells are already HTML built by this module.
+    """
+    marked, raw = set(highlight), set(raw_columns)
+    head = "".join(f'<th style="{_CELL}">{esc(h)}</th>' for h in header)
+    body = []
+    for n, row in enumerate(rows):
+        style = f' style="{DIFF_STYLE}"' if n in marked else ""
+        cells = "".join(
+            f'<td style="{_CELL}">{c if i in raw else esc(format_value(c))}</td>'
+            for i, c in enumerate(row)
+        )
+        body.append(f"<tr{style}>{cells}</tr>")
+    return (
+        '<table style="border-collapse:collapse;font-size:var(--jp-ui-font-size1,13px)">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def message(text: str, kind: str = "error") -> str:
+    """One line of feedback (``error``, ``info`` or ``ok``), escaped."""
+    colours = {
+        "error": "var(--jp-error-color1,#d32f2f)",
+        "info": "var(--jp-ui-font-color2,#616161)",
+        "ok": "var(--jp-success-color1,#388e3c)",
+    }
+    return f'<span style="color:{colours[kind]}">{esc(text)}</span>'
