@@ -140,7 +140,16 @@ def test_unchanged_snapshot_is_free_and_keeps_the_version(uri: str) -> None:
     first = snapshot(frame, "same", store=uri)
     again = snapshot(frame.copy(), "same", store=uri)
     assert (again.version, again.digest, again.bytes_stored) == (1, first.digest, 0)
-    assert len(snapshots("same", store=uri)) == 1
+    assert again.unchanged and not first.unchanged
+    snapshot(frame.head(3), "same", store=uri)
+    back = snapshot(frame, "same", store=uri)  # same content as v1, but not the latest
+    assert (back.version, back.digest, back.bytes_stored, back.unchanged) == (
+        3,
+        first.digest,
+        0,
+        False,
+    )
+    assert len(snapshots("same", store=uri)) == 3
 
 
 def _blob_bytes(uri: str) -> int:

@@ -48,6 +48,9 @@ class SnapshotRef:
         ISO 8601 UTC time the version was written.
     uri : str
         ``mlops://name@vN``: the source recorded on MLflow runs.
+    unchanged : bool
+        True when :func:`snapshot` found the data equal to the latest version and
+        returned that version instead of writing a new one.
     """
 
     name: str
@@ -60,11 +63,12 @@ class SnapshotRef:
     blobs_total: int = 0
     created: str = ""
     uri: str = ""
+    unchanged: bool = False
 
     @classmethod
-    def from_manifest(cls, m: dict[str, Any], *, bytes_stored: int | None = None) -> SnapshotRef:
+    def from_manifest(cls, m: dict[str, Any], *, unchanged: bool = False) -> SnapshotRef:
         """Build a reference from a stored manifest."""
-        stored = m["bytes_stored"] if bytes_stored is None else bytes_stored
+        stored = 0 if unchanged else m["bytes_stored"]
         return cls(
             name=m["name"],
             version=int(m["version"]),
@@ -72,10 +76,11 @@ class SnapshotRef:
             rows=int(m["rows"]),
             cols=int(m["cols"]),
             bytes_stored=int(stored),
-            blobs_stored=int(m.get("blobs_stored", 0)) if bytes_stored is None else 0,
+            blobs_stored=0 if unchanged else int(m.get("blobs_stored", 0)),
             blobs_total=int(m.get("blobs_total", 0)),
             created=m.get("created", ""),
             uri=snapshot_uri(m["name"], int(m["version"])),
+            unchanged=unchanged,
         )
 
     @property
@@ -139,7 +144,7 @@ def snapshot(data: Any, name: str, *, store: str | None = None) -> SnapshotRef:
     """
     manifest, created = take_snapshot(open_store(store), data, name)
     log_input(manifest, "snapshot")
-    return SnapshotRef.from_manifest(manifest, bytes_stored=None if created else 0)
+    return SnapshotRef.from_manifest(manifest, unchanged=not created)
 
 
 def load(ref: str, *, store: str | None = None) -> Any:

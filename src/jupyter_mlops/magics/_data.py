@@ -33,7 +33,7 @@ def snapshot(shell: Any, args: Any) -> api.SnapshotRef:
     """Store a variable as the next version of a named snapshot."""
     data = _variable(shell, args.variable, "%mlops snapshot VAR --name NAME")
     ref = api.snapshot(data, args.name)
-    if ref.bytes_stored == 0 and ref.blobs_stored == 0:
+    if ref.unchanged:
         print(f"{ref.ref} unchanged (digest {ref.digest[:12]}), nothing new stored")
     else:
         print(ref)
