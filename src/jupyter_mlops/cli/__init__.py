@@ -48,8 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _skip_slow_optional_imports() -> None:
+    """Keep optional extras we never use from costing seconds at start-up.
+
+    ``import nbformat`` (hence papermill) spends ~2 s importing ``rfc3987_syntax``,
+    which jsonschema loads only to check the ``iri`` string format; notebook
+    schemas do not use it, and jsonschema skips the check when the import fails.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    _skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
