@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean labextension jstest jslint chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +40,37 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-test: lint typecheck pytest
+# JupyterLab extension: npm (not yarn) + jupyter-builder from the venv; rebuilt when sources change.
+LABEXT     := labextension
+LABEXT_OUT := src/jupyter_mlops/labextension/static/style.js
+LABEXT_SRC := $(LABEXT)/package.json $(LABEXT)/tsconfig.json $(wildcard $(LABEXT)/src/*.ts $(LABEXT)/style/*)
+LABEXT_DEV := $(VENV)/share/jupyter/labextensions/jupyter-mlops
+
+$(LABEXT)/node_modules/.package-lock.json: $(LABEXT)/package.json $(LABEXT)/package-lock.json
+	cd $(LABEXT) && npm ci --no-audit --no-fund
+	touch $@
+
+$(LABEXT_OUT): $(LABEXT_SRC) $(LABEXT)/node_modules/.package-lock.json | $(VENV)/.installed-test
+	cd $(LABEXT) && PATH="$(abspath $(BIN)):$$PATH" npm run build:prod
+	touch $@
+
+# The venv serves the checkout's build (what `jupyter labextension develop` does).
+labextension: $(LABEXT_OUT)
+	@if [ ! -L $(LABEXT_DEV) ]; then rm -rf $(LABEXT_DEV); mkdir -p $(dir $(LABEXT_DEV)); \
+		ln -s $(abspath src/jupyter_mlops/labextension) $(LABEXT_DEV); fi
+
+jstest: $(LABEXT)/node_modules/.package-lock.json
+	cd $(LABEXT) && npm test --silent
+
+jslint: $(LABEXT)/node_modules/.package-lock.json
+	cd $(LABEXT) && npm run lint --silent
+
+# Browser tests drive Debian's Chromium (never a downloaded browser build).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+test: lint typecheck labextension jslint jstest chromium pytest
 
 bench: $(VENV)/.installed-test
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

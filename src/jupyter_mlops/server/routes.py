@@ -29,7 +29,8 @@ def all_routes() -> list[tuple[str, Any]]:
 def register(server_app: Any) -> None:
     """Add the API's handlers and shared state to ``server_app``'s web application."""
     web_app = server_app.web_app
-    web_app.settings["jupyter_mlops"] = ServerState(Path(server_app.root_dir).resolve())
+    state = ServerState(Path(server_app.root_dir).resolve())
+    web_app.settings["jupyter_mlops"] = state
     base = web_app.settings["base_url"]
     handlers = [
         (url_path_join(base, API_PREFIX, pattern) + "/?", handler)
@@ -37,3 +38,4 @@ def register(server_app: Any) -> None:
     ]
     web_app.add_handlers(".*$", handlers)
     server_app.log.info("jupyter_mlops: REST API at %s", url_path_join(base, API_PREFIX))
+    state.warm_up()

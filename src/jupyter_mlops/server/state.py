@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -40,6 +41,18 @@ class ServerState:
             if self._settings is None:
                 self._settings = load_settings(self.root_dir)
             return self._settings
+
+    def warm_up(self) -> threading.Thread:
+        """Open the store in the background so the sidebar's first request is fast."""
+
+        def _open() -> None:
+            # A failure is reported again, as JSON, on the first request.
+            with contextlib.suppress(Exception):
+                _ = self.client
+
+        thread = threading.Thread(target=_open, name="mlops-store-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def client(self) -> MlflowClient:
