@@ -56,6 +56,7 @@ class SnapshotStore:
             ) from None
         self.root = root.rstrip("/")
         self.local = any(p in _LOCAL for p in _protocols(self.fs))
+        self._made: set[str] = set()
 
     # -- paths ---------------------------------------------------------------------------
     def blob_path(self, key: str) -> str:
@@ -174,10 +175,15 @@ class SnapshotStore:
                 self.fs.pipe_file(path, data)
                 return
             tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
-            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            self._makedirs(path.rsplit("/", 1)[0])
             with open(tmp, "wb") as fh:
                 fh.write(data)
             os.replace(tmp, path)
+
+    def _makedirs(self, folder: str) -> None:
+        if folder not in self._made:
+            os.makedirs(folder, exist_ok=True)
+            self._made.add(folder)
 
     def _create_exclusive(self, path: str, data: bytes) -> bool:
         with self._errors("write to"):

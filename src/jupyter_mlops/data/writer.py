@@ -56,6 +56,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         return latest, False
     jobs = _missing(store, columns, storage, keys, dict_keys, starts, ends)
     with ThreadPoolExecutor(_THREADS * 2) as pool:
+        profiled = pool.submit(profile, table)
         sizes = dict(pool.map(lambda job: _write_blob(store, *job), jobs))
     manifest = {
         "format": FORMAT,
@@ -76,7 +77,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         "blobs_stored": len(sizes),
         "blobs_total": sum(len(k) for k in keys) + sum(1 for dk in dict_keys if dk),
         "parent": latest["digest"] if latest else None,
-        "profile": profile(table),
+        "profile": profiled.result(),
         "mlflow_schema": mlflow_schema(table.schema),
         "store": store.uri,
     }
