@@ -8,6 +8,7 @@ New flavors are new entries in :data:`FLAVORS`, tried in order.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,13 +75,21 @@ def _save_sklearn(model: Any, path: str, **kw: Any) -> None:
     mlflow.sklearn.save_model(model, path, pip_requirements=reqs, **kw)
 
 
+@functools.lru_cache(maxsize=64)
+def _distributions_of(top: str) -> tuple[str, ...]:
+    """Installed distributions providing module ``top`` (none for notebook classes)."""
+    if top in ("__main__", "builtins") or top in sys.stdlib_module_names:
+        return ()
+    # packages_distributions scans every installed package: seconds, so once per module
+    return tuple(metadata.packages_distributions().get(top, []))
+
+
 def _save_pyfunc(model: Any, path: str, **kw: Any) -> None:
     import mlflow.pyfunc
 
     from .wrapper import PredictWrapper
 
-    top = type(model).__module__.split(".")[0]
-    dists = metadata.packages_distributions().get(top, [])
+    dists = _distributions_of(type(model).__module__.split(".")[0])
     reqs = _pins("mlflow", "cloudpickle", "numpy", "pandas", "jupyter-mlops", *dists)
     mlflow.pyfunc.save_model(path, python_model=PredictWrapper(model), pip_requirements=reqs, **kw)
 

@@ -36,7 +36,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
 }
 _FORM = 'METRIC OP VALUE with OP one of >=, >, <=, <, ==, !=, e.g. --require "accuracy>=0.9"'
-_EXPR = re.compile(r"^\s*([A-Za-z0-9_.\-/ :]+?)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+_EXPR = re.compile(r"^\s*([A-Za-z0-9_.\-/ :]+?)\s*(>=|<=|==|!=|>|<)\s*([^<>=!\s]\S*)\s*$")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
 __all__ = ["PredictWrapper"]
@@ -24,7 +25,10 @@ class PredictWrapper(PythonModel):
     def __init__(self, obj: Any) -> None:
         self.obj = obj
 
-    # No type hints on the inputs: MLflow would derive a signature from them.
-    def predict(self, context, model_input, params=None):
+    # A DataFrame hint is one MLflow neither validates nor derives a signature from,
+    # and it stops MLflow's "add type hints" warning on every save and load.
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> Any:
         """Return ``obj.predict(model_input)``."""
         return self.obj.predict(model_input)
