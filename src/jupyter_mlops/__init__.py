@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
     from .models.api import gate, history, load_model, models, promote, register_model
     from .pipelines.api import notebook_params, reproduce, run_notebook
+    from .pipelines.pipeline_api import run_pipeline, show_pipeline, upstream
     from .tracking.api import (
         Run,
         active_run,
@@ -61,6 +62,7 @@ _API = {
         ".tracking.api",
     ),
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
+    **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.pipeline_api"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(
         ("gate", "history", "load_model", "models", "promote", "register_model"),

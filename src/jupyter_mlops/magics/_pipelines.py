@@ -1,0 +1,132 @@
+"""``%mlops pipeline run | show``: notebook pipelines from a notebook, with live progress.
+
+In a kernel with a widget frontend the progress is an ipywidgets table (one
+row per unit: state, elapsed, running cell); elsewhere it is printed lines.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import time
+from typing import Any
+
+from IPython.core.magic_arguments import argument
+
+from ..errors import InvalidInput
+from ..pipelines import pipeline_api
+from ..pipelines.units import PipelineListener, PipelineResult, Unit
+from ._registry import subcommand
+
+__all__ = ["WidgetPipelineDisplay"]
+
+_COLOURS = {
+    "running": "#1a73e8",
+    "ran": "#188038",
+    "cached": "#5f6368",
+    "failed": "#d93025",
+    "skipped": "#e37400",
+}
+_REDRAW_S = 0.25
+
+
+class WidgetPipelineDisplay(PipelineListener):
+    """An ipywidgets view of a pipeline run: a progress bar and a table of units."""
+
+    def __init__(self) -> None:
+        import ipywidgets as widgets
+
+        self.bar = widgets.IntProgress(value=0, min=0, max=1, description="pipeline")
+        self.header = widgets.HTML()
+        self.table = widgets.HTML()
+        self.view = widgets.VBox([widgets.HBox([self.bar, self.header]), self.table])
+        self._units: list[Unit] = []
+        self._last = 0.0
+
+    def started(self, units: list[Unit], parent_run_id: str) -> None:
+        from IPython.display import display
+
+        self._units = units
+        self.bar.max = max(len(units), 1)
+        self.header.value = f"&nbsp;run <code>{parent_run_id}</code>"
+        self._render(force=True)
+        display(self.view)
+
+    def update(self, unit: Unit) -> None:
+        self._render()
+
+    def finished(self, result: PipelineResult) -> None:
+        self.header.value = f"&nbsp;{html.escape(result.summary())}"
+        self.bar.bar_style = "success" if result.ok else "danger"
+        self._render(force=True)
+
+    def _render(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < _REDRAW_S:
+            return
+        self._last = now
+        self.bar.value = sum(u.done for u in self._units)
+        rows = "".join(_row(u) for u in self._units)
+        self.table.value = (
+            "<table style='font-family:monospace;font-size:12px'>"
+            "<tr><th align=left>unit</th><th align=left>state</th><th align=right>time</th>"
+            f"<th align=left>run</th><th align=left>detail</th></tr>{rows}</table>"
+        )
+
+
+def _row(unit: Unit) -> str:
+    colour = _COLOURS.get(unit.status, "#80868b")
+    note = unit.detail if unit.status == "running" else (unit.message.splitlines() or [""])[0]
+    elapsed = f"{unit.elapsed_s:.1f}s" if unit.status in ("running", "ran", "failed") else ""
+    return (
+        f"<tr><td>{html.escape(unit.label)}</td>"
+        f"<td style='color:{colour}'>{unit.status}</td><td align=right>{elapsed}</td>"
+        f"<td>{(unit.run_id or '')[:12]}</td><td>{html.escape(note)}</td></tr>"
+    )
+
+
+def _listener(shell: Any, quiet: bool) -> PipelineListener | None:
+    if quiet:
+        return None
+    if getattr(shell, "kernel", None) is not None:
+        return WidgetPipelineDisplay()
+    from ..pipelines.pipeline_display import TerminalPipelineDisplay
+
+    return TerminalPipelineDisplay(sys.stdout, live=False)
+
+
+@subcommand("pipeline", "%mlops pipeline run pipeline.yaml --jobs 2")
+@argument("action", help="run (execute the DAG) or show (DAG and cache state, runs nothing)")
+@argument("pipeline", nargs="?", default="pipeline.yaml", help="default pipeline.yaml")
+@argument("--jobs", "-j", type=int, help="units at once (default: number of cores)")
+@argument("--executor", default="local", help="local or dask://HOST:PORT")
+@argument("--only", action="append", default=[], metavar="STEP", help="only this step")
+@argument("--from", dest="from_step", metavar="STEP", help="this step and downstream")
+@argument("--force", action="store_true", help="ignore the cache for the selected steps")
+@argument("--resume", action="store_true", help="reuse what finished in the last run")
+@argument("--quiet", "-q", action="store_true", help="no progress display")
+def pipeline(shell: Any, args: Any) -> Any:
+    """Run or show a notebook pipeline (pipeline.yaml); returns the result or the plan."""
+    if args.action == "show":
+        plan = pipeline_api.show_pipeline(
+            args.pipeline, only=args.only, from_step=args.from_step, force=args.force
+        )
+        print(plan.text())
+        return plan
+    if args.action != "run":
+        raise InvalidInput(
+            f"unknown action {args.action!r}; use %mlops pipeline run|show [pipeline.yaml]"
+        )
+    result = pipeline_api.run_pipeline(
+        args.pipeline,
+        jobs=args.jobs,
+        executor=args.executor,
+        only=args.only,
+        from_step=args.from_step,
+        force=args.force,
+        resume=args.resume,
+        listener=_listener(shell, args.quiet),
+    )
+    for unit in result.failures():
+        print(f"{unit.label} failed:\n{unit.message}\n")
+    return result

@@ -1,0 +1,422 @@
+"""Running a pipeline: units scheduled over the DAG, cache, failure isolation, resume.
+
+A step becomes ready when every unit of every step it needs is final. Then
+its units get their cache keys, the snapshot pins and upstream run ids their
+notebooks will see, and each is either reused (cache hit, or finished in the
+run being resumed) or queued for the executor. A failed unit never stops
+its siblings; steps needing a step with a failed or skipped unit are skipped.
+Everything that reaches MLflow happens on the calling thread, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+from ..errors import InvalidInput
+from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
+from .dag import descendants, topological_order
+from .executors import Executor, UnitOutcome, UnitTask, open_executor
+from .pipeline_runs import (
+    end_parent,
+    end_run,
+    previous_results,
+    start_parent,
+    start_step_run,
+    unit_hash,
+    unit_tags,
+)
+from .recording import PINNED_ENV
+from .sweep import expand, member_label, swept_names
+from .units import PipelineListener, PipelineResult, Unit
+from .upstream import UPSTREAM_ENV
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+    from .spec import PipelineSpec
+
+__all__ = [
+    "UPSTREAM_ENV",
+    "Options",
+    "ReadyInputs",
+    "RunContext",
+    "build_units",
+    "ready_inputs",
+    "reusable",
+    "run_spec",
+    "select_scope",
+    "unit_key",
+]
+
+PIPELINE_RUN_ENV = "MLOPS_PIPELINE_RUN_ID"
+_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run: parallelism, executor, selection, cache."""
+
+    jobs: int | None = None
+    executor: str = "local"
+    only: tuple[str, ...] = ()
+    from_step: str | None = None
+    force: bool = False
+    resume: bool = False
+
+
+def build_units(spec: PipelineSpec) -> dict[str, list[Unit]]:
+    """The units of each step, in topological order (sweeps expanded)."""
+    out: dict[str, list[Unit]] = {}
+    for name in topological_order({s.name: s.needs for s in spec.steps.values()}):
+        step = spec.steps[name]
+        members = expand(step.params, step.sweep)
+        swept = swept_names(step.params, step.sweep)
+        out[name] = [
+            Unit(name, i, f"{name}[{member_label(p, swept)}]" if step.sweep else name, p)
+            for i, p in enumerate(members)
+        ]
+    return out
+
+
+def select_scope(spec: PipelineSpec, only: tuple[str, ...], from_step: str | None) -> set[str]:
+    """Steps that may execute; the rest must come from the cache."""
+    graph = {s.name: s.needs for s in spec.steps.values()}
+    for name in (*only, *([from_step] if from_step else [])):
+        if name not in graph:
+            raise InvalidInput(f"no step {name!r} in {spec.path.name}; steps: {', '.join(graph)}")
+    if only and from_step:
+        raise InvalidInput("give --only or --from, not both")
+    if only:
+        return set(only)
+    if from_step:
+        return {from_step} | descendants(graph, [from_step])
+    return set(graph)
+
+
+@dataclass
+class ReadyInputs:
+    """What a ready step's units share."""
+
+    pins: dict[str, str]
+    upstream_keys: dict[str, list[str]]
+    upstream_runs: dict[str, list[str]]
+    code: str
+
+
+@dataclass
+class RunContext:
+    spec: PipelineSpec
+    settings: Settings
+    client: MlflowClient
+    experiment_id: str
+    parent: str
+    options: Options
+    scope: set[str]
+    units: dict[str, list[Unit]]
+    listener: PipelineListener
+    packages: str = field(default_factory=package_digest)
+    previous: dict[str, tuple[str, CachedRun]] = field(default_factory=dict)
+    pins: dict[str, dict[str, str]] = field(default_factory=dict)
+    step_runs: dict[str, str] = field(default_factory=dict)
+    progress: queue.Queue[tuple[str, str]] = field(default_factory=queue.Queue)
+
+    def all_units(self) -> list[Unit]:
+        return [u for units in self.units.values() for u in units]
+
+
+def run_spec(
+    spec: PipelineSpec,
+    settings: Settings,
+    options: Options,
+    listener: PipelineListener | None = None,
+) -> PipelineResult:
+    """Run a validated pipeline; see :func:`~.pipeline_api.run_pipeline`."""
+    from ..tracking.session import Tracker
+
+    scope = select_scope(spec, options.only, options.from_step)
+    executor = open_executor(options.executor, options.jobs)
+    try:
+        tracker = Tracker(settings)
+        experiment_id = tracker.set_experiment(spec.experiment_name)
+        client = tracker.client
+        previous_id, previous = (
+            previous_results(client, experiment_id, spec.name) if options.resume else (None, {})
+        )
+        extra = {"mlops.pipeline.executor": options.executor}
+        if previous_id:
+            extra["mlops.pipeline.resumed_from"] = previous_id
+        parent = start_parent(client, experiment_id, spec, settings.root, extra)
+        state = RunContext(
+            spec,
+            settings,
+            client,
+            experiment_id,
+            parent,
+            options,
+            scope,
+            build_units(spec),
+            listener or PipelineListener(),
+            previous=previous,
+        )
+        return _drive(state, executor)
+    finally:
+        executor.close()
+
+
+def _drive(state: RunContext, executor: Executor) -> PipelineResult:
+    started = time.monotonic()
+    result = PipelineResult(
+        state.spec.name,
+        state.parent,
+        state.experiment_id,
+        state.all_units(),
+        executor=state.options.executor,
+    )
+    state.listener.started(result.units, state.parent)
+    status = "FAILED"
+    try:
+        _schedule(state, executor)
+        status = "FINISHED" if result.ok else "FAILED"
+    except BaseException:
+        executor.cancel_all()
+        status = "KILLED"
+        for unit in result.units:
+            if not unit.done:
+                unit.status, unit.message = "failed", "interrupted"
+        raise
+    finally:
+        result.duration_s = time.monotonic() - started
+        _end_step_runs(state)
+        end_parent(state.client, result, status)
+        state.listener.finished(result)
+    return result
+
+
+def _schedule(state: RunContext, executor: Executor) -> None:
+    pending = list(state.units)  # steps not yet resolved, in topological order
+    waiting: list[tuple[Unit, UnitTask]] = []
+    inflight: dict[Future[UnitOutcome], Unit] = {}
+    while pending or waiting or inflight:
+        for step in [s for s in pending if _needs_final(state, s)]:
+            pending.remove(step)
+            waiting.extend(_resolve_step(state, step))
+        while waiting and len(inflight) < executor.slots:
+            unit, task = waiting.pop(0)
+            _set(state, unit, "running")
+            inflight[executor.submit(task, _progress_sink(state))] = unit
+        if not inflight:
+            if pending and not waiting and not any(_needs_final(state, s) for s in pending):
+                raise RuntimeError(f"pipeline stalled with steps {pending}")  # pragma: no cover
+            continue
+        done, _ = wait(list(inflight), timeout=_POLL_S, return_when=FIRST_COMPLETED)
+        _drain_progress(state)
+        for future in done:
+            _finish(state, inflight.pop(future), future.result())
+
+
+def _needs_final(state: RunContext, step: str) -> bool:
+    return all(u.done for need in state.spec.steps[step].needs for u in state.units[need])
+
+
+def _set(state: RunContext, unit: Unit, status: str, message: str | None = None) -> None:
+    unit.status = status
+    if message is not None:
+        unit.message = message
+    if status == "running":
+        unit.started = time.monotonic()
+    state.listener.update(unit)
+
+
+def _progress_sink(state: RunContext) -> Any:
+    def sink(unit_id: str, text: str) -> None:
+        state.progress.put((unit_id, text))
+
+    return sink
+
+
+def _drain_progress(state: RunContext) -> None:
+    latest: dict[str, str] = {}
+    while True:
+        try:
+            unit_id, text = state.progress.get_nowait()
+        except queue.Empty:
+            break
+        latest[unit_id] = text
+    by_id = {u.id: u for u in state.all_units()}
+    for unit_id, text in latest.items():
+        unit = by_id.get(unit_id)
+        if unit is not None and unit.status == "running":
+            unit.detail = text
+            state.listener.update(unit)
+
+
+def _blocked_by(state: RunContext, step: str) -> str | None:
+    for need in state.spec.steps[step].needs:
+        bad = [u for u in state.units[need] if u.status in ("failed", "skipped")]
+        if bad:
+            what = "failed" if any(u.status == "failed" for u in bad) else "was skipped"
+            total = len(state.units[need])
+            count = f" ({len(bad)} of {total} units)" if total > 1 else ""
+            return f"needs {need!r}, which {what}{count}"
+    return None
+
+
+def _resolve_step(state: RunContext, step: str) -> list[tuple[Unit, UnitTask]]:
+    """Decide for each unit of a ready step: skipped, reused, or to run."""
+    blocked = _blocked_by(state, step)
+    if blocked:
+        for unit in state.units[step]:
+            _set(state, unit, "skipped", blocked)
+        return []
+    ready = ready_inputs(state, step)
+    to_run: list[tuple[Unit, UnitTask]] = []
+    for unit in state.units[step]:
+        unit.key = unit_key(state, unit, ready)
+        reused = reusable(state, unit, ready)
+        if reused is not None:
+            unit.run_id, unit.produced = reused.run_id, reused.produced
+            _set(state, unit, "cached")
+        elif step not in state.scope:
+            _set(state, unit, "failed", _not_in_scope(state))
+        else:
+            _set(state, unit, "queued")
+            to_run.append((unit, _task(state, unit, ready)))
+    return to_run
+
+
+def unit_key(state: RunContext, unit: Unit, ready: ReadyInputs) -> str:
+    spec_step = state.spec.steps[unit.step]
+    return step_key(
+        ready.code,
+        unit.params,
+        kernel=spec_step.kernel or _kernel_of(spec_step.notebook),
+        pins=ready.pins,
+        upstream=ready.upstream_keys,
+        packages=state.packages,
+    )
+
+
+def reusable(state: RunContext, unit: Unit, ready: ReadyInputs) -> CachedRun | None:
+    in_scope = unit.step in state.scope
+    previous = state.previous.get(unit_hash(unit))
+    if previous is not None and in_scope:
+        key, run = previous
+        unit.key, unit.message = key, "resumed: finished in the previous run"
+        return run
+    if in_scope and state.options.force:
+        return None
+    assert unit.key is not None
+    hit = find_hit(state.client, state.experiment_id, unit.key, ready.pins, state.settings.data_uri)
+    if hit is not None:
+        unit.message = "cache hit"
+    return hit
+
+
+def _not_in_scope(state: RunContext) -> str:
+    flag = "--only" if state.options.only else "--from"
+    return f"not selected by {flag} and no cached result; include this step or run without {flag}"
+
+
+def ready_inputs(state: RunContext, step: str) -> ReadyInputs:
+    spec_step = state.spec.steps[step]
+    pins: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for need in spec_step.needs:
+        pins.update(state.pins.get(need, {}))
+        made: dict[str, set[str]] = {}
+        for unit in state.units[need]:
+            for name, digest in unit.produced.items():
+                made.setdefault(name, set()).add(digest)
+        for name, digests in made.items():
+            if len(digests) == 1:
+                pins[name] = next(iter(digests))
+            else:
+                ambiguous.add(name)
+    for name in ambiguous:
+        pins.pop(name, None)  # sweep members disagree: the step picks through mlops.upstream()
+    state.pins[step] = pins
+    graph = {s.name: s.needs for s in state.spec.steps.values()}
+    from .dag import ancestors
+
+    upstream_runs = {
+        a: [u.run_id for u in state.units[a] if u.run_id]
+        for a in state.units
+        if a in ancestors(graph, [step])
+    }
+    keys = {n: [u.key or "" for u in state.units[n]] for n in spec_step.needs}
+    return ReadyInputs(pins, keys, upstream_runs, code_digest(spec_step.notebook))
+
+
+def _kernel_of(notebook: Any) -> str:
+    from .parameters import load_notebook_json
+
+    spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
+    return str(spec.get("name", ""))
+
+
+def _task(state: RunContext, unit: Unit, ready: ReadyInputs) -> UnitTask:
+    spec_step = state.spec.steps[unit.step]
+    parent = state.parent
+    if spec_step.sweep:
+        parent = state.step_runs.get(unit.step) or _open_step_run(state, unit.step)
+    env = {
+        UPSTREAM_ENV: json.dumps(ready.upstream_runs),
+        PIPELINE_RUN_ENV: state.parent,
+        "MLOPS_PIPELINE_STEP": unit.step,
+    }
+    if ready.pins:
+        env[PINNED_ENV] = json.dumps(ready.pins)
+    assert unit.key is not None
+    return UnitTask(
+        unit.id,
+        str(spec_step.notebook),
+        unit.params,
+        state.spec.experiment_name,
+        unit.label,
+        parent,
+        state.settings,
+        unit_tags(state.spec, state.parent, unit, unit.key),
+        env,
+        spec_step.kernel,
+        spec_step.timeout,
+    )
+
+
+def _open_step_run(state: RunContext, step: str) -> str:
+    run_id = start_step_run(
+        state.client, state.experiment_id, state.spec, state.parent, step, len(state.units[step])
+    )
+    state.step_runs[step] = run_id
+    return run_id
+
+
+def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome) -> None:
+    unit.run_id = outcome.run_id
+    unit.duration_s = outcome.duration_s
+    unit.detail = ""
+    if outcome.ok and outcome.run_id:
+        from ..tracking.store import mlflow_errors
+
+        with mlflow_errors(f"read run {outcome.run_id}"):
+            unit.produced, _ = snapshots_of(state.client.get_run(outcome.run_id))
+        _set(state, unit, "ran", "")
+    else:
+        _set(state, unit, "failed", outcome.message or outcome.status)
+
+
+def _end_step_runs(state: RunContext) -> None:
+    for step, run_id in state.step_runs.items():
+        units = state.units[step]
+        counts = {s: sum(u.status == s for u in units) for s in ("ran", "cached", "failed")}
+        ok = all(u.status in ("ran", "cached") for u in units)
+        tags = {f"mlops.pipeline.{k}": str(v) for k, v in counts.items()}
+        try:
+            end_run(state.client, run_id, "FINISHED" if ok else "FAILED", tags)
+        except Exception:
+            continue

@@ -1,0 +1,178 @@
+"""The MLflow side of a pipeline run: the parent run, per-sweep step runs, tags, resume.
+
+A pipeline run is a parent run tagged ``mlops.pipeline.role = parent``; a plain
+step's execution is nested directly under it; a sweep gets a step run nested
+under the parent, with each member nested under that. ``pipeline.json`` on the
+parent lists every unit with its status and the run holding its result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..tracking.context import context_tags
+from ..tracking.session import HEARTBEAT_TAG
+from ..tracking.store import mlflow_errors
+from .cache import CACHE_TAG, CachedRun, snapshots_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+
+    from .spec import PipelineSpec
+    from .units import PipelineResult, Unit
+
+__all__ = [
+    "NAME_TAG",
+    "PARENT_TAG",
+    "ROLE_TAG",
+    "STEP_TAG",
+    "UNIT_TAG",
+    "end_parent",
+    "previous_results",
+    "start_parent",
+    "unit_tags",
+]
+
+NAME_TAG = "mlops.pipeline"
+PARENT_TAG = "mlops.pipeline.run_id"
+ROLE_TAG = "mlops.pipeline.role"
+STEP_TAG = "mlops.pipeline.step"
+UNIT_TAG = "mlops.pipeline.unit"
+MANIFEST = "pipeline.json"
+
+
+def unit_hash(unit: Unit) -> str:
+    """Short stable id of a unit's step and parameters."""
+    return hashlib.sha1(unit.identity.encode()).hexdigest()[:16]
+
+
+def unit_tags(spec: PipelineSpec, parent_run_id: str, unit: Unit, key: str) -> dict[str, str]:
+    """Tags of a unit's run: which pipeline, run, step and unit; its cache key."""
+    return {
+        NAME_TAG: spec.name,
+        PARENT_TAG: parent_run_id,
+        ROLE_TAG: "unit",
+        STEP_TAG: unit.step,
+        UNIT_TAG: unit_hash(unit),
+        "mlops.pipeline.label": unit.label,
+        CACHE_TAG: key,
+    }
+
+
+def start_parent(
+    client: MlflowClient, experiment_id: str, spec: PipelineSpec, root: Any, extra: dict[str, str]
+) -> str:
+    """Create the parent run and log ``pipeline.yaml`` on it; return its id."""
+    tags = context_tags(
+        root,
+        None,
+        {
+            NAME_TAG: spec.name,
+            ROLE_TAG: "parent",
+            "mlops.pipeline.file": str(spec.path),
+            HEARTBEAT_TAG: str(int(time.time())),
+            "mlflow.source.name": str(spec.path),
+            **extra,
+        },
+    )
+    with mlflow_errors(f"start pipeline run {spec.name}"):
+        run = client.create_run(experiment_id, run_name=spec.name, tags=tags)
+        client.log_artifact(run.info.run_id, str(spec.path))
+    return str(run.info.run_id)
+
+
+def start_step_run(
+    client: MlflowClient, experiment_id: str, spec: PipelineSpec, parent: str, step: str, n: int
+) -> str:
+    """Create the run grouping the members of a sweep step."""
+    tags = {
+        NAME_TAG: spec.name,
+        PARENT_TAG: parent,
+        ROLE_TAG: "step",
+        STEP_TAG: step,
+        "mlops.pipeline.members": str(n),
+        "mlflow.parentRunId": parent,
+        HEARTBEAT_TAG: str(int(time.time())),
+    }
+    with mlflow_errors(f"start the run of step {step}"):
+        run = client.create_run(experiment_id, run_name=step, tags=tags)
+    return str(run.info.run_id)
+
+
+def end_run(client: MlflowClient, run_id: str, status: str, tags: dict[str, str]) -> None:
+    """Tag and end a parent or step run (best effort: the units' runs are what matter)."""
+    from mlflow.entities import RunTag
+
+    try:
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+    finally:
+        client.set_terminated(run_id, status=status)
+
+
+def end_parent(client: MlflowClient, result: PipelineResult, status: str) -> None:
+    """Log ``pipeline.json`` and the counts on the parent run, then end it."""
+    doc = json.dumps(result.to_dict(), indent=2, default=str)
+    tags = {f"mlops.pipeline.{k}": str(v) for k, v in result.counts.items()}
+    tags["mlops.duration_s"] = f"{result.duration_s:.3f}"
+    with mlflow_errors(f"record pipeline run {result.parent_run_id}"):
+        try:
+            client.log_text(result.parent_run_id, doc, MANIFEST)
+        finally:
+            end_run(client, result.parent_run_id, status, tags)
+
+
+def previous_results(
+    client: MlflowClient, experiment_id: str, name: str
+) -> tuple[str | None, dict[str, tuple[str, CachedRun]]]:
+    """The latest run of pipeline ``name``: its id and, per unit hash, ``(key, finished run)``."""
+    with mlflow_errors("find the previous pipeline run"):
+        parents = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{NAME_TAG}` = '{name}' and tags.`{ROLE_TAG}` = 'parent'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if not parents:
+            return None, {}
+        parent = parents[0].info.run_id
+        run_ids = set(_manifest_runs(client, parent))
+        children = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent}' and attributes.status = 'FINISHED'",
+            max_results=5000,
+        )
+        runs = {r.info.run_id: r for r in children}
+        missing = sorted(run_ids - set(runs))
+        for start in range(0, len(missing), 100):
+            batch = ", ".join(f"'{r}'" for r in missing[start : start + 100])
+            for r in client.search_runs(
+                [experiment_id],
+                filter_string=f"attributes.run_id IN ({batch}) and attributes.status = 'FINISHED'",
+                max_results=100,
+            ):
+                runs[r.info.run_id] = r
+    found: dict[str, tuple[str, CachedRun]] = {}
+    for run in runs.values():
+        tags = run.data.tags
+        if UNIT_TAG in tags and CACHE_TAG in tags:
+            produced, loaded = snapshots_of(run)
+            found[tags[UNIT_TAG]] = (tags[CACHE_TAG], CachedRun(run.info.run_id, produced, loaded))
+    return parent, found
+
+
+def _manifest_runs(client: MlflowClient, parent: str) -> list[str]:
+    """Run ids the previous run's ``pipeline.json`` names as finished (ran or cached)."""
+    try:
+        text = client.download_artifacts(parent, MANIFEST)
+        with open(text, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except Exception:
+        return []  # the run crashed before writing it: its children still count
+    return [
+        u["run_id"]
+        for u in doc.get("units", [])
+        if u.get("status") in ("ran", "cached") and u.get("run_id")
+    ]
