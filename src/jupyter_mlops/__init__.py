@@ -19,7 +19,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
-    from .models.api import gate, history, load_model, models, promote, register_model
+    from .models.api import gate, history, load_model, models, monitor, promote, register_model
     from .pipelines.api import notebook_params, reproduce, run_notebook
     from .pipelines.pipeline_api import run_pipeline, show_pipeline, upstream
     from .tracking.api import (
@@ -65,7 +65,7 @@ _API = {
     **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.pipeline_api"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(
-        ("gate", "history", "load_model", "models", "promote", "register_model"),
+        ("gate", "history", "load_model", "models", "monitor", "promote", "register_model"),
         ".models.api",
     ),
     **dict.fromkeys(("panel",), ".widgets.panel"),

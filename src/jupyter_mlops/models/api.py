@@ -24,9 +24,19 @@ from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from .monitor import MonitorResult
     from .register import RegisteredVersion
 
-__all__ = ["gate", "history", "load_model", "models", "promote", "register_model"]
+__all__ = [
+    "gate",
+    "history",
+    "lineage",
+    "load_model",
+    "models",
+    "monitor",
+    "promote",
+    "register_model",
+]
 
 
 def register_model(
@@ -82,6 +92,8 @@ def register_model(
         ex = from_object(model, example)
     t = tracker()
     run = t.ensure_run()
+    if ex is not None and ex.snapshot is not None:
+        _record_training_input(t.client, run.run_id, ex.snapshot.pop("manifest"))
     t.flush()
     version = create_version(
         t.client, model, name, flavor, ex,
@@ -96,6 +108,15 @@ def register_model(
         run_gates(t.client, ModelRef(name, version.version), promote_to=alias, action="register")
         version = replace(version, alias=alias)
     return version
+
+
+def _record_training_input(client: Any, run_id: str, manifest: dict[str, Any]) -> None:
+    """Make sure the run lists the training snapshot among its dataset inputs."""
+    from ..data.lineage import log_input
+    from .lineage import snapshot_inputs
+
+    if manifest["digest"] not in {s["digest"] for s in snapshot_inputs(client, run_id)}:
+        log_input(manifest, "training")
 
 
 def load_model(ref: str, kind: str = "native") -> Any:
@@ -270,6 +291,37 @@ def history(name: str) -> pd.DataFrame:
         )
         rows.append({**{c: entry.get(c) for c in columns}, "gates": gates or "(none)"})
     return pd.DataFrame(rows, columns=columns)
+
+
+def monitor(
+    ref: str, data: Any, *, reference: str | None = None, threshold: float = 0.05
+) -> MonitorResult:
+    """Score new data with a registered version and measure drift against its training data.
+
+    Logged as a monitoring run (tags ``mlops.monitor.model``/``version``) holding
+    prediction statistics, per-column drift metrics, the drift report and the
+    predictions; the version gets tag ``mlops.monitor.last_run``.
+
+    Parameters
+    ----------
+    ref : str
+        ``name@alias``, ``name/3`` or ``name``.
+    data : DataFrame
+        New rows with the training columns.
+    reference : str, optional
+        Snapshot to compare with; default the version's training snapshot.
+    threshold : float
+        p-value below which a column counts as drifted.
+
+    Examples
+    --------
+    >>> result = mlops.monitor("churn@production", new_df)  # doctest: +SKIP
+    >>> result.summary                                       # doctest: +SKIP
+    >>> result.drift.drifted_columns                         # doctest: +SKIP
+    """
+    from .monitor import run_monitor
+
+    return run_monitor(ref, data, reference, threshold)
 
 
 def lineage(ref: str) -> dict[str, Any]:

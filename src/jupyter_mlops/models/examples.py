@@ -59,21 +59,21 @@ def from_object(model: Any, data: Any, snapshot: dict[str, Any] | None = None) -
 
 
 def from_snapshot(model: Any, ref: Any) -> Example:
-    """Load snapshot ``ref`` with the snapshot service and take the example from it."""
-    from importlib import import_module
+    """Load snapshot ``ref`` (``train``, ``train@v3`` or a SnapshotRef) and take the example.
 
-    try:
-        data_api = import_module("jupyter_mlops.data.api")
-    except ImportError:  # pragma: no cover - the data service ships with the package
-        raise InvalidInput("--data needs the snapshot service (jupyter_mlops.data)") from None
-    frame = data_api.load(ref)
-    snapshot = _describe(data_api, ref)
-    return from_object(model, frame, snapshot)
+    The snapshot pinned by digest (``name@vN``) is what lineage and monitoring use later.
+    """
+    from ..data import api as data_api
 
-
-def _describe(data_api: Any, ref: Any) -> dict[str, Any]:
-    info: dict[str, Any] = {"ref": str(getattr(ref, "name", ref))}
-    for attr in ("name", "version", "digest"):
-        if hasattr(ref, attr):
-            info[attr] = getattr(ref, attr)
-    return info
+    text = ref.ref if isinstance(ref, data_api.SnapshotRef) else str(ref)
+    manifest = data_api.info(text)
+    pinned = f"{manifest['name']}@v{manifest['version']}"
+    frame = data_api.load(pinned)
+    info = {
+        "ref": pinned,
+        "name": manifest["name"],
+        "version": int(manifest["version"]),
+        "digest": manifest["digest"],
+        "manifest": manifest,
+    }
+    return from_object(model, frame, info)
