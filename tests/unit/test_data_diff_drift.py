@@ -81,9 +81,14 @@ def test_psi_matches_its_definition_and_flags_shift() -> None:
 
 def test_report_renders_and_serialises() -> None:
     ref, cur = _frames()
-    report = compute_drift(ref, cur.drop(columns=["plan"]).assign(extra=1))
+    ref["user"] = [f"u{i}" for i in range(len(ref))]
+    report = compute_drift(ref, cur.drop(columns=["plan"]).assign(extra=1, user="u1"))
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["skipped"] == {"plan": "only in reference", "extra": "only in current"}
+    assert data["skipped"] == {
+        "plan": "only in reference",
+        "extra": "only in current",
+        "user": "3000 distinct values: an identifier, not a category",
+    }
     assert {row["column"] for row in data["columns"]} == {"age", "income", "city", "when"}
     html = report.to_html()
     assert "<table" in html and "age" in html

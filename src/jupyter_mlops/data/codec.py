@@ -161,15 +161,39 @@ def load_schema(text: str) -> pa.Schema:
     return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
 
 
-def encode_blob(array: pa.Array) -> bytes:
-    """Serialise one column slice as a compressed Arrow IPC stream.
+#: blobs of plain fixed-width values: magic, schema, codec, raw length, compressed bytes
+_RAW_MAGIC = b"MLR1"
+_CODECS = ("lz4", "zstd")
 
-    Floating-point data rarely compresses, so it gets fast lz4; the rest zstd.
+
+def _is_plain(array: pa.Array) -> bool:
+    import pyarrow.types as pt
+
+    t = array.type
+    fixed = pt.is_integer(t) or pt.is_floating(t) or pt.is_temporal(t)
+    return fixed and array.null_count == 0 and array.buffers()[1] is not None
+
+
+def encode_blob(array: pa.Array) -> bytes:
+    """Serialise one column slice, compressed.
+
+    Plain fixed-width values without nulls are stored as their raw bytes (cheap
+    to decode); everything else as an Arrow IPC stream. Floating-point data
+    rarely compresses, so it gets fast lz4; the rest zstd.
     """
+    import struct
+
     import pyarrow as pa
     import pyarrow.types as pt
 
     codec = "lz4" if pt.is_floating(array.type) else "zstd"
+    if _is_plain(array):
+        width = array.type.bit_width // 8
+        raw = array.buffers()[1][array.offset * width : (array.offset + len(array)) * width]
+        schema = pa.schema([("v", array.type)]).serialize().to_pybytes()
+        packed = pa.compress(raw, codec=codec, asbytes=True)
+        header = struct.pack("<4sI", _RAW_MAGIC, len(schema)) + schema
+        return header + struct.pack("<BQ", _CODECS.index(codec), len(raw)) + packed
     batch = pa.record_batch([array], names=["v"])
     sink = pa.BufferOutputStream()
     options = pa.ipc.IpcWriteOptions(compression=pa.Codec(codec))
@@ -180,8 +204,19 @@ def encode_blob(array: pa.Array) -> bytes:
 
 def decode_blob(data: bytes) -> pa.Array:
     """Inverse of :func:`encode_blob`."""
+    import struct
+
     import pyarrow as pa
 
+    if data[:4] == _RAW_MAGIC:
+        (size,) = struct.unpack_from("<I", data, 4)
+        field = pa.ipc.read_schema(pa.py_buffer(data[8 : 8 + size])).field(0)
+        codec, length = struct.unpack_from("<BQ", data, 8 + size)
+        body = memoryview(data)[8 + size + 9 :]
+        raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
+        width = field.type.bit_width // 8
+        return pa.Array.from_buffers(field.type, length // width, [None, raw])
     with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
         table = reader.read_all()
-    return table.column(0).combine_chunks()
+    column = table.column(0)
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()

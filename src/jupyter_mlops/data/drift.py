@@ -26,6 +26,8 @@ __all__ = ["DriftReport", "compute_drift", "log_drift", "psi"]
 
 _COLUMNS = ["column", "kind", "test", "statistic", "p_value", "psi", "drifted"]
 _EPS = 1e-4
+#: text columns with more distinct values than this are identifiers, not categories
+MAX_CATEGORIES = 200
 
 
 @dataclass
@@ -131,6 +133,11 @@ def compute_drift(
         if len(ref) == 0 or len(cur) == 0:
             skipped[str(name)] = "no values in one of the samples"
             continue
+        if not (_numeric(ref) and _numeric(cur)):
+            distinct = max(ref.nunique(), cur.nunique())
+            if distinct > MAX_CATEGORIES:
+                skipped[str(name)] = f"{distinct} distinct values: an identifier, not a category"
+                continue
         row, sample = _column(ref, cur)
         row = {"column": str(name), **row}
         row["drifted"] = bool(row["p_value"] < threshold)
