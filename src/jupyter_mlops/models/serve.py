@@ -51,7 +51,11 @@ def plan(ref: str, port: int = 5000, host: str = "127.0.0.1", workers: int = 1) 
 
 def run(p: ServePlan) -> int:
     """Run the server in the foreground until it exits or is interrupted; return its code."""
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracker().settings.tracking_uri}
+    # MLflow starts ``uvicorn`` by name: make this interpreter's scripts folder win on PATH
+    # (a venv used without activating it is the common case in kernels and CI).
+    scripts = os.path.dirname(sys.executable)
+    path = os.pathsep.join([scripts, os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": tracker().settings.tracking_uri}
     proc = subprocess.Popen(p.argv, env=env)
     try:
         return proc.wait()
