@@ -443,6 +443,14 @@ _ATTRS: dict[str, Callable[[RunRow], Any]] = {
 }
 
 
+def _search_utils() -> Any:
+    # mlflow.utils.search_utils imported before mlflow itself hits a circular import
+    import mlflow  # noqa: F401
+    from mlflow.utils.search_utils import SearchUtils
+
+    return SearchUtils
+
+
 def _like_regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
     # SQL LIKE: % is any run of characters, _ is one character, everything else literal
     parts = [".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern]
@@ -467,7 +475,7 @@ def _comparison(comparator: str, value: Any) -> Callable[[Any], bool]:
 
 
 def _getter(kind: str, key: str, comparator: str) -> Callable[[RunRow], Any]:
-    from mlflow.utils.search_utils import SearchUtils as S
+    S = _search_utils()
 
     # MLflow's own checks, in MLflow's order, so unsupported comparators fail as MLflow fails
     if S.is_metric(kind, comparator):
@@ -493,7 +501,7 @@ def _predicate(clause: dict[str, Any]) -> Predicate:
     key, value = clause["key"], clause["value"]
     key = _ATTR_ALIASES.get(key, key) if kind == "attribute" else key
     if kind == "dataset":
-        from mlflow.utils.search_utils import SearchUtils as S
+        S = _search_utils()
 
         S.is_dataset(kind, comparator)
         test = _comparison(comparator, value)
@@ -518,7 +526,7 @@ def _predicate(clause: dict[str, Any]) -> Predicate:
 
 def compile_filter(filter_string: str) -> list[Predicate]:
     """Parse ``filter_string`` with MLflow's parser into predicates (all must hold)."""
-    from mlflow.utils.search_utils import SearchUtils
+    SearchUtils = _search_utils()
 
     with mlflow_errors("filter runs", FILTER_HINT):
         return [_predicate(c) for c in SearchUtils.parse_search_filter(filter_string or "")]
@@ -543,7 +551,7 @@ def compile_order(order_by: Sequence[str]) -> list[tuple[Callable[[RunRow], Any]
 
     Besides MLflow's keys, ``duration`` (end minus start; unfinished runs last) is accepted.
     """
-    from mlflow.utils.search_utils import SearchUtils
+    SearchUtils = _search_utils()
 
     out: list[tuple[Callable[[RunRow], Any], bool]] = []
     for clause in order_by:

@@ -302,6 +302,7 @@ class RunsTab:
             name_button.description = (row.name or row.run_id[:8]) if row else ""
             name_button.tooltip = f"{row.name} ({row.run_id})" if row else ""
             name_button.disabled = row is None
+            name_button.layout.visibility = "visible" if row else "hidden"
             self.tick_boxes[n].layout.visibility = "visible" if row else "hidden"
             self.tick_boxes[n].value = bool(row and row.run_id in self.compare_ids)
             for cell, column in zip(self.cells[n], cols, strict=True):
