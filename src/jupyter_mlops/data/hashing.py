@@ -197,10 +197,13 @@ def blob_key(parts: Iterable[Any]) -> str:
     return digest.hexdigest()
 
 
-def snapshot_digest(schema_text: str, kind: str, chunks: Sequence[int], keys: Iterable[str]) -> str:
-    """The 128-bit digest (32 hex digits) naming a snapshot's content."""
-    digest = hashlib.sha256(f"{FORMAT}|{kind}|{schema_text}|".encode())
-    digest.update(",".join(map(str, chunks)).encode())
+def snapshot_digest(schema_text: str, kind: str, rows: int, keys: Iterable[str]) -> str:
+    """The 128-bit digest (32 hex digits) naming a snapshot's content.
+
+    ``keys`` are the whole-column hashes (and dictionary hashes) in column order,
+    so the digest depends on the content only, not on how it is chunked.
+    """
+    digest = hashlib.sha256(f"{FORMAT}|{kind}|{schema_text}|{rows}|".encode())
     for key in keys:
         digest.update(key.encode())
     return digest.hexdigest()[:32]

@@ -36,24 +36,16 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     storage = [_storage(c) for c in columns]
     with ThreadPoolExecutor(_THREADS) as pool:
         canons = list(pool.map(canonical, storage))
-        ends = chunking.boundaries(
-            row_hashes(canons, table.num_rows), chunking.average_rows(_row_bytes(canons))
-        )
-        starts = [0, *ends[:-1]]
-        keys = list(
-            pool.map(
-                lambda c: [blob_key(c.parts(a, b)) for a, b in zip(starts, ends, strict=False)],
-                canons,
-            )
-        )
+        # the digest hashes whole columns, so unchanged data is recognised before chunking
+        column_keys = list(pool.map(lambda c: blob_key(c.parts(0, c.length)), canons))
         dict_keys = list(pool.map(_dictionary_key, columns))
     fingerprint = _fingerprint(table.schema, meta)
-    chunk_rows = [b - a for a, b in zip(starts, ends, strict=False)]
-    flat = [k for per_col, dk in zip(keys, dict_keys, strict=False) for k in (*per_col, dk or "")]
-    digest = snapshot_digest(fingerprint, meta["kind"], chunk_rows, flat)
+    flat = [k for ck, dk in zip(column_keys, dict_keys, strict=True) for k in (ck, dk or "")]
+    digest = snapshot_digest(fingerprint, meta["kind"], table.num_rows, flat)
     latest = _latest(store, name)
     if latest is not None and latest["digest"] == digest:
         return latest, False
+    starts, ends, keys = _chunk_keys(canons, table.num_rows)
     jobs = _missing(store, columns, storage, keys, dict_keys, starts, ends)
     with ThreadPoolExecutor(_THREADS * 2) as pool:
         profiled = pool.submit(profile, table)
@@ -68,7 +60,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         "rows": table.num_rows,
         "cols": table.num_columns - len(index_columns(table.schema)),
         "schema": dump_schema(table.schema),
-        "chunks": chunk_rows,
+        "chunks": [b - a for a, b in zip(starts, ends, strict=True)],
         "columns": [
             {"name": f.name, "type": str(f.type), "blobs": k, "dictionary": dk}
             for f, k, dk in zip(table.schema, keys, dict_keys, strict=False)
@@ -83,6 +75,20 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     }
     store.write_manifest(name, manifest)
     return manifest, True
+
+
+def _chunk_keys(canons: list[Canon], rows: int) -> tuple[list[int], list[int], list[list[str]]]:
+    """Content-defined chunk bounds and, per column, the key of each chunk's blob."""
+    ends = chunking.boundaries(row_hashes(canons, rows), chunking.average_rows(_row_bytes(canons)))
+    starts = [0, *ends[:-1]] if ends else []
+    with ThreadPoolExecutor(_THREADS) as pool:
+        keys = list(
+            pool.map(
+                lambda c: [blob_key(c.parts(a, b)) for a, b in zip(starts, ends, strict=False)],
+                canons,
+            )
+        )
+    return starts, ends, keys
 
 
 def _single(column: pa.ChunkedArray) -> pa.Array:
