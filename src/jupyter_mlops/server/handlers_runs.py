@@ -40,8 +40,11 @@ class RunsHandler(MlopsHandler):
         order_by = [o for o in self.get_query_arguments("order_by") if o.strip()]
         size = self.int_arg("max_results", 100, 1, browse.MAX_PAGE)
         token = self.get_query_argument("page_token", None) or None
+        state = self.state
         page = await self.call(
-            lambda: browse.runs_page(self.state.client, ids, filter_string, order_by, size, token)
+            lambda: browse.runs_page(
+                state.client, state.settings.tracking_uri, ids, filter_string, order_by, size, token
+            )
         )
         self.reply(page)
 

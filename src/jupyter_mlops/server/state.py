@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings, load_settings
 from ..tracking.store import open_client
+from .jobs import Jobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
@@ -33,6 +34,15 @@ class ServerState:
     _settings: Settings | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mlops-server-")))
+    _jobs: Jobs | None = None
+
+    @property
+    def jobs(self) -> Jobs:
+        """Headless runs started through this server."""
+        with self._lock:
+            if self._jobs is None:
+                self._jobs = Jobs(self.root_dir)
+            return self._jobs
 
     @property
     def settings(self) -> Settings:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
-from .query import FILTER_HINT, ORDER_HINT
+from .query import FILTER_HINT
 from .store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +33,6 @@ __all__ = [
 MAX_PAGE = 1000
 #: tags shown in run rows (the full set is in the detail)
 _ROW_TAGS = ("mlflow.parentRunId", "mlops.notebook.path", "mlflow.source.git.commit")
-_ORDER_FIELDS = ("attributes.", "metrics.", "params.", "tags.")
 
 
 def _number(value: float) -> float | None:
@@ -61,27 +60,26 @@ def experiments(client: MlflowClient) -> list[dict[str, Any]]:
     ]
 
 
-def _check_order(order_by: list[str]) -> list[str]:
-    for clause in order_by:
-        field = clause.strip().split(" ")[0]
-        if not field.startswith(_ORDER_FIELDS) and field not in ("start_time", "end_time"):
-            raise InvalidInput(f"cannot order runs by {clause!r}: {ORDER_HINT}")
-    return order_by
-
-
 def runs_page(
     client: MlflowClient,
+    tracking_uri: str,
     experiment_ids: list[str],
     filter_string: str = "",
     order_by: list[str] | None = None,
     max_results: int = 100,
     page_token: str | None = None,
 ) -> dict[str, Any]:
-    """Return one page of runs and the token of the next one.
+    """Return one page of runs, the token of the next one and how many match.
+
+    Pages come from the process-wide :class:`~.index.RunsIndex` of the experiments
+    (MLflow's filter and order semantics, milliseconds even when sorting 10,000
+    runs by a metric); MLflow stays the system of record.
 
     Parameters
     ----------
     client : MlflowClient
+        Client on ``tracking_uri`` (used by the index for non-SQL stores).
+    tracking_uri : str
     experiment_ids : list of str
         Experiments to search; at least one.
     filter_string : str
@@ -96,26 +94,38 @@ def runs_page(
     Returns
     -------
     dict
-        ``{"runs": [row, ...], "next_page_token": str | None}``.
+        ``{"runs": [row, ...], "next_page_token": str | None, "total": int}``.
     """
+    from .index import shared_index
+
     if not experiment_ids:
         raise InvalidInput("give at least one experiment id, e.g. ?experiment_id=1")
     if not 1 <= max_results <= MAX_PAGE:
         raise InvalidInput(f"max_results must be between 1 and {MAX_PAGE}, got {max_results}")
-    order = _check_order(order_by or ["attributes.start_time DESC"])
-    hint = ORDER_HINT if order_by else FILTER_HINT
-    with mlflow_errors("search runs", hint):
-        found = client.search_runs(
-            experiment_ids,
-            filter_string=filter_string or "",
-            order_by=order,
-            max_results=max_results,
-            page_token=page_token or None,
+    for exp in experiment_ids:
+        if not exp.isdigit():
+            raise InvalidInput(f"experiment_id must be a number, got {exp!r}; see GET experiments")
+    index = shared_index(tracking_uri, experiment_ids, client)
+    offset = _offset(page_token)
+    with mlflow_errors("search runs", FILTER_HINT):
+        page = index.page(filter_string, order_by or None, offset=offset, page_size=max_results)
+    rows = [_slim(r.as_dict()) for r in page.rows]
+    return {"runs": rows, "next_page_token": page.next_page_token(offset), "total": page.total}
+
+
+def _offset(page_token: str | None) -> int:
+    if not page_token:
+        return 0
+    if not page_token.isdigit():
+        raise InvalidInput(
+            f"bad page_token {page_token!r}: pass the next_page_token of the previous page"
         )
-    token = found.token
-    if isinstance(token, bytes):  # the SQL store hands out bytes, the REST store str
-        token = token.decode("ascii")
-    return {"runs": [run_row(r) for r in found], "next_page_token": token or None}
+    return int(page_token)
+
+
+def _slim(row: dict[str, Any]) -> dict[str, Any]:
+    row["tags"] = {k: row["tags"][k] for k in _ROW_TAGS if k in row["tags"]}
+    return row
 
 
 def run_row(run: Run) -> dict[str, Any]:

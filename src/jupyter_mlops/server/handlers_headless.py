@@ -1,0 +1,71 @@
+"""Notebook parameters and headless runs (start, progress, cancel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+
+from ..errors import InvalidInput
+from .base import MlopsHandler
+from .jobs import notebook_inside
+
+__all__ = ["routes"]
+
+JOB_ID = r"(?P<job_id>[0-9a-f]{1,32})"
+
+
+class ParametersHandler(MlopsHandler):
+    """``GET notebooks/parameters?path=``: what the notebook's ``parameters`` cell declares."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from ..pipelines.api import notebook_params
+
+        rel = self.get_query_argument("path", "")
+        root = self.state.root_dir
+        found = await self.call(lambda: notebook_params(notebook_inside(root, rel)))
+        self.reply({"path": rel, "parameters": [p.to_dict() for p in found]})
+
+
+class HeadlessListHandler(MlopsHandler):
+    """``GET headless``: runs started here; ``POST headless``: start one."""
+
+    @tornado.web.authenticated
+    def get(self) -> None:
+        jobs = self.state.jobs
+        self.reply({"runs": [jobs.describe(i) for i in jobs.ids()]})
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        body = self.json_body()
+        params = body.get("params", {})
+        if not isinstance(params, dict):
+            raise InvalidInput('params must be an object, e.g. {"lr": 0.05}')
+        experiment = body.get("experiment")
+        if experiment is not None and not isinstance(experiment, str):
+            raise InvalidInput('experiment must be a name, e.g. "churn"')
+        jobs = self.state.jobs
+        job = await self.call(lambda: jobs.start(str(body.get("path", "")), params, experiment))
+        self.reply(job, status=201)
+
+
+class HeadlessJobHandler(MlopsHandler):
+    """``GET headless/{id}``: progress; ``DELETE headless/{id}``: cancel."""
+
+    @tornado.web.authenticated
+    def get(self, job_id: str) -> None:
+        self.reply(self.state.jobs.describe(job_id))
+
+    @tornado.web.authenticated
+    def delete(self, job_id: str) -> None:
+        self.reply(self.state.jobs.cancel(job_id), status=202)
+
+
+def routes() -> list[tuple[str, Any]]:
+    """Return ``(pattern, handler)`` pairs relative to the API prefix."""
+    return [
+        ("notebooks/parameters", ParametersHandler),
+        ("headless", HeadlessListHandler),
+        (f"headless/{JOB_ID}", HeadlessJobHandler),
+    ]

@@ -1,0 +1,93 @@
+"""Registered models, versions, aliases, audit history and gated promotion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.web
+
+from ..errors import InvalidInput
+from .base import MlopsHandler
+from .services import records, use_server_store
+
+__all__ = ["routes"]
+
+NAME = r"(?P<name>[^/]+)"
+
+
+class ModelsHandler(MlopsHandler):
+    """``GET models[?name=]``: versions with aliases and source-run metrics."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from ..models.api import models
+
+        name = self.get_query_argument("name", "") or None
+        settings = self.state.settings
+
+        def _list() -> list[dict[str, Any]]:
+            use_server_store(settings)
+            return records(models(name))
+
+        self.reply({"versions": await self.call(_list)})
+
+
+class HistoryHandler(MlopsHandler):
+    """``GET models/{name}/history``: every promotion and refusal, oldest first."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        from ..models.api import history
+
+        settings = self.state.settings
+
+        def _history() -> list[dict[str, Any]]:
+            use_server_store(settings)
+            return records(history(name))
+
+        self.reply({"model": name, "history": await self.call(_history)})
+
+
+class PromoteHandler(MlopsHandler):
+    """``POST models/{name}/promote``: move an alias if every gate passes (409 otherwise)."""
+
+    @tornado.web.authenticated
+    async def post(self, name: str) -> None:
+        from ..models.api import promote
+        from ..models.gates import PromotionRefused
+
+        body = self.json_body()
+        require = body.get("require", [])
+        if isinstance(require, str):
+            require = [require]
+        if not isinstance(require, list) or not all(isinstance(r, str) for r in require):
+            raise InvalidInput('require must be a list of gates, e.g. ["accuracy>=0.9"]')
+        settings = self.state.settings
+
+        def _promote() -> Any:
+            use_server_store(settings)
+            return promote(
+                name,
+                body.get("version", ""),
+                str(body.get("alias", "")),
+                require=require,
+                beat=body.get("beat") or None,
+                on=body.get("on") or None,
+                lower_is_better=bool(body.get("lower_is_better", False)),
+            )
+
+        try:
+            report = await self.call(_promote)
+        except PromotionRefused as refused:
+            self.reply({"message": str(refused), "report": refused.report.to_dict()}, status=409)
+            return
+        self.reply({"report": report.to_dict()})
+
+
+def routes() -> list[tuple[str, Any]]:
+    """Return ``(pattern, handler)`` pairs relative to the API prefix."""
+    return [
+        ("models", ModelsHandler),
+        (f"models/{NAME}/history", HistoryHandler),
+        (f"models/{NAME}/promote", PromoteHandler),
+    ]

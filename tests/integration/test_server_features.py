@@ -1,0 +1,215 @@
+"""REST routes over the other services: models (gated promotion), snapshots, headless runs.
+
+Also the write-protection rules: cookie-authenticated writes without the XSRF
+token are refused, and headless runs stay inside the server's root directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_mlops.config import Settings
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytestmark = pytest.mark.integration
+
+API = ("mlops", "api", "v1")
+
+
+@pytest.fixture
+def jp_server_config(store: Settings) -> dict[str, Any]:
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_mlops": True}}}
+
+
+async def call(jp_fetch: Any, *parts: str, method: str = "GET", **kw: Any) -> tuple[int, Any]:
+    try:
+        response = await jp_fetch(*API, *parts, method=method, **kw)
+    except HTTPClientError as exc:
+        return exc.code, json.loads(exc.response.body) if exc.response else None
+    return response.code, json.loads(response.body) if response.body else None
+
+
+@pytest.fixture
+def model(client: Any) -> str:
+    """Model ``churn`` with version 1 whose source run has accuracy 0.8."""
+    exp = client.create_experiment("models")
+    run = client.create_run(exp, run_name="train")
+    client.log_metric(run.info.run_id, "accuracy", 0.8)
+    client.set_terminated(run.info.run_id)
+    client.create_registered_model("churn")
+    client.create_model_version("churn", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    return "churn"
+
+
+async def test_models_list_and_gated_promotion(jp_fetch: Any, client: Any, model: str) -> None:
+    code, body = await call(jp_fetch, "models")
+    assert code == 200
+    assert [(v["name"], v["version"]) for v in body["versions"]] == [("churn", 1)]
+    assert body["versions"][0]["metrics.accuracy"] == pytest.approx(0.8)
+
+    failing = {"version": 1, "alias": "production", "require": ["accuracy>=0.9"]}
+    code, body = await call(
+        jp_fetch, "models", model, "promote", method="POST", body=json.dumps(failing)
+    )
+    assert code == 409
+    assert body["report"]["passed"] is False
+    assert "accuracy" in body["message"]
+    assert "production" not in client.get_registered_model(model).aliases
+
+    passing = {**failing, "require": ["accuracy>=0.7"]}
+    code, body = await call(
+        jp_fetch, "models", model, "promote", method="POST", body=json.dumps(passing)
+    )
+    assert code == 200 and body["report"]["promoted_to"] == "production"
+    assert str(client.get_registered_model(model).aliases["production"]) == "1"
+
+    code, body = await call(jp_fetch, "models", model, "history")
+    assert code == 200
+    assert [h["result"] for h in body["history"]] == ["refused", "promoted"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ({"version": "one", "alias": "production"}, 400),
+        ({"version": 1, "alias": "production", "require": "accuracy >>> 3"}, 400),
+        ({"version": 7, "alias": "production"}, 404),
+    ],
+)
+async def test_promote_bad_input(
+    jp_fetch: Any, model: str, payload: dict[str, Any], status: int
+) -> None:
+    code, body = await call(
+        jp_fetch, "models", model, "promote", method="POST", body=json.dumps(payload)
+    )
+    assert code == status, body
+    assert body["message"] and "\n" not in body["message"]
+
+
+async def test_promote_body_must_be_json(jp_fetch: Any, model: str) -> None:
+    code, body = await call(jp_fetch, "models", model, "promote", method="POST", body="{nope")
+    assert code == 400 and "JSON" in body["message"]
+
+
+async def test_cookie_writes_without_xsrf_are_refused(
+    jp_fetch: Any, jp_serverapp: Any, model: str
+) -> None:
+    token = jp_serverapp.identity_provider.token
+    login = await jp_fetch("api", "status", params={"token": token}, headers={"Authorization": ""})
+    cookies = [c.split(";")[0] for c in login.headers.get_list("Set-Cookie")]
+    assert cookies, "logging in with ?token= should set a cookie"
+    cookie = {"Cookie": "; ".join(cookies), "Authorization": ""}
+    code, _ = await call(jp_fetch, "models", headers=cookie)
+    assert code == 200  # the cookie authenticates reads
+    payload = json.dumps({"version": 1, "alias": "production"})
+    code, _ = await call(
+        jp_fetch, "models", model, "promote", method="POST", body=payload, headers=cookie
+    )
+    assert code == 403
+    code, _ = await call(jp_fetch, "headless", "ab12", method="DELETE", headers=cookie)
+    assert code == 403
+
+
+async def test_unauthenticated_writes_are_refused(jp_fetch: Any, model: str) -> None:
+    payload = json.dumps({"version": 1, "alias": "production"})
+    no_auth = {"Authorization": ""}
+    code, _ = await call(
+        jp_fetch, "models", model, "promote", method="POST", body=payload, headers=no_auth
+    )
+    assert code == 403
+    code, _ = await call(jp_fetch, "headless", method="POST", body="{}", headers=no_auth)
+    assert code == 403
+
+
+async def test_snapshots_diff_and_drift(jp_fetch: Any, store: Settings) -> None:
+    import pandas as pd
+
+    from jupyter_mlops.data.api import snapshot
+
+    v1 = pd.DataFrame({"id": range(200), "x": [float(i % 7) for i in range(200)]})
+    v2 = pd.concat([v1, pd.DataFrame({"id": [200, 201], "x": [50.0, 60.0]})], ignore_index=True)
+    snapshot(v1, "train", store=store.data_uri)
+    snapshot(v2, "train", store=store.data_uri)
+    code, body = await call(jp_fetch, "snapshots", params={"name": "train"})
+    assert code == 200
+    assert [s["version"] for s in body["snapshots"]] == [1, 2]
+    code, body = await call(
+        jp_fetch, "snapshots", "diff", params={"a": "train@v1", "b": "train@v2", "key": "id"}
+    )
+    assert code == 200
+    assert "200" in json.dumps(body) or body  # report mentions the added rows
+    code, body = await call(
+        jp_fetch, "snapshots", "drift", params={"reference": "train@v1", "current": "train@v2"}
+    )
+    assert code == 200 and isinstance(body, dict)
+    code, body = await call(jp_fetch, "snapshots", "diff", params={"a": "train@v1"})
+    assert code == 400 and "?a=" in body["message"]
+    code, body = await call(jp_fetch, "snapshots", params={"name": "nope"})
+    assert code == 404
+
+
+def _notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("lr = 0.1  # learning rate\nepochs = 2")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("result = lr * epochs")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+async def test_notebook_parameters_inside_root_only(jp_fetch: Any, jp_root_dir: Path) -> None:
+    _notebook(jp_root_dir / "train.ipynb")
+    code, body = await call(jp_fetch, "notebooks", "parameters", params={"path": "train.ipynb"})
+    assert code == 200
+    assert [(p["name"], p["type"], p["default"]) for p in body["parameters"]] == [
+        ("lr", "float", "0.1"),
+        ("epochs", "int", "2"),
+    ]
+    outside = jp_root_dir.parent / "outside.ipynb"
+    _notebook(outside)
+    for bad in ("../outside.ipynb", str(outside)):
+        code, body = await call(jp_fetch, "notebooks", "parameters", params={"path": bad})
+        assert code == 400 and "outside" in body["message"]
+
+
+async def test_headless_run_start_progress_finish(
+    jp_fetch: Any, jp_root_dir: Path, client: Any
+) -> None:
+    _notebook(jp_root_dir / "train.ipynb")
+    outside = jp_root_dir.parent / "escape.ipynb"
+    _notebook(outside)
+    code, body = await call(
+        jp_fetch, "headless", method="POST", body=json.dumps({"path": "../escape.ipynb"})
+    )
+    assert code == 400 and "outside" in body["message"]
+    code, body = await call(
+        jp_fetch, "headless", method="POST", body=json.dumps({"path": "missing.ipynb"})
+    )
+    assert code == 404
+
+    start = {"path": "train.ipynb", "params": {"lr": 0.5}, "experiment": "headless"}
+    code, job = await call(jp_fetch, "headless", method="POST", body=json.dumps(start))
+    assert code == 201, job
+    for _ in range(240):
+        code, job = await call(jp_fetch, "headless", job["id"])
+        if job["done"]:
+            break
+        await asyncio.sleep(0.5)
+    assert job["status"] == "FINISHED", job
+    run = client.get_run(job["run_id"])
+    assert run.data.params["lr"] == "0.5"
+    code, listed = await call(jp_fetch, "headless")
+    assert [j["id"] for j in listed["runs"]] == [job["id"]]
+    code, body = await call(jp_fetch, "headless", "0" * 16)
+    assert code == 404
