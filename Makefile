@@ -7,6 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo test lint typecheck pytest bench clean labextension jstest jslint chromium
+.PHONY: test-services pytest-team
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,13 @@ typecheck: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+# Team mode: the integration tests again, on `mlflow server` + a private PostgreSQL cluster.
+test-services:
+	sh scripts/ensure-test-services.sh
+
+pytest-team: $(VENV)/.installed-test test-services
+	MLOPS_TEST_STORE=server $(BIN)/python -m pytest -q -m integration tests/integration
+
 # JupyterLab extension: npm (not yarn) + jupyter-builder from the venv; rebuilt when sources change.
 LABEXT     := labextension
 LABEXT_OUT := src/jupyter_mlops/labextension/static/style.js
@@ -70,7 +78,7 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-test: lint typecheck labextension jslint jstest chromium pytest
+test: lint typecheck labextension jslint jstest chromium pytest pytest-team
 
 bench: $(VENV)/.installed-test
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

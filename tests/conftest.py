@@ -2,12 +2,20 @@
 
 Markers: ``integration`` (real kernels, subprocesses, servers) and ``ui``
 (a real browser). ``ui`` tests are skipped with a reason when Chromium is missing.
+
+Team mode: with ``MLOPS_TEST_STORE=server`` one PostgreSQL cluster and one
+``mlflow server --enable-workspaces`` serve the whole session, and the ``store``
+fixture gives every test a fresh MLflow workspace on it (plus its own snapshot
+folder standing in for the shared fsspec location). Tests marked
+``sqlite_only`` are about the embedded SQLite file and are skipped there.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,25 +32,84 @@ _ENV_VARS = (
     "MLOPS_RUN_ID",
     "MLOPS_NOTEBOOK_PATH",
     "JPY_SESSION_NAME",
+    "MLFLOW_WORKSPACE",
 )
+
+#: ``embedded`` (default) or ``server``: which tracking store the ``store`` fixture gives
+TEST_STORE_ENV = "MLOPS_TEST_STORE"
+_TEST_STORES = ("embedded", "server")
+_workspace_numbers = itertools.count(1)
+
+
+def store_kind() -> str:
+    """The store this session tests against (``embedded`` or ``server``)."""
+    return os.environ.get(TEST_STORE_ENV, "embedded").strip() or "embedded"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    kind = store_kind()
+    if kind not in _TEST_STORES:
+        raise pytest.UsageError(
+            f"{TEST_STORE_ENV}={kind!r} is not a test store; use one of {', '.join(_TEST_STORES)}"
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"jupyter-mlops test store: {store_kind()}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     chromium = shutil.which("chromium") or os.path.exists("/usr/bin/chromium")
     skip_ui = pytest.mark.skip(reason="Chromium is not installed (make test installs it)")
+    skip_sqlite = pytest.mark.skip(
+        reason="about the embedded SQLite store; this pass uses a server"
+    )
+    server_mode = store_kind() == "server"
     for item in items:
         if "ui" in item.keywords and not chromium:
             item.add_marker(skip_ui)
+        if server_mode and "sqlite_only" in item.keywords:
+            item.add_marker(skip_sqlite)
+
+
+@pytest.fixture(scope="session")
+def team_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """PostgreSQL + ``mlflow server --enable-workspaces``, once per session (team mode)."""
+    from tests.team_services import TeamServer
+
+    server = TeamServer(tmp_path_factory.mktemp("team-server")).start()
+    yield server
+    server.stop()
+
+
+def _use_team_workspace(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the environment at a fresh workspace of the session's team server."""
+    from mlflow import MlflowClient
+
+    server = request.getfixturevalue("team_server")
+    name = f"t{next(_workspace_numbers)}-{uuid.uuid4().hex[:8]}"
+    MlflowClient(server.url).create_workspace(name, description=request.node.nodeid[-500:])
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_WORKSPACE", name)
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """An empty embedded store rooted at ``tmp_path/project``, used by the API and magics."""
+def store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Settings]:
+    """An empty store rooted at ``tmp_path/project``, used by the API and magics.
+
+    Embedded SQLite by default; a fresh workspace on the team server (and a
+    separate snapshot folder) when ``MLOPS_TEST_STORE=server``.
+    """
     for var in _ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     root = tmp_path / "project"
     (root / ".mlops").mkdir(parents=True)
     monkeypatch.setenv("MLOPS_HOME", str(root))
+    if store_kind() == "server":
+        _use_team_workspace(request, monkeypatch)
+        monkeypatch.setenv("MLOPS_DATA_URI", str(tmp_path / "shared-snapshots"))
     monkeypatch.chdir(root)
     settings = load_settings()
     api.reset(settings)

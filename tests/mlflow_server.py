@@ -22,8 +22,20 @@ def free_port() -> int:
 class MlflowServer:
     """``mlflow server`` over ``backend_uri`` with artifacts proxied to ``artifacts``."""
 
-    def __init__(self, backend_uri: str, artifacts: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        backend_uri: str,
+        artifacts: Path,
+        port: int | None = None,
+        *,
+        extra_args: list[str] | None = None,
+        workers: int = 1,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.backend_uri = backend_uri
+        self.extra_args = list(extra_args or [])
+        self.workers = workers
+        self.extra_env = dict(extra_env or {})
         self.artifacts = artifacts
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -40,9 +52,14 @@ class MlflowServer:
             mlflow, "server",
             "--backend-store-uri", self.backend_uri,
             "--artifacts-destination", str(self.artifacts),
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", str(self.workers), *self.extra_args,
         ]  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_TRACKING")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MLFLOW_TRACKING", "MLFLOW_WORKSPACE"))
+        }
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
