@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -193,13 +194,16 @@ class DaskExecutor(Executor):
                 f"cannot reach the Dask scheduler at {address} ({exc}); "
                 "start one (dask scheduler) or check --executor dask://HOST:PORT"
             ) from None
+        self._remote: list[Any] = []
         threads = sum(self._client.nthreads().values()) or 1
         self.slots = min(jobs, threads) if jobs else threads
 
     def submit(self, task: UnitTask, progress: UnitProgress | None = None) -> Future[UnitOutcome]:
         out: Future[UnitOutcome] = Future()
         out.set_running_or_notify_cancel()
-        remote = self._client.submit(run_unit, task, pure=False, key=f"mlops-{task.unit_id}")
+        key = f"mlops-{task.unit_id}-{uuid.uuid4().hex[:8]}"
+        remote = self._client.submit(run_unit, task, pure=False, key=key)
+        self._remote.append(remote)
 
         def transfer(done: Any) -> None:
             try:
@@ -212,8 +216,7 @@ class DaskExecutor(Executor):
         return out
 
     def cancel_all(self) -> None:
-        futures = [f for f in self._client.futures.values() if str(f.key).startswith("mlops-")]
-        self._client.cancel(futures)
+        self._client.cancel([f for f in self._remote if not f.done()])
 
     def close(self) -> None:
         self._client.close()

@@ -280,7 +280,7 @@ def _resolve_step(state: RunContext, step: str) -> list[tuple[Unit, UnitTask]]:
         unit.key = unit_key(state, unit, ready)
         reused = reusable(state, unit, ready)
         if reused is not None:
-            unit.run_id, unit.produced = reused.run_id, reused.produced
+            unit.run_id, unit.produced, unit.loaded = reused.run_id, reused.produced, reused.loaded
             _set(state, unit, "cached")
         elif step not in state.scope:
             _set(state, unit, "failed", _not_in_scope(state))
@@ -349,7 +349,9 @@ def ready_inputs(state: RunContext, step: str) -> ReadyInputs:
         for a in state.units
         if a in ancestors(graph, [step])
     }
-    keys = {n: [u.key or "" for u in state.units[n]] for n in spec_step.needs}
+    # What upstream units actually read and wrote counts, not only their keys: an upstream
+    # step re-run because its input snapshot changed makes its downstream run too.
+    keys = {n: [u.result_key for u in state.units[n]] for n in spec_step.needs}
     return ReadyInputs(pins, keys, upstream_runs, code_digest(spec_step.notebook))
 
 
@@ -404,7 +406,7 @@ def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome) -> None:
         from ..tracking.store import mlflow_errors
 
         with mlflow_errors(f"read run {outcome.run_id}"):
-            unit.produced, _ = snapshots_of(state.client.get_run(outcome.run_id))
+            unit.produced, unit.loaded = snapshots_of(state.client.get_run(outcome.run_id))
         _set(state, unit, "ran", "")
     else:
         _set(state, unit, "failed", outcome.message or outcome.status)

@@ -130,7 +130,8 @@ def plan_spec(spec: PipelineSpec, settings: Settings, options: Options) -> Pipel
             unit.key = unit_key(ctx, unit, ready)
             hit = reusable(ctx, unit, ready)
             if hit is not None:
-                unit.status, unit.run_id, unit.produced = CACHED, hit.run_id, hit.produced
+                unit.status, unit.run_id = CACHED, hit.run_id
+                unit.produced, unit.loaded = hit.produced, hit.loaded
             else:
                 unit.status = RUN if name in ctx.scope else MISSING
     return PipelinePlan(spec, ctx.units)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import Counter
@@ -47,6 +48,7 @@ class Unit:
     message: str = ""
     detail: str = ""
     produced: dict[str, str] = field(default_factory=dict)
+    loaded: dict[str, str] = field(default_factory=dict)
     started: float | None = None
     duration_s: float = 0.0
 
@@ -59,6 +61,12 @@ class Unit:
     def identity(self) -> str:
         """Same across pipeline runs for the same step and parameters (used by ``--resume``)."""
         return self.step + ":" + json.dumps(self.params, sort_keys=True, default=str)
+
+    @property
+    def result_key(self) -> str:
+        """Its key plus the snapshots it read and took: what downstream keys depend on."""
+        doc = json.dumps([self.key, self.loaded, self.produced], sort_keys=True)
+        return hashlib.sha256(doc.encode()).hexdigest()[:40]
 
     @property
     def done(self) -> bool:
@@ -84,6 +92,7 @@ class Unit:
             "duration_s": round(self.duration_s, 3),
             "message": self.message,
             "produced_snapshots": self.produced,
+            "loaded_snapshots": self.loaded,
         }
 
 
