@@ -165,7 +165,10 @@ _DATASETS_SQL = (
     "SELECT i.destination_id, d.name, d.digest, "
     "(SELECT t.value FROM input_tags t WHERE t.input_uuid = i.input_uuid AND t.name = :ctx) "
     "FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
-    "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN :ids"
+    "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN {ids}"
+)
+_IN_SCOPE = (
+    "(SELECT run_uuid FROM runs WHERE lifecycle_stage = 'active' AND experiment_id IN :exps)"
 )
 
 
@@ -178,6 +181,8 @@ class SqlSource:
         self._engine: Any = None
         self._conn: Any = None
         self._data_version: int | None = None
+        #: run-table tuples of the last scan, to spot changed runs without building rows
+        self._infos: dict[str, tuple[Any, ...]] = {}
 
     def _connection(self) -> Any:
         if self._conn is None:
@@ -227,24 +232,24 @@ class SqlSource:
         return rows
 
     def _sync(self, conn: Any, previous: dict[str, RunRow], full: bool) -> dict[str, RunRow] | None:
-        current = self._scan(conn)
+        scanned = {r[0]: tuple(r) for r in self._query(conn, _RUNS_SQL, exps=self._exps)}
+        # compare raw run-table tuples: no row objects are built for unchanged runs
         stale = [
             rid
-            for rid, row in current.items()
+            for rid, info in scanned.items()
             if full
             or rid not in previous
-            or previous[rid].info_key != row.info_key
+            or self._infos.get(rid) != info
             or previous[rid].status in UNFINISHED
         ]
-        if not stale and len(current) == len(previous) and self._counts_match(conn, previous):
+        if not stale and len(scanned) == len(previous) and self._counts_match(conn, previous):
             return None
-        self._fill(conn, current, stale)
-        fresh = set(stale)
-        for rid in current:
-            if rid not in fresh:
-                current[rid] = previous[rid]
+        fresh = {rid: _row_of_info(scanned[rid]) for rid in stale}
+        self._fill(conn, fresh, len(stale) > len(scanned) // 2)
+        current = {rid: fresh.get(rid) or previous[rid] for rid in scanned}
         if not full and not self._counts_match(conn, current):
             return self._sync(conn, previous, full=True)
+        self._infos = scanned
         return current
 
     def _query(self, conn: Any, sql: str, **binds: Any) -> Any:
@@ -254,30 +259,21 @@ class SqlSource:
         for name, value in binds.items():
             expanding = isinstance(value, (list, tuple))
             stmt = stmt.bindparams(sa.bindparam(name, value=value, expanding=expanding))
-        return conn.execute(stmt)
+        # fetchall is several times faster than iterating a Result row by row
+        return conn.execute(stmt).all()
 
-    def _scan(self, conn: Any) -> dict[str, RunRow]:
-        out: dict[str, RunRow] = {}
-        for rid, name, status, start, end, exp, user, art in self._query(
-            conn, _RUNS_SQL, exps=self._exps
-        ):
-            out[rid] = RunRow(
-                rid, name or "", str(exp), status, start or 0, end, user or "", art or ""
-            )
-        return out
-
-    def _fill(self, conn: Any, rows: dict[str, RunRow], stale: list[str]) -> None:
-        if not stale:
+    def _fill(self, conn: Any, rows: dict[str, RunRow], most: bool) -> None:
+        if not rows:
             return
-        # most runs stale (first build): one scoped query per table beats thousands of ids
-        if len(stale) > len(rows) // 2:
+        if most:  # first build: one scoped query per table beats thousands of ids
             self._fill_where(conn, rows, _SCOPE, exps=self._exps)
-        else:
-            for i in range(0, len(stale), _CHUNK):
-                chunk = stale[i : i + _CHUNK]
-                self._fill_where(conn, rows, "WHERE x.run_uuid IN :ids", ids=chunk)
-        for i in range(0, len(stale), _CHUNK):
-            self._fill_datasets(conn, rows, stale[i : i + _CHUNK])
+            self._fill_datasets(conn, rows, _IN_SCOPE, exps=self._exps)
+            return
+        ids = list(rows)
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            self._fill_where(conn, rows, "WHERE x.run_uuid IN :ids", ids=chunk)
+            self._fill_datasets(conn, rows, ":ids", ids=chunk)
 
     def _fill_where(self, conn: Any, rows: dict[str, RunRow], where: str, **binds: Any) -> None:
         for rid, key, value, is_nan in self._query(
@@ -293,14 +289,14 @@ class SqlSource:
             if rid in rows:
                 rows[rid].tags[key] = value or ""
 
-    def _fill_datasets(self, conn: Any, rows: dict[str, RunRow], ids: list[str]) -> None:
+    def _fill_datasets(self, conn: Any, rows: dict[str, RunRow], where: str, **binds: Any) -> None:
         found: dict[str, list[tuple[str, str, str]]] = {}
-        for rid, name, digest, ctx in self._query(
-            conn, _DATASETS_SQL, ids=ids, ctx=_DATASET_CONTEXT_TAG
-        ):
+        sql = _DATASETS_SQL.format(ids=where)
+        for rid, name, digest, ctx in self._query(conn, sql, ctx=_DATASET_CONTEXT_TAG, **binds):
             found.setdefault(rid, []).append((name, digest, ctx or ""))
         for rid, items in found.items():
-            rows[rid].datasets = tuple(items)
+            if rid in rows:
+                rows[rid].datasets = tuple(items)
 
     def _counts_match(self, conn: Any, rows: dict[str, RunRow]) -> bool:
         sql = (
@@ -308,13 +304,18 @@ class SqlSource:
             f"(SELECT count(*) FROM params x {_SCOPE}), "
             f"(SELECT count(*) FROM tags x {_SCOPE} AND {_TAG_SKIP})"
         )
-        counts = tuple(self._query(conn, sql, exps=self._exps, skip=UNINDEXED_TAGS).one())
+        counts = tuple(self._query(conn, sql, exps=self._exps, skip=UNINDEXED_TAGS)[0])
         held = (
             sum(len(r.metrics) for r in rows.values()),
             sum(len(r.params) for r in rows.values()),
             sum(len(r.tags) for r in rows.values()),
         )
         return counts == held
+
+
+def _row_of_info(info: tuple[Any, ...]) -> RunRow:
+    rid, name, status, start, end, exp, user, art = info
+    return RunRow(rid, name or "", str(exp), status, start or 0, end, user or "", art or "")
 
 
 def _sql_experiment_id(value: str) -> int:

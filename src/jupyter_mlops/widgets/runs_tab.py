@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..errors import InvalidInput, MlopsError
 from ..tracking.index import RunRow, RunsIndex, shared_index
@@ -160,7 +161,9 @@ class RunsTab:
             for n, box in enumerate(self.tick_boxes):
                 box.observe(lambda c, n=n: self._ticked(n, c["new"]), "value")
             self.name_buttons = [self._name_button(n) for n in range(size)]
-            self.cells = [[w.HTML() for _ in cols] for _ in range(size)]
+            # one Layout and style shared by every cell: a third of the widgets to create
+            layout, style = w.Layout(), HTMLStyle()
+            self.cells = [[w.HTML(layout=layout, style=style) for _ in cols] for _ in range(size)]
             children: list[w.Widget] = [w.HTML("<b>⇄</b>"), *self.header_buttons.values()]
             for n in range(size):
                 children += [self.tick_boxes[n], self.name_buttons[n], *self.cells[n]]
