@@ -46,11 +46,11 @@ def boundaries(hashes: np.ndarray, avg: int) -> list[int]:
     ends: list[int] = []
     start = 0
     for end in candidates.tolist():
-        if end - start < lo:
-            continue
         while end - start > hi:
             start += hi
             ends.append(start)
+        if end - start < lo:
+            continue
         ends.append(end)
         start = end
     while n - start > hi:
