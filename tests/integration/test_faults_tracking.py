@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.mlflow_server import MlflowServer
 
 import jupyter_mlops as mlops
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.tracking import api, session
+from tests.mlflow_server import MlflowServer
 
 pytestmark = pytest.mark.integration
 
