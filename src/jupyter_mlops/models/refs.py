@@ -69,7 +69,16 @@ def parse_ref(text: str) -> ModelRef:
 
 def resolve(client: MlflowClient, ref: ModelRef | str) -> ModelVersion:
     """Return the registered version ``ref`` points to, or raise :class:`NotFound`."""
+    from mlflow.exceptions import MlflowException
+
     ref = parse_ref(ref) if isinstance(ref, str) else ref
+    try:  # one query on the happy path; the slower diagnosis only when it fails
+        if ref.alias:
+            return client.get_model_version_by_alias(ref.name, ref.alias)
+        if ref.version:
+            return client.get_model_version(ref.name, ref.version)
+    except MlflowException:
+        pass
     with mlflow_errors(f"find model {ref.name!r}"):
         model = registered(client, ref.name)
     if ref.alias:
