@@ -26,10 +26,16 @@ DEMO_OUT := $(VENV)/demo
 
 demo: $(VENV)/.installed-demo
 	@mkdir -p $(DEMO_OUT)
-	$(BIN)/papermill --cwd example_notebooks --log-level WARNING \
-		example_notebooks/quickstart.ipynb $(DEMO_OUT)/quickstart.ipynb
+	@echo "== quickstart.ipynb, headless (one run, nested runs from its cells)"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-mlops run example_notebooks/quickstart.ipynb \
+		--output $(DEMO_OUT)/quickstart.ipynb --quiet
 	@echo "== runs of experiment 'quickstart' (embedded store: .mlops/)"
 	$(BIN)/jupyter-mlops runs --experiment quickstart --max 10
+	@echo "== pipeline: prepare -> train (grid sweep) -> evaluate; unchanged steps are cached"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-mlops pipeline run \
+		example_notebooks/pipeline/pipeline.yaml --quiet
+	@echo "== registered model 'wine'"
+	$(BIN)/jupyter-mlops models wine
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
