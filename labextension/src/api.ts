@@ -7,8 +7,15 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
+  HistoryEntry,
   IArtifact,
   IExperiment,
+  IHeadlessRun,
+  IModelVersion,
+  INotebookParam,
+  IPromotion,
+  IPromotionResult,
+  ISnapshot,
   IMlopsSource,
   IRunDetail,
   IRunsPage,
@@ -68,7 +75,11 @@ export async function requestAPI<T>(
       );
     }
     const message = body?.message ?? `${response.status} ${response.statusText}`;
-    throw new ServerConnection.ResponseError(response, message);
+    const error = new ServerConnection.ResponseError(response, message);
+    if (body?.report) {
+      (error as any).report = body.report;
+    }
+    throw error;
   }
   return body as T;
 }
@@ -142,6 +153,87 @@ export class RestSource implements IMlopsSource {
       params.push(['download', '1']);
     }
     return url(this._settings, `runs/${encodeURIComponent(runId)}/artifact`, params);
+  }
+
+  async models(): Promise<IModelVersion[]> {
+    return (await this._get<{ versions: IModelVersion[] }>('models')).versions;
+  }
+
+  async modelHistory(name: string): Promise<HistoryEntry[]> {
+    const path = `models/${encodeURIComponent(name)}/history`;
+    return (await this._get<{ history: HistoryEntry[] }>(path)).history;
+  }
+
+  async promote(name: string, promotion: IPromotion): Promise<IPromotionResult> {
+    const path = `models/${encodeURIComponent(name)}/promote`;
+    try {
+      const body = await this._send<{ report: IPromotionResult['report'] }>(
+        'POST',
+        path,
+        promotion
+      );
+      return { promoted: true, message: '', report: body.report };
+    } catch (error) {
+      const response = (error as ServerConnection.ResponseError).response;
+      if (response?.status === 409 && (error as any).report) {
+        return {
+          promoted: false,
+          message: (error as Error).message,
+          report: (error as any).report
+        };
+      }
+      throw error;
+    }
+  }
+
+  async snapshots(name?: string): Promise<ISnapshot[]> {
+    const params: [string, string][] = name ? [['name', name]] : [];
+    return (await this._get<{ snapshots: ISnapshot[] }>('snapshots', params)).snapshots;
+  }
+
+  diff(a: string, b: string, key?: string): Promise<Record<string, any>> {
+    const params: [string, string][] = [
+      ['a', a],
+      ['b', b]
+    ];
+    if (key) {
+      params.push(['key', key]);
+    }
+    return this._get('snapshots/diff', params);
+  }
+
+  drift(reference: string, current: string): Promise<Record<string, any>> {
+    return this._get('snapshots/drift', [
+      ['reference', reference],
+      ['current', current]
+    ]);
+  }
+
+  async notebookParams(path: string): Promise<INotebookParam[]> {
+    const body = await this._get<{ parameters: INotebookParam[] }>('notebooks/parameters', [
+      ['path', path]
+    ]);
+    return body.parameters;
+  }
+
+  startHeadless(path: string, params: Record<string, unknown>): Promise<IHeadlessRun> {
+    return this._send<IHeadlessRun>('POST', 'headless', { path, params });
+  }
+
+  async headlessRuns(): Promise<IHeadlessRun[]> {
+    return (await this._get<{ runs: IHeadlessRun[] }>('headless')).runs;
+  }
+
+  cancelHeadless(id: string): Promise<IHeadlessRun> {
+    return this._send<IHeadlessRun>('DELETE', `headless/${encodeURIComponent(id)}`);
+  }
+
+  private _send<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+    }
+    return requestAPI<T>(path, [], init, this._settings);
   }
 
   private _get<T>(path: string, params: [string, string][] = []): Promise<T> {

@@ -7,17 +7,25 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Panel, TabPanel, Widget } from '@lumino/widgets';
 
 import { ExtensionMissingError, RestSource } from './api';
 import { CompareWidget } from './compare';
+import { DataPanel } from './dataPanel';
 import { h } from './elements';
+import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
 import { handshakeProblem, RunsModel } from './model';
+import { ModelsPanel } from './modelsPanel';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
-import { CommandIDs, IMlopsSource, PLUGIN_ID } from './tokens';
+import { CommandIDs, IHeadlessRun, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
 
 export const mlopsIcon = new LabIcon({
   name: 'jupyter-mlops:icon',
@@ -45,8 +53,60 @@ function sidebar(app: JupyterFrontEnd, source: IMlopsSource, model: RunsModel): 
   panel.title.caption = 'MLOps';
   panel.addWidget(notice);
   panel.addWidget(tabs);
-  void checkServer(source, notice, tabs, model);
+  void checkServer(source, notice, tabs, model).then(status => {
+    if (status) {
+      addFeatureTabs(app, source, tabs, status);
+    }
+  });
   return panel;
+}
+
+function openReadOnly(app: JupyterFrontEnd, run: IHeadlessRun): void {
+  if (!run.output_path) {
+    return;
+  }
+  void app.commands.execute('docmanager:open', { path: run.output_path }).then((widget: any) => {
+    // An executed notebook is a record: show it without letting cells be edited.
+    void widget?.context?.ready?.then(() => {
+      for (const cell of widget.content?.widgets ?? []) {
+        cell.readOnly = true;
+      }
+      widget.title.label = `${widget.title.label} (read-only)`;
+    });
+  });
+}
+
+function addFeatureTabs(
+  app: JupyterFrontEnd,
+  source: IMlopsSource,
+  tabs: TabPanel,
+  status: IServerStatus
+): void {
+  if (status.features.models) {
+    tabs.addWidget(new ModelsPanel(source));
+  }
+  if (status.features.data) {
+    tabs.addWidget(new DataPanel(source));
+  }
+  if (!status.features.headless) {
+    return;
+  }
+  const headless = new HeadlessPanel(source, run => openReadOnly(app, run));
+  tabs.addWidget(headless);
+  app.docRegistry.addWidgetExtension(
+    'Notebook',
+    new HeadlessButton(path => {
+      runHeadless(source, path)
+        .then(run => {
+          if (run) {
+            headless.track(run);
+            tabs.currentWidget = headless;
+            app.shell.activateById('jp-mlops-sidebar');
+          }
+        })
+        .catch(error => void showErrorMessage('Run headless', error));
+    })
+  );
 }
 
 async function checkServer(
@@ -54,10 +114,12 @@ async function checkServer(
   notice: Widget,
   tabs: Widget,
   model: RunsModel
-): Promise<void> {
+): Promise<IServerStatus | null> {
   let problem: string | null;
+  let status: IServerStatus | null = null;
   try {
-    problem = handshakeProblem(await source.status());
+    status = await source.status();
+    problem = handshakeProblem(status);
   } catch (error) {
     problem =
       error instanceof ExtensionMissingError
@@ -69,9 +131,10 @@ async function checkServer(
     notice.show();
     tabs.hide();
     model.dispose();
-    return;
+    return null;
   }
   void model.start();
+  return status;
 }
 
 function addCommands(

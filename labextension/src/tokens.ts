@@ -93,6 +93,80 @@ export interface IArtifact {
   file_size: number | null;
 }
 
+/** One registered model version (`metrics.*` keys hold source-run metrics). */
+export interface IModelVersion {
+  name: string;
+  version: number;
+  aliases: string;
+  created: string;
+  run_id: string;
+  flavor: string;
+  [metric: string]: string | number | null;
+}
+
+export interface IGateCheck {
+  check: string;
+  value: number | null;
+  threshold: number | null;
+  passed: boolean;
+  [extra: string]: unknown;
+}
+
+export interface IGateReport {
+  model: string;
+  version: string;
+  passed: boolean;
+  promoted_to: string | null;
+  previous: string | null;
+  checks: IGateCheck[];
+}
+
+export interface IPromotion {
+  version: number;
+  alias: string;
+  require: string[];
+  beat?: string;
+  on?: string;
+  lower_is_better?: boolean;
+}
+
+/** Outcome of a promotion: refused ones carry the report and the server's message. */
+export interface IPromotionResult {
+  promoted: boolean;
+  message: string;
+  report: IGateReport;
+}
+
+export type HistoryEntry = Record<string, string | number | null>;
+
+export interface ISnapshot {
+  ref: string;
+  version: number;
+  digest: string;
+  rows: number;
+  cols: number;
+  new_bytes: number;
+  dedup: number;
+  created: string;
+}
+
+export interface INotebookParam {
+  name: string;
+  type: string;
+  default: string;
+  help: string;
+}
+
+export interface IHeadlessRun {
+  id: string;
+  notebook: string;
+  status: string;
+  done: boolean;
+  run_id: string | null;
+  output_path: string | null;
+  progress: { text: string; cells_done: number; cells_total: number } | null;
+}
+
 /** The calls the models need; `api.ts` implements them over REST, tests in memory. */
 export interface IMlopsSource {
   status(): Promise<IServerStatus>;
@@ -103,4 +177,14 @@ export interface IMlopsSource {
   artifacts(runId: string, path: string): Promise<IArtifact[]>;
   artifactText(runId: string, path: string): Promise<string>;
   artifactUrl(runId: string, path: string, download?: boolean): string;
+  models(): Promise<IModelVersion[]>;
+  modelHistory(name: string): Promise<HistoryEntry[]>;
+  promote(name: string, promotion: IPromotion): Promise<IPromotionResult>;
+  snapshots(name?: string): Promise<ISnapshot[]>;
+  diff(a: string, b: string, key?: string): Promise<Record<string, any>>;
+  drift(reference: string, current: string): Promise<Record<string, any>>;
+  notebookParams(path: string): Promise<INotebookParam[]>;
+  startHeadless(path: string, params: Record<string, unknown>): Promise<IHeadlessRun>;
+  headlessRuns(): Promise<IHeadlessRun[]>;
+  cancelHeadless(id: string): Promise<IHeadlessRun>;
 }

@@ -209,6 +209,9 @@ async def test_headless_run_start_progress_finish(
     assert job["status"] == "FINISHED", job
     run = client.get_run(job["run_id"])
     assert run.data.params["lr"] == "0.5"
+    assert job["output_path"] == f"mlops-outputs/train-{job['id']}.ipynb"
+    executed = nbformat.read(jp_root_dir / job["output_path"], as_version=4)
+    assert any("0.5" in c.source for c in executed.cells)
     code, listed = await call(jp_fetch, "headless")
     assert [j["id"] for j in listed["runs"]] == [job["id"]]
     code, body = await call(jp_fetch, "headless", "0" * 16)

@@ -85,7 +85,26 @@ def _fill_store(root: Path) -> dict[str, str]:
         client.set_tag(rid, "note", "<script>alert(2)</script>")
         client.set_terminated(rid)
         ids[name] = rid
+    client.create_registered_model("churn")
+    tuned = ids["tuned"]
+    client.create_model_version("churn", f"runs:/{tuned}/model", tuned)
+    _notebook(root / "train.ipynb")
     return ids
+
+
+def _notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("lr = 0.1  # learning rate\nepochs = 2")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("score = lr * epochs\nprint('score', score)")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
 
 
 def _wait_http(url: str, deadline_s: float, proc: subprocess.Popen[bytes]) -> None:
@@ -260,4 +279,57 @@ def test_run_detail_tab_and_compare(page: Any, lab: dict[str, Any]) -> None:
     assert "model" not in differing
     assert view.locator(".jp-mlops-chart .jp-mlops-legend-item").count() >= 2
     _shot(page, "compare")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def _open_tab(page: Any, label: str) -> None:
+    page.locator(".jp-mlops-tabs .lm-TabBar-tab", has_text=label).click()
+
+
+def _promote(page: Any, gate: str) -> None:
+    page.locator('.jp-mlops-model-version[data-model="churn"] .jp-mlops-promote').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".jp-mlops-alias").fill("production")
+    dialog.locator(".jp-mlops-gates-input").fill(gate)
+    dialog.locator(".jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+
+
+def test_promote_through_failing_then_passing_gate(page: Any, lab: dict[str, Any]) -> None:
+    _open_sidebar(page, lab)
+    _open_tab(page, "Models")
+    row = page.locator('.jp-mlops-model-version[data-model="churn"]')
+    row.wait_for(state="visible", timeout=20_000)
+    _promote(page, "acc>=0.9")
+    page.locator(".jp-mlops-models .jp-mlops-error").wait_for(state="visible", timeout=20_000)
+    assert "FAIL" in page.locator(".jp-mlops-gates .jp-mlops-fail").inner_text()
+    assert row.locator(".jp-mlops-aliases").inner_text() == ""
+    _shot(page, "promote-refused")
+    _promote(page, "acc>=0.8")
+    page.locator(".jp-mlops-models .jp-mlops-ok").wait_for(state="visible", timeout=20_000)
+    page.wait_for_function(
+        "document.querySelector('.jp-mlops-model-version .jp-mlops-aliases')"
+        "?.textContent === 'production'"
+    )
+    _shot(page, "promote-passed")
+
+
+def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) -> None:
+    page.goto(f"{lab['url']}/lab/tree/train.ipynb?reset&token={lab['token']}")
+    button = page.locator(".jp-mlops-run-headless")
+    button.wait_for(state="visible", timeout=60_000)
+    button.click()
+    dialog = page.locator(".jp-Dialog")
+    lr = dialog.locator('input[name="lr"]')
+    lr.wait_for(state="visible", timeout=20_000)
+    assert lr.input_value() == "0.1"
+    assert dialog.locator('input[name="epochs"]').input_value() == "2"
+    lr.fill("0.5")
+    dialog.locator(".jp-mod-accept").click()
+    row = page.locator(".jp-mlops-headless-run")
+    row.wait_for(state="visible", timeout=30_000)
+    page.locator('.jp-mlops-headless-run[data-status="FINISHED"]').wait_for(timeout=180_000)
+    opened = page.locator(".lm-TabBar-tab", has_text="(read-only)")
+    opened.wait_for(state="visible", timeout=30_000)
+    _shot(page, "headless-finished")
     assert page.dialogs == []  # type: ignore[attr-defined]

@@ -1,3 +1,4 @@
+import { gateReportTable, parseGates, parseParamValue } from '../forms';
 import { lineChart } from '../charts';
 import { differingKeys } from '../compare';
 import { formatNumber, h, keyValueTable } from '../elements';
@@ -67,5 +68,45 @@ describe('formatting', () => {
   it('quotes order keys that are not identifiers', () => {
     expect(orderKey('metrics', 'acc')).toBe('metrics.acc');
     expect(orderKey('metrics', 'val loss')).toBe('metrics.`val loss`');
+  });
+});
+
+describe('headless parameters', () => {
+  const param = (type: string) => ({ name: 'p', type, default: '', help: '' });
+
+  it('sends numbers, booleans and lists typed, strings as text', () => {
+    expect(parseParamValue(param('float'), '0.05')).toBe(0.05);
+    expect(parseParamValue(param('bool'), 'True')).toBe(true);
+    expect(parseParamValue(param('list'), '[1, 2]')).toEqual([1, 2]);
+    expect(parseParamValue(param('str'), "'rf'")).toBe('rf');
+    expect(parseParamValue(param('str'), 'plain')).toBe('plain');
+  });
+
+  it('names the parameter when a value does not parse', () => {
+    expect(() => parseParamValue(param('int'), 'ten')).toThrow('p: "ten" is not a valid int');
+  });
+});
+
+describe('promotion gates', () => {
+  it('splits gate lines and commas', () => {
+    expect(parseGates('accuracy>=0.9\n f1>=0.8, \n')).toEqual(['accuracy>=0.9', 'f1>=0.8']);
+  });
+
+  it('renders the gate report with pass and FAIL rows', () => {
+    const table = gateReportTable({
+      model: 'm',
+      version: '1',
+      passed: false,
+      promoted_to: null,
+      previous: null,
+      checks: [
+        { check: 'accuracy>=0.9', value: 0.8, threshold: 0.9, passed: false },
+        { check: '<b>x</b>', value: 1, threshold: 0, passed: true }
+      ]
+    });
+    const rows = table.querySelectorAll('tbody tr');
+    expect(rows[0].className).toBe('jp-mlops-fail');
+    expect(rows[0].textContent).toContain('FAIL');
+    expect(table.querySelector('b')).toBeNull();
   });
 });

@@ -90,6 +90,16 @@ class MemorySource implements IMlopsSource {
   artifactUrl(): string {
     return '';
   }
+  models = async () => [];
+  modelHistory = async () => [];
+  promote = async (): Promise<any> => ({});
+  snapshots = async () => [];
+  diff = async () => ({});
+  drift = async () => ({});
+  notebookParams = async () => [];
+  startHeadless = async (): Promise<any> => ({});
+  headlessRuns = async () => [];
+  cancelHeadless = async (): Promise<any> => ({});
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));

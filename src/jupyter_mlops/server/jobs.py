@@ -14,6 +14,8 @@ __all__ = ["Jobs", "notebook_inside"]
 
 #: finished jobs kept for the sidebar to read their outcome
 _KEEP = 50
+#: folder (beside the notebook) receiving executed notebooks of headless runs
+OUTPUT_DIR = "mlops-outputs"
 
 
 def notebook_inside(root: Path, rel: str) -> Path:
@@ -45,10 +47,17 @@ class Jobs:
         from ..pipelines.api import run_notebook
 
         notebook = notebook_inside(self.root, rel)
-        handle = run_notebook(
-            notebook, params, background=True, experiment=experiment or None, cwd=notebook.parent
-        )
         job_id = secrets.token_hex(8)
+        # Beside the notebook, not under the hidden store, so Lab can open it.
+        output = notebook.parent / OUTPUT_DIR / f"{notebook.stem}-{job_id}.ipynb"
+        handle = run_notebook(
+            notebook,
+            params,
+            background=True,
+            experiment=experiment or None,
+            cwd=notebook.parent,
+            output_path=output,
+        )
         with self._lock:
             self._jobs[job_id] = handle
             done = [k for k, h in self._jobs.items() if h.done()]

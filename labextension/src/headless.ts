@@ -1,0 +1,188 @@
+/**
+ * "Run headless" on the notebook toolbar: a dialog generated from the
+ * notebook's `parameters` cell starts a headless run on the server; the
+ * Headless view follows progress and opens the executed notebook read-only.
+ */
+import { Dialog, showDialog, ToolbarButton } from '@jupyterlab/apputils';
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { Poll } from '@lumino/polling';
+import { Widget } from '@lumino/widgets';
+
+import { h, replaceChildren } from './elements';
+import { parseParamValue } from './forms';
+import { IHeadlessRun, IMlopsSource, INotebookParam } from './tokens';
+
+class ParamsForm extends Widget {
+  constructor(readonly params: INotebookParam[]) {
+    super();
+    this.addClass('jp-mlops-params-form');
+    if (params.length === 0) {
+      this.node.append(
+        h('p', {}, 'This notebook has no cell tagged "parameters": it runs with its own values.')
+      );
+    }
+    for (const p of params) {
+      const input = h('input', {
+        className: 'jp-mod-styled jp-mlops-param-input',
+        attrs: { name: p.name, value: p.default, 'aria-label': p.name }
+      });
+      this.inputs.push(input);
+      this.node.append(
+        h(
+          'label',
+          { className: 'jp-mlops-param-row', title: p.help },
+          h('span', {}, `${p.name} (${p.type})`),
+          input
+        )
+      );
+    }
+  }
+
+  getValue(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.params.forEach((p, i) => {
+      if (this.inputs[i].value.trim() !== p.default.trim()) {
+        out[p.name] = parseParamValue(p, this.inputs[i].value);
+      }
+    });
+    return out;
+  }
+
+  inputs: HTMLInputElement[] = [];
+}
+
+/** Ask for parameters and start `path` headless; return the started run, or null. */
+export async function runHeadless(
+  source: IMlopsSource,
+  path: string
+): Promise<IHeadlessRun | null> {
+  const params = await source.notebookParams(path);
+  const form = new ParamsForm(params);
+  const answer = await showDialog({
+    title: `Run ${path} headless`,
+    body: form,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
+  });
+  if (!answer.button.accept) {
+    return null;
+  }
+  return source.startHeadless(path, form.getValue());
+}
+
+/** Adds the "Run headless" button to every notebook's toolbar. */
+export class HeadlessButton implements DocumentRegistry.WidgetExtension {
+  constructor(private readonly _onClick: (path: string) => void) {}
+
+  createNew(
+    panel: any,
+    context: DocumentRegistry.Context
+  ): { dispose(): void; isDisposed: boolean } {
+    const button = new ToolbarButton({
+      className: 'jp-mlops-run-headless',
+      label: 'Run headless',
+      tooltip: 'Execute this notebook in a fresh kernel as one MLflow run',
+      onClick: () => this._onClick(context.path)
+    });
+    panel.toolbar.insertItem(10, 'mlops-run-headless', button);
+    return button;
+  }
+}
+
+/** Headless runs started from this Lab: status, progress, cancel, open the result. */
+export class HeadlessPanel extends Widget {
+  constructor(
+    private readonly _source: IMlopsSource,
+    private readonly _open: (run: IHeadlessRun) => void
+  ) {
+    super();
+    this.addClass('jp-mlops-headless');
+    this.title.label = 'Headless';
+    this._list = h('div', { className: 'jp-mlops-table-wrap' });
+    this.node.append(this._list);
+    this._poll = new Poll({
+      factory: () => this.refresh(),
+      frequency: { interval: 2000, backoff: true, max: 30000 },
+      name: 'jupyter-mlops:headless',
+      standby: () => (this._active ? 'when-hidden' : true)
+    });
+  }
+
+  /** Follow a run just started (polls until every run is over). */
+  track(run: IHeadlessRun): void {
+    this._opened.delete(run.id);
+    this._active = true;
+    void this._poll.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    const runs = await this._source.headlessRuns();
+    this._active = runs.some(r => !r.done);
+    for (const run of runs) {
+      if (run.done && run.output_path && this._watching.has(run.id) && !this._opened.has(run.id)) {
+        this._opened.add(run.id);
+        this._open(run);
+      }
+      if (!run.done) {
+        this._watching.add(run.id);
+      }
+    }
+    this._render(runs);
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    super.dispose();
+  }
+
+  private _render(runs: IHeadlessRun[]): void {
+    if (runs.length === 0) {
+      replaceChildren(
+        this._list,
+        h(
+          'p',
+          { className: 'jp-mlops-empty' },
+          'No headless runs yet: use "Run headless" on a notebook toolbar.'
+        )
+      );
+      return;
+    }
+    const rows = [...runs].reverse().map(run => {
+      const cancel = h('button', { className: 'jp-mlops-button' }, 'Cancel');
+      cancel.addEventListener(
+        'click',
+        () => void this._source.cancelHeadless(run.id).then(() => this.refresh())
+      );
+      const open = h('button', { className: 'jp-mlops-button' }, 'Open');
+      open.addEventListener('click', () => this._open(run));
+      return h(
+        'tr',
+        {
+          className: 'jp-mlops-headless-run',
+          attrs: { 'data-job': run.id, 'data-status': run.status }
+        },
+        h('td', {}, run.notebook),
+        h(
+          'td',
+          {},
+          h(
+            'span',
+            { className: `jp-mlops-badge jp-mlops-badge-${run.status.toLowerCase()}` },
+            run.status
+          )
+        ),
+        h('td', {}, run.progress?.text ?? ''),
+        h('td', {}, run.done ? (run.output_path ? open : null) : cancel)
+      );
+    });
+    replaceChildren(
+      this._list,
+      h('table', { className: 'jp-mlops-table' }, h('tbody', {}, ...rows))
+    );
+  }
+
+  private _list: HTMLElement;
+  private _poll: Poll;
+  private _active = true;
+  private _watching = new Set<string>();
+  private _opened = new Set<string>();
+}
