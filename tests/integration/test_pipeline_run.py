@@ -118,6 +118,14 @@ def test_pipeline_runs_in_dag_order_as_nested_runs_and_reruns_from_cache(
     assert evaluate.data.tags["best_run"] == members[1].info.run_id
     assert evaluate.data.tags["best_label"] == "train[depth=2]"
 
+    # the same API reads a finished pipeline run from outside it (developing a step)
+    train = mlops.upstream("train", pipeline_run=parent.info.run_id)
+    assert [r.params for r in train] == [{"depth": 1}, {"depth": 2}]
+    assert train.best("accuracy", mode="min").run_id == members[0].info.run_id
+    assert train.metric("accuracy") == [6.0, 12.0]
+    prepared = mlops.upstream("prepare", pipeline_run=parent.info.run_id)[0]
+    assert list(prepared.load("features").x) == [1, 2, 3]
+
     # fully cached re-run: no kernel, no new unit run, the same runs reused
     before = len(_runs(client, "churn"))
     result = mlops.run_pipeline(pipeline)
