@@ -1,0 +1,106 @@
+"""Two users promoting the same alias at the same moment, from two processes.
+
+Both promotions pass their gate; one of them ends up holding the alias, both
+attempts are in the audit trail under their own user, and the registry stays
+consistent (the alias loads, the model lists, nothing half-written).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import jupyter_mlops as mlops
+
+pytestmark = pytest.mark.integration
+
+_PROMOTER = """
+import sys, time
+from pathlib import Path
+import jupyter_mlops as mlops
+from jupyter_mlops.tracking import api
+
+version, go = sys.argv[1], Path(sys.argv[2])
+api.tracker().client.search_registered_models(max_results=1)  # connected before the start line
+Path(sys.argv[3]).write_text("ready")
+while not go.exists():
+    time.sleep(0.005)
+report = mlops.promote("churn", version, "production", require="accuracy>=0.8")
+print(report.promoted_to)
+"""
+
+
+def _version(accuracy: float) -> str:
+    from sklearn.dummy import DummyClassifier
+
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.arange(20) % 2
+    with mlops.start_run(name=f"acc-{accuracy}"):
+        mlops.log(accuracy=accuracy)
+        registered = mlops.register_model(DummyClassifier().fit(X, y), "churn", example=X[:3])
+    return str(registered.version)
+
+
+def _spawn(user: str, version: str, tmp: Path) -> tuple[subprocess.Popen[str], Path]:
+    ready = tmp / f"ready-{user}"
+    env = {**os.environ, "USER": user, "LOGNAME": user}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PROMOTER, version, str(tmp / "go"), str(ready)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return proc, ready
+
+
+def _wait_ready(files: list[Path], procs: list[subprocess.Popen[str]]) -> None:
+    deadline = time.monotonic() + 180
+    while not all(f.exists() for f in files):
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"promoter exited early: {p.communicate()}")
+        assert time.monotonic() < deadline, "promoters did not start"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("round_", [1, 2])
+def test_two_users_promote_one_alias_at_once(
+    store: Any, client: Any, tmp_path: Path, round_: int
+) -> None:
+    versions = [_version(0.9), _version(0.95)]
+    if round_ == 2:  # the alias already exists: the race is on updating it, not creating it
+        mlops.promote("churn", versions[0], "production", require="accuracy>=0.8")
+        versions = [_version(0.91), _version(0.96)]
+    before = len(mlops.history("churn"))
+
+    runs = [_spawn(user, v, tmp_path) for user, v in zip(("alice", "bob"), versions, strict=True)]
+    _wait_ready([ready for _, ready in runs], [p for p, _ in runs])
+    (tmp_path / "go").write_text("go")
+    outcomes = [p.communicate(timeout=180) for p, _ in runs]
+
+    for (proc, _), (out, err) in zip(runs, outcomes, strict=True):
+        assert proc.returncode == 0, err
+        assert out.strip() == "production"
+    holder = client.get_model_version_by_alias("churn", "production")
+    assert str(holder.version) in versions  # one of the two won
+
+    trail = mlops.history("churn")
+    new = trail.iloc[before:]
+    assert len(new) == 2
+    assert sorted(new["user"]) == ["alice", "bob"]
+    assert sorted(new["version"].astype(str)) == sorted(versions)
+    assert set(new["result"]) == {"promoted"}
+
+    # consistent registry: one holder of the alias, it loads and predicts
+    aliases = client.get_registered_model("churn").aliases
+    assert {a: str(v) for a, v in aliases.items()} == {"production": str(holder.version)}
+    model = mlops.load_model("churn@production")
+    assert len(model.predict(np.zeros((2, 2)))) == 2
