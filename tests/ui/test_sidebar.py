@@ -332,4 +332,9 @@ def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) 
     opened = page.locator(".lm-TabBar-tab", has_text="(read-only)")
     opened.wait_for(state="visible", timeout=30_000)
     _shot(page, "headless-finished")
+    # The run the notebook logged shows in the Runs view, with the parameter given.
+    _open_tab(page, "Runs")
+    page.locator(".jp-mlops-experiment").select_option(label="train")
+    page.locator(".jp-mlops-run").first.wait_for(state="visible", timeout=30_000)
+    assert "0.5" in page.locator(".jp-mlops-run").first.inner_text()
     assert page.dialogs == []  # type: ignore[attr-defined]
