@@ -60,6 +60,9 @@ class MlflowServer:
             for k, v in os.environ.items()
             if not k.startswith(("MLFLOW_TRACKING", "MLFLOW_WORKSPACE"))
         }
+        # MLflow's background job runner starts several consumer processes tests never use.
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+        env.update(self.extra_env)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
