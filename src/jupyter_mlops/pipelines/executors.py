@@ -195,6 +195,9 @@ class DaskExecutor(Executor):
                 "start one (dask scheduler) or check --executor dask://HOST:PORT"
             ) from None
         self._remote: list[Any] = []
+        # Workers import MLflow and papermill (seconds each) while units are being
+        # planned, instead of inside the first unit each of them runs.
+        self._client.run(_warm_worker_imports, wait=False)
         threads = sum(self._client.nthreads().values()) or 1
         self.slots = min(jobs, threads) if jobs else threads
 
@@ -220,6 +223,24 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         self._client.close()
+
+
+async def _warm_worker_imports() -> None:
+    """Start importing what every unit needs, in a thread of each worker process.
+
+    A coroutine (Dask runs it on the worker's event loop without waiting) that hands the
+    imports to a thread, so the worker keeps answering its scheduler meanwhile.
+    """
+    import threading
+
+    def imports() -> None:
+        import sys
+
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see cli
+        import mlflow  # noqa: F401
+        import papermill  # noqa: F401
+
+    threading.Thread(target=imports, name="mlops-warm-imports", daemon=True).start()
 
 
 #: URL scheme -> factory ``(address, jobs) -> Executor``
