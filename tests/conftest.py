@@ -24,6 +24,8 @@ import pytest
 from jupyter_mlops.config import Settings, load_settings
 from jupyter_mlops.tracking import api
 
+os.environ.setdefault("MLOPS_NO_WORKER", "1")  # tests start no warm worker unless they mean to
+
 _ENV_VARS = (
     "MLOPS_HOME",
     "MLFLOW_TRACKING_URI",

@@ -19,6 +19,9 @@ __all__ = ["build_parser", "main"]
 
 #: modules defining ``add_commands(subparsers)``; optional ones may be absent
 _FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines")
+#: commands parsed by their own module alone: ``run`` is served by a warm worker, so
+#: importing every feature (NumPy among them) would be most of its start-up time
+_FAST_COMMANDS = {"run": "_runs", "worker": "_runs"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,13 +34,17 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the full parser (also used to generate the CLI reference)."""
+    return _parser(_FEATURES)
+
+
+def _parser(features: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jupyter mlops",
         description="Notebook-native MLOps on MLflow.",
     )
     parser.add_argument("--version", action="version", version=f"jupyter-mlops {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in _FEATURES:
+    for name in features:
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:
@@ -61,7 +68,9 @@ def _skip_slow_optional_imports() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     _skip_slow_optional_imports()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    fast = _FAST_COMMANDS.get(argv[0]) if argv else None
+    parser = _parser((fast,)) if fast else build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

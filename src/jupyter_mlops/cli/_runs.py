@@ -39,6 +39,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
     p.set_defaults(func=_reproduce)
 
+    p = sub.add_parser("worker", help="the warm worker that makes repeated runs fast")
+    p.add_argument("action", choices=("status", "start", "stop"), help="what to do")
+    p.add_argument("--all", action="store_true", help="every worker of this user, any environment")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_worker)
+
 
 def _parameter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -104,11 +110,40 @@ def _progress(args: argparse.Namespace, label: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..pipelines.headless import execute_notebook
+    from ..pipelines import worker_client
 
     params = cli_params(
         args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
     )
+    progress = _progress(args, Path(args.notebook).name)
+    request = worker_client.run_request(
+        args.notebook,
+        params,
+        experiment=args.experiment,
+        run_name=args.name,
+        output=args.output,
+        kernel=args.kernel,
+        cwd=args.cwd,
+        timeout=args.timeout,
+    )
+    done = worker_client.run_via_worker(request, progress) if request else None
+    if done is None:
+        return _run_here(args, params, progress)
+    print(done.message, file=sys.stdout if done.ok else sys.stderr)
+    return 0 if done.ok else 1
+
+
+def _run_here(args: argparse.Namespace, params: dict[str, Any], progress: Any) -> int:
+    """Run in this process, starting a warm worker for the next ``run`` meanwhile."""
+    from ..config import load_settings
+    from ..pipelines import worker_client
+    from ..pipelines.headless import execute_notebook
+
+    if Path(args.notebook).suffix == ".ipynb" and Path(args.notebook).is_file():
+        store = load_settings(Path(args.notebook).resolve().parent).store_dir
+        cwd = str(Path(args.cwd).resolve()) if args.cwd else None
+        notebook = str(Path(args.notebook).resolve())
+        worker_client.spawn_worker(store, notebook, kernel=args.kernel, cwd=cwd)
     result = execute_notebook(
         args.notebook,
         params,
@@ -118,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
         kernel_name=args.kernel,
         cwd=args.cwd,
         timeout=args.timeout,
-        progress=_progress(args, Path(args.notebook).name),
+        progress=progress,
     )
     if result.ok:
         print(result.message())
@@ -160,3 +195,62 @@ def _report_json(report: Any) -> dict[str, Any]:
         ],
         "environment": [e.__dict__ for e in report.environment],
     }
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from ..pipelines import worker_client as wc
+
+    if args.action == "start":
+        return _worker_start(args)
+    if args.action == "stop":
+        keys = [w["key"] for w in wc.all_workers()] if args.all else [None]
+        stopped = [s for s in (wc.stop_worker(k) for k in keys) if s is not None]
+        for status in stopped:
+            running = len(status["running"])
+            note = f", cancelled {running} running notebook(s)" if running else ""
+            print(f"stopped worker pid {status['pid']}{note}")
+        if not stopped:
+            print("no worker is running" + ("" if args.all else " for this environment"))
+        return 0
+    found = wc.all_workers() if args.all else [s for s in [wc.worker_status()] if s]
+    if args.json:
+        print(json.dumps(found if args.all else (found[0] if found else None), indent=2))
+    elif not found:
+        off = " (MLOPS_NO_WORKER is set)" if wc.workers_disabled() else ""
+        print(f"no worker is running for this environment{off}; the next run starts one")
+    for status in [] if args.json else found:
+        print(_worker_text(status))
+    return 0
+
+
+def _worker_start(args: argparse.Namespace) -> int:
+    from ..config import load_settings
+    from ..errors import InvalidInput
+    from ..pipelines import worker_client as wc
+
+    if wc.workers_disabled():
+        raise InvalidInput("MLOPS_NO_WORKER is set; unset it to start a worker")
+    status = wc.worker_status()
+    if status is None:
+        wc.spawn_worker(load_settings().store_dir)
+        status = wc.wait_for_worker()
+    if status is None:
+        print(f"the worker did not start; see {load_settings().store_dir / wc.LOG_NAME}")
+        return 1
+    print(json.dumps(status, indent=2) if args.json else _worker_text(status))
+    return 0
+
+
+def _worker_text(status: dict[str, Any]) -> str:
+    import time
+
+    lines = [
+        f"worker pid {status['pid']}, up {time.time() - status['started']:.0f} s, "
+        f"{status['runs_served']} run(s) served, idle {status['idle_s']:.0f} s "
+        f"(exits after {status['idle_timeout_s']:.0f} s)",
+        f"  socket {status['socket']}",
+        f"  kernels: {status['spare_kernels_used']} started ahead, "
+        f"{status['fresh_kernels']} started on demand",
+    ]
+    lines += [f"  running {j['notebook']} (run {j['run_id']})" for j in status["running"]]
+    return "\n".join(lines)

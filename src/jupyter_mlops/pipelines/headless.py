@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,10 +39,14 @@ __all__ = [
     "CellFailure",
     "ExecutionControl",
     "HeadlessResult",
+    "KernelSource",
     "Plan",
     "execute_notebook",
     "prepare",
 ]
+
+#: ``(kernel_name, env, cwd, log_path) -> started kernel manager``
+KernelSource = Callable[[str, Mapping[str, str], str, str], Any]
 
 
 @dataclass(frozen=True)
@@ -199,10 +203,15 @@ def _create_run(
 
 
 def kernel_env(
-    settings: Settings, run_id: str, notebook: Path, extra: Mapping[str, str] | None
+    settings: Settings,
+    run_id: str,
+    notebook: Path,
+    extra: Mapping[str, str] | None,
+    *,
+    inherit: bool = True,
 ) -> dict[str, str]:
-    """Environment of the kernel: ours, the caller's additions, and where to log."""
-    env = {**os.environ, **(extra or {})}
+    """Environment of the kernel: ours (unless ``inherit`` is false), the caller's, where to log."""
+    env = {**(os.environ if inherit else {}), **(extra or {})}
     env.update(
         {
             RUN_ID_ENV: run_id,
@@ -247,14 +256,19 @@ def _run_papermill(
     progress: ProgressCallback | None,
     control: ExecutionControl,
     timeout: float | None,
+    kernels: KernelSource | None = None,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
     from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 
     log_path = output.with_name(output.stem + ".kernel.log")
-    control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
+    if kernels is None:
+        control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
     try:
-        start_kernel(control._km)
+        if kernels is None:
+            start_kernel(control._km)
+        else:
+            control._km = kernels(plan.kernel_name, env, str(plan.cwd), str(log_path))
         return _papermill(plan, output, progress, control, timeout)
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
@@ -312,6 +326,8 @@ def execute_notebook(
     control: ExecutionControl | None = None,
     timeout: float | None = None,
     settings: Settings | None = None,
+    inherit_env: bool = True,
+    kernels: KernelSource | None = None,
 ) -> HeadlessResult:
     """Execute ``path`` with papermill in a fresh kernel, as one MLflow run.
 
@@ -341,6 +357,12 @@ def execute_notebook(
         Seconds a single cell may run.
     settings : Settings, optional
         Store to log to; default the notebook's project.
+    inherit_env : bool
+        Whether the kernel starts from this process's environment plus ``env`` (default)
+        or from ``env`` alone (a worker running on behalf of another process).
+    kernels : callable, optional
+        ``kernels(kernel_name, env, cwd, log_path)`` returns a started kernel manager
+        for exactly that environment and folder; default a fresh kernel.
 
     Returns
     -------
@@ -374,10 +396,11 @@ def execute_notebook(
                 failure, error = _run_papermill(
                     plan,
                     output,
-                    kernel_env(settings, run_id, plan.notebook, env),
+                    kernel_env(settings, run_id, plan.notebook, env, inherit=inherit_env),
                     progress,
                     control,
                     timeout,
+                    kernels,
                 )
     except BaseException:
         _terminate_quietly(tracker.client, run_id)

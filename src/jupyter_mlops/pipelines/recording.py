@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,12 +38,24 @@ def _read_json(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _html(output: Path) -> tuple[str | None, str | None]:
-    """Render the executed notebook as HTML; return ``(html, error)``."""
-    try:
-        from nbconvert import HTMLExporter
+_exporter: Any = None
+_exporter_lock = threading.Lock()
 
-        body, _ = HTMLExporter().from_filename(str(output))
+
+def _html(output: Path) -> tuple[str | None, str | None]:
+    """Render the executed notebook as HTML; return ``(html, error)``.
+
+    One exporter serves the process: building one compiles its Jinja templates,
+    which costs more than rendering a small notebook (a warm worker renders many).
+    """
+    global _exporter
+    try:
+        with _exporter_lock:
+            if _exporter is None:
+                from nbconvert import HTMLExporter
+
+                _exporter = HTMLExporter()
+            body, _ = _exporter.from_filename(str(output))
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return body, None

@@ -1,0 +1,519 @@
+"""A warm worker for headless runs: ``python -m jupyter_mlops.pipelines.worker``.
+
+A cold ``jupyter mlops run`` spends seconds importing MLflow, papermill and
+nbconvert before any cell runs. The worker keeps them imported (and a spare
+kernel started, see :mod:`.kernel_pool`) and serves runs on a Unix socket,
+``<tmp>/jupyter-mlops-<uid>/<key>.sock`` (folder 0700, socket 0600), one thread
+per request. ``<key>`` hashes the interpreter, the package version and
+every ``MLOPS_*`` / ``MLFLOW_*`` variable, so a client with another store or
+environment never reaches this worker.
+
+Protocol: one JSON line per message. The client sends a request (``op``:
+``run``, ``status`` or ``stop``); for a run the worker answers ``accepted``,
+then ``progress`` and ``alive`` lines, then one ``result`` (or ``error``) line.
+A client that disconnects cancels its run. After ``MLOPS_WORKER_IDLE`` seconds
+(default 600) without a request, or when its code changed on disk, the worker
+exits and removes its socket; so does a worker whose loaded modules changed on
+disk (an upgrade or an edit): the next run starts a new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from .._version import __version__
+
+__all__ = [
+    "EXECUTOR_TAG",
+    "IDLE_ENV",
+    "NO_WORKER_ENV",
+    "PROTOCOL",
+    "CodeWatch",
+    "lock_path",
+    "main",
+    "socket_path",
+    "worker_dir",
+    "worker_key",
+]
+
+PROTOCOL = 1
+#: set to 1 to never use (nor start) a worker
+NO_WORKER_ENV = "MLOPS_NO_WORKER"
+#: seconds without a request after which the worker exits
+IDLE_ENV = "MLOPS_WORKER_IDLE"
+DEFAULT_IDLE_S = 600.0
+#: tag on runs executed by a worker (``worker``); absent on in-process runs
+EXECUTOR_TAG = "mlops.executor"
+#: seconds between ``alive`` lines while a run is going
+ALIVE_EVERY_S = 5.0
+_KEY_PREFIXES = ("MLOPS_", "MLFLOW_")
+_MAX_REQUEST = 64 * 1024 * 1024
+
+
+def worker_dir() -> Path:
+    """The folder of this user's worker sockets (short, so socket paths fit in 108 bytes)."""
+    return Path(tempfile.gettempdir()) / f"jupyter-mlops-{os.getuid()}"
+
+
+class CodeWatch:
+    """Notice when a module of this package that this process loaded changed on disk.
+
+    A worker that kept serving old code after an upgrade (or an edit in a
+    development checkout) would be a trap; one that restarted whenever any file
+    changed would rarely be warm. So only the modules it actually runs count.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int]] = {}
+        self.changed()
+
+    def changed(self) -> bool:
+        """Whether a loaded module changed since it was first seen (new ones are recorded)."""
+        for module in list(sys.modules.values()):
+            name = getattr(module, "__name__", "")
+            path = getattr(module, "__file__", None)
+            if not path or not (name == "jupyter_mlops" or name.startswith("jupyter_mlops.")):
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                return True
+            stamp = (st.st_mtime_ns, st.st_size)
+            if self._seen.setdefault(path, stamp) != stamp:
+                return True
+        return False
+
+
+def worker_key(env: Mapping[str, str]) -> str:
+    """Identify the worker for a client environment ``env``."""
+    parts = [sys.executable, __version__]
+    parts += [f"{k}={v}" for k, v in sorted(env.items()) if k.startswith(_KEY_PREFIXES)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+
+
+def socket_path(key: str) -> Path:
+    """The socket of the worker with ``key``."""
+    return worker_dir() / f"{key}.sock"
+
+
+def lock_path(key: str) -> Path:
+    """Held by the worker with ``key`` for its whole life (and while it starts)."""
+    return worker_dir() / f"{key}.lock"
+
+
+def private_dir() -> Path:
+    """Create (or check) the worker folder: ours, mode 0700."""
+    folder = worker_dir()
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.stat()
+    if st.st_uid != os.getuid():
+        raise PermissionError(f"{folder} belongs to another user; remove it")
+    if st.st_mode & 0o077:
+        folder.chmod(0o700)
+    return folder
+
+
+class _Channel:
+    """One client connection: JSON lines out, from several threads."""
+
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+        self.closed = threading.Event()
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        data = (json.dumps(message, default=str) + "\n").encode()
+        with self._lock:
+            try:
+                self.conn.sendall(data)
+            except OSError:
+                self.closed.set()
+
+    def read_request(self) -> dict[str, Any]:
+        buf = bytearray()
+        while not buf.endswith(b"\n"):
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) > _MAX_REQUEST:
+                raise ValueError("request too large")
+        request = json.loads(buf)
+        if not isinstance(request, dict):
+            raise ValueError("a request is a JSON object")
+        return request
+
+    def watch_disconnect(self, on_close: Any) -> None:
+        """Call ``on_close`` when the client goes away (it sends nothing after its request)."""
+
+        def watch() -> None:
+            with contextlib.suppress(OSError):
+                while self.conn.recv(4096):
+                    pass
+            self.closed.set()
+            on_close()
+
+        threading.Thread(target=watch, name="mlops-worker-watch", daemon=True).start()
+
+
+@dataclasses.dataclass
+class _Job:
+    notebook: str
+    control: Any
+    started: float = dataclasses.field(default_factory=time.time)
+
+
+class Worker:
+    """Serve headless runs on the socket of ``key`` until idle, stopped or outdated."""
+
+    def __init__(self, key: str, idle_s: float, pool: Any) -> None:
+        self.key = key
+        self.path = socket_path(key)
+        self.idle_s = idle_s
+        self.pool = pool
+        self.started = time.time()
+        self.served = 0
+        self.code = CodeWatch()
+        self._jobs: dict[int, _Job] = {}
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_request = time.monotonic()
+        self._checked = time.monotonic()
+
+    def stop(self) -> None:
+        """Stop accepting; running notebooks are cancelled (their runs end KILLED)."""
+        self._stop.set()
+
+    def serve(self) -> None:
+        """Listen and answer until idle, stopped or outdated; then clean up."""
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a dead worker's socket: we hold the lock now
+        previous = os.umask(0o177)
+        try:
+            listener.bind(str(self.path))
+        finally:
+            os.umask(previous)
+        self.path.chmod(0o600)
+        listener.listen(64)
+        listener.settimeout(0.5)
+        print(f"worker {os.getpid()} listening on {self.path}", flush=True)
+        try:
+            self._accept(listener)
+        finally:
+            listener.close()
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+            self._finish()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                if self._should_exit():
+                    return
+                continue
+            with self._lock:
+                self._last_request = time.monotonic()
+            thread = threading.Thread(
+                target=self._serve_connection, args=(conn,), name="mlops-worker-request"
+            )
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+            thread.start()
+
+    def _should_exit(self) -> bool:
+        with self._lock:
+            if self._jobs:
+                return False
+            idle = time.monotonic() - self._last_request
+        if idle > self.idle_s:
+            print(f"worker {os.getpid()}: idle for {idle:.0f} s, exiting", flush=True)
+            return True
+        if time.monotonic() - self._checked > 10:
+            self._checked = time.monotonic()
+            return self._outdated()
+        return False
+
+    def _outdated(self) -> bool:
+        if not self.code.changed():
+            return False
+        print(f"worker {os.getpid()}: its code changed on disk, exiting", flush=True)
+        self.stop()
+        return True
+
+    def _finish(self) -> None:
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            job.control.cancel()
+        for thread in self._threads:
+            thread.join(timeout=60)
+        self.pool.close()
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        channel = _Channel(conn)
+        try:
+            conn.settimeout(30)
+            try:
+                request = channel.read_request()
+            except (OSError, ValueError) as exc:
+                channel.send({"error": f"bad request: {exc}", "kind": "InvalidInput"})
+                return
+            conn.settimeout(None)
+            op = request.get("op")
+            if op == "status":
+                channel.send({"status": self.status()})
+            elif op == "stop":
+                channel.send({"stopping": self.status()})
+                self.stop()
+            elif op == "run":
+                self._run(channel, request)
+            else:
+                channel.send({"error": f"unknown op {op!r}", "kind": "InvalidInput"})
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def status(self) -> dict[str, Any]:
+        """What ``jupyter mlops worker status`` shows."""
+        with self._lock:
+            jobs = [
+                {"notebook": j.notebook, "run_id": j.control.run_id, "since": j.started}
+                for j in self._jobs.values()
+            ]
+            idle = time.monotonic() - self._last_request
+        return {
+            "pid": os.getpid(),
+            "socket": str(self.path),
+            "key": self.key,
+            "version": __version__,
+            "python": sys.executable,
+            "started": self.started,
+            "runs_served": self.served,
+            "running": jobs,
+            "idle_s": round(idle, 1),
+            "idle_timeout_s": self.idle_s,
+            "spare_kernels_used": self.pool.hits,
+            "fresh_kernels": self.pool.misses,
+        }
+
+    def _run(self, channel: _Channel, request: dict[str, Any]) -> None:
+        from .headless import ExecutionControl
+
+        control = ExecutionControl()
+        if request.get("protocol") != PROTOCOL:
+            channel.send({"error": "client and worker differ; stop the worker", "kind": ""})
+            return
+        env = {str(k): str(v) for k, v in dict(request.get("env") or {}).items()}
+        if worker_key(env) != self.key:
+            channel.send({"error": "this worker serves another environment", "kind": ""})
+            return
+        if self._stop.is_set() or self._outdated():
+            # Nothing started: the client runs it itself and starts a new worker.
+            channel.send({"outdated": os.getpid()})
+            return
+        channel.send({"accepted": os.getpid()})
+        with self._lock:
+            self._jobs[id(control)] = _Job(str(request.get("notebook")), control)
+        channel.watch_disconnect(control.cancel)
+        done = threading.Event()
+        threading.Thread(target=_keep_alive, args=(channel, done), daemon=True).start()
+        try:
+            channel.send(_execute(request, env, control, channel, self.pool))
+        finally:
+            done.set()
+            with self._lock:
+                self._jobs.pop(id(control), None)
+                self.served += 1
+                self._last_request = time.monotonic()
+            if not self._stop.is_set():
+                self.pool.refill()
+
+
+def _keep_alive(channel: _Channel, done: threading.Event) -> None:
+    started = time.monotonic()
+    while not done.wait(ALIVE_EVERY_S) and not channel.closed.is_set():
+        channel.send({"alive": round(time.monotonic() - started, 1)})
+
+
+def settings_for(notebook: str | os.PathLike[str], env: Mapping[str, str]) -> Any:
+    """Settings of a client with environment ``env`` (this process's own is not used)."""
+    from ..config import load_settings
+
+    return load_settings(
+        Path(notebook).parent,
+        home=env.get("MLOPS_HOME") or None,
+        tracking_uri=env.get("MLFLOW_TRACKING_URI") or None,
+        data_uri=env.get("MLOPS_DATA_URI") or None,
+        experiment=env.get("MLOPS_EXPERIMENT") or None,
+    )
+
+
+def _execute(
+    request: Mapping[str, Any], env: dict[str, str], control: Any, channel: _Channel, pool: Any
+) -> dict[str, Any]:
+    """Run one request as :func:`~.headless.execute_notebook` would in the client."""
+    from ..errors import MlopsError
+    from .headless import execute_notebook
+
+    def progress(event: Any) -> None:
+        channel.send({"progress": dataclasses.asdict(event)})
+
+    try:
+        result = execute_notebook(
+            request["notebook"],
+            request.get("params") or {},
+            experiment=request.get("experiment"),
+            run_name=request.get("run_name"),
+            output_path=request.get("output"),
+            env=env,
+            cwd=request.get("cwd"),
+            kernel_name=request.get("kernel"),
+            tags={EXECUTOR_TAG: "worker"},
+            progress=progress if request.get("progress") else None,
+            control=control,
+            timeout=request.get("timeout"),
+            settings=settings_for(request["notebook"], env),
+            inherit_env=False,
+            kernels=pool,
+        )
+    except MlopsError as exc:
+        return {"error": str(exc), "kind": type(exc).__name__}
+    except Exception as exc:
+        traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0]
+        return {"error": f"{type(exc).__name__}: {first}", "kind": ""}
+    return {
+        "result": {
+            "run_id": result.run_id,
+            "status": result.status,
+            "ok": result.ok,
+            "output_path": str(result.output_path),
+            "duration_s": result.duration_s,
+            "message": result.message(),
+        }
+    }
+
+
+def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
+    """Import what runs need, render HTML once, open the store, start a spare kernel."""
+    # As the CLI does: jsonschema's optional IRI check costs ~2 s of imports, unused here.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import mlflow  # noqa: F401
+    import papermill  # noqa: F401
+
+    from ..tracking.store import open_client
+    from .kernel_launch import register_engine
+    from .recording import _html
+
+    register_engine()
+    notebook = expect.get("notebook")
+    if not notebook:
+        return
+    settings = settings_for(notebook, os.environ)
+    open_client(settings)
+    _expect_kernel(Path(notebook), expect, settings, pool)
+    sample = settings.store_dir / f".worker-warm-{os.getpid()}.ipynb"
+    try:
+        empty = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        sample.write_text(json.dumps(empty))
+        _html(sample)
+    finally:
+        sample.unlink(missing_ok=True)
+
+
+def _expect_kernel(notebook: Path, expect: Mapping[str, Any], settings: Any, pool: Any) -> None:
+    from .headless import kernel_env
+    from .parameters import load_notebook_json
+
+    spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
+    kernel = expect.get("kernel") or spec.get("name")
+    if not kernel:
+        return
+    cwd = str(Path(expect.get("cwd") or notebook.parent).resolve())
+    env = kernel_env(settings, "", notebook, dict(os.environ), inherit=False)
+    folder = settings.store_dir / "outputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    pool.expect(kernel, env, cwd, folder)
+
+
+def _idle_seconds() -> float:
+    text = os.environ.get(IDLE_ENV, "")
+    try:
+        value = float(text) if text else DEFAULT_IDLE_S
+    except ValueError:
+        value = DEFAULT_IDLE_S
+    return value if value > 0 else DEFAULT_IDLE_S
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a worker for this process's environment (exits at once if one is running)."""
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.pipelines.worker")
+    parser.add_argument("--notebook", help="start a spare kernel for this notebook")
+    parser.add_argument("--kernel", help="kernel name of that notebook's runs")
+    parser.add_argument("--cwd", help="working folder of that notebook's runs")
+    args = parser.parse_args(argv)
+    key = worker_key(os.environ)
+    private_dir()
+    lock = _hold_lock(key)
+    if lock is None:
+        print(f"a worker for this environment is already running ({socket_path(key)})")
+        return 0
+    from .kernel_pool import KernelPool
+
+    pool = KernelPool()
+    worker = Worker(key, _idle_seconds(), pool)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: worker.stop())
+    try:
+        _warm_up(vars(args), pool)
+    except Exception:
+        traceback.print_exc()  # runs still work; they report their own errors
+    try:
+        worker.serve()
+    finally:
+        lock_path(key).unlink(missing_ok=True)  # still held: no one can take it meanwhile
+        lock.close()
+    return 0
+
+
+def _hold_lock(key: str) -> IO[str] | None:
+    """Lock the worker's lock file for this process's life; ``None`` if another holds it."""
+    import fcntl
+
+    path = lock_path(key)
+    while True:
+        fh = path.open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            return None
+        try:
+            current = path.stat().st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            return fh
+        fh.close()  # an exiting worker removed the file we locked: lock the new one
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

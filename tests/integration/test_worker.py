@@ -1,0 +1,196 @@
+"""The warm worker behind ``jupyter mlops run``: real worker processes, kernels and store.
+
+Every test starts its own workers (the store's ``MLOPS_HOME`` is part of the
+worker key, so no other test's or person's worker is reached) and stops them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jupyter_mlops.pipelines import worker_client
+from jupyter_mlops.pipelines.worker import EXECUTOR_TAG, NO_WORKER_ENV, socket_path, worker_key
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).parent / "jupyter-mlops")
+TRAIN = [
+    ("lr = 0.1\ndepth = 3", ["parameters"]),
+    (
+        "import os, jupyter_mlops as mlops\n"
+        "mlops.log(acc=lr * depth, nb=os.path.basename(os.environ['MLOPS_NOTEBOOK_PATH']))",
+        [],
+    ),
+    ("%load_ext jupyter_mlops\n%mlops log loss=0.25", []),
+]
+
+
+def _notebook(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
+    doc = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": tags},
+                "source": src,
+                "outputs": [],
+                "execution_count": None,
+                "id": f"c{i}",
+            }
+            for i, (src, tags) in enumerate(cells)
+        ],
+    }
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, timeout=600, env=env or dict(os.environ)
+    )
+
+
+def _stop_all(envs: list[dict[str, str]]) -> None:
+    for env in envs:
+        key = worker_key(env)
+        status = worker_client.worker_status(key)
+        if status is not None:
+            worker_client.stop_worker(key)
+            if worker_client._alive(status["pid"]):
+                os.kill(status["pid"], signal.SIGKILL)
+
+
+@pytest.fixture
+def worker_env(store, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, str]]]:  # type: ignore[no-untyped-def]
+    """Workers allowed for this test; every environment appended is cleaned up after it."""
+    monkeypatch.delenv(NO_WORKER_ENV, raising=False)
+    monkeypatch.setenv("MLOPS_WORKER_IDLE", "300")  # a leftover dies on its own
+    envs = [dict(os.environ)]
+    yield envs
+    _stop_all(envs)
+
+
+def _runs(client):  # type: ignore[no-untyped-def]
+    ids = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(ids, order_by=["attributes.start_time ASC"]) if ids else []
+
+
+def test_runs_go_through_the_worker_and_log_everything(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(store.root / "train.ipynb", TRAIN)
+    first = _cli("run", str(nb), "-p", "lr", "0.5", "-q")  # none yet: in-process, starts one
+    assert first.returncode == 0, first.stderr
+    started = _cli("worker", "start", "--json")
+    assert started.returncode == 0, started.stderr
+    pid = json.loads(started.stdout)["pid"]
+    outputs = [_cli("run", str(nb), "-p", "lr", "0.5", "-q") for _ in range(2)]
+    assert [o.returncode for o in outputs] == [0, 0], [o.stderr for o in outputs]
+
+    runs = _runs(client)
+    assert len(runs) == 3  # one MLflow run per execution: kernels attached, never made their own
+    executors = [r.data.tags.get(EXECUTOR_TAG) for r in runs]
+    assert executors == [None, "worker", "worker"]
+    for run, out in zip(runs, [first, *outputs], strict=True):
+        assert run.info.run_id in out.stdout and run.info.status == "FINISHED"
+        assert run.data.metrics == {"acc": 1.5, "loss": 0.25}
+        assert run.data.params["lr"] == "0.5" and run.data.params["nb"] == "train.ipynb"
+        names = {a.path for a in client.list_artifacts(run.info.run_id, "output")}
+        assert {"output/train.ipynb", "output/train.html"} <= names
+    assert all(r.data.tags["mlops.pid"] == str(pid) for r in runs[1:])
+    status = json.loads(_cli("worker", "status", "--json").stdout)
+    assert status["pid"] == pid and status["runs_served"] == 2
+    assert status["spare_kernels_used"] >= 1  # a kernel started ahead served a run
+
+
+def test_failures_and_usage_errors_read_the_same_through_the_worker(worker_env, store) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(
+        store.root / "broken.ipynb",
+        [("x = 1", ["parameters"]), ("raise ValueError('bad input column')", [])],
+    )
+    assert _cli("worker", "start").returncode == 0
+    here_env = {**worker_env[0], NO_WORKER_ENV: "1"}
+    for args in (["-p", "nope", "1"], ["-p", "x", "2"], ["--kernel", "no-such-kernel"]):
+        via_worker = _cli("run", str(nb), *args, "-q")
+        in_process = _cli("run", str(nb), *args, "-q", env=here_env)
+        assert via_worker.returncode == in_process.returncode != 0
+        assert "Traceback" not in via_worker.stderr
+        # Same paragraph, except for the run id and where its output went.
+        assert _normalised(via_worker.stderr) == _normalised(in_process.stderr)
+    failed = _cli("run", str(nb), "-q")
+    assert failed.returncode == 1
+    assert "ValueError: bad input column" in failed.stderr and "was marked FAILED" in failed.stderr
+    assert worker_client.worker_status()["runs_served"] >= 4  # type: ignore[index]
+
+
+def _normalised(text: str) -> str:
+    import re
+
+    return re.sub(r"[0-9a-f]{32}", "RUN", text)
+
+
+def test_another_tracking_uri_gets_its_own_worker_and_stop_ends_it(  # type: ignore[no-untyped-def]
+    worker_env, store, tmp_path: Path
+) -> None:
+    other = {**worker_env[0], "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'other.db'}"}
+    worker_env.append(other)
+    a = json.loads(_cli("worker", "start", "--json").stdout)
+    b = json.loads(_cli("worker", "start", "--json", env=other).stdout)
+    assert a["pid"] != b["pid"] and a["socket"] != b["socket"]
+    assert (Path(a["socket"]).stat().st_mode & 0o777) == 0o600
+    assert (Path(a["socket"]).parent.stat().st_mode & 0o777) == 0o700
+
+    stopped = _cli("worker", "stop")
+    assert stopped.returncode == 0 and f"stopped worker pid {a['pid']}" in stopped.stdout
+    assert not worker_client._alive(a["pid"]) and not Path(a["socket"]).exists()
+    assert "no worker is running" in _cli("worker", "status").stdout
+    assert json.loads(_cli("worker", "status", "--json", env=other).stdout)["pid"] == b["pid"]
+    assert _cli("worker", "stop", env=other).returncode == 0
+    assert not worker_client._alive(b["pid"]) and not Path(b["socket"]).exists()
+
+
+def test_a_worker_that_dies_mid_run_is_one_clear_error(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(store.root / "slow.ipynb", [("import time\ntime.sleep(300)", [])])
+    pid = json.loads(_cli("worker", "start", "--json").stdout)["pid"]
+    proc = subprocess.Popen(
+        [CLI, "run", str(nb), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = worker_client.worker_status()
+        if status and status["running"] and status["running"][0]["run_id"]:
+            break
+        time.sleep(0.2)
+    kernels = _children(pid)
+    os.kill(pid, signal.SIGKILL)
+    try:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 1
+        assert err.count("\n") == 1 and f"worker (pid {pid}) went away" in err
+        assert "Traceback" not in err
+    finally:
+        for kernel in kernels:  # they notice their parent died; make sure
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(kernel, signal.SIGKILL)
+        socket_path(worker_key(os.environ)).unlink(missing_ok=True)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
