@@ -13,6 +13,7 @@ import {
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Panel, TabPanel, Widget } from '@lumino/widgets';
 
@@ -25,6 +26,7 @@ import { handshakeProblem, RunsModel } from './model';
 import { ModelsPanel } from './modelsPanel';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
+import { ActiveRunStatus } from './statusRun';
 import { CommandIDs, IHeadlessRun, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
 
 export const mlopsIcon = new LabIcon({
@@ -34,7 +36,12 @@ export const mlopsIcon = new LabIcon({
     '<path d="M3 20h18v2H3zM5 10h3v8H5zM10.5 4h3v14h-3zM16 13h3v5h-3z"/></g></svg>'
 });
 
-function sidebar(app: JupyterFrontEnd, source: IMlopsSource, model: RunsModel): Widget {
+function sidebar(
+  app: JupyterFrontEnd,
+  source: IMlopsSource,
+  model: RunsModel,
+  onReady: (status: IServerStatus) => void
+): Widget {
   const runs = new RunsPanel(model, {
     openRun: (runId, name) => void app.commands.execute(CommandIDs.openRun, { runId, name }),
     compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds })
@@ -56,6 +63,7 @@ function sidebar(app: JupyterFrontEnd, source: IMlopsSource, model: RunsModel): 
   void checkServer(source, notice, tabs, model).then(status => {
     if (status) {
       addFeatureTabs(app, source, tabs, status);
+      onReady(status);
     }
   });
   return panel;
@@ -73,6 +81,29 @@ function openReadOnly(app: JupyterFrontEnd, run: IHeadlessRun): void {
       }
       widget.title.label = `${widget.title.label} (read-only)`;
     });
+  });
+}
+
+function addStatusItem(
+  app: JupyterFrontEnd,
+  shell: ILabShell,
+  statusBar: IStatusBar,
+  source: IMlopsSource,
+  status: IServerStatus
+): void {
+  const item = new ActiveRunStatus(
+    source,
+    status.server_root,
+    run => void app.commands.execute(CommandIDs.openRun, { runId: run.run_id, name: run.name })
+  );
+  const follow = () => item.setNotebook((shell.currentWidget as any)?.context?.path ?? null);
+  shell.currentChanged.connect(follow);
+  follow();
+  statusBar.registerStatusItem('jupyter-mlops:active-run', {
+    item,
+    align: 'left',
+    rank: 4,
+    isActive: () => true
   });
 }
 
@@ -179,18 +210,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'MLOps sidebar: runs, compare and run details from MLflow.',
   autoStart: true,
   requires: [ILabShell],
-  optional: [ILayoutRestorer, ICommandPalette],
+  optional: [ILayoutRestorer, ICommandPalette, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
     shell: ILabShell,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    statusBar: IStatusBar | null
   ) => {
     const source = new RestSource();
     const model = new RunsModel(source);
     const tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'jupyter-mlops' });
     addCommands(app, source, tracker);
-    const panel = sidebar(app, source, model);
+    const panel = sidebar(app, source, model, status => {
+      if (statusBar) {
+        addStatusItem(app, shell, statusBar, source, status);
+      }
+    });
     shell.add(panel, 'left', { rank: 600 });
     restorer?.add(panel, 'jupyter-mlops-sidebar');
     app.commands.addCommand(CommandIDs.openSidebar, {

@@ -25,6 +25,7 @@ export interface IServerStatus {
   version: string;
   api: number;
   root: string;
+  server_root: string;
   tracking_uri: string;
   features: { models: boolean; data: boolean; headless: boolean };
 }

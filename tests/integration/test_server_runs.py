@@ -54,10 +54,13 @@ async def error_of(jp_fetch: Any, *parts: str, **params: Any) -> tuple[int, str]
     return info.value.code, body["message"]
 
 
-async def test_status_reports_version_and_store(jp_fetch: Any, store: Settings) -> None:
+async def test_status_reports_version_and_store(
+    jp_fetch: Any, store: Settings, jp_root_dir: Path
+) -> None:
     body = await get_json(jp_fetch, "status")
     assert body["version"] == __version__
     assert body["root"] == str(store.root)
+    assert body["server_root"] == str(jp_root_dir.resolve())
     assert set(body["features"]) == {"models", "data", "headless"}
 
 
@@ -167,6 +170,7 @@ def with_artifacts(client: Any, logged: dict[str, Any], tmp_path: Path) -> dict[
     return {**logged, "artifact_root": root}
 
 
+@pytest.mark.sqlite_only  # plants a symlink in the local artifact folder
 async def test_artifacts_list_and_download(jp_fetch: Any, with_artifacts: dict[str, Any]) -> None:
     rid = with_artifacts["rid"]
     body = await get_json(jp_fetch, "runs", rid, "artifacts")
@@ -182,6 +186,7 @@ async def test_artifacts_list_and_download(jp_fetch: Any, with_artifacts: dict[s
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.sqlite_only  # plants a symlink in the local artifact folder
 @pytest.mark.parametrize(
     "path",
     [
@@ -203,6 +208,7 @@ async def test_artifact_download_cannot_escape(
     assert "top secret" not in message
 
 
+@pytest.mark.sqlite_only  # plants a symlink in the local artifact folder
 async def test_artifact_url_encoded_traversal(
     jp_fetch: Any, with_artifacts: dict[str, Any], jp_base_url: str
 ) -> None:

@@ -89,7 +89,25 @@ def _fill_store(root: Path) -> dict[str, str]:
     tuned = ids["tuned"]
     client.create_model_version("churn", f"runs:/{tuned}/model", tuned)
     _notebook(root / "train.ipynb")
+    _live_notebook(root / "live.ipynb")
     return ids
+
+
+def _live_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext jupyter_mlops"),
+        nbformat.v4.new_code_cell("%mlops experiment live\n%mlops start --name live-run"),
+        nbformat.v4.new_code_cell("%mlops log acc=0.42"),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
 
 
 def _notebook(path: Path) -> None:
@@ -338,3 +356,47 @@ def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) 
     page.locator(".jp-mlops-run").first.wait_for(state="visible", timeout=30_000)
     assert "0.5" in page.locator(".jp-mlops-run").first.inner_text()
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def _run_all_cells(page: Any) -> None:
+    """Run every cell, answering Lab's kernel picker when it shows (it does not always)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.locator(".jp-Notebook-ExecutionIndicator, .jp-KernelStatus").first.wait_for(
+        state="attached", timeout=30_000
+    )
+    for _ in range(3):
+        picker = page.locator(".jp-Dialog", has_text="Select Kernel")
+        try:
+            picker.wait_for(state="visible", timeout=5_000)
+            picker.locator(".jp-mod-accept").click()
+            picker.wait_for(state="detached")
+        except PlaywrightTimeout:
+            pass
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.locator(".jp-InputArea-prompt", has_text="[1]").first.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+
+
+def test_status_bar_shows_the_notebook_run_and_sidebar_lists_it(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    page.goto(f"{lab['url']}/lab/tree/live.ipynb?reset&token={lab['token']}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="visible", timeout=60_000)
+    page.locator(".jp-mlops-statusbar").wait_for(state="attached", timeout=30_000)
+    run = page.locator(".jp-mlops-statusbar-run")
+    try:
+        _run_all_cells(page)
+        run.wait_for(state="visible", timeout=90_000)
+    finally:
+        _shot(page, "status-bar")
+    assert run.inner_text() == "live-run"
+    run.click()
+    title = page.locator(".jp-mlops-detail .jp-mlops-run-title")
+    title.wait_for(state="visible", timeout=20_000)
+    assert title.inner_text() == "live-run"
+    page.locator(".jp-mlops-detail .jp-mlops-kv", has_text="acc").first.wait_for(timeout=30_000)

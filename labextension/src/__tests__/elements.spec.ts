@@ -1,3 +1,4 @@
+import { activeRunFilter } from '../statusRun';
 import { gateReportTable, parseGates, parseParamValue } from '../forms';
 import { lineChart } from '../charts';
 import { differingKeys } from '../compare';
@@ -108,5 +109,17 @@ describe('promotion gates', () => {
     expect(rows[0].className).toBe('jp-mlops-fail');
     expect(rows[0].textContent).toContain('FAIL');
     expect(table.querySelector('b')).toBeNull();
+  });
+});
+
+describe('status bar', () => {
+  it('selects the running runs of one notebook', () => {
+    expect(activeRunFilter('/p/train.ipynb')).toBe(
+      "tags.`mlops.notebook.path` = '/p/train.ipynb' and attributes.status = 'RUNNING'"
+    );
+  });
+
+  it('gives up on paths MLflow cannot quote', () => {
+    expect(activeRunFilter("/p/it's.ipynb")).toBeNull();
   });
 });

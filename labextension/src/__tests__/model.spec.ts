@@ -55,6 +55,7 @@ class MemorySource implements IMlopsSource {
       version: VERSION,
       api: 1,
       root: '/',
+      server_root: '/',
       tracking_uri: '',
       features: { models: false, data: false, headless: false }
     };
@@ -203,6 +204,7 @@ describe('handshakeProblem', () => {
     version,
     api: 1,
     root: '/',
+    server_root: '/',
     tracking_uri: '',
     features: { models: false, data: false, headless: false }
   });

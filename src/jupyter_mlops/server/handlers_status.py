@@ -44,6 +44,7 @@ class StatusHandler(MlopsHandler):
                 "version": __version__,
                 "api": 1,
                 "root": str(settings.root),
+                "server_root": str(self.state.root_dir),
                 "tracking_uri": _redact(settings.tracking_uri),
                 "features": features(),
             }
