@@ -31,6 +31,7 @@ def test_exception_in_with_block_marks_failed(store, client) -> None:
     assert client.get_run(run.run_id).info.status == "FAILED"
 
 
+@pytest.mark.sqlite_only  # artifact location under .mlops
 def test_first_log_starts_a_run_in_the_default_experiment(store, client) -> None:
     mlops.log(x=1)
     run = mlops.active_run()
@@ -52,6 +53,7 @@ def test_default_experiment_is_the_notebook_stem(store, client, monkeypatch) -> 
     assert client.get_run(run.run_id).data.tags["mlops.notebook.path"].endswith("train_model.ipynb")
 
 
+@pytest.mark.sqlite_only  # sets an artifact location (workspace servers refuse it)
 def test_attaches_to_run_named_in_environment_and_leaves_it_running(store, client, monkeypatch):
     exp = client.create_experiment("outer", artifact_location=(store.store_dir / "a").as_uri())
     outer = client.create_run(exp, run_name="made-by-runner")

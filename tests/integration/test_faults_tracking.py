@@ -27,6 +27,7 @@ def server(tmp_path: Path) -> Iterator[MlflowServer]:
 @pytest.fixture
 def on_server(server: MlflowServer, store, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.delenv("MLFLOW_WORKSPACE", raising=False)  # this server has no workspaces
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     api.reset(load_settings())
     yield server

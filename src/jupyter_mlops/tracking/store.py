@@ -83,10 +83,13 @@ def open_client(settings: Settings) -> MlflowClient:
 
 
 #: MLflow's HTTP defaults retry for minutes; our buffer retries (and journals) itself.
+#: Against a server MLflow also prints "View run ... at: URL" on stdout at each run's
+#: end, which corrupts ``--json`` output of the CLI; our interfaces report runs themselves.
 _HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
 
