@@ -54,10 +54,13 @@ async def error_of(jp_fetch: Any, *parts: str, **params: Any) -> tuple[int, str]
     return info.value.code, body["message"]
 
 
-async def test_status_reports_version_and_store(jp_fetch: Any, store: Settings) -> None:
+async def test_status_reports_version_and_store(
+    jp_fetch: Any, store: Settings, jp_root_dir: Path
+) -> None:
     body = await get_json(jp_fetch, "status")
     assert body["version"] == __version__
     assert body["root"] == str(store.root)
+    assert body["server_root"] == str(jp_root_dir.resolve())
     assert set(body["features"]) == {"models", "data", "headless"}
 
 
