@@ -94,6 +94,8 @@ class SnapshotRef:
         return 1.0 - self.blobs_stored / self.blobs_total if self.blobs_total else 1.0
 
     def __str__(self) -> str:
+        if self.unchanged:
+            return f"{self.ref} unchanged (digest {self.digest[:12]}), nothing new stored"
         return (
             f"{self.ref}  digest {self.digest[:12]}  {self.rows:,} rows × {self.cols} cols  "
             f"+{format_bytes(self.bytes_stored)} stored ({self.dedup_ratio:.0%} deduplicated)"

@@ -30,14 +30,9 @@ def _data_or_ref(shell: Any, text: str) -> Any:
 @argument("variable", help="DataFrame, pyarrow Table or numpy array to store")
 @argument("--name", required=True, help="snapshot name: letters, digits, _ . - (max 128)")
 def snapshot(shell: Any, args: Any) -> api.SnapshotRef:
-    """Store a variable as the next version of a named snapshot."""
+    """Store a variable as the next version of a named snapshot (shown once, as the result)."""
     data = _variable(shell, args.variable, "%mlops snapshot VAR --name NAME")
-    ref = api.snapshot(data, args.name)
-    if ref.unchanged:
-        print(f"{ref.ref} unchanged (digest {ref.digest[:12]}), nothing new stored")
-    else:
-        print(ref)
-    return ref
+    return api.snapshot(data, args.name)
 
 
 @subcommand("snapshots", "%mlops snapshots train")
