@@ -5,7 +5,7 @@ The orchestrator hands each step the run ids of every step upstream of it (in
 ``evaluate`` step can pick the best sweep member without parsing any file::
 
     best = mlops.upstream("train").best("accuracy")
-    model = mlops.load_model(f"runs:/{best.run_id}/model")
+    print(best.run_id, best.params, best.metrics)
 """
 
 from __future__ import annotations
