@@ -69,6 +69,8 @@ def open_client(settings: Settings) -> MlflowClient:
             return client
         from mlflow import MlflowClient
 
+        # Artifact transfers here are small and frequent: no progress bars in cell output.
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         if uri.startswith(("http://", "https://")):
             _bound_http_retries()
         db = sqlite_path(uri)
