@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.pipelines import worker_client
+from jupyter_mlops.pipelines.progress import Progress
 from jupyter_mlops.pipelines.worker import EXECUTOR_TAG, NO_WORKER_ENV, socket_path, worker_key
 
 pytestmark = pytest.mark.integration
@@ -114,6 +115,15 @@ def test_runs_go_through_the_worker_and_log_everything(worker_env, store, client
     assert status["pid"] == pid and status["runs_served"] == 2
     assert status["spare_kernels_used"] >= 1  # a kernel started ahead served a run
 
+    events: list[Progress] = []
+    request = worker_client.run_request(nb, {"depth": 2})
+    done = worker_client.run_via_worker(request, events.append)
+    assert done is not None and done.ok and done.run_id in done.message
+    assert client.get_run(done.run_id).data.metrics["acc"] == pytest.approx(0.2)
+    cells = [e for e in events if e.phase == "done"]
+    assert [e.cells_done for e in cells] == [1, 2, 3, 4]  # with the injected parameters cell
+    assert all(e.cells_total == 4 for e in cells) and events[-1].phase == "finished"
+
 
 def test_failures_and_usage_errors_read_the_same_through_the_worker(worker_env, store) -> None:  # type: ignore[no-untyped-def]
     nb = _notebook(
@@ -167,12 +177,7 @@ def test_a_worker_that_dies_mid_run_is_one_clear_error(worker_env, store, client
     proc = subprocess.Popen(
         [CLI, "run", str(nb), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = worker_client.worker_status()
-        if status and status["running"] and status["running"][0]["run_id"]:
-            break
-        time.sleep(0.2)
+    _wait_running()
     kernels = _children(pid)
     os.kill(pid, signal.SIGKILL)
     try:
@@ -194,3 +199,31 @@ def _children(pid: int) -> list[int]:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
                 found.append(int(stat.parent.name))
     return found
+
+
+def test_interrupting_the_client_cancels_the_run_in_the_worker(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(store.root / "slow.ipynb", [("import time\ntime.sleep(300)", [])])
+    assert _cli("worker", "start").returncode == 0
+    proc = subprocess.Popen(
+        [CLI, "run", str(nb), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    run_id = _wait_running()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    deadline = time.monotonic() + 120
+    while client.get_run(run_id).info.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert client.get_run(run_id).info.status == "KILLED"
+    status = worker_client.worker_status()
+    assert status is not None and status["running"] == []  # the worker itself carries on
+
+
+def _wait_running() -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = worker_client.worker_status()
+        if status and status["running"] and status["running"][0]["run_id"]:
+            return str(status["running"][0]["run_id"])
+        time.sleep(0.2)
+    raise AssertionError("the worker never started the run")

@@ -230,8 +230,6 @@ class Worker:
                 if self._should_exit():
                     return
                 continue
-            with self._lock:
-                self._last_request = time.monotonic()
             thread = threading.Thread(
                 target=self._serve_connection, args=(conn,), name="mlops-worker-request"
             )
@@ -239,6 +237,7 @@ class Worker:
             thread.start()
 
     def _should_exit(self) -> bool:
+        # Only runs count as activity: asking for the status keeps no worker alive.
         with self._lock:
             if self._jobs:
                 return False
@@ -309,6 +308,7 @@ class Worker:
             "runs_served": self.served,
             "running": jobs,
             "idle_s": round(idle, 1),
+            "threads": threading.active_count(),
             "idle_timeout_s": self.idle_s,
             "spare_kernels_used": self.pool.hits,
             "fresh_kernels": self.pool.misses,
@@ -332,6 +332,7 @@ class Worker:
         channel.send({"accepted": os.getpid()})
         with self._lock:
             self._jobs[id(control)] = _Job(str(request.get("notebook")), control)
+            self._last_request = time.monotonic()
         channel.watch_disconnect(control.cancel)
         done = threading.Event()
         threading.Thread(target=_keep_alive, args=(channel, done), daemon=True).start()
