@@ -20,7 +20,13 @@ import pytest
 
 from jupyter_mlops.pipelines import worker_client
 from jupyter_mlops.pipelines.progress import Progress
-from jupyter_mlops.pipelines.worker import EXECUTOR_TAG, NO_WORKER_ENV, socket_path, worker_key
+from jupyter_mlops.pipelines.worker import (
+    EXECUTOR_TAG,
+    NO_WORKER_ENV,
+    lock_path,
+    socket_path,
+    worker_key,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +88,8 @@ def worker_env(store, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str
     monkeypatch.setenv("MLOPS_WORKER_IDLE", "300")  # a leftover dies on its own
     envs = [dict(os.environ)]
     yield envs
-    _stop_all(envs)
+    # Opening a store sets MLflow defaults in os.environ, and they are part of the key.
+    _stop_all([*envs, dict(os.environ)])
 
 
 def _runs(client):  # type: ignore[no-untyped-def]
@@ -190,6 +197,7 @@ def test_a_worker_that_dies_mid_run_is_one_clear_error(worker_env, store, client
             with contextlib.suppress(ProcessLookupError):
                 os.kill(kernel, signal.SIGKILL)
         socket_path(worker_key(os.environ)).unlink(missing_ok=True)
+        lock_path(worker_key(os.environ)).unlink(missing_ok=True)
 
 
 def _children(pid: int) -> list[int]:
@@ -227,3 +235,34 @@ def _wait_running() -> str:
             return str(status["running"][0]["run_id"])
         time.sleep(0.2)
     raise AssertionError("the worker never started the run")
+
+
+def test_runs_at_the_same_time_share_one_worker(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(store.root / "train.ipynb", TRAIN)
+    pid = json.loads(_cli("worker", "start", "--json").stdout)["pid"]
+    procs = [
+        subprocess.Popen(
+            [CLI, "run", str(nb), "-p", "depth", str(d), "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for d in (1, 2, 3)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    runs = _runs(client)
+    assert len(runs) == 3
+    assert {r.data.tags[EXECUTOR_TAG] for r in runs} == {"worker"}
+    assert {r.data.tags["mlops.pid"] for r in runs} == {str(pid)}
+    assert sorted(r.data.metrics["acc"] for r in runs) == pytest.approx([0.1, 0.2, 0.3])
+
+
+def test_an_idle_worker_exits_and_removes_its_socket(worker_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MLOPS_WORKER_IDLE", "1")
+    worker_env.append(dict(os.environ))
+    status = json.loads(_cli("worker", "start", "--json").stdout)
+    deadline = time.monotonic() + 60
+    while worker_client._alive(status["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not worker_client._alive(status["pid"]) and not Path(status["socket"]).exists()
