@@ -158,7 +158,7 @@ class TeamServer:
         try:
             backend = self.postgres.create_database("mlflow")
             artifacts = self.base / "artifacts"
-            artifacts.mkdir(exist_ok=True)
+            artifacts.mkdir(parents=True, exist_ok=True)
             extra = ["--enable-workspaces"] if self.workspaces else []
             self.mlflow = MlflowServer(
                 backend, artifacts, extra_args=extra, workers=self.workers, extra_env=_SERVER_ENV
