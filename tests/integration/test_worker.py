@@ -20,13 +20,8 @@ import pytest
 
 from jupyter_mlops.pipelines import worker_client
 from jupyter_mlops.pipelines.progress import Progress
-from jupyter_mlops.pipelines.worker import (
-    EXECUTOR_TAG,
-    NO_WORKER_ENV,
-    lock_path,
-    socket_path,
-    worker_key,
-)
+from jupyter_mlops.pipelines.worker import EXECUTOR_TAG
+from jupyter_mlops.pipelines.worker_address import NO_WORKER_ENV, lock_path, socket_path, worker_key
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.pipelines import worker_client
-from jupyter_mlops.pipelines.worker import CodeWatch, socket_path, worker_key
+from jupyter_mlops.pipelines.worker import CodeWatch
+from jupyter_mlops.pipelines.worker_address import socket_path, worker_key
 
 
 def test_the_key_follows_the_store_environment_only() -> None:

@@ -12,9 +12,9 @@ Protocol: one JSON line per message. The client sends a request (``op``:
 ``run``, ``status`` or ``stop``); for a run the worker answers ``accepted``,
 then ``progress`` and ``alive`` lines, then one ``result`` (or ``error``) line.
 A client that disconnects cancels its run. After ``MLOPS_WORKER_IDLE`` seconds
-(default 600) without a request, or when its code changed on disk, the worker
-exits and removes its socket; so does a worker whose loaded modules changed on
-disk (an upgrade or an edit): the next run starts a new one.
+(default 600) without a run, or as soon as a module it loaded changed on disk
+(an upgrade or an edit), the worker exits and removes its socket; the next run
+starts a new one. Addresses are in :mod:`.worker_address`.
 """
 
 from __future__ import annotations
@@ -22,13 +22,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -37,23 +35,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from .._version import __version__
+from .worker_address import PROTOCOL, lock_path, private_dir, socket_path, worker_key
 
-__all__ = [
-    "EXECUTOR_TAG",
-    "IDLE_ENV",
-    "NO_WORKER_ENV",
-    "PROTOCOL",
-    "CodeWatch",
-    "lock_path",
-    "main",
-    "socket_path",
-    "worker_dir",
-    "worker_key",
-]
+__all__ = ["EXECUTOR_TAG", "IDLE_ENV", "CodeWatch", "Worker", "main"]
 
-PROTOCOL = 1
-#: set to 1 to never use (nor start) a worker
-NO_WORKER_ENV = "MLOPS_NO_WORKER"
 #: seconds without a request after which the worker exits
 IDLE_ENV = "MLOPS_WORKER_IDLE"
 DEFAULT_IDLE_S = 600.0
@@ -61,13 +46,7 @@ DEFAULT_IDLE_S = 600.0
 EXECUTOR_TAG = "mlops.executor"
 #: seconds between ``alive`` lines while a run is going
 ALIVE_EVERY_S = 5.0
-_KEY_PREFIXES = ("MLOPS_", "MLFLOW_")
 _MAX_REQUEST = 64 * 1024 * 1024
-
-
-def worker_dir() -> Path:
-    """The folder of this user's worker sockets (short, so socket paths fit in 108 bytes)."""
-    return Path(tempfile.gettempdir()) / f"jupyter-mlops-{os.getuid()}"
 
 
 class CodeWatch:
@@ -97,35 +76,6 @@ class CodeWatch:
             if self._seen.setdefault(path, stamp) != stamp:
                 return True
         return False
-
-
-def worker_key(env: Mapping[str, str]) -> str:
-    """Identify the worker for a client environment ``env``."""
-    parts = [sys.executable, __version__]
-    parts += [f"{k}={v}" for k, v in sorted(env.items()) if k.startswith(_KEY_PREFIXES)]
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
-
-
-def socket_path(key: str) -> Path:
-    """The socket of the worker with ``key``."""
-    return worker_dir() / f"{key}.sock"
-
-
-def lock_path(key: str) -> Path:
-    """Held by the worker with ``key`` for its whole life (and while it starts)."""
-    return worker_dir() / f"{key}.lock"
-
-
-def private_dir() -> Path:
-    """Create (or check) the worker folder: ours, mode 0700."""
-    folder = worker_dir()
-    folder.mkdir(mode=0o700, exist_ok=True)
-    st = folder.stat()
-    if st.st_uid != os.getuid():
-        raise PermissionError(f"{folder} belongs to another user; remove it")
-    if st.st_mode & 0o077:
-        folder.chmod(0o700)
-    return folder
 
 
 class _Channel:
@@ -333,11 +283,14 @@ class Worker:
         with self._lock:
             self._jobs[id(control)] = _Job(str(request.get("notebook")), control)
             self._last_request = time.monotonic()
-        channel.watch_disconnect(control.cancel)
         done = threading.Event()
+        # A client that goes away mid-run cancels it; one that leaves after its result does not.
+        channel.watch_disconnect(lambda: None if done.is_set() else control.cancel())
         threading.Thread(target=_keep_alive, args=(channel, done), daemon=True).start()
         try:
-            channel.send(_execute(request, env, control, channel, self.pool))
+            outcome = _execute(request, env, control, channel, self.pool)
+            done.set()
+            channel.send(outcome)
         finally:
             done.set()
             with self._lock:

@@ -23,7 +23,7 @@ from typing import Any
 from .. import errors
 from ..errors import MlopsError
 from .progress import Progress, ProgressCallback
-from .worker import (
+from .worker_address import (
     NO_WORKER_ENV,
     PROTOCOL,
     lock_path,
