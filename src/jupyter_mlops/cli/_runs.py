@@ -215,9 +215,10 @@ def _worker(args: argparse.Namespace) -> int:
     found = wc.all_workers() if args.all else [s for s in [wc.worker_status()] if s]
     if args.json:
         print(json.dumps(found if args.all else (found[0] if found else None), indent=2))
+    elif not found and wc.workers_disabled():
+        print("no worker: MLOPS_NO_WORKER is set, so runs execute in their own process")
     elif not found:
-        off = " (MLOPS_NO_WORKER is set)" if wc.workers_disabled() else ""
-        print(f"no worker is running for this environment{off}; the next run starts one")
+        print("no worker is running for this environment; the next run starts one")
     for status in [] if args.json else found:
         print(_worker_text(status))
     return 0
