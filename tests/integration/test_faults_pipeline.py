@@ -98,7 +98,7 @@ def test_kernel_killed_mid_step_stops_downstream_and_resume_finishes(
     assert "b" in err
     runs = _runs(client)
     assert runs["a"].info.status == "FINISHED"
-    assert runs["b"].info.status in ("FAILED", "KILLED")  # exactly KILLED: see the xfail below
+    assert runs["b"].info.status == "KILLED"
     assert "c" not in runs  # never started: its upstream died
     assert runs["b"].data.metrics.get("started") == 1.0  # what b flushed before it died is kept
 
@@ -116,11 +116,6 @@ def test_kernel_killed_mid_step_stops_downstream_and_resume_finishes(
     assert after["b"].data.metrics["done"] == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipelines record a step whose kernel died (SIGKILL) as FAILED; issue 10 asks for "
-    "KILLED (reported to the pipelines owner)",
-)
 def test_kernel_killed_mid_step_is_recorded_killed(
     store: Any, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

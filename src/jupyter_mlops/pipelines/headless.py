@@ -111,6 +111,8 @@ class ExecutionControl:
     cancelled: threading.Event = field(default_factory=threading.Event)
     #: set once the run exists (or creating it failed)
     created: threading.Event = field(default_factory=threading.Event)
+    #: set when the kernel process died under the notebook (SIGKILL, out of memory)
+    kernel_died: bool = False
     _km: Any = None
 
     def cancel(self) -> None:
@@ -271,6 +273,9 @@ def _run_papermill(
             control._km = kernels(plan.kernel_name, env, str(plan.cwd), str(log_path))
         return _papermill(plan, output, progress, control, timeout)
     except Exception as exc:
+        from nbclient.exceptions import DeadKernelError
+
+        control.kernel_died = isinstance(exc, DeadKernelError)
         first = (str(exc).strip().splitlines() or [""])[0]
         return None, f"execution stopped: {type(exc).__name__}: {first}"
     finally:
@@ -367,7 +372,7 @@ def execute_notebook(
     Returns
     -------
     HeadlessResult
-        Status FINISHED, FAILED (a cell raised, or the kernel died) or KILLED (cancelled).
+        Status FINISHED, FAILED (a cell raised) or KILLED (cancelled, or the kernel died).
 
     Raises
     ------
@@ -408,7 +413,7 @@ def execute_notebook(
     duration = time.monotonic() - started
     status = (
         "KILLED"
-        if control.cancelled.is_set()
+        if control.cancelled.is_set() or control.kernel_died
         else ("FINISHED" if not (failure or error) else "FAILED")
     )
     result = HeadlessResult(
