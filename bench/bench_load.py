@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,21 +54,21 @@ def _short_runs_of(worker: int, procs: int, total: int) -> int:
 
 
 # -- workers (run in child processes) ---------------------------------------------------
-class _ErrorCounter(logging.Handler):
+class _Warnings(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.count = 0
+        self.messages: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
+        self.messages.append(record.getMessage()[:200])
 
 
-def _work_ours(load: Load) -> int:
-    """Log through ``jupyter_mlops``; return the number of warnings (write failures)."""
+def _work_ours(load: Load) -> list[str]:
+    """Log through ``jupyter_mlops``; return the warnings it gave (store trouble, retried)."""
     import jupyter_mlops as mlops
 
-    counter = _ErrorCounter()
-    logging.getLogger("jupyter_mlops").addHandler(counter)
+    warnings = _Warnings()
+    logging.getLogger("jupyter_mlops").addHandler(warnings)
     mlops.experiment(load.experiment)
     mlops.start_run(name=f"worker-{load.worker}")
     for i in range(load.values):
@@ -76,10 +77,10 @@ def _work_ours(load: Load) -> int:
     for k in range(load.short_runs):
         with mlops.start_run(name=f"short-{load.worker}-{k}"):
             mlops.log(k=k, score=k * 0.1)
-    return counter.count
+    return warnings.messages
 
 
-def _work_mlflow(load: Load) -> int:
+def _work_mlflow(load: Load) -> list[str]:
     """Log through plain ``mlflow.log_metric``; MLflow raises on failure."""
     import mlflow
 
@@ -91,7 +92,7 @@ def _work_mlflow(load: Load) -> int:
         with mlflow.start_run(run_name=f"short-{load.worker}-{k}"):
             mlflow.log_param("k", k)
             mlflow.log_metric("score", k * 0.1)
-    return 0
+    return []
 
 
 def _open_store(kind: str) -> None:
@@ -112,11 +113,11 @@ def _worker(kind: str, load: Load, env: dict[str, str], barrier: Any, out: Any) 
     barrier.wait()
     t0 = time.time()
     try:
-        errors = work(load)
+        warnings = work(load)
     except Exception as exc:  # counted and reported, never hidden
-        out.put((load.worker, t0, time.time(), 1, f"{type(exc).__name__}: {exc}"[:300]))
+        out.put((load.worker, t0, time.time(), 1, f"{type(exc).__name__}: {exc}"[:300], []))
         return
-    out.put((load.worker, t0, time.time(), errors, ""))
+    out.put((load.worker, t0, time.time(), 0, "", warnings))
 
 
 # -- driver -----------------------------------------------------------------------------
@@ -127,9 +128,12 @@ class Outcome:
     errors: int
     lost: int
     note: str
+    warnings: list[str]
 
 
-def _run_load(kind: str, env: dict[str, str], loads: list[Load]) -> tuple[float, int, str]:
+def _run_load(
+    kind: str, env: dict[str, str], loads: list[Load]
+) -> tuple[float, int, str, list[str]]:
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(len(loads)), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(kind, ld, env, barrier, out)) for ld in loads]
@@ -141,7 +145,8 @@ def _run_load(kind: str, env: dict[str, str], loads: list[Load]) -> tuple[float,
     seconds = max(r[2] for r in results) - min(r[1] for r in results)
     errors = sum(r[3] for r in results) + sum(1 for p in procs if p.exitcode != 0)
     notes = "; ".join(sorted({r[4] for r in results if r[4]}))
-    return seconds, errors, notes
+    warnings = [w for r in results for w in r[5]]
+    return seconds, errors, notes, warnings
 
 
 def _count_lost(env: dict[str, str], loads: list[Load]) -> int:
@@ -179,10 +184,10 @@ def _create_experiment(env: dict[str, str], name: str) -> None:
 
 def _measure(kind: str, env: dict[str, str], loads: list[Load]) -> Outcome:
     _create_experiment(env, loads[0].experiment)
-    seconds, errors, note = _run_load(kind, env, loads)
+    seconds, errors, note, warnings = _run_load(kind, env, loads)
     lost = _count_lost(env, loads)
     values = sum(ld.values + 2 * ld.short_runs for ld in loads)
-    return Outcome(seconds, values, errors, lost, note)
+    return Outcome(seconds, values, errors, lost, note, warnings)
 
 
 def _loads(procs: int, values: int, short_runs: int, experiment: str) -> list[Load]:
@@ -205,9 +210,9 @@ def _rows(store: str, ours: Outcome, theirs: Outcome, procs: int) -> list[list[o
     for name, o in (("jupyter-mlops (mlops.log)", ours), ("mlflow.log_metric", theirs)):
         rate = o.values / o.seconds if o.seconds else 0.0
         rows.append([store, name, procs, o.values, f"{o.seconds:.1f}", f"{rate:,.0f}",
-                     o.errors, o.lost])  # fmt: skip
+                     o.errors, o.lost, len(o.warnings)])  # fmt: skip
     ratio = (ours.values / ours.seconds) / (theirs.values / theirs.seconds)
-    rows.append([store, "ratio (ours / mlflow, values/s)", "", "", "", f"{ratio:.1f}x", "", ""])
+    rows.append([store, "ratio (ours / mlflow, values/s)", "", "", "", f"{ratio:.1f}x", "", "", ""])
     return rows
 
 
@@ -238,11 +243,14 @@ def main() -> int:
                                                         "load-mlflow"))  # fmt: skip
             rows += _rows(store, ours, theirs, args.procs)
             failures += [f"{store}: {o.note}" for o in (ours, theirs) if o.note]
+            for text, count in Counter(ours.warnings).most_common(3):
+                print(f"({store}) warning x{count}: {text}")
             if ours.errors or ours.lost:
                 failures.append(f"{store}: ours had {ours.errors} errors, {ours.lost} lost")
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    header = ["store", "writer", "procs", "values", "seconds", "values/s", "errors", "lost"]
+    header = ["store", "writer", "procs", "values", "seconds", "values/s", "errors", "lost",
+              "warnings"]  # fmt: skip
     print_table(
         f"Load: {args.procs} processes x {args.values:,} values + {args.short_runs} short runs "
         f"(mlflow.log_metric: {base_values:,} values per process)",
