@@ -90,3 +90,20 @@ def test_a_batch_the_store_rejects_is_reported_not_retried_forever() -> None:
     buf.flush(timeout=10)
     assert buf.last_error == "bad value"
     buf.close()
+
+
+def test_flush_waits_for_a_slow_store_that_keeps_making_progress() -> None:
+    import time
+
+    class Slow(Recorder):
+        def __call__(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+            time.sleep(0.3)  # each batch is slow, but every batch lands
+            super().__call__(run_id, metrics, params, tags)
+
+    rec = Slow()
+    buf = LogBuffer(rec, interval=60)
+    for i in range(5 * MAX_METRICS_PER_BATCH):
+        buf.metric("r", "x", float(i), 0, i)
+    buf.flush(timeout=0.5)  # the whole flush takes ~1.5 s, but never 0.5 s without progress
+    assert sum(len(b[1]) for b in rec.batches) == 5 * MAX_METRICS_PER_BATCH
+    buf.close()

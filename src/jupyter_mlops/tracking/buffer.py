@@ -99,20 +99,28 @@ class LogBuffer:
     def flush(self, timeout: float | None = None) -> None:
         """Block until every value queued so far is written.
 
+        ``timeout`` bounds the time without progress, not the whole flush: a slow
+        but working store is waited for as long as batches keep landing.
+
         Raises
         ------
         StoreError
-            When the store keeps refusing writes until ``timeout`` passes.
+            When no batch could be written for ``timeout`` seconds.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        last_sent = self.sent
         with self._idle:
             self._wake.set()
             while self.pending:
-                remaining = None if deadline is None else deadline - time.monotonic()
+                now = time.monotonic()
+                if self.sent != last_sent and timeout is not None:
+                    last_sent, deadline = self.sent, now + timeout
+                remaining = None if deadline is None else deadline - now
                 if remaining is not None and remaining <= 0:
                     raise StoreError(
-                        f"{self.pending} values are still unsent after {timeout:.0f} s "
-                        f"({self.last_error or 'store busy'}); they stay queued, retry %mlops flush"
+                        f"{self.pending} values are still unsent after {timeout:.0f} s without "
+                        f"progress ({self.last_error or 'store busy'}); they stay queued, "
+                        "retry %mlops flush"
                     )
                 self._idle.wait(0.2 if remaining is None else min(remaining, 0.2))
                 self._wake.set()
