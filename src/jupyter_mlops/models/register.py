@@ -132,13 +132,11 @@ def create_version(
             _ensure_registered(client, name)
             mv = client.create_model_version(
                 name,
-                # The artifact location, not models:/<id>: MLflow's SQL store resolves that
-                # through the process-global tracking URI instead of this client's, and does
-                # not keep model_id; the link is kept by tags on both sides instead.
-                source=logged.artifact_location,
+                source=_version_source(client, logged),
                 run_id=run_id,
                 tags={**tags, PREFIX + "model_id": logged.model_id},
                 description=description,
+                model_id=logged.model_id if _is_server(client) else None,
             )
             _link(client, logged.model_id, name, str(mv.version))
     except BaseException:
@@ -147,6 +145,21 @@ def create_version(
     return RegisteredVersion(
         name, str(mv.version), run_id, logged.model_id, flavor.name, dict(mv.tags)
     )
+
+
+def _is_server(client: MlflowClient) -> bool:
+    return str(client.tracking_uri).startswith(("http://", "https://"))
+
+
+def _version_source(client: MlflowClient, logged: Any) -> str:
+    """Where the version's files are, in the form the store accepts.
+
+    A tracking server only accepts ``models:/<id>`` (it refuses a proxied
+    ``mlflow-artifacts:`` location that is not under the run). An embedded SQL store
+    resolves ``models:/`` through the process-global tracking URI rather than this
+    client's, so it gets the artifact location; the link is also kept by tags.
+    """
+    return f"models:/{logged.model_id}" if _is_server(client) else str(logged.artifact_location)
 
 
 def _link(client: MlflowClient, model_id: str, name: str, version: str) -> None:
