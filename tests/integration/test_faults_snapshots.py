@@ -169,11 +169,6 @@ def _partial_files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.rglob("*") if TMP_MARK in p.name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="data/store.py SnapshotStore._write keeps its temporary file when the write "
-    "fails, so a full disk stays full until `data gc --grace 0` (reported to the data owner)",
-)
 def test_full_disk_leaves_no_partial_files(store, tiny_tmpfs: Path) -> None:  # type: ignore[no-untyped-def]
     data_uri = str(tiny_tmpfs / "data")
     rng = np.random.default_rng(6)

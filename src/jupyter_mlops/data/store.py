@@ -176,9 +176,15 @@ class SnapshotStore:
                 return
             tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
             self._makedirs(path.rsplit("/", 1)[0])
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                # A full disk must not stay full of our half-written pieces.
+                with contextlib.suppress(OSError):
+                    os.remove(tmp)
+                raise
 
     def _makedirs(self, folder: str) -> None:
         if folder not in self._made:
@@ -194,16 +200,17 @@ class SnapshotStore:
                 return True
             tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
             self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
                 os.link(tmp, path)
             except FileExistsError:
                 return False
             finally:
-                os.unlink(tmp)
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             return True
 
     @contextlib.contextmanager
