@@ -113,7 +113,8 @@ def _first_experiment(client: Any, name: str | None, choices: list[tuple[str, st
         if exp_name == current:
             return exp_id
     if not choices:
-        raise InvalidInput("the tracking store has no experiments yet; log a run first")
+        # An empty store (or a fresh workspace): open on the experiment new runs go to.
+        choices.append((current, tracker().experiment_id()))
     return choices[0][1]
 
 
