@@ -165,8 +165,10 @@ def _version_source(client: MlflowClient, logged: Any) -> str:
 def _link(client: MlflowClient, model_id: str, name: str, version: str) -> None:
     """Tag the LoggedModel with its registered versions, as MLflow's own registration does."""
     key = "mlflow.modelVersions"
-    existing = client.get_logged_model(model_id).tags.get(key)
-    entries = [*json.loads(existing or "[]"), {"name": name, "version": version}]
+    existing = json.loads(client.get_logged_model(model_id).tags.get(key) or "[]")
+    if any(e.get("name") == name and str(e.get("version")) == version for e in existing):
+        return  # a tracking server records the link itself when given model_id
+    entries = [*existing, {"name": name, "version": version}]
     client.set_logged_model_tags(model_id, {key: json.dumps(entries)})
 
 
