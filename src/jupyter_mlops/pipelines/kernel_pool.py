@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import STORE_DIRNAME
 from ..tracking.context import NOTEBOOK_ENV
 from ..tracking.session import RUN_ID_ENV
 from .kernel_launch import kernel_manager, start_kernel, stop_kernel
@@ -83,18 +84,17 @@ class KernelPool:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._spare: _Spare | None = None
-        self._last: tuple[str, dict[str, str], str, Path] | None = None
+        self._last: tuple[str, dict[str, str], str] | None = None
         self.hits = 0
         self.misses = 0
 
     def __call__(self, kernel_name: str, env: Mapping[str, str], cwd: str, log_path: str) -> Any:
         base = _without_run_variables(env)
-        target = Path(log_path)
         with self._lock:
             spare, self._spare = self._spare, None
-            self._last = (kernel_name, base, cwd, target.parent.parent)
+            self._last = (kernel_name, base, cwd)
         if spare is not None and spare.matches(kernel_name, base, cwd):
-            km = self._take(spare, env, target)
+            km = self._take(spare, env, Path(log_path))
             if km is not None:
                 self.hits += 1
                 return km
@@ -120,10 +120,10 @@ class KernelPool:
             return None
         return spare.km
 
-    def expect(self, kernel_name: str, env: Mapping[str, str], cwd: str, folder: Path) -> None:
+    def expect(self, kernel_name: str, env: Mapping[str, str], cwd: str) -> None:
         """Start a spare kernel for a run expected with these (e.g. the notebook of a first run)."""
         with self._lock:
-            self._last = (kernel_name, _without_run_variables(env), cwd, folder)
+            self._last = (kernel_name, _without_run_variables(env), cwd)
         self.refill()
 
     def refill(self) -> None:
@@ -131,8 +131,9 @@ class KernelPool:
         with self._lock:
             if self._last is None or self._spare is not None:
                 return
-            kernel_name, env, cwd, folder = self._last
-            if not _is_python(kernel_name) or not os.access(folder, os.W_OK):
+            kernel_name, env, cwd = self._last
+            folder = _outputs_folder(env)
+            if folder is None or not _is_python(kernel_name):
                 return
             log_path = folder / f".spare-{uuid.uuid4().hex[:12]}.kernel.log"
             self._spare = spare = _Spare(kernel_name, env, cwd, log_path)
@@ -144,6 +145,19 @@ class KernelPool:
             spare, self._spare, self._last = self._spare, None, None
         if spare is not None:
             spare.discard()
+
+
+def _outputs_folder(env: Mapping[str, str]) -> Path | None:
+    """Where runs of the kernel's store write outputs: its log is moved from there to the run's."""
+    home = env.get("MLOPS_HOME")
+    if not home:
+        return None
+    folder = Path(home) / STORE_DIRNAME / "outputs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 def _is_python(kernel_name: str) -> bool:

@@ -403,9 +403,7 @@ def _expect_kernel(notebook: Path, expect: Mapping[str, Any], settings: Any, poo
         return
     cwd = str(Path(expect.get("cwd") or notebook.parent).resolve())
     env = kernel_env(settings, "", notebook, dict(os.environ), inherit=False)
-    folder = settings.store_dir / "outputs"
-    folder.mkdir(parents=True, exist_ok=True)
-    pool.expect(kernel, env, cwd, folder)
+    pool.expect(kernel, env, cwd)
 
 
 def _idle_seconds() -> float:
