@@ -261,3 +261,29 @@ def test_an_idle_worker_exits_and_removes_its_socket(worker_env, monkeypatch) ->
     while worker_client._alive(status["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not worker_client._alive(status["pid"]) and not Path(status["socket"]).exists()
+
+
+def test_the_kernel_gets_exactly_the_clients_environment(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
+    nb = _notebook(
+        store.root / "envs.ipynb",
+        [
+            (
+                "import os, jupyter_mlops as mlops\n"
+                "mlops.log(foo=os.environ.get('FOO', 'unset'), "
+                "only_worker=os.environ.get('ONLY_WORKER', 'unset'))",
+                [],
+            )
+        ],
+    )
+    base = worker_env[0]
+    # The worker inherits ONLY_WORKER from whoever started it; no client has it.
+    assert _cli("worker", "start", env={**base, "ONLY_WORKER": "1"}).returncode == 0
+    for foo in ("a", "a", "b"):  # the spare kernel of a run with FOO=a must not serve FOO=b
+        assert _cli("run", str(nb), "-q", env={**base, "FOO": foo}).returncode == 0
+    runs = _runs(client)
+    assert [r.data.tags[EXECUTOR_TAG] for r in runs] == ["worker"] * 3
+    assert [r.data.params["foo"] for r in runs] == ["a", "a", "b"]
+    assert {r.data.params["only_worker"] for r in runs} == {"unset"}
+    status = worker_client.worker_status()
+    assert status is not None  # first run: no spare yet; second: FOO=a's spare; third: fresh
+    assert (status["spare_kernels_used"], status["fresh_kernels"]) == (1, 2)
