@@ -284,6 +284,6 @@ def test_the_kernel_gets_exactly_the_clients_environment(worker_env, store, clie
     assert [r.data.tags[EXECUTOR_TAG] for r in runs] == ["worker"] * 3
     assert [r.data.params["foo"] for r in runs] == ["a", "a", "b"]
     assert {r.data.params["only_worker"] for r in runs} == {"unset"}
-    status = worker_client.worker_status()
+    status = worker_client.worker_status(worker_key(base))
     assert status is not None  # first run: no spare yet; second: FOO=a's spare; third: fresh
     assert (status["spare_kernels_used"], status["fresh_kernels"]) == (1, 2)
