@@ -68,3 +68,12 @@ def test_no_worker_answers_when_none_runs(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert worker_client.worker_status() is None
     assert worker_client.stop_worker() is None
     assert worker_client.run_via_worker({"notebook": str(tmp_path / "x.ipynb")}) is None
+
+
+def test_our_own_mlflow_defaults_do_not_change_the_worker_key() -> None:
+    from jupyter_mlops.pipelines.worker_address import worker_key
+    from jupyter_mlops.tracking.store import MLFLOW_DEFAULTS
+
+    base = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+    assert worker_key({**base, **MLFLOW_DEFAULTS}) == worker_key(base)
+    assert worker_key({**base, "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "true"}) != worker_key(base)

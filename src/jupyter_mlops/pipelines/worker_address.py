@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .._version import __version__
+from ..tracking.store import MLFLOW_DEFAULTS
 
 __all__ = [
     "NO_WORKER_ENV",
@@ -39,7 +40,12 @@ def worker_dir() -> Path:
 def worker_key(env: Mapping[str, str]) -> str:
     """Identify the worker for a client environment ``env``."""
     parts = [sys.executable, __version__]
-    parts += [f"{k}={v}" for k, v in sorted(env.items()) if k.startswith(_KEY_PREFIXES)]
+    parts += [
+        f"{k}={v}"
+        for k, v in sorted(env.items())
+        # our own defaults do not make an environment different
+        if k.startswith(_KEY_PREFIXES) and MLFLOW_DEFAULTS.get(k) != v
+    ]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 

@@ -70,7 +70,7 @@ def open_client(settings: Settings) -> MlflowClient:
         from mlflow import MlflowClient
 
         # Artifact transfers here are small and frequent: no progress bars in cell output.
-        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault(_PROGRESS_BAR, MLFLOW_DEFAULTS[_PROGRESS_BAR])
         if uri.startswith(("http://", "https://")):
             _bound_http_retries()
         db = sqlite_path(uri)
@@ -93,6 +93,11 @@ _HTTP_DEFAULTS = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
+
+
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+#: every MLflow setting this module may default in ``os.environ`` (a user's value wins)
+MLFLOW_DEFAULTS = {_PROGRESS_BAR: "false", **_HTTP_DEFAULTS}
 
 
 def _bound_http_retries() -> None:
