@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.cli import main
+from tests.pipeline_notebooks import code, write_notebook
 
 pytestmark = pytest.mark.integration
 
@@ -19,26 +20,7 @@ TRAIN = [
 
 
 def _notebook(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
-    doc = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {"tags": tags},
-                "source": src,
-                "outputs": [],
-                "execution_count": None,
-                "id": f"c{i}",
-            }
-            for i, (src, tags) in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(doc))
-    return path
+    return write_notebook(path, [code(src, *tags) for src, tags in cells])
 
 
 def _all_runs(client):  # type: ignore[no-untyped-def]

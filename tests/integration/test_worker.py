@@ -22,6 +22,7 @@ from jupyter_mlops.pipelines import worker_client
 from jupyter_mlops.pipelines.progress import Progress
 from jupyter_mlops.pipelines.worker import EXECUTOR_TAG
 from jupyter_mlops.pipelines.worker_address import NO_WORKER_ENV, lock_path, socket_path, worker_key
+from tests.pipeline_notebooks import code, write_notebook
 
 pytestmark = pytest.mark.integration
 
@@ -38,26 +39,7 @@ TRAIN = [
 
 
 def _notebook(path: Path, cells: list[tuple[str, list[str]]]) -> Path:
-    doc = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {"tags": tags},
-                "source": src,
-                "outputs": [],
-                "execution_count": None,
-                "id": f"c{i}",
-            }
-            for i, (src, tags) in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(doc))
-    return path
+    return write_notebook(path, [code(src, *tags) for src, tags in cells])
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
