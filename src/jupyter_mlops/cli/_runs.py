@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..pipelines.parameters import cli_params
+from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
 
 
 def add_commands(sub: Any) -> None:
@@ -47,40 +47,8 @@ def add_commands(sub: Any) -> None:
 
 
 def _parameter_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "-p",
-        "--parameters",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="parameter; the value is parsed like papermill's -p (numbers, True/False/None)",
-    )
-    p.add_argument(
-        "-r",
-        "--parameters-raw",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="parameter kept as a raw string",
-    )
-    p.add_argument(
-        "-y",
-        "--parameters-yaml",
-        action="append",
-        default=[],
-        metavar="YAML",
-        help="parameters as a YAML mapping, e.g. -y 'lr: 0.1'",
-    )
-    p.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="YAML file of parameters",
-    )
+    for flags, options in PARAMETER_OPTIONS:
+        p.add_argument(*flags, **options)
 
 
 def _params(args: argparse.Namespace) -> int:

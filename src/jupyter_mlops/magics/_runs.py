@@ -7,46 +7,20 @@ from typing import Any
 from IPython.core.magic_arguments import argument
 
 from ..pipelines import api
-from ..pipelines.parameters import cli_params
+from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
 from ._registry import subcommand
+
+
+def _parameter_arguments(func: Any) -> Any:
+    """Add the papermill-style parameter options (same as ``jupyter mlops run``)."""
+    for flags, options in reversed(PARAMETER_OPTIONS):
+        func = argument(*flags, **options)(func)
+    return func
 
 
 @subcommand("run_notebook", "%mlops run_notebook train.ipynb -p lr 0.05 --experiment churn")
 @argument("notebook", help="the .ipynb to execute in a fresh kernel")
-@argument(
-    "-p",
-    "--parameters",
-    nargs=2,
-    action="append",
-    default=[],
-    metavar=("NAME", "VALUE"),
-    help="parameter, parsed like papermill's -p",
-)
-@argument(
-    "-r",
-    "--parameters-raw",
-    nargs=2,
-    action="append",
-    default=[],
-    metavar=("NAME", "VALUE"),
-    help="parameter kept as a raw string",
-)
-@argument(
-    "-y",
-    "--parameters-yaml",
-    action="append",
-    default=[],
-    metavar="YAML",
-    help="YAML mapping of parameters",
-)
-@argument(
-    "-f",
-    "--parameters-file",
-    action="append",
-    default=[],
-    metavar="FILE",
-    help="YAML file of parameters",
-)
+@_parameter_arguments
 @argument("--experiment", help="experiment (default: configured, else the notebook's name)")
 @argument("--name", help="run name")
 @argument("--output", help="executed notebook path (default under .mlops/outputs)")

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import InvalidInput, NotFound
 
 __all__ = [
+    "PARAMETER_OPTIONS",
     "NotebookParam",
     "check_params",
     "cli_params",
@@ -179,6 +180,45 @@ def _yaml_mapping(text: str, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{where} must be a YAML mapping of name: value, e.g. 'lr: 0.1'")
     return {str(k): v for k, v in data.items()}
+
+
+#: papermill-style parameter options, shared by ``jupyter mlops run`` and ``%mlops run_notebook``:
+#: ``(flags, argparse keyword arguments)``; :func:`cli_params` turns their values into params
+PARAMETER_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        ("-p", "--parameters"),
+        {
+            "nargs": 2,
+            "action": "append",
+            "default": [],
+            "metavar": ("NAME", "VALUE"),
+            "help": "parameter; the value is parsed like papermill's -p (numbers, True/False/None)",
+        },
+    ),
+    (
+        ("-r", "--parameters-raw"),
+        {
+            "nargs": 2,
+            "action": "append",
+            "default": [],
+            "metavar": ("NAME", "VALUE"),
+            "help": "parameter kept as a raw string",
+        },
+    ),
+    (
+        ("-y", "--parameters-yaml"),
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "YAML",
+            "help": "parameters as a YAML mapping, e.g. -y 'lr: 0.1'",
+        },
+    ),
+    (
+        ("-f", "--parameters-file"),
+        {"action": "append", "default": [], "metavar": "FILE", "help": "YAML file of parameters"},
+    ),
+)
 
 
 def cli_params(
