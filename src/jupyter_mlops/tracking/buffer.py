@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..errors import MlopsError, StoreError
 
-__all__ = ["Batch", "LogBuffer"]
+__all__ = ["Batch", "LogBuffer", "count_values"]
 
 log = logging.getLogger("jupyter_mlops")
 
@@ -189,7 +189,7 @@ class LogBuffer:
         while self._metrics or self._other:
             with self._idle:  # flush() reads ``pending`` under this lock: no gap mid-move
                 batches = self._take()
-                self._in_flight = _count(batches)
+                self._in_flight = count_values(batches)
             for b in batches:
                 self._send_with_retry(b)
             with self._idle:
@@ -217,7 +217,7 @@ class LogBuffer:
                     log.warning("jupyter-mlops: tracking store reachable again; logging resumed")
                 self._failures = 0
                 self.last_error = None
-                self.sent += _count([batch])
+                self.sent += count_values([batch])
                 return
             if self._closing:
                 self._unsent.append(batch)
@@ -235,7 +235,7 @@ class LogBuffer:
         log.warning(
             "jupyter-mlops: tracking store still unreachable; %d queued values moved to the "
             "local journal (run `jupyter mlops sync` once it is back)",
-            _count(queued),
+            count_values(queued),
         )
 
     def _note_failure(self, exc: BaseException) -> None:
@@ -257,5 +257,6 @@ class LogBuffer:
         return f"<LogBuffer pending={self.pending} sent={self.sent}>"
 
 
-def _count(batches: list[Batch]) -> int:
+def count_values(batches: list[Batch]) -> int:
+    """Number of metric, param and tag values in ``batches``."""
     return sum(len(b[1]) + len(b[2]) + len(b[3]) for b in batches)

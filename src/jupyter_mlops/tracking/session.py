@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from ..errors import Conflict, InvalidInput, NotFound, StoreError
-from .buffer import LogBuffer
+from .buffer import LogBuffer, count_values
 from .context import context_tags, notebook_path
 from .journal import Journal, ReplayResult
 from .store import mlflow_errors, open_client
@@ -281,7 +281,7 @@ class Tracker:
     def _journal_batches(self, batches: list, end: tuple[str, str, int] | None = None) -> None:
         path = self.journal.write(self.settings.tracking_uri, batches, end)
         if path is not None:
-            what = f"{sum(len(b[1]) + len(b[2]) + len(b[3]) for b in batches)} values"
+            what = f"{count_values(batches)} values"
             if end is not None:
                 what += f" and the end of run {end[0]} ({end[1]})"
             log.warning(
