@@ -8,6 +8,7 @@ Arrow IPC streams compressed with zstd.
 from __future__ import annotations
 
 import base64
+import functools
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
@@ -163,7 +164,9 @@ def load_schema(text: str) -> pa.Schema:
 
 #: blobs of plain fixed-width values: magic, schema, codec, raw length, compressed bytes
 _RAW_MAGIC = b"MLR1"
-_CODECS = ("lz4", "zstd")
+_CODECS = ("lz4", "zstd", "none")
+#: keep compressed bytes only when they save at least this share of the raw size
+_WORTH = 0.9
 
 
 def _is_plain(array: pa.Array) -> bool:
@@ -179,7 +182,9 @@ def encode_blob(array: pa.Array) -> bytes:
 
     Plain fixed-width values without nulls are stored as their raw bytes (cheap
     to decode); everything else as an Arrow IPC stream. Floating-point data
-    rarely compresses, so it gets fast lz4; the rest zstd.
+    rarely compresses, so it gets fast lz4; the rest zstd. Raw bytes that do
+    not shrink by a tenth are kept uncompressed, so loading them is a plain
+    read with no decompression.
     """
     import struct
 
@@ -192,6 +197,8 @@ def encode_blob(array: pa.Array) -> bytes:
         raw = array.buffers()[1][array.offset * width : (array.offset + len(array)) * width]
         schema = pa.schema([("v", array.type)]).serialize().to_pybytes()
         packed = pa.compress(raw, codec=codec, asbytes=True)
+        if len(packed) > _WORTH * raw.size:
+            codec, packed = "none", raw.to_pybytes()
         header = struct.pack("<4sI", _RAW_MAGIC, len(schema)) + schema
         return header + struct.pack("<BQ", _CODECS.index(codec), len(raw)) + packed
     batch = pa.record_batch([array], names=["v"])
@@ -202,6 +209,14 @@ def encode_blob(array: pa.Array) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+@functools.lru_cache(maxsize=256)
+def _raw_field(schema: bytes) -> pa.Field:
+    """The one field of a raw blob's header (a handful of distinct ones per store)."""
+    import pyarrow as pa
+
+    return pa.ipc.read_schema(pa.py_buffer(schema)).field(0)
+
+
 def decode_blob(data: bytes) -> pa.Array:
     """Inverse of :func:`encode_blob`."""
     import struct
@@ -210,10 +225,13 @@ def decode_blob(data: bytes) -> pa.Array:
 
     if data[:4] == _RAW_MAGIC:
         (size,) = struct.unpack_from("<I", data, 4)
-        field = pa.ipc.read_schema(pa.py_buffer(data[8 : 8 + size])).field(0)
+        field = _raw_field(data[8 : 8 + size])
         codec, length = struct.unpack_from("<BQ", data, 8 + size)
         body = memoryview(data)[8 + size + 9 :]
-        raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
+        if _CODECS[codec] == "none":
+            raw = pa.py_buffer(body)
+        else:
+            raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
         width = field.type.bit_width // 8
         return pa.Array.from_buffers(field.type, length // width, [None, raw])
     with pa.ipc.open_stream(pa.py_buffer(data)) as reader:

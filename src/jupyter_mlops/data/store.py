@@ -82,8 +82,12 @@ class SnapshotStore:
 
     def get_blob(self, key: str) -> bytes:
         """Read a blob; :class:`StoreError` when it is missing."""
+        path = self.blob_path(key)
         try:
-            return bytes(self.fs.cat_file(self.blob_path(key)))
+            if self.local:  # the OS directly: a tenth of fsspec's per-file cost
+                with open(path, "rb", buffering=0) as handle:
+                    return handle.readall()
+            return bytes(self.fs.cat_file(path))
         except FileNotFoundError:
             raise StoreError(
                 f"blob {key[:16]} is missing from {self.uri}; run jupyter mlops data verify"
