@@ -115,6 +115,10 @@ async def test_cookie_writes_without_xsrf_are_refused(
     assert code == 403
     code, _ = await call(jp_fetch, "headless", "ab12", method="DELETE", headers=cookie)
     assert code == 403
+    code, _ = await call(
+        jp_fetch, "runs", "ab12", "reproduce", method="POST", body="{}", headers=cookie
+    )
+    assert code == 403
 
 
 async def test_unauthenticated_writes_are_refused(jp_fetch: Any, model: str) -> None:
@@ -125,6 +129,10 @@ async def test_unauthenticated_writes_are_refused(jp_fetch: Any, model: str) -> 
     )
     assert code == 403
     code, _ = await call(jp_fetch, "headless", method="POST", body="{}", headers=no_auth)
+    assert code == 403
+    code, _ = await call(
+        jp_fetch, "runs", "ab12", "reproduce", method="POST", body="{}", headers=no_auth
+    )
     assert code == 403
 
 
@@ -155,11 +163,31 @@ async def test_snapshots_diff_and_drift(jp_fetch: Any, store: Settings) -> None:
     assert code == 404
 
 
+async def test_run_inputs_name_their_snapshot_version(
+    jp_fetch: Any, store: Settings, client: Any
+) -> None:
+    import pandas as pd
+
+    import jupyter_mlops as mlops
+
+    frame = pd.DataFrame({"x": range(10)})
+    with mlops.start_run(name="lineage") as run:
+        mlops.snapshot(frame, name="train")
+        mlops.snapshot(frame.assign(y=1), name="train")
+    code, body = await call(jp_fetch, "runs", run.run_id)
+    assert code == 200
+    assert sorted(i["ref"] for i in body["inputs"]) == ["train@v1", "train@v2"]
+    # Each ref loads back the version the run used.
+    for item in body["inputs"]:
+        assert mlops.load(item["ref"]).shape[1] == (1 if item["ref"] == "train@v1" else 2)
+
+
 def _notebook(path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("lr = 0.1  # learning rate\nepochs = 2")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("result = lr * epochs")]
+    body = "import jupyter_mlops as mlops\nresult = lr * epochs\nmlops.log(score=result)"
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -216,3 +244,65 @@ async def test_headless_run_start_progress_finish(
     assert [j["id"] for j in listed["runs"]] == [job["id"]]
     code, body = await call(jp_fetch, "headless", "0" * 16)
     assert code == 404
+
+
+async def _finished(jp_fetch: Any, job: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(240):
+        if job["done"]:
+            return job
+        await asyncio.sleep(0.5)
+        code, job = await call(jp_fetch, "headless", job["id"])
+        assert code == 200
+    raise AssertionError(f"job did not finish: {job}")
+
+
+async def test_reproduce_a_headless_run_from_rest(
+    jp_fetch: Any, jp_root_dir: Path, client: Any
+) -> None:
+    _notebook(jp_root_dir / "train.ipynb")
+    start = {"path": "train.ipynb", "params": {"lr": 0.25}, "experiment": "headless"}
+    code, job = await call(jp_fetch, "headless", method="POST", body=json.dumps(start))
+    assert code == 201, job
+    original = (await _finished(jp_fetch, job))["run_id"]
+
+    code, job = await call(
+        jp_fetch, "runs", original, "reproduce", method="POST", body=json.dumps({"rtol": 1e-9})
+    )
+    assert code == 201, job
+    assert job["kind"] == "reproduce" and job["label"].startswith("reproduce ")
+    job = await _finished(jp_fetch, job)
+    assert job["status"] == "FINISHED", job
+    report = job["report"]
+    assert report["ok"] is True and report["original_run_id"] == original
+    assert report["metrics"] == [{"key": "score", "original": 0.5, "reproduced": 0.5, "ok": True}]
+    fresh = client.get_run(job["run_id"])
+    assert fresh.data.tags["reproduces"] == original
+    assert fresh.data.params["lr"] == "0.25"
+    assert job["output_path"].startswith("mlops-outputs/reproduce-")
+    executed = nbformat.read(jp_root_dir / job["output_path"], as_version=4)
+    assert any("0.25" in c.source for c in executed.cells)
+    listed = (await call(jp_fetch, "headless"))[1]["runs"]
+    assert [j["kind"] for j in listed] == ["headless", "reproduce"]
+
+
+async def test_reproduce_bad_input(jp_fetch: Any, client: Any) -> None:
+    async def post(run_id: str, body: Any) -> tuple[int, Any]:
+        return await call(
+            jp_fetch, "runs", run_id, "reproduce", method="POST", body=json.dumps(body)
+        )
+
+    code, body = await post("0" * 32, {})
+    assert code == 404 and "0" * 32 in body["message"]
+    code, body = await post("not-an-id", {})
+    assert code == 400 and "run id" in body["message"]
+    exp = client.create_experiment("plain")
+    run = client.create_run(exp, run_name="no notebook").info.run_id
+    for bad in ({"rtol": "tight"}, {"atol": -1}, {"rtol": True}):
+        code, body = await post(run, bad)
+        assert code == 400 and ">= 0" in body["message"], (bad, body)
+    # A run logged without a notebook starts, then ends ERROR saying why.
+    code, job = await post(run, {})
+    assert code == 201
+    job = await _finished(jp_fetch, job)
+    assert job["status"] == "ERROR" and job["report"] is None
+    assert "notebook" in job["error"]

@@ -141,28 +141,12 @@ def _reproduce(args: argparse.Namespace) -> int:
         progress=_progress(args, f"reproduce {args.run_id[:8]}"),
     )
     if args.json:
-        print(json.dumps(_report_json(report), indent=2))
+        print(json.dumps(report.to_dict(), indent=2))
     else:
         print(report.table())
     if not report.result.ok:
         print(report.result.message(), file=sys.stderr)
     return 0 if report.ok else 1
-
-
-def _report_json(report: Any) -> dict[str, Any]:
-    return {
-        "original_run_id": report.original_run_id,
-        "run_id": report.run_id,
-        "status": report.result.status,
-        "ok": report.ok,
-        "rtol": report.rtol,
-        "atol": report.atol,
-        "metrics": [
-            {"key": c.key, "original": c.original, "reproduced": c.reproduced, "ok": c.ok}
-            for c in report.checks
-        ],
-        "environment": [e.__dict__ for e in report.environment],
-    }
 
 
 def _worker(args: argparse.Namespace) -> int:

@@ -76,6 +76,11 @@ class NotebookRun:
         """The executed notebook (known once the run exists)."""
         return self.control.output_path
 
+    @property
+    def error(self) -> BaseException | None:
+        """Why the execution could not run (status ``ERROR``), else ``None``."""
+        return self._error
+
     def done(self) -> bool:
         """Whether the execution is over."""
         return self._done.is_set()

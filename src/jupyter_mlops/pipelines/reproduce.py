@@ -28,7 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities import Run
 
-__all__ = ["EnvDifference", "MetricCheck", "ReproduceReport", "reproduce_run"]
+__all__ = [
+    "EnvDifference",
+    "MetricCheck",
+    "ReproduceReport",
+    "check_tolerances",
+    "reproduce_run",
+]
 
 REPRODUCES_TAG = "reproduces"
 DEFAULT_RTOL = 1e-7
@@ -81,6 +87,25 @@ class ReproduceReport:
     def ok(self) -> bool:
         """The notebook ran to the end and every metric matched within tolerance."""
         return self.result.ok and all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON-ready data (``jupyter mlops reproduce --json``, REST)."""
+        return {
+            "original_run_id": self.original_run_id,
+            "run_id": self.run_id,
+            "status": self.result.status,
+            "ok": self.ok,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "metrics": [
+                {"key": c.key, "original": c.original, "reproduced": c.reproduced, "ok": c.ok}
+                for c in self.checks
+            ],
+            "environment": [
+                {"what": e.what, "original": e.original, "reproduced": e.reproduced}
+                for e in self.environment
+            ],
+        }
 
     def table(self) -> str:
         """The comparison as aligned text: metrics, then environment differences."""
@@ -207,6 +232,14 @@ def _original_folder(run: Run, manifest: dict[str, Any]) -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def check_tolerances(rtol: float, atol: float) -> None:
+    """Refuse negative or NaN tolerances with the right form."""
+    if rtol < 0 or atol < 0 or math.isnan(rtol) or math.isnan(atol):
+        raise InvalidInput(
+            f"tolerances must be >= 0, got rtol={rtol} atol={atol}; e.g. --rtol 1e-6"
+        )
+
+
 def reproduce_run(
     run_id: str,
     *,
@@ -232,10 +265,7 @@ def reproduce_run(
     -------
     ReproduceReport
     """
-    if rtol < 0 or atol < 0 or math.isnan(rtol) or math.isnan(atol):
-        raise InvalidInput(
-            f"tolerances must be >= 0, got rtol={rtol} atol={atol}; e.g. --rtol 1e-6"
-        )
+    check_tolerances(rtol, atol)
     settings = settings or load_settings()
     client = open_client(settings)
     with mlflow_errors(f"read run {run_id}", "give a run id from `jupyter mlops runs`"):

@@ -8,6 +8,7 @@ import tornado.web
 
 from ..errors import InvalidInput
 from .base import MlopsHandler
+from .handlers_runs import RUN_ID
 from .jobs import notebook_inside
 
 __all__ = ["routes"]
@@ -62,10 +63,39 @@ class HeadlessJobHandler(MlopsHandler):
         self.reply(self.state.jobs.cancel(job_id), status=202)
 
 
+class ReproduceHandler(MlopsHandler):
+    """``POST runs/{run_id}/reproduce``: re-execute a past run in the background."""
+
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        from ..pipelines.reproduce import DEFAULT_ATOL, DEFAULT_RTOL
+        from ..tracking.browse import get_run
+
+        body = self.json_body()
+        rtol = _tolerance(body, "rtol", DEFAULT_RTOL)
+        atol = _tolerance(body, "atol", DEFAULT_ATOL)
+        state = self.state
+
+        def start() -> dict[str, Any]:
+            run = get_run(state.client, run_id)  # unknown ids fail now, not in the job
+            name = run.info.run_name or ""
+            return state.jobs.reproduce(run_id, rtol, atol, state.settings, name)
+
+        self.reply(await self.call(start), status=201)
+
+
+def _tolerance(body: dict[str, Any], key: str, default: float) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f'{key} must be a number >= 0, e.g. {{"{key}": 1e-6}}')
+    return float(value)
+
+
 def routes() -> list[tuple[str, Any]]:
     """Return ``(pattern, handler)`` pairs relative to the API prefix."""
     return [
         ("notebooks/parameters", ParametersHandler),
         ("headless", HeadlessListHandler),
         (f"headless/{JOB_ID}", HeadlessJobHandler),
+        (f"runs/{RUN_ID}/reproduce", ReproduceHandler),
     ]

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_PAGE",
     "artifact_file",
     "experiments",
+    "get_run",
     "list_artifacts",
     "metric_history",
     "run_detail",
@@ -166,12 +167,34 @@ def _dataset_inputs(run: Run) -> list[dict[str, Any]]:
                 "digest": ds.digest,
                 "source_type": ds.source_type,
                 "source": ds.source,
+                "ref": _snapshot_ref(ds.source_type, ds.source),
                 "schema": ds.schema,
                 "profile": ds.profile,
                 "tags": {t.key: t.value for t in item.tags or []},
             }
         )
     return rows
+
+
+def _snapshot_ref(source_type: str, source: str) -> str | None:
+    """``train@v2`` for an input recorded by a snapshot (its source is ``mlops://train@v2``)."""
+    import json
+
+    from ..data.lineage import SOURCE_TYPE
+
+    if source_type != SOURCE_TYPE:
+        return None
+    try:
+        uri = json.loads(source).get("uri", "")
+    except (ValueError, AttributeError):
+        return None
+    prefix = "mlops://"
+    return uri[len(prefix) :] if isinstance(uri, str) and uri.startswith(prefix) else None
+
+
+def get_run(client: MlflowClient, run_id: str) -> Run:
+    """Run ``run_id``; :class:`InvalidInput` for a malformed id, :class:`NotFound` if unknown."""
+    return _get_run(client, run_id)
 
 
 def _get_run(client: MlflowClient, run_id: str) -> Run:
