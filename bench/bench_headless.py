@@ -16,7 +16,6 @@ against the goals of issue 5 (<= 0.75 x papermill CLI, <= 1.3 x warm in-process)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -26,31 +25,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.pipeline_notebooks import code, params, write_notebook
+
 BIN = Path(sys.executable).parent
 
 
 def _notebook(path: Path) -> Path:
-    cells = [("x = 1", ["parameters"]), ("y = x * 2", []), ("print(y)", [])]
-    doc = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {"tags": t},
-                "source": s,
-                "outputs": [],
-                "execution_count": None,
-                "id": f"c{i}",
-            }
-            for i, (s, t) in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(doc))
-    return path
+    return write_notebook(path, [params("x = 1"), code("y = x * 2"), code("print(y)")])
 
 
 def _timed_cmd(cmd: list[str], cwd: Path, env: dict[str, str]) -> Callable[[], float]:

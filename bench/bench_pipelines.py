@@ -13,7 +13,6 @@ Usage: ``python bench/bench_pipelines.py [--members 16] [--steps 10]``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -22,33 +21,15 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _table import print_table
+from tests.pipeline_notebooks import code, params, write_notebook
 
 BIN = Path(sys.executable).parent
 
 
 def _notebook(path: Path, body: str) -> Path:
-    cells = [("i = 0\nseconds = 0.0", ["parameters"]), (body, [])]
-    doc = {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "metadata": {"tags": t},
-                "source": s,
-                "outputs": [],
-                "execution_count": None,
-                "id": f"c{n}",
-            }
-            for n, (s, t) in enumerate(cells)
-        ],
-    }
-    path.write_text(json.dumps(doc))
-    return path
+    return write_notebook(path, [params("i = 0\nseconds = 0.0"), code(body)])
 
 
 def _sweep_yaml(root: Path, name: str, members: int) -> Path:

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
+from tests.mlflow_server import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _log_text(proc: subprocess.Popen[bytes]) -> str:
@@ -57,7 +51,7 @@ def test_serve_round_trip_matches_local_predictions(store: Any, tmp_path: Path) 
         mlops.log(accuracy=float(clf.score(X.iloc[1::2], y.iloc[1::2])))
         mlops.register_model(clf, "wine", example=X, alias="production")
 
-    port = _free_port()
+    port = free_port()
     exe = Path(sys.executable).with_name("jupyter-mlops")
     env = {**os.environ, "MLOPS_HOME": str(store.root)}
     log = (tmp_path / "serve.log").open("wb")

@@ -7,56 +7,23 @@ Screenshots land in ``build/ui-screenshots/``.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.pipeline_notebooks import code, params, write_notebook
+from tests.ui.lab_server import CLEAN_ENV, lab_config, running_lab, screenshot
+
 pytestmark = pytest.mark.ui
 
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "src" / "jupyter_mlops" / "labextension"
 SHOTS = REPO / "build" / "ui-screenshots"
-CHROMIUM = "/usr/bin/chromium"
 XSS_NAME = "<img src=x onerror=alert(1)>"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(autouse=True)
-def jp_asyncio_loop() -> Iterator[None]:
-    # pytest-jupyter (loaded by the REST tests) closes the current loop after each
-    # test; here that would be Playwright's own loop, so opt this module out.
-    yield None
-
-
-@pytest.fixture(autouse=True)
-def jp_server_cleanup() -> Iterator[None]:
-    yield None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fill_store(root: Path) -> dict[str, str]:
@@ -94,49 +61,20 @@ def _fill_store(root: Path) -> dict[str, str]:
 
 
 def _live_notebook(path: Path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell("%load_ext jupyter_mlops"),
-        nbformat.v4.new_code_cell("%mlops experiment live\n%mlops start --name live-run"),
-        nbformat.v4.new_code_cell("%mlops log acc=0.42"),
+    cells = [
+        code("%load_ext jupyter_mlops"),
+        code("%mlops experiment live\n%mlops start --name live-run"),
+        code("%mlops log acc=0.42"),
     ]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
+    write_notebook(path, cells)
 
 
 def _notebook(path: Path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("lr = 0.1  # learning rate\nepochs = 2")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("score = lr * epochs\nprint('score', score)")]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-
-
-def _wait_http(url: str, deadline_s: float, proc: subprocess.Popen[bytes]) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {deadline_s} s")
+    cells = [
+        params("lr = 0.1  # learning rate\nepochs = 2"),
+        code("score = lr * epochs\nprint('score', score)"),
+    ]
+    write_notebook(path, cells)
 
 
 @pytest.fixture(scope="module")
@@ -150,82 +88,23 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     extensions = base / "labextensions"
     extensions.mkdir()
     (extensions / "jupyter-mlops").symlink_to(BUILT, target_is_directory=True)
-    config = base / "config"
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
+    config = lab_config(base)
     # The server extension is enabled by the very file the wheel installs.
     (config / "jupyter_server_config.d").mkdir()
     shutil.copy(
         REPO / "jupyter-config" / "server-config" / "jupyter_mlops.json",
         config / "jupyter_server_config.d",
     )
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_", "JUPYTER"))
-    }
-    env.update(
-        MLOPS_HOME=str(root),
-        JUPYTER_CONFIG_DIR=str(config),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        JUPYTER_DATA_DIR=str(base / "data"),
-    )
-    log = (base / "lab.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.extra_labextensions_path={extensions}",
-            f"--LabApp.user_settings_dir={base / 'settings'}",
-            f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{url}/mlops/api/v1/status?token={token}", 60, proc)
+    with running_lab(
+        base,
+        root,
+        config,
+        ready="/mlops/api/v1/status",
+        extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
+        clean_env=(*CLEAN_ENV, "JUPYTER"),
+        env={"JUPYTER_DATA_DIR": str(base / "data")},
+    ) as (url, token):
         yield {"url": url, "token": token, "ids": ids, "log": base / "lab.log"}
-    finally:
-        _stop(proc)
-        log.close()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, lab: dict[str, Any]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _open_sidebar(page: Any, lab: dict[str, Any]) -> float:
@@ -240,8 +119,7 @@ def _open_sidebar(page: Any, lab: dict[str, Any]) -> float:
 
 
 def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    screenshot(page, SHOTS, name)
 
 
 def test_sidebar_lists_runs_and_renders_user_text_literally(page: Any, lab: dict[str, Any]) -> None:

@@ -1,0 +1,137 @@
+"""A real ``jupyter lab`` on 127.0.0.1 and headless Chromium, for the browser tests.
+
+The fixtures built on these (``browser``, ``page`` and the pytest-jupyter opt-outs)
+are in ``conftest.py``; what a Lab serves (store, notebooks) stays in each test file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tests.mlflow_server import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: the environment variables a Lab under test never inherits (by prefix)
+CLEAN_ENV = ("MLOPS_", "MLFLOW_")
+
+
+def lab_config(base: Path) -> Path:
+    """A ``JUPYTER_CONFIG_DIR`` under ``base`` with Lab's news notification turned off."""
+    config = base / "config"
+    (config / "labconfig").mkdir(parents=True)
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    return config
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60) -> None:
+    """Wait until GET ``url`` answers 200; fail early if ``proc`` exits."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {deadline_s} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop ``proc`` and its process group: SIGTERM, then SIGKILL after 20 s."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def running_lab(
+    base: Path,
+    root: Path,
+    config: Path,
+    *,
+    ready: str = "/api/status",
+    extra_args: Sequence[str] = (),
+    clean_env: Sequence[str] = CLEAN_ENV,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, str]]:
+    """``jupyter lab`` serving ``root`` (``MLOPS_HOME``) with its state under ``base``.
+
+    Yields ``(url, token)`` once ``url + ready`` answers; the log is ``base / "lab.log"``.
+    """
+    port, token = free_port(), secrets.token_hex(16)
+    lab_env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(clean_env))}
+    lab_env.update(
+        MLOPS_HOME=str(root),
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        **(env or {}),
+    )
+    with (base / "lab.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+                "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                *extra_args,
+                f"--LabApp.user_settings_dir={base / 'settings'}",
+                f"--LabApp.workspaces_dir={base / 'workspaces'}",
+            ],
+            env=lab_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_http(f"{url}{ready}?token={token}", proc)
+            yield url, token
+        finally:
+            stop(proc)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium (the system one) through Playwright."""
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, folder: Path, name: str, *, full_page: bool = False) -> Path:
+    """Save ``folder/name.png`` (the folder is made if missing) and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
