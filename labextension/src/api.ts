@@ -135,16 +135,11 @@ export class RestSource implements IMlopsSource {
   }
 
   async artifactText(runId: string, path: string): Promise<string> {
-    const response = await ServerConnection.makeRequest(
-      this.artifactUrl(runId, path),
-      { method: 'GET' },
-      this._settings
-    );
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new ServerConnection.ResponseError(response, body?.message);
-    }
-    return response.text();
+    return (await this._artifact(runId, path)).text();
+  }
+
+  async artifactBytes(runId: string, path: string): Promise<ArrayBuffer> {
+    return (await this._artifact(runId, path)).arrayBuffer();
   }
 
   artifactUrl(runId: string, path: string, download = false): string {
@@ -226,6 +221,23 @@ export class RestSource implements IMlopsSource {
 
   cancelHeadless(id: string): Promise<IHeadlessRun> {
     return this._send<IHeadlessRun>('DELETE', `headless/${encodeURIComponent(id)}`);
+  }
+
+  reproduce(runId: string): Promise<IHeadlessRun> {
+    return this._send<IHeadlessRun>('POST', `runs/${encodeURIComponent(runId)}/reproduce`, {});
+  }
+
+  private async _artifact(runId: string, path: string): Promise<Response> {
+    const response = await ServerConnection.makeRequest(
+      this.artifactUrl(runId, path),
+      { method: 'GET' },
+      this._settings
+    );
+    if (!response.ok) {
+      const body = await response.json().catch(() => null);
+      throw new ServerConnection.ResponseError(response, body?.message);
+    }
+    return response;
   }
 
   private _send<T>(method: string, path: string, body?: unknown): Promise<T> {

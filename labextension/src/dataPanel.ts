@@ -12,7 +12,10 @@ export class DataPanel extends Widget {
     this.addClass('jp-mlops-data');
     this.title.label = 'Data';
     this._names = h('select', { className: 'jp-mlops-snapshot-name', title: 'Snapshot' });
-    this._names.addEventListener('change', () => void this._versions(this._names.value));
+    this._names.addEventListener('change', () => {
+      this._focus = null;
+      void this._versions(this._names.value);
+    });
     this._a = h('select', { className: 'jp-mlops-ref-a', title: 'From' });
     this._b = h('select', { className: 'jp-mlops-ref-b', title: 'To' });
     this._key = h('input', {
@@ -38,11 +41,25 @@ export class DataPanel extends Widget {
     void this.refresh();
   }
 
+  /**
+   * Show snapshot version `ref` (e.g. `train@v2`): its name selected, its row
+   * marked, and it set as the "to" side against the version before it.
+   */
+  async reveal(ref: string): Promise<void> {
+    this._focus = ref;
+    await this.refresh();
+  }
+
   async refresh(): Promise<void> {
     try {
       const latest = await this._source.snapshots();
       const names = latest.map(s => s.ref.split('@')[0]);
-      const current = this._names.value || names[0] || '';
+      const focused = this._focus?.split('@')[0];
+      const current =
+        (focused && names.includes(focused) ? focused : null) ||
+        this._names.value ||
+        names[0] ||
+        '';
       replaceChildren(
         this._names,
         ...names.map(n => {
@@ -73,10 +90,14 @@ export class DataPanel extends Widget {
 
   private async _versions(name: string): Promise<void> {
     const versions: ISnapshot[] = await this._source.snapshots(name);
-    const rows = versions.map(s =>
+    const focus = versions.findIndex(s => s.ref === this._focus);
+    const rows = versions.map((s, i) =>
       h(
         'tr',
-        { className: 'jp-mlops-snapshot', attrs: { 'data-ref': s.ref } },
+        {
+          className: `jp-mlops-snapshot${i === focus ? ' jp-mlops-selected' : ''}`,
+          attrs: { 'data-ref': s.ref }
+        },
         h('td', {}, s.ref),
         h('td', { title: s.digest }, s.digest),
         h('td', { className: 'jp-mlops-num' }, `${s.rows} × ${s.cols}`),
@@ -93,8 +114,10 @@ export class DataPanel extends Widget {
         opt.selected = i === selectedIndex;
         return opt;
       });
-    replaceChildren(this._a, ...options(Math.max(0, versions.length - 2)));
-    replaceChildren(this._b, ...options(versions.length - 1));
+    const to = focus >= 0 ? focus : versions.length - 1;
+    replaceChildren(this._a, ...options(Math.max(0, to - 1)));
+    replaceChildren(this._b, ...options(to));
+    this._table.querySelector('.jp-mlops-selected')?.scrollIntoView?.({ block: 'nearest' });
   }
 
   private async _diff(): Promise<void> {
@@ -166,6 +189,7 @@ export class DataPanel extends Widget {
     }
   }
 
+  private _focus: string | null = null;
   private _names: HTMLSelectElement;
   private _a: HTMLSelectElement;
   private _b: HTMLSelectElement;

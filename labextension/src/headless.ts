@@ -9,6 +9,7 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { h, replaceChildren } from './elements';
+import { outcome } from './jobOutcome';
 import { parseParamValue } from './forms';
 import { IHeadlessRun, IMlopsSource, INotebookParam } from './tokens';
 
@@ -77,6 +78,10 @@ export class HeadlessButton implements DocumentRegistry.WidgetExtension {
     panel: any,
     context: DocumentRegistry.Context
   ): { dispose(): void; isDisposed: boolean } {
+    if (context.path.includes(':')) {
+      // A document of another drive (e.g. a run's stored notebook) is not on the server's disk.
+      return { dispose: () => undefined, isDisposed: false };
+    }
     const button = new ToolbarButton({
       className: 'jp-mlops-run-headless',
       label: 'Run headless',
@@ -160,7 +165,7 @@ export class HeadlessPanel extends Widget {
           className: 'jp-mlops-headless-run',
           attrs: { 'data-job': run.id, 'data-status': run.status }
         },
-        h('td', {}, run.notebook),
+        h('td', {}, run.label || run.notebook),
         h(
           'td',
           {},
@@ -170,7 +175,7 @@ export class HeadlessPanel extends Widget {
             run.status
           )
         ),
-        h('td', {}, run.progress?.text ?? ''),
+        outcome(run),
         h('td', {}, run.done ? (run.output_path ? open : null) : cancel)
       );
     });

@@ -1,5 +1,6 @@
 /**
- * JupyterLab plugin: the MLOps sidebar (Runs), run detail and Compare tabs.
+ * JupyterLab plugin: the MLOps sidebar (Runs, Models, Data, Headless), run
+ * detail and Compare tabs, the artifacts drive and the status bar item.
  */
 import {
   ILabShell,
@@ -8,8 +9,10 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  Dialog,
   ICommandPalette,
   MainAreaWidget,
+  showDialog,
   showErrorMessage,
   WidgetTracker
 } from '@jupyterlab/apputils';
@@ -18,6 +21,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { Panel, TabPanel, Widget } from '@lumino/widgets';
 
 import { ExtensionMissingError, RestSource } from './api';
+import { ArtifactDrive, artifactDocumentPath } from './artifactDrive';
 import { CompareWidget } from './compare';
 import { DataPanel } from './dataPanel';
 import { h } from './elements';
@@ -27,7 +31,7 @@ import { ModelsPanel } from './modelsPanel';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
 import { ActiveRunStatus } from './statusRun';
-import { CommandIDs, IHeadlessRun, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
+import { CommandIDs, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
 
 export const mlopsIcon = new LabIcon({
   name: 'jupyter-mlops:icon',
@@ -36,10 +40,18 @@ export const mlopsIcon = new LabIcon({
     '<path d="M3 20h18v2H3zM5 10h3v8H5zM10.5 4h3v14h-3zM16 13h3v5h-3z"/></g></svg>'
 });
 
+/** The sidebar's feature tabs, present once the server said they are available. */
+interface IFeatures {
+  tabs: TabPanel | null;
+  data: DataPanel | null;
+  headless: HeadlessPanel | null;
+}
+
 function sidebar(
   app: JupyterFrontEnd,
   source: IMlopsSource,
   model: RunsModel,
+  features: IFeatures,
   onReady: (status: IServerStatus) => void
 ): Widget {
   const runs = new RunsPanel(model, {
@@ -49,6 +61,7 @@ function sidebar(
   const tabs = new TabPanel();
   tabs.addClass('jp-mlops-tabs');
   tabs.addWidget(runs);
+  features.tabs = tabs;
   const notice = new Widget({
     node: h('div', { className: 'jp-mlops-notice', attrs: { role: 'alert' } })
   });
@@ -62,26 +75,44 @@ function sidebar(
   panel.addWidget(tabs);
   void checkServer(source, notice, tabs, model).then(status => {
     if (status) {
-      addFeatureTabs(app, source, tabs, status);
+      addFeatureTabs(app, source, features, status);
       onReady(status);
     }
   });
   return panel;
 }
 
-function openReadOnly(app: JupyterFrontEnd, run: IHeadlessRun): void {
-  if (!run.output_path) {
+/**
+ * Open `path` as a record: no kernel, nothing editable (executed notebooks,
+ * run artifacts).
+ */
+async function openReadOnly(app: JupyterFrontEnd, path: string): Promise<void> {
+  const widget: any = await app.commands.execute('docmanager:open', { path });
+  const session = widget?.sessionContext;
+  if (session) {
+    session.kernelPreference = { ...session.kernelPreference, shouldStart: false, canStart: false };
+  }
+  await widget?.context?.ready;
+  if (!widget || widget.isDisposed) {
     return;
   }
-  void app.commands.execute('docmanager:open', { path: run.output_path }).then((widget: any) => {
-    // An executed notebook is a record: show it without letting cells be edited.
-    void widget?.context?.ready?.then(() => {
-      for (const cell of widget.content?.widgets ?? []) {
-        cell.readOnly = true;
-      }
-      widget.title.label = `${widget.title.label} (read-only)`;
-    });
-  });
+  for (const cell of widget.content?.widgets ?? []) {
+    cell.readOnly = true;
+  }
+  widget.content?.editor?.setOption?.('readOnly', true);
+  if (widget.context?.model) {
+    widget.context.model.dirty = false; // loading may normalise the file; nothing to save
+  }
+  if (!String(widget.title.label).endsWith('(read-only)')) {
+    widget.title.label = `${widget.title.label} (read-only)`;
+  }
+}
+
+function showSidebarTab(app: JupyterFrontEnd, features: IFeatures, tab: Widget): void {
+  if (features.tabs) {
+    features.tabs.currentWidget = tab;
+  }
+  app.shell.activateById('jp-mlops-sidebar');
 }
 
 function addStatusItem(
@@ -110,19 +141,26 @@ function addStatusItem(
 function addFeatureTabs(
   app: JupyterFrontEnd,
   source: IMlopsSource,
-  tabs: TabPanel,
+  features: IFeatures,
   status: IServerStatus
 ): void {
+  const tabs = features.tabs!;
   if (status.features.models) {
     tabs.addWidget(new ModelsPanel(source));
   }
   if (status.features.data) {
-    tabs.addWidget(new DataPanel(source));
+    features.data = new DataPanel(source);
+    tabs.addWidget(features.data);
   }
   if (!status.features.headless) {
     return;
   }
-  const headless = new HeadlessPanel(source, run => openReadOnly(app, run));
+  const headless = new HeadlessPanel(source, run => {
+    if (run.output_path) {
+      void openReadOnly(app, run.output_path);
+    }
+  });
+  features.headless = headless;
   tabs.addWidget(headless);
   app.docRegistry.addWidgetExtension(
     'Notebook',
@@ -131,8 +169,7 @@ function addFeatureTabs(
         .then(run => {
           if (run) {
             headless.track(run);
-            tabs.currentWidget = headless;
-            app.shell.activateById('jp-mlops-sidebar');
+            showSidebarTab(app, features, headless);
           }
         })
         .catch(error => void showErrorMessage('Run headless', error));
@@ -171,7 +208,8 @@ async function checkServer(
 function addCommands(
   app: JupyterFrontEnd,
   source: IMlopsSource,
-  tracker: WidgetTracker<MainAreaWidget>
+  tracker: WidgetTracker<MainAreaWidget>,
+  features: IFeatures
 ): void {
   app.commands.addCommand(CommandIDs.openRun, {
     label: 'MLOps: Open Run',
@@ -182,7 +220,13 @@ function addCommands(
         app.shell.activateById(existing.id);
         return;
       }
-      const content = new RunDetailWidget(source, runId);
+      const content = new RunDetailWidget(source, runId, {
+        reproduce: (id, name) =>
+          void app.commands.execute(CommandIDs.reproduceRun, { runId: id, name }),
+        openSnapshot: ref => void app.commands.execute(CommandIDs.showSnapshot, { ref }),
+        openArtifact: (id, path) =>
+          void app.commands.execute(CommandIDs.openArtifact, { runId: id, path })
+      });
       const widget = new MainAreaWidget({ content });
       widget.id = `jp-mlops-run-tab-${runId}`;
       widget.title.icon = mlopsIcon;
@@ -190,6 +234,54 @@ function addCommands(
       app.shell.add(widget, 'main');
       app.shell.activateById(widget.id);
     }
+  });
+  app.commands.addCommand(CommandIDs.reproduceRun, {
+    label: 'MLOps: Reproduce Run',
+    execute: async args => {
+      const runId = String(args.runId ?? '');
+      const headless = features.headless;
+      if (!headless) {
+        void showErrorMessage(
+          'Reproduce',
+          'Reproducing runs needs the headless feature: install papermill in the server environment.'
+        );
+        return;
+      }
+      const name = String(args.name || runId.slice(0, 8));
+      const answer = await showDialog({
+        title: `Reproduce ${name}?`,
+        body:
+          'Re-executes its stored notebook with the recorded parameters and pinned snapshots ' +
+          'as a new run, then compares every metric.',
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Reproduce' })]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        headless.track(await source.reproduce(runId));
+        showSidebarTab(app, features, headless);
+      } catch (error) {
+        void showErrorMessage('Reproduce', error as Error);
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.showSnapshot, {
+    label: 'MLOps: Show Snapshot',
+    execute: args => {
+      if (features.data) {
+        showSidebarTab(app, features, features.data);
+        void features.data.reveal(String(args.ref ?? ''));
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.openArtifact, {
+    label: 'MLOps: Open Artifact',
+    execute: args =>
+      openReadOnly(
+        app,
+        artifactDocumentPath(String(args.runId ?? ''), String(args.path ?? ''))
+      ).catch(error => void showErrorMessage('Open artifact', error as Error))
   });
   app.commands.addCommand(CommandIDs.compareRuns, {
     label: 'MLOps: Compare Selected Runs',
@@ -221,8 +313,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const source = new RestSource();
     const model = new RunsModel(source);
     const tracker = new WidgetTracker<MainAreaWidget>({ namespace: 'jupyter-mlops' });
-    addCommands(app, source, tracker);
-    const panel = sidebar(app, source, model, status => {
+    const features: IFeatures = { tabs: null, data: null, headless: null };
+    app.serviceManager.contents.addDrive(
+      new ArtifactDrive(source, app.serviceManager.serverSettings)
+    );
+    addCommands(app, source, tracker, features);
+    const panel = sidebar(app, source, model, features, status => {
       if (statusBar) {
         addStatusItem(app, shell, statusBar, source, status);
       }

@@ -1,6 +1,7 @@
 /**
- * The run detail tab: params, metrics with charts, tags, input snapshots and
- * artifacts (text, images and notebooks previewed inside Lab, read-only).
+ * The run detail tab: params, metrics with charts, tags, input snapshots (each
+ * a link to its version in the Data view), artifacts (previewed here, opened
+ * as read-only Lab documents) and a "Reproduce" action.
  */
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
@@ -15,17 +16,26 @@ import {
   replaceChildren,
   statusBadge
 } from './elements';
+import { artifactKind } from './artifactDrive';
 import { IArtifact, IMlopsSource, IRunDetail, MetricHistory } from './tokens';
 
-const TEXT = /\.(txt|log|md|json|ya?ml|py|csv|toml|cfg|ini|r|sql|sh|html?)$/i;
-const IMAGE = /\.(png|jpe?g|gif|svg|webp|bmp)$/i;
-const NOTEBOOK = /\.ipynb$/i;
 const PREVIEW_LIMIT = 200_000;
+
+/** What the detail tab asks of the rest of Lab. */
+export interface IRunActions {
+  /** Re-execute the run headless (the sidebar follows the job). */
+  reproduce(runId: string, name: string): void;
+  /** Show snapshot version `ref` (e.g. `train@v2`) in the Data view. */
+  openSnapshot(ref: string): void;
+  /** Open an artifact as a read-only Lab document. */
+  openArtifact(runId: string, path: string): void;
+}
 
 export class RunDetailWidget extends Widget {
   constructor(
     private readonly _source: IMlopsSource,
-    readonly runId: string
+    readonly runId: string,
+    private readonly _actions: IRunActions
   ) {
     super();
     this.id = `jp-mlops-run-${runId}`;
@@ -84,7 +94,8 @@ export class RunDetailWidget extends Widget {
         { className: 'jp-mlops-detail-header' },
         h('h2', { className: 'jp-mlops-run-title' }, run.name || run.run_id),
         statusBadge(run.status),
-        h('code', { className: 'jp-mlops-run-id' }, run.run_id)
+        h('code', { className: 'jp-mlops-run-id' }, run.run_id),
+        this._live ? null : this._reproduceButton(run)
       ),
       h(
         'p',
@@ -121,18 +132,43 @@ export class RunDetailWidget extends Widget {
     void this._listArtifacts(artifacts, '');
   }
 
+  private _reproduceButton(run: IRunDetail): HTMLElement {
+    const button = h(
+      'button',
+      {
+        className: 'jp-mlops-button jp-mlops-reproduce',
+        title: 'Re-execute this run from its stored notebook, parameters and snapshots'
+      },
+      'Reproduce'
+    );
+    button.addEventListener('click', () => this._actions.reproduce(run.run_id, run.name));
+    return button;
+  }
+
   private _inputs(run: IRunDetail): HTMLElement | null {
     if (run.inputs.length === 0) {
       return null;
     }
+    const label = (ref: string | null, name: string): HTMLElement => {
+      if (!ref) {
+        return h('span', { className: 'jp-mlops-input-name' }, name);
+      }
+      const link = h(
+        'button',
+        { className: 'jp-mlops-link jp-mlops-input-link', title: `Show ${ref} in the Data view` },
+        ref
+      );
+      link.addEventListener('click', () => this._actions.openSnapshot(ref));
+      return link;
+    };
     const rows = run.inputs.map(i =>
       h(
         'li',
         { className: 'jp-mlops-input' },
-        h('span', { className: 'jp-mlops-input-name' }, i.name),
+        label(i.ref, i.name),
         ' ',
         h('code', { title: i.digest }, i.digest.slice(0, 12)),
-        i.source
+        i.source && !i.ref
           ? h('span', { className: 'jp-mlops-meta' }, ` ${i.source_type}: ${i.source}`)
           : null
       )
@@ -192,14 +228,26 @@ export class RunDetailWidget extends Widget {
       { attrs: { href: this._source.artifactUrl(this.runId, file.path, true), download: '' } },
       'Download'
     );
+    const kind = artifactKind(file.path);
+    let open: HTMLElement | null = null;
+    if (kind) {
+      open = h('button', { className: 'jp-mlops-link jp-mlops-open-artifact' }, 'Open in Lab');
+      open.addEventListener('click', () => this._actions.openArtifact(this.runId, file.path));
+    }
     const title = h(
       'div',
       { className: 'jp-mlops-preview-title' },
       h('strong', {}, file.path),
       ' ',
+      open,
+      ' ',
       download
     );
-    if (IMAGE.test(file.path)) {
+    if (kind === 'notebook') {
+      // Notebooks are read in Lab's own viewer; the preview below is a quick look.
+      this._actions.openArtifact(this.runId, file.path);
+    }
+    if (kind === 'image') {
       replaceChildren(
         this._preview,
         title,
@@ -207,7 +255,7 @@ export class RunDetailWidget extends Widget {
       );
       return;
     }
-    if (!TEXT.test(file.path) && !NOTEBOOK.test(file.path)) {
+    if (!kind) {
       replaceChildren(
         this._preview,
         title,
@@ -225,9 +273,8 @@ export class RunDetailWidget extends Widget {
     }
     try {
       const text = await this._source.artifactText(this.runId, file.path);
-      const body = NOTEBOOK.test(file.path)
-        ? notebookPreview(text)
-        : h('pre', {}, text.slice(0, PREVIEW_LIMIT));
+      const body =
+        kind === 'notebook' ? notebookPreview(text) : h('pre', {}, text.slice(0, PREVIEW_LIMIT));
       replaceChildren(this._preview, title, body);
     } catch (error) {
       replaceChildren(

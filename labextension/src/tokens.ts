@@ -17,6 +17,9 @@ export namespace CommandIDs {
   export const openRun = 'mlops:open-run';
   export const compareRuns = 'mlops:compare-runs';
   export const refresh = 'mlops:refresh';
+  export const reproduceRun = 'mlops:reproduce-run';
+  export const openArtifact = 'mlops:open-artifact';
+  export const showSnapshot = 'mlops:show-snapshot';
 }
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
@@ -56,6 +59,8 @@ export interface IDatasetInput {
   digest: string;
   source_type: string;
   source: string;
+  /** The snapshot version (`train@v2`) when the input is one of ours. */
+  ref: string | null;
   schema: string;
   profile: string;
   tags: Record<string, string>;
@@ -158,10 +163,26 @@ export interface INotebookParam {
   help: string;
 }
 
+/** Metrics of a past run against its re-execution (a finished reproduce job). */
+export interface IReproduceReport {
+  original_run_id: string;
+  run_id: string;
+  status: string;
+  ok: boolean;
+  rtol: number;
+  atol: number;
+  metrics: { key: string; original: number | null; reproduced: number | null; ok: boolean }[];
+  environment: { what: string; original: string; reproduced: string }[];
+}
+
 export interface IHeadlessRun {
   id: string;
+  kind: 'headless' | 'reproduce';
+  label: string;
   notebook: string;
   status: string;
+  error: string | null;
+  report: IReproduceReport | null;
   done: boolean;
   run_id: string | null;
   output_path: string | null;
@@ -177,6 +198,7 @@ export interface IMlopsSource {
   metricHistory(runId: string, keys?: string[]): Promise<MetricHistory>;
   artifacts(runId: string, path: string): Promise<IArtifact[]>;
   artifactText(runId: string, path: string): Promise<string>;
+  artifactBytes(runId: string, path: string): Promise<ArrayBuffer>;
   artifactUrl(runId: string, path: string, download?: boolean): string;
   models(): Promise<IModelVersion[]>;
   modelHistory(name: string): Promise<HistoryEntry[]>;
@@ -188,4 +210,5 @@ export interface IMlopsSource {
   startHeadless(path: string, params: Record<string, unknown>): Promise<IHeadlessRun>;
   headlessRuns(): Promise<IHeadlessRun[]>;
   cancelHeadless(id: string): Promise<IHeadlessRun>;
+  reproduce(runId: string): Promise<IHeadlessRun>;
 }

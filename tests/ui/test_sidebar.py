@@ -33,10 +33,11 @@ def _fill_store(root: Path) -> dict[str, str]:
     from jupyter_mlops.tracking.store import open_client
 
     client: MlflowClient = open_client(load_settings(home=str(root)))
+    # First, so "ui-demo" stays the newest experiment (the one the sidebar opens on).
+    ids = {"reproducible": _reproducible_run(root)}
     exp = client.create_experiment(
         "ui-demo", artifact_location=(root / ".mlops" / "artifacts").as_uri()
     )
-    ids = {}
     for name, lr, acc in (
         ("baseline", "0.1", 0.71),
         ("tuned", "0.01", 0.83),
@@ -58,6 +59,33 @@ def _fill_store(root: Path) -> dict[str, str]:
     _notebook(root / "train.ipynb")
     _live_notebook(root / "live.ipynb")
     return ids
+
+
+def _reproducible_run(root: Path) -> str:
+    """A headless run that snapshots data and logs a metric: something to reproduce."""
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.pipelines.headless import execute_notebook
+
+    path = root / "repro.ipynb"
+    cells = [
+        params("scale = 2"),
+        code(
+            "import pandas as pd\nimport jupyter_mlops as mlops\n"
+            "frame = pd.DataFrame({'x': range(5)})\nmlops.snapshot(frame, name='train')\n"
+            "mlops.log(score=scale * frame.x.sum())"
+        ),
+    ]
+    write_notebook(path, cells)
+    result = execute_notebook(
+        path,
+        {"scale": 3},
+        experiment="repro",
+        run_name="repro-me",
+        cwd=root,
+        settings=load_settings(home=str(root)),
+    )
+    assert result.ok, result.message()
+    return result.run_id
 
 
 def _live_notebook(path: Path) -> None:
@@ -278,3 +306,55 @@ def test_status_bar_shows_the_notebook_run_and_sidebar_lists_it(
     title.wait_for(state="visible", timeout=20_000)
     assert title.inner_text() == "live-run"
     page.locator(".jp-mlops-detail .jp-mlops-kv", has_text="acc").first.wait_for(timeout=30_000)
+
+
+def test_run_detail_links_inputs_opens_artifacts_and_reproduces(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    _open_sidebar(page, lab)
+    page.locator(".jp-mlops-experiment").select_option(label="repro")
+    page.locator(".jp-mlops-run", has_text="repro-me").click()
+    detail = page.locator(".jp-mlops-detail")
+    link = detail.locator(".jp-mlops-input-link")
+    link.wait_for(state="visible", timeout=30_000)
+    assert link.inner_text() == "train@v1"
+
+    # The input snapshot opens in the Data view, its version selected.
+    link.click()
+    selected = page.locator(".jp-mlops-data .jp-mlops-selected")
+    selected.wait_for(state="visible", timeout=20_000)
+    assert selected.get_attribute("data-ref") == "train@v1"
+    assert page.locator(".jp-mlops-ref-b").input_value() == "train@v1"
+    _shot(page, "input-snapshot-in-data-view")
+
+    # The stored notebook opens as a read-only Lab notebook, without a kernel.
+    page.locator(".lm-TabBar-tab", has_text="repro-me").click()
+    detail.locator(".jp-mlops-folder", has_text="notebook").click()
+    detail.locator(".jp-mlops-file", has_text="repro.ipynb").click()
+    tab = page.locator(".lm-TabBar-tab", has_text="repro.ipynb (read-only)")
+    tab.wait_for(state="visible", timeout=30_000)
+    notebook = page.locator(".jp-NotebookPanel:visible")
+    notebook.locator(".jp-Cell", has_text="mlops.snapshot").wait_for(timeout=30_000)
+    assert notebook.locator(".jp-Cell").count() >= 2
+    sessions = page.evaluate(
+        "async ([url, token]) => (await fetch(url + '/api/sessions',"
+        " {headers: {Authorization: 'token ' + token}})).json()",
+        [lab["url"], lab["token"]],
+    )
+    assert not [s for s in sessions if "repro.ipynb" in s.get("path", "")], sessions
+    _shot(page, "artifact-notebook-read-only")
+
+    # Reproduce: confirmed in a dialog, followed in the Headless view, verdict shown.
+    page.locator(".lm-TabBar-tab", has_text="repro-me").click()
+    detail.locator(".jp-mlops-reproduce").click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    row = page.locator(".jp-mlops-headless-run", has_text="reproduce repro-me")
+    row.wait_for(state="visible", timeout=30_000)
+    page.locator(
+        '.jp-mlops-headless-run[data-status="FINISHED"]', has_text="reproduce repro-me"
+    ).wait_for(timeout=180_000)
+    verdict = row.locator(".jp-mlops-report")
+    verdict.wait_for(state="visible", timeout=30_000)
+    assert verdict.inner_text() == "Reproduced: 1 metric matches"
+    _shot(page, "reproduced")
+    assert page.dialogs == []  # type: ignore[attr-defined]

@@ -88,6 +88,9 @@ class MemorySource implements IMlopsSource {
   async artifactText(): Promise<string> {
     return '';
   }
+  async artifactBytes(): Promise<ArrayBuffer> {
+    return new ArrayBuffer(0);
+  }
   artifactUrl(): string {
     return '';
   }
@@ -101,6 +104,7 @@ class MemorySource implements IMlopsSource {
   startHeadless = async (): Promise<any> => ({});
   headlessRuns = async () => [];
   cancelHeadless = async (): Promise<any> => ({});
+  reproduce = async (): Promise<any> => ({});
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
