@@ -23,8 +23,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +35,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _table import print_table
 from bench_panel import build_store
+from tests.processes import free_port, stop_group, wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = 100
@@ -49,42 +49,18 @@ CASES = (
 )
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, path: str, proc: subprocess.Popen[bytes], limit_s: float = 90) -> None:
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"server on {port} did not answer {path} in {limit_s} s")
-
-
 @contextmanager
 def _server(cmd: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[None]:
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
         try:
-            _wait(port, ready, proc)
+            try:
+                wait_http(f"http://127.0.0.1:{port}{ready}", proc, 90)
+            except RuntimeError as exc:
+                raise SystemExit(str(exc)) from None
             yield
         finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop_group(proc)
 
 
 def _jupyter(root: Path, port: int, token: str, work: Path) -> Any:
@@ -165,7 +141,7 @@ def measure(root: Path, exp: str, requests: int, slow_requests: int) -> list[lis
     """Return the table rows."""
     rows: list[list[object]] = []
     work = Path(tempfile.mkdtemp(prefix="mlops-bench-server-"))
-    token, ours_port, mlflow_port = secrets.token_hex(16), _port(), _port()
+    token, ours_port, mlflow_port = secrets.token_hex(16), free_port(), free_port()
     db = root / ".mlops" / "mlflow.db"
     with _jupyter(root, ours_port, token, work), _mlflow(db, mlflow_port):
         cold, _ = _timed(_ours(ours_port, token, exp, "", ""), 1)

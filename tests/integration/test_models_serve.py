@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -17,28 +14,9 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
-from tests.mlflow_server import free_port
+from tests.processes import free_port, stop_group, wait_http
 
 pytestmark = pytest.mark.integration
-
-
-def _log_text(proc: subprocess.Popen[bytes]) -> str:
-    path = getattr(proc, "log_path", None)
-    return Path(path).read_text()[-3000:] if path else ""
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: {_log_text(proc)}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} not ready after {timeout}s")
 
 
 def test_serve_round_trip_matches_local_predictions(store: Any, tmp_path: Path) -> None:
@@ -62,9 +40,13 @@ def test_serve_round_trip_matches_local_predictions(store: Any, tmp_path: Path) 
         stderr=subprocess.STDOUT,
         start_new_session=True,  # the server's workers die with the group below
     )
-    proc.log_path = str(tmp_path / "serve.log")  # type: ignore[attr-defined]
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/ping", proc)
+        wait_http(
+            f"http://127.0.0.1:{port}/ping",
+            proc,
+            120,
+            log=lambda: (tmp_path / "serve.log").read_text()[-3000:],
+        )
         rows = X.iloc[1::2]
         body = json.dumps({"dataframe_split": rows.to_dict(orient="split")}).encode()
         request = urllib.request.Request(
@@ -79,13 +61,7 @@ def test_serve_round_trip_matches_local_predictions(store: Any, tmp_path: Path) 
             np.asarray(served), mlops.load_model("wine@production").predict(rows)
         )
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc)
         log.close()
     banner = (tmp_path / "serve.log").read_text()
     assert f"serving wine version 1 at http://127.0.0.1:{port}/invocations" in banner

@@ -10,16 +10,13 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.mlflow_server import free_port
+from tests.processes import free_port, stop_group, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,33 +40,6 @@ def lab_config(base: Path) -> Path:
         json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
     )
     return config
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 60) -> None:
-    """Wait until GET ``url`` answers 200; fail early if ``proc`` exits."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"jupyter lab exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"{url} did not answer within {deadline_s} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop ``proc`` and its process group: SIGTERM, then SIGKILL after 20 s."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 @contextlib.contextmanager
@@ -109,10 +79,14 @@ def running_lab(
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            wait_http(f"{url}{ready}?token={token}", proc)
+            wait_http(f"{url}{ready}?token={token}", proc, log=lambda: _tail(base / "lab.log"))
             yield url, token
         finally:
-            stop(proc)
+            stop_group(proc)
+
+
+def _tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
 
 @contextlib.contextmanager
