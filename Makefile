@@ -44,15 +44,19 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
+# Test files run on two workers (a file's tests stay together, sharing its servers).
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+
 pytest: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # Team mode: the integration tests again, on `mlflow server` + a private PostgreSQL cluster.
 test-services:
 	sh scripts/ensure-test-services.sh
 
 pytest-team: $(VENV)/.installed-test test-services
-	MLOPS_TEST_STORE=server $(BIN)/python -m pytest -q -m integration tests/integration
+	MLOPS_TEST_STORE=server $(PYTEST) -m integration tests/integration
 
 # JupyterLab extension: npm (not yarn) + jupyter-builder from the venv; rebuilt when sources change.
 LABEXT     := labextension

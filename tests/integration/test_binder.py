@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.binder]
+# Binder launches on the embedded store whatever the session's store (MLOPS_*/MLFLOW_* are
+# cleared), so the team pass would only build the same environment again.
+pytestmark = [pytest.mark.integration, pytest.mark.binder, pytest.mark.sqlite_only]
 
 REPO = Path(__file__).resolve().parents[2]
 #: built JupyterLab extension: not in git; `make test` builds it before pytest
