@@ -44,8 +44,10 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-# Test files run on two workers (a file's tests stay together, sharing its servers).
-PYTEST_WORKERS ?= 2
+# Test files run on parallel workers (a file's tests stay together, sharing its servers):
+# one per core, at least 2 and at most 4 (each worker starts kernels, Lab and servers).
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); \
+	if [ $$n -lt 2 ]; then n=2; elif [ $$n -gt 4 ]; then n=4; fi; echo $$n)
 PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 pytest: $(VENV)/.installed-test
