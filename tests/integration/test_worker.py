@@ -22,6 +22,7 @@ from jupyter_mlops.pipelines import worker_client
 from jupyter_mlops.pipelines.progress import Progress
 from jupyter_mlops.pipelines.worker import EXECUTOR_TAG
 from jupyter_mlops.pipelines.worker_address import NO_WORKER_ENV, lock_path, socket_path, worker_key
+from jupyter_mlops.tracking.liveness import process_alive
 from tests.pipeline_notebooks import code, write_notebook
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ def _stop_all(envs: list[dict[str, str]]) -> None:
         status = worker_client.worker_status(key)
         if status is not None:
             worker_client.stop_worker(key)
-            if worker_client._alive(status["pid"]):
+            if process_alive(status["pid"]):
                 os.kill(status["pid"], signal.SIGKILL)
 
 
@@ -148,11 +149,11 @@ def test_another_tracking_uri_gets_its_own_worker_and_stop_ends_it(  # type: ign
 
     stopped = _cli("worker", "stop")
     assert stopped.returncode == 0 and f"stopped worker pid {a['pid']}" in stopped.stdout
-    assert not worker_client._alive(a["pid"]) and not Path(a["socket"]).exists()
+    assert not process_alive(a["pid"]) and not Path(a["socket"]).exists()
     assert "no worker is running" in _cli("worker", "status").stdout
     assert json.loads(_cli("worker", "status", "--json", env=other).stdout)["pid"] == b["pid"]
     assert _cli("worker", "stop", env=other).returncode == 0
-    assert not worker_client._alive(b["pid"]) and not Path(b["socket"]).exists()
+    assert not process_alive(b["pid"]) and not Path(b["socket"]).exists()
 
 
 def test_a_worker_that_dies_mid_run_is_one_clear_error(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]
@@ -240,9 +241,9 @@ def test_an_idle_worker_exits_and_removes_its_socket(worker_env, monkeypatch) ->
     worker_env.append(dict(os.environ))
     status = json.loads(_cli("worker", "start", "--json").stdout)
     deadline = time.monotonic() + 60
-    while worker_client._alive(status["pid"]) and time.monotonic() < deadline:
+    while process_alive(status["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not worker_client._alive(status["pid"]) and not Path(status["socket"]).exists()
+    assert not process_alive(status["pid"]) and not Path(status["socket"]).exists()
 
 
 def test_the_kernel_gets_exactly_the_clients_environment(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,6 @@ in-process and :func:`spawn_worker` starts a worker for next time.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
@@ -22,6 +21,7 @@ from typing import Any
 
 from .. import errors
 from ..errors import MlopsError
+from ..tracking.liveness import process_alive
 from .progress import Progress, ProgressCallback
 from .worker_address import (
     NO_WORKER_ENV,
@@ -341,25 +341,11 @@ def stop_worker(key: str | None = None, timeout: float = 60.0) -> dict[str, Any]
     deadline = time.monotonic() + 5
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    status["exited"] = not _alive(pid)
+    status["exited"] = not process_alive(pid)
     return status
 
 
 def _wait_exit(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (our own child not yet reaped) has exited too.
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state != "Z"
-    return True

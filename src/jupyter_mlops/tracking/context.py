@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
+from .liveness import process_start_ticks
+
 __all__ = ["KEY_PACKAGES", "context_tags", "git_info", "notebook_path", "process_identity"]
 
 #: Packages whose versions are recorded on every run.
@@ -94,16 +96,6 @@ def process_identity() -> dict[str, str]:
     if started is not None:
         ident["mlops.pid_start"] = str(started)
     return ident
-
-
-def process_start_ticks(pid: int) -> int | None:
-    """Return a process's start time in clock ticks since boot (Linux), else ``None``."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name may hold spaces; fields after its closing parenthesis are fixed.
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def context_tags(

@@ -7,12 +7,11 @@ gone from this host, or when its heartbeat is older than ``stale_after`` seconds
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from typing import TYPE_CHECKING
 
-from .context import process_start_ticks
+from .liveness import process_alive
 from .session import HEARTBEAT_TAG
 from .store import mlflow_errors
 
@@ -25,26 +24,13 @@ __all__ = ["reap_stale_runs"]
 STALE_AFTER_S = 300.0
 
 
-def _process_alive(pid: int, start_ticks: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    if start_ticks:
-        # A reused pid belongs to a process that started at another time.
-        return str(process_start_ticks(pid)) == start_ticks
-    return True
-
-
 def _is_stale(run: Run, host: str, now: float, stale_after: float) -> bool:
     tags = run.data.tags
     beat = tags.get(HEARTBEAT_TAG)
     if beat is None:
         return False  # not ours: leave runs of other tools alone
     if tags.get("mlops.host") == host and tags.get("mlops.pid", "").isdigit():
-        return not _process_alive(int(tags["mlops.pid"]), tags.get("mlops.pid_start"))
+        return not process_alive(int(tags["mlops.pid"]), tags.get("mlops.pid_start"))
     return now - float(beat) > stale_after
 
 

@@ -1,0 +1,45 @@
+"""Whether a process is still running, from ``/proc`` (stdlib only: cheap to import)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["process_alive", "process_start_ticks"]
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/<pid>/stat`` after the command name (Linux), else ``None``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces; fields after its closing parenthesis are fixed.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Return a process's start time in clock ticks since boot (Linux), else ``None``."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def process_alive(pid: int, start_ticks: str | None = None) -> bool:
+    """Whether process ``pid`` is running.
+
+    A zombie (exited, not yet reaped) counts as gone. With ``start_ticks`` (a
+    recorded :func:`process_start_ticks`), a pid reused by a process that started
+    at another time counts as gone too.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    fields = _proc_stat(pid)
+    if fields and fields[0] == "Z":
+        return False
+    if start_ticks:
+        return fields is not None and fields[19] == start_ticks
+    return True
