@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["SOURCE_TYPE", "log_input", "snapshot_uri"]
+__all__ = ["SOURCE_TYPE", "log_input", "snapshot_ref", "snapshot_uri"]
 
 SOURCE_TYPE = "mlops-snapshot"
 
@@ -18,6 +18,16 @@ SOURCE_TYPE = "mlops-snapshot"
 def snapshot_uri(name: str, version: int) -> str:
     """The URI naming one snapshot version, e.g. ``mlops://train@v2``."""
     return f"mlops://{name}@v{version}"
+
+
+def snapshot_ref(source: str) -> str | None:
+    """``train@v2`` from the source of a dataset input :func:`log_input` recorded, else ``None``."""
+    try:
+        uri = json.loads(source).get("uri")
+    except (ValueError, AttributeError):
+        return None
+    prefix = "mlops://"
+    return uri.removeprefix(prefix) if isinstance(uri, str) and uri.startswith(prefix) else None
 
 
 def log_input(manifest: dict[str, Any], context: str) -> str | None:

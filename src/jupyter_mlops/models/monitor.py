@@ -8,10 +8,10 @@ predictions themselves.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..data.lineage import snapshot_ref
 from ..errors import InvalidInput
 from ..tracking.api import tracker
 from ..tracking.store import mlflow_errors
@@ -74,21 +74,13 @@ def training_reference(client: MlflowClient, version: ModelVersion) -> str:
     inputs = snapshot_inputs(client, version.run_id) if version.run_id else []
     ranked = [i for i in inputs if i["context"] == "training"] or inputs
     for item in reversed(ranked):
-        uri = _snapshot_uri(item["source"])
-        if uri:
-            return uri.removeprefix("mlops://")
+        ref = snapshot_ref(item["source"])
+        if ref:
+            return ref
     raise InvalidInput(
         f"{version.name} version {version.version} has no training snapshot to compare with; "
         "register it with --data SNAPSHOT or pass reference='train@v1'"
     )
-
-
-def _snapshot_uri(source: str) -> str | None:
-    try:
-        value = json.loads(source).get("uri")
-    except (ValueError, AttributeError):
-        return None
-    return str(value) if isinstance(value, str) and value.startswith("mlops://") else None
 
 
 def _features(model: Any, data: Any) -> Any:

@@ -147,7 +147,7 @@ def run_row(run: Run) -> dict[str, Any]:
 
 def run_detail(client: MlflowClient, run_id: str) -> dict[str, Any]:
     """Return everything the run detail view shows: row fields, all tags, inputs."""
-    run = _get_run(client, run_id)
+    run = get_run(client, run_id)
     row = run_row(run)
     row["tags"] = dict(sorted(run.data.tags.items()))
     row["artifact_uri"] = run.info.artifact_uri
@@ -177,27 +177,14 @@ def _dataset_inputs(run: Run) -> list[dict[str, Any]]:
 
 
 def _snapshot_ref(source_type: str, source: str) -> str | None:
-    """``train@v2`` for an input recorded by a snapshot (its source is ``mlops://train@v2``)."""
-    import json
+    """``train@v2`` for an input recorded by a snapshot, else ``None``."""
+    from ..data.lineage import SOURCE_TYPE, snapshot_ref
 
-    from ..data.lineage import SOURCE_TYPE
-
-    if source_type != SOURCE_TYPE:
-        return None
-    try:
-        uri = json.loads(source).get("uri", "")
-    except (ValueError, AttributeError):
-        return None
-    prefix = "mlops://"
-    return uri[len(prefix) :] if isinstance(uri, str) and uri.startswith(prefix) else None
+    return snapshot_ref(source) if source_type == SOURCE_TYPE else None
 
 
 def get_run(client: MlflowClient, run_id: str) -> Run:
     """Run ``run_id``; :class:`InvalidInput` for a malformed id, :class:`NotFound` if unknown."""
-    return _get_run(client, run_id)
-
-
-def _get_run(client: MlflowClient, run_id: str) -> Run:
     _check_run_id(run_id)
     with mlflow_errors(f"read run {run_id}"):
         return client.get_run(run_id)
@@ -214,7 +201,7 @@ def metric_history(client: MlflowClient, run_id: str, keys: list[str]) -> dict[s
     With no ``keys``, every metric the run has is returned.
     """
     if not keys:
-        keys = sorted(_get_run(client, run_id).data.metrics)
+        keys = sorted(get_run(client, run_id).data.metrics)
     else:
         _check_run_id(run_id)
     out: dict[str, Any] = {}
@@ -244,7 +231,7 @@ def check_artifact_path(path: str) -> str:
 def list_artifacts(client: MlflowClient, run_id: str, path: str = "") -> list[dict[str, Any]]:
     """Return the files and folders directly under ``path`` in the run's artifacts."""
     rel = check_artifact_path(path)
-    run = _get_run(client, run_id)
+    run = get_run(client, run_id)
     local = _local_root(run.info.artifact_uri)
     if local is not None:
         _inside(local, rel, must_exist=bool(rel))
@@ -266,7 +253,7 @@ def artifact_file(client: MlflowClient, run_id: str, path: str, scratch: Path) -
     rel = check_artifact_path(path)
     if not rel:
         raise InvalidInput("give the artifact to download, e.g. ?path=notebook/train.ipynb")
-    run = _get_run(client, run_id)
+    run = get_run(client, run_id)
     local = _local_root(run.info.artifact_uri)
     if local is not None:
         target = _inside(local, rel, must_exist=True)
