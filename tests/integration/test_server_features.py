@@ -229,11 +229,7 @@ async def test_headless_run_start_progress_finish(
     start = {"path": "train.ipynb", "params": {"lr": 0.5}, "experiment": "headless"}
     code, job = await call(jp_fetch, "headless", method="POST", body=json.dumps(start))
     assert code == 201, job
-    for _ in range(240):
-        code, job = await call(jp_fetch, "headless", job["id"])
-        if job["done"]:
-            break
-        await asyncio.sleep(0.5)
+    job = await _finished(jp_fetch, job)
     assert job["status"] == "FINISHED", job
     run = client.get_run(job["run_id"])
     assert run.data.params["lr"] == "0.5"
