@@ -160,3 +160,20 @@ def test_cancel_interrupts_and_marks_killed(store, client) -> None:  # type: ign
     result = handle.wait(timeout=60)
     assert result.status == "KILLED"
     assert client.get_run(result.run_id).info.status == "KILLED"
+
+
+def test_cancel_while_the_kernel_starts_still_stops_the_first_cell(store, client) -> None:  # type: ignore[no-untyped-def]
+    """A kernel ignores interrupts until it runs a cell: the cancel must outlast that."""
+    import time
+
+    import jupyter_mlops as mlops
+
+    nb = _notebook(store.root / "slow.ipynb", [("import time\ntime.sleep(300)", [])])
+    handle = mlops.run_notebook(nb, background=True)
+    deadline = time.monotonic() + 60
+    while handle.control._km is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    handle.cancel()  # the kernel is still booting: no cell is running yet
+    result = handle.wait(timeout=90)
+    assert result.status == "KILLED"
+    assert client.get_run(result.run_id).info.status == "KILLED"

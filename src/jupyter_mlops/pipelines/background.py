@@ -49,6 +49,7 @@ class NotebookRun:
             self._error = exc
         finally:
             self.control.created.set()
+            self.control.over.set()
             self._done.set()
 
     def _on_progress(self, event: Progress) -> None:

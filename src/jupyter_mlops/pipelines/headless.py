@@ -102,6 +102,10 @@ class HeadlessResult:
         )
 
 
+#: seconds between the interrupts a cancelled execution sends its kernel
+_INTERRUPT_EVERY_S = 0.5
+
+
 @dataclass
 class ExecutionControl:
     """Lets another thread follow and cancel an execution."""
@@ -113,15 +117,32 @@ class ExecutionControl:
     created: threading.Event = field(default_factory=threading.Event)
     #: set when the kernel process died under the notebook (SIGKILL, out of memory)
     kernel_died: bool = False
+    #: set once the notebook stopped executing (whatever the outcome)
+    over: threading.Event = field(default_factory=threading.Event)
     _km: Any = None
 
     def cancel(self) -> None:
-        """Interrupt the running cell; the run ends KILLED."""
+        """Interrupt the running cell; the run ends KILLED.
+
+        The kernel is interrupted again every half second until the execution is
+        over: an interrupt that reaches it while it is still starting, or between
+        the client starting a cell and the kernel running it, is ignored.
+        """
+        if self.cancelled.is_set():
+            return
         self.cancelled.set()
-        pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
-        if pid:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(pid), signal.SIGINT)
+        threading.Thread(
+            target=self._interrupt_until_over, name="mlops-cancel", daemon=True
+        ).start()
+
+    def _interrupt_until_over(self) -> None:
+        while True:
+            pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
+            if pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(pid), signal.SIGINT)
+            if self.over.wait(_INTERRUPT_EVERY_S):
+                return
 
 
 @dataclass(frozen=True)
@@ -279,6 +300,7 @@ def _run_papermill(
         first = (str(exc).strip().splitlines() or [""])[0]
         return None, f"execution stopped: {type(exc).__name__}: {first}"
     finally:
+        control.over.set()  # no cell runs any more: a cancel stops interrupting
         # nbclient leaves a kernel it did not create running; a graceful shutdown
         # lets the kernel write what it buffered before the run is ended.
         stop_kernel(control._km)
@@ -379,58 +401,61 @@ def execute_notebook(
     InvalidInput, NotFound
         Before any run or kernel exists: bad path, unknown parameter, missing kernel.
     """
-    plan = prepare(path, params, kernel_name, cwd, output_path)
-    settings = settings or load_settings(plan.notebook.parent)
-    extra_tags = dict(tags or {})
-    if parent_run_id:
-        extra_tags["mlflow.parentRunId"] = parent_run_id
-    tracker, run = _create_run(plan, settings, experiment, run_name, extra_tags)
-    run_id = run.info.run_id
     control = control or ExecutionControl()
-    output = _output_path(plan, settings, run_id)
-    control.run_id, control.output_path = run_id, output
-    control.created.set()
-    started = time.monotonic()
-    failure: CellFailure | None = None
-    error: str | None = None
     try:
-        if control.cancelled.is_set():
-            error = "cancelled before the kernel started"
-        else:
-            with _Heartbeat(tracker.client, run_id):
-                failure, error = _run_papermill(
-                    plan,
-                    output,
-                    kernel_env(settings, run_id, plan.notebook, env, inherit=inherit_env),
-                    progress,
-                    control,
-                    timeout,
-                    kernels,
-                )
-    except BaseException:
-        _terminate_quietly(tracker.client, run_id)
-        raise
-    duration = time.monotonic() - started
-    status = (
-        "KILLED"
-        if control.cancelled.is_set() or control.kernel_died
-        else ("FINISHED" if not (failure or error) else "FAILED")
-    )
-    result = HeadlessResult(
-        run_id,
-        str(run.info.experiment_id),
-        status,
-        plan.notebook,
-        output,
-        plan.params,
-        duration,
-        failure,
-        error,
-    )
-    record_outcome(tracker.client, result, plan.kernel_name, env)
-    if progress is not None:
-        progress(Progress("finished", 0, 0, elapsed_s=duration))
-    return result
+        plan = prepare(path, params, kernel_name, cwd, output_path)
+        settings = settings or load_settings(plan.notebook.parent)
+        extra_tags = dict(tags or {})
+        if parent_run_id:
+            extra_tags["mlflow.parentRunId"] = parent_run_id
+        tracker, run = _create_run(plan, settings, experiment, run_name, extra_tags)
+        run_id = run.info.run_id
+        output = _output_path(plan, settings, run_id)
+        control.run_id, control.output_path = run_id, output
+        control.created.set()
+        started = time.monotonic()
+        failure: CellFailure | None = None
+        error: str | None = None
+        try:
+            if control.cancelled.is_set():
+                error = "cancelled before the kernel started"
+            else:
+                with _Heartbeat(tracker.client, run_id):
+                    failure, error = _run_papermill(
+                        plan,
+                        output,
+                        kernel_env(settings, run_id, plan.notebook, env, inherit=inherit_env),
+                        progress,
+                        control,
+                        timeout,
+                        kernels,
+                    )
+        except BaseException:
+            _terminate_quietly(tracker.client, run_id)
+            raise
+        duration = time.monotonic() - started
+        status = (
+            "KILLED"
+            if control.cancelled.is_set() or control.kernel_died
+            else ("FINISHED" if not (failure or error) else "FAILED")
+        )
+        result = HeadlessResult(
+            run_id,
+            str(run.info.experiment_id),
+            status,
+            plan.notebook,
+            output,
+            plan.params,
+            duration,
+            failure,
+            error,
+        )
+        record_outcome(tracker.client, result, plan.kernel_name, env)
+        if progress is not None:
+            progress(Progress("finished", 0, 0, elapsed_s=duration))
+        return result
+    finally:
+        control.over.set()  # ends the interrupts of a cancel, whatever happened
 
 
 def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:

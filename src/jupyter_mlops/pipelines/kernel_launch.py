@@ -56,9 +56,15 @@ def stop_kernel(km: Any) -> None:
     """Shut the kernel of ``km`` down gracefully (killed after its wait time), if running."""
     if km is None or not km.has_kernel:
         return
+    import zmq
     from jupyter_core.utils import run_sync
 
-    run_sync(km.shutdown_kernel)(now=False)
+    try:
+        run_sync(km.shutdown_kernel)(now=False)
+    except zmq.ZMQError:
+        # The client already closed its sockets (the kernel died while starting):
+        # there is no one left to ask, so end the process.
+        run_sync(km.shutdown_kernel)(now=True)
 
 
 def _watch(nb_man: Any, progress: ProgressCallback) -> None:
