@@ -19,6 +19,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
+    from .data.validation.api import infer_schema, save_schema, validate
     from .models.api import gate, history, load_model, models, monitor, promote, register_model
     from .pipelines.api import notebook_params, reproduce, run_notebook
     from .pipelines.pipeline_api import run_pipeline, show_pipeline, upstream
@@ -64,6 +65,7 @@ _API = {
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
     **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.pipeline_api"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
+    **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(
         ("gate", "history", "load_model", "models", "monitor", "promote", "register_model"),
         ".models.api",

@@ -1,4 +1,4 @@
-"""``jupyter mlops data ls | show | diff | drift | verify | gc``."""
+"""``jupyter mlops data ls | show | diff | drift | validate | schema | verify | gc``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ..data import api
+from ..errors import InvalidInput
 
 
 def add_commands(sub: Any) -> None:
@@ -38,6 +39,26 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--html", metavar="FILE", help="also write the HTML report here")
     p.set_defaults(func=_drift)
+
+    p = cmds.add_parser(
+        "validate", help="check DATA against a snapshot's rules; exit 1 on anomalies"
+    )
+    p.add_argument("data", help="snapshot ref, or a .csv / .parquet file")
+    p.add_argument("--against", required=True, metavar="REF", help="reference snapshot ref")
+    p.add_argument(
+        "--margin",
+        type=float,
+        help="widen the reference's ranges by this share when inferring (default 0.1)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML report here")
+    p.set_defaults(func=_validate)
+
+    p = cmds.add_parser("schema", help="infer a snapshot's validation rules and save them")
+    p.add_argument("ref", help="name, name@v3 or name@<digest prefix>")
+    p.add_argument("--margin", type=float, default=0.1, help="range widening (default 0.1)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_schema)
 
     p = cmds.add_parser("verify", help="re-hash every stored blob; exit 1 on corruption")
     p.set_defaults(func=_verify)
@@ -84,6 +105,45 @@ def _drift(args: argparse.Namespace) -> int:
         with open(args.html, "w", encoding="utf-8") as fh:
             fh.write(report.to_html())
     print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from ..data.validation.api import validate
+
+    report = validate(
+        _data_argument(args.data), args.against, margin=args.margin, log=False, store=args.store
+    )
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(report.to_html())
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.passed else 1
+
+
+def _data_argument(text: str) -> Any:
+    """A .csv / .parquet file read into a frame; anything else is a snapshot ref."""
+    import os
+
+    lower = text.lower()
+    if not lower.endswith((".csv", ".parquet", ".pq")):
+        return text
+    if not os.path.isfile(text):
+        raise InvalidInput(f"no file {text!r}; give a .csv or .parquet file or a snapshot ref")
+    import pandas as pd
+
+    try:
+        return pd.read_csv(text) if lower.endswith(".csv") else pd.read_parquet(text)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(f"cannot read {text!r}: {first}") from None
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from ..data.validation.api import infer_schema
+
+    schema = infer_schema(args.ref, margin=args.margin, store=args.store)
+    print(schema.to_json() if args.json else f"saved beside {schema.source}\n{schema}")
     return 0
 
 

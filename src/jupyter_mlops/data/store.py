@@ -165,6 +165,22 @@ class SnapshotStore:
                 return version
         raise StoreError(f"could not claim a new version of {name!r} in {self.uri}; retry")
 
+    # -- files beside a version (e.g. its validation schema) ---------------------------
+    def side_path(self, name: str, version: int, suffix: str) -> str:
+        """Where the ``suffix`` file of ``name@v<version>`` lives, e.g. ``v000003.schema.json``."""
+        return f"{self.root}/snapshots/{name}/v{version:06d}.{suffix}"
+
+    def write_side(self, name: str, version: int, suffix: str, data: bytes) -> None:
+        """Write (or replace) a file beside a version, atomically."""
+        self._write(self.side_path(name, version, suffix), data)
+
+    def read_side(self, name: str, version: int, suffix: str) -> bytes | None:
+        """A file beside a version, or None when there is none."""
+        try:
+            return bytes(self.fs.cat_file(self.side_path(name, version, suffix)))
+        except FileNotFoundError:
+            return None
+
     # -- low level -----------------------------------------------------------------------
     def _find(self, sub: str) -> list[str]:
         base = f"{self.root}/{sub}"

@@ -1,4 +1,4 @@
-"""``%mlops`` subcommands for data snapshots: snapshot, snapshots, diff, drift."""
+"""``%mlops`` subcommands for data snapshots: snapshot, snapshots, diff, drift, validate."""
 
 from __future__ import annotations
 
@@ -62,3 +62,14 @@ def drift(shell: Any, args: Any) -> Any:
     ref = _data_or_ref(shell, args.reference)
     cur = _data_or_ref(shell, args.current)
     return api.drift(ref, cur, threshold=args.threshold, columns=columns)
+
+
+@subcommand("validate", "%mlops validate new_df --against train@v3")
+@argument("data", help="variable (DataFrame...) or snapshot ref to check")
+@argument("--against", required=True, help="reference snapshot ref (its saved or inferred rules)")
+@argument("--margin", type=float, help="widen the reference's ranges by this share (default 0.1)")
+def validate(shell: Any, args: Any) -> Any:
+    """Anomalies of data against a snapshot: missing/new columns, dtypes, nulls, ranges, keys."""
+    from ..data.validation.api import validate as run_validation
+
+    return run_validation(_data_or_ref(shell, args.data), args.against, margin=args.margin)

@@ -1,0 +1,1 @@
+"""Validating new data against a snapshot: inferred rules, pandera checks, anomaly reports."""
