@@ -25,8 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.pipeline_notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
 BIN = Path(sys.executable).parent
 

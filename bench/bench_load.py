@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _table import print_table
 
 METRIC = "loss"
@@ -270,7 +269,7 @@ def _store_env(store: str, base: Path, workers: int) -> Iterator[dict[str, str]]
         return
     if store != "server":
         raise SystemExit(f"unknown store {store!r}; use embedded and/or server")
-    from tests.team_services import TeamServer
+    from jupyter_mlops.testing.team import TeamServer
 
     t0 = time.perf_counter()
     server = TeamServer(base / "team", workspaces=False, workers=workers).start()

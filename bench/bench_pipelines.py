@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _table import print_table
-from tests.pipeline_notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
 BIN = Path(sys.executable).parent
 

@@ -35,10 +35,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _table import print_table
 from bench_panel import build_store
-from tests.processes import free_port, stop_group, wait_http
+from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = 100

@@ -77,7 +77,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def team_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """PostgreSQL + ``mlflow server --enable-workspaces``, once per session (team mode)."""
-    from tests.team_services import TeamServer
+    from jupyter_mlops.testing.team import TeamServer
 
     server = TeamServer(tmp_path_factory.mktemp("team-server")).start()
     yield server

@@ -20,9 +20,9 @@ from ._version import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
     from .data.validation.api import infer_schema, save_schema, validate
+    from .headless.api import notebook_params, reproduce, run_notebook
     from .models.api import gate, history, load_model, models, monitor, promote, register_model
-    from .pipelines.api import notebook_params, reproduce, run_notebook
-    from .pipelines.pipeline_api import run_pipeline, show_pipeline, upstream
+    from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .tracking.api import (
         Run,
         active_run,
@@ -62,8 +62,8 @@ _API = {
         ),
         ".tracking.api",
     ),
-    **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".pipelines.api"),
-    **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.pipeline_api"),
+    **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".headless.api"),
+    **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.api"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline_notebooks import code, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
 

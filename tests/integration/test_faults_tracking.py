@@ -10,8 +10,8 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.config import load_settings
+from jupyter_mlops.testing.mlflow_server import MlflowServer
 from jupyter_mlops.tracking import api, session
-from tests.mlflow_server import MlflowServer
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_mlops.cli import main
-from tests.pipeline_notebooks import code, write_notebook
+from jupyter_mlops.testing.notebooks import code, write_notebook
 
 pytestmark = pytest.mark.integration
 

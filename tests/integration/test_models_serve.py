@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jupyter_mlops as mlops
-from tests.processes import free_port, stop_group, wait_http
+from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
 
 pytestmark = pytest.mark.integration
 

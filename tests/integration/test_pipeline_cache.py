@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
-from tests.pipeline_notebooks import code, markdown, params, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, markdown, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.error import UsageError
 
-from tests.pipeline_notebooks import code, params, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
 

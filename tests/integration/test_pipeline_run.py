@@ -8,7 +8,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
-from tests.pipeline_notebooks import code, params, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
 

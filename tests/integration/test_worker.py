@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.pipelines import worker_client
-from jupyter_mlops.pipelines.progress import Progress
-from jupyter_mlops.pipelines.worker import EXECUTOR_TAG
-from jupyter_mlops.pipelines.worker_address import NO_WORKER_ENV, lock_path, socket_path, worker_key
+from jupyter_mlops.headless.progress import Progress
+from jupyter_mlops.headless.worker import client as worker_client
+from jupyter_mlops.headless.worker.address import NO_WORKER_ENV, lock_path, socket_path, worker_key
+from jupyter_mlops.headless.worker.server import EXECUTOR_TAG
+from jupyter_mlops.testing.notebooks import code, write_notebook
 from jupyter_mlops.tracking.liveness import process_alive
-from tests.pipeline_notebooks import code, write_notebook
 
 pytestmark = pytest.mark.integration
 

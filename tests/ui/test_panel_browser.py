@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline_notebooks import code, write_notebook
+from jupyter_mlops.testing.notebooks import code, write_notebook
 from tests.ui.lab_server import lab_config, running_lab, screenshot
 
 pytestmark = pytest.mark.ui

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.pipeline_notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
 from tests.ui.lab_server import CLEAN_ENV, lab_config, running_lab, screenshot
 
 pytestmark = pytest.mark.ui
@@ -64,7 +64,7 @@ def _fill_store(root: Path) -> dict[str, str]:
 def _reproducible_run(root: Path) -> str:
     """A headless run that snapshots data and logs a metric: something to reproduce."""
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.pipelines.headless import execute_notebook
+    from jupyter_mlops.headless.execution import execute_notebook
 
     path = root / "repro.ipynb"
     cells = [

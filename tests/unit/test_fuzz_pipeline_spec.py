@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from jupyter_mlops.errors import InvalidInput
 from jupyter_mlops.pipelines.spec import PipelineSpec, load_spec
-from tests.pipeline_notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
 _KEYS = st.sampled_from(["notebook", "params", "needs", "sweep", "name", "steps", "extra"])
 _SCALARS = st.one_of(

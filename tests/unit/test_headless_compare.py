@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from jupyter_mlops.pipelines.headless import CellFailure, HeadlessResult
-from jupyter_mlops.pipelines.progress import Progress, cell_summary
-from jupyter_mlops.pipelines.reproduce import (
+from jupyter_mlops.headless.execution import CellFailure, HeadlessResult
+from jupyter_mlops.headless.progress import Progress, cell_summary
+from jupyter_mlops.headless.reproduce import (
     EnvDifference,
     ReproduceReport,
     close_enough,

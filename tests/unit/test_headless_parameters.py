@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.errors import InvalidInput, NotFound
-from jupyter_mlops.pipelines.parameters import (
+from jupyter_mlops.headless.parameters import (
     check_params,
     cli_params,
     declared_params,

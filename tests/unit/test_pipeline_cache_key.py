@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from jupyter_mlops.pipelines.cache import code_digest, package_digest, step_key
-from tests.pipeline_notebooks import code, markdown, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, markdown, params, write_notebook
 
 CELLS = [params("lr = 0.1"), markdown("# Train"), code("import math\ny = math.sqrt(lr)")]
 

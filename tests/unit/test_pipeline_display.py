@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from jupyter_mlops.magics._pipelines import WidgetPipelineDisplay
-from jupyter_mlops.pipelines.pipeline_display import TerminalPipelineDisplay
+from jupyter_mlops.pipelines.display import TerminalPipelineDisplay
 from jupyter_mlops.pipelines.units import PipelineResult, Unit
 
 

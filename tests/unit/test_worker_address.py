@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_mlops.pipelines import worker_client
-from jupyter_mlops.pipelines.worker import CodeWatch
-from jupyter_mlops.pipelines.worker_address import socket_path, worker_key
+from jupyter_mlops.headless.worker import client as worker_client
+from jupyter_mlops.headless.worker.address import socket_path, worker_key
+from jupyter_mlops.headless.worker.server import CodeWatch
 
 
 def test_the_key_follows_the_store_environment_only() -> None:
@@ -71,7 +71,7 @@ def test_no_worker_answers_when_none_runs(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 def test_our_own_mlflow_defaults_do_not_change_the_worker_key() -> None:
-    from jupyter_mlops.pipelines.worker_address import worker_key
+    from jupyter_mlops.headless.worker.address import worker_key
     from jupyter_mlops.tracking.store import MLFLOW_DEFAULTS
 
     base = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}

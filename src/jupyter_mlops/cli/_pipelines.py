@@ -53,8 +53,8 @@ def _missing_action(p: argparse.ArgumentParser) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..pipelines.pipeline_api import run_pipeline
-    from ..pipelines.pipeline_display import TerminalPipelineDisplay
+    from ..pipelines.api import run_pipeline
+    from ..pipelines.display import TerminalPipelineDisplay
 
     listener = None if args.quiet or args.json else TerminalPipelineDisplay()
     result = run_pipeline(
@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from ..pipelines.pipeline_api import show_pipeline
+    from ..pipelines.api import show_pipeline
 
     plan = show_pipeline(args.pipeline, only=args.only, from_step=args.from_step, force=args.force)
     print(json.dumps(plan.to_dict(), indent=2, default=str) if args.json else plan.text())

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
+from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 
 
 def add_commands(sub: Any) -> None:
@@ -52,7 +52,7 @@ def _parameter_options(p: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> int:
-    from ..pipelines.api import notebook_params
+    from ..headless.api import notebook_params
 
     found = notebook_params(args.notebook)
     if args.json:
@@ -72,13 +72,13 @@ def _params(args: argparse.Namespace) -> int:
 def _progress(args: argparse.Namespace, label: str) -> Any:
     if args.quiet:
         return None
-    from ..pipelines.progress import TerminalProgress
+    from ..headless.progress import TerminalProgress
 
     return TerminalProgress(label)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..pipelines import worker_client
+    from ..headless.worker import client as worker_client
 
     params = cli_params(
         args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
@@ -104,8 +104,8 @@ def _run(args: argparse.Namespace) -> int:
 def _run_here(args: argparse.Namespace, params: dict[str, Any], progress: Any) -> int:
     """Run in this process, starting a warm worker for the next ``run`` meanwhile."""
     from ..config import load_settings
-    from ..pipelines import worker_client
-    from ..pipelines.headless import execute_notebook
+    from ..headless.execution import execute_notebook
+    from ..headless.worker import client as worker_client
 
     if Path(args.notebook).suffix == ".ipynb" and Path(args.notebook).is_file():
         store = load_settings(Path(args.notebook).resolve().parent).store_dir
@@ -131,7 +131,7 @@ def _run_here(args: argparse.Namespace, params: dict[str, Any], progress: Any) -
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from ..pipelines.api import reproduce
+    from ..headless.api import reproduce
 
     report = reproduce(
         args.run_id,
@@ -150,7 +150,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from ..pipelines import worker_client as wc
+    from ..headless.worker import client as wc
 
     if args.action == "start":
         return _worker_start(args)
@@ -179,7 +179,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _worker_start(args: argparse.Namespace) -> int:
     from ..config import load_settings
     from ..errors import InvalidInput
-    from ..pipelines import worker_client as wc
+    from ..headless.worker import client as wc
 
     if wc.workers_disabled():
         raise InvalidInput("MLOPS_NO_WORKER is set; unset it to start a worker")

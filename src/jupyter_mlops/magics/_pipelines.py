@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.magic_arguments import argument
 
 from ..errors import InvalidInput
-from ..pipelines import pipeline_api
+from ..pipelines import api as pipeline_api
 from ..pipelines.units import PipelineListener, PipelineResult, Unit
 from ._registry import subcommand
 
@@ -90,7 +90,7 @@ def _listener(shell: Any, quiet: bool) -> PipelineListener | None:
         return None
     if getattr(shell, "kernel", None) is not None:
         return WidgetPipelineDisplay()
-    from ..pipelines.pipeline_display import TerminalPipelineDisplay
+    from ..pipelines.display import TerminalPipelineDisplay
 
     return TerminalPipelineDisplay(sys.stdout, live=False)
 

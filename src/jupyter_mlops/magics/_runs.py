@@ -6,8 +6,8 @@ from typing import Any
 
 from IPython.core.magic_arguments import argument
 
-from ..pipelines import api
-from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
+from ..headless import api
+from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 from ._registry import subcommand
 
 

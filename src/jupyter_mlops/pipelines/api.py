@@ -1,104 +1,139 @@
-"""Public headless functions, re-exported as ``jupyter_mlops.*``.
+"""Public pipeline functions, re-exported as ``jupyter_mlops.*``.
 
 Examples
 --------
 >>> import jupyter_mlops as mlops
->>> mlops.notebook_params("train.ipynb")                     # doctest: +SKIP
->>> result = mlops.run_notebook("train.ipynb", {"lr": 0.05})  # doctest: +SKIP
->>> report = mlops.reproduce(result.run_id)                   # doctest: +SKIP
->>> print(report.table())                                      # doctest: +SKIP
+>>> print(mlops.show_pipeline("pipeline.yaml").text())           # doctest: +SKIP
+>>> result = mlops.run_pipeline("pipeline.yaml", jobs=2)          # doctest: +SKIP
+>>> result.counts                                                 # doctest: +SKIP
+{'ran': 6, 'cached': 0, 'failed': 0, 'skipped': 0}
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from .background import NotebookRun
-from .headless import HeadlessResult, execute_notebook, prepare
-from .parameters import NotebookParam, declared_params, load_notebook_json, parameters_cell
-from .progress import ProgressCallback
-from .reproduce import DEFAULT_ATOL, DEFAULT_RTOL, ReproduceReport, reproduce_run
+from ..config import Settings, load_settings
+from .orchestrator import Options, run_spec
+from .plan import PipelinePlan, plan_spec
+from .spec import load_spec
+from .units import PipelineListener, PipelineResult
+from .upstream import UpstreamRun, UpstreamRuns, upstream
 
-__all__ = ["notebook_params", "reproduce", "run_notebook"]
-
-
-def notebook_params(path: str | os.PathLike[str]) -> list[NotebookParam]:
-    """Return what the notebook's ``parameters`` cell defines (empty when it has none).
-
-    Examples
-    --------
-    >>> for p in mlops.notebook_params("train.ipynb"):  # doctest: +SKIP
-    ...     print(p.name, p.type, p.default)
-    lr float 0.01
-    """
-    cell = parameters_cell(load_notebook_json(path))
-    return declared_params(cell) if cell is not None else []
+__all__ = [
+    "PipelinePlan",
+    "PipelineResult",
+    "UpstreamRun",
+    "UpstreamRuns",
+    "run_pipeline",
+    "show_pipeline",
+    "upstream",
+]
 
 
-def run_notebook(
-    path: str | os.PathLike[str],
-    params: Mapping[str, Any] | None = None,
+def _settings(spec_path: os.PathLike[str] | str, settings: Settings | None) -> Settings:
+    if settings is not None:
+        return settings
+    return load_settings(os.path.dirname(os.path.abspath(spec_path)))
+
+
+def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def run_pipeline(
+    path: str | os.PathLike[str] = "pipeline.yaml",
     *,
-    background: bool = False,
-    experiment: str | None = None,
-    run_name: str | None = None,
-    output_path: str | os.PathLike[str] | None = None,
-    kernel_name: str | None = None,
-    cwd: str | os.PathLike[str] | None = None,
-    env: Mapping[str, str] | None = None,
-    timeout: float | None = None,
-    progress: ProgressCallback | None = None,
-) -> HeadlessResult | NotebookRun:
-    """Execute a notebook headless (papermill, fresh kernel) as one MLflow run.
+    jobs: int | None = None,
+    executor: str = "local",
+    only: str | Iterable[str] | None = None,
+    from_step: str | None = None,
+    force: bool = False,
+    resume: bool = False,
+    listener: PipelineListener | None = None,
+    settings: Settings | None = None,
+) -> PipelineResult:
+    """Run ``pipeline.yaml``: each step and sweep member in a fresh kernel, as nested MLflow runs.
 
-    Parameters are checked against the ``parameters`` cell before anything starts.
-    With ``background=True`` returns at once with a :class:`NotebookRun` handle
-    (``.status``, ``.wait()``, ``.run_id``, ``.output_path``, ``.cancel()``).
+    The file is validated first (every problem in one message; nothing runs).
+    Units whose cache key is unchanged reuse their recorded run; a failing unit
+    does not stop its siblings, and steps needing it are skipped.
+
+    Parameters
+    ----------
+    path : path-like
+        The pipeline file.
+    jobs : int, optional
+        Units run at once; default the number of cores (``local``) or of Dask worker threads.
+    executor : str
+        ``local``, or ``dask://HOST:PORT`` for an existing Dask distributed scheduler.
+    only : str or list of str, optional
+        Run just these steps; their upstream steps must be cached.
+    from_step : str, optional
+        Run this step and everything downstream of it; upstream steps must be cached.
+    force : bool
+        Ignore the cache for the selected steps.
+    resume : bool
+        Reuse every unit that finished in the previous run of this pipeline; run the rest.
+    listener : PipelineListener, optional
+        Receives progress (on the calling thread).
+
+    Returns
+    -------
+    PipelineResult
+        ``.ok``, ``.counts``, ``.units`` (status, run id, message), ``.table()``.
 
     Examples
     --------
-    >>> r = mlops.run_notebook("train.ipynb", {"lr": 0.05}, experiment="churn")  # doctest: +SKIP
-    >>> r.status, r.run_id  # doctest: +SKIP
-    ('FINISHED', '7c1e2a...')
+    >>> r = mlops.run_pipeline("pipeline.yaml", jobs=2)   # doctest: +SKIP
+    >>> print(r.table())                                   # doctest: +SKIP
     """
-    options: dict[str, Any] = {
-        "experiment": experiment,
-        "run_name": run_name,
-        "output_path": output_path,
-        "kernel_name": kernel_name,
-        "cwd": cwd,
-        "env": env,
-        "timeout": timeout,
-    }
-    if not background:
-        return execute_notebook(path, params, progress=progress, **options)
-    plan = prepare(path, params, kernel_name, cwd, output_path)  # errors surface here, now
-    return NotebookRun(
-        plan.notebook, execute_notebook, path=plan.notebook, params=params, **options
-    )
+    spec = load_spec(path)
+    options = Options(jobs, executor, _names(only), from_step, force, resume)
+    return run_spec(spec, _settings(spec.path, settings), options, listener)
 
 
-def reproduce(
-    run_id: str,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
+def show_pipeline(
+    path: str | os.PathLike[str] = "pipeline.yaml",
     *,
-    output_path: str | os.PathLike[str] | None = None,
-    progress: ProgressCallback | None = None,
-) -> ReproduceReport:
-    """Re-execute a past run exactly as recorded, as a new run, and compare its metrics.
+    only: str | Iterable[str] | None = None,
+    from_step: str | None = None,
+    force: bool = False,
+    settings: Settings | None = None,
+) -> PipelinePlan:
+    """Validate ``pipeline.yaml`` and show its DAG: what is cached and what would run.
+
+    Starts no kernel and creates no run.
 
     Examples
     --------
-    >>> report = mlops.reproduce("7c1e2a...")  # doctest: +SKIP
-    >>> report.ok  # doctest: +SKIP
-    True
+    >>> print(mlops.show_pipeline("pipeline.yaml").text())  # doctest: +SKIP
     """
-    from ..tracking.api import tracker
+    spec = load_spec(path)
+    options = Options(None, "local", _names(only), from_step, force, False)
+    return plan_spec(spec, _settings(spec.path, settings), options)
 
-    settings = tracker().settings
-    return reproduce_run(
-        run_id, rtol=rtol, atol=atol, output_path=output_path, progress=progress, settings=settings
+
+#: names this module held before headless execution got its own package (0.x)
+_MOVED = {"notebook_params", "reproduce", "run_notebook"}
+
+
+def __getattr__(name: str) -> Any:
+    """Forward the single-notebook functions to :mod:`jupyter_mlops.headless.api`, warning once."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    from ..headless import api as headless_api
+
+    warnings.warn(
+        f"jupyter_mlops.pipelines.api.{name} moved: use jupyter_mlops.{name} "
+        f"(or jupyter_mlops.headless.api.{name}); the old path goes in the next release",
+        DeprecationWarning,
+        stacklevel=2,
     )
+    return getattr(headless_api, name)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .parameters import load_notebook_json
+from ..headless.parameters import load_notebook_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

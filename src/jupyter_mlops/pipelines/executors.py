@@ -78,7 +78,7 @@ def run_unit(
     task: UnitTask, progress: UnitProgress | None = None, control: Any = None
 ) -> UnitOutcome:
     """Execute one unit in a fresh kernel; never raises for a failure of the notebook itself."""
-    from .headless import execute_notebook
+    from ..headless.execution import execute_notebook
 
     started = time.monotonic()
     callback = None
@@ -151,7 +151,7 @@ class LocalExecutor(Executor):
         self._lock = threading.Lock()
 
     def submit(self, task: UnitTask, progress: UnitProgress | None = None) -> Future[UnitOutcome]:
-        from .headless import ExecutionControl
+        from ..headless.execution import ExecutionControl
 
         control = ExecutionControl()
         with self._lock:

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import InvalidInput
+from ..headless.recording import PINNED_ENV
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
 from .dag import descendants, topological_order
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
-from .pipeline_runs import (
+from .runs import (
     end_parent,
     end_run,
     previous_results,
@@ -31,7 +32,6 @@ from .pipeline_runs import (
     unit_hash,
     unit_tags,
 )
-from .recording import PINNED_ENV
 from .sweep import expand, member_label, swept_names
 from .units import PipelineListener, PipelineResult, Unit
 from .upstream import UPSTREAM_ENV
@@ -356,7 +356,7 @@ def ready_inputs(state: RunContext, step: str) -> ReadyInputs:
 
 
 def _kernel_of(notebook: Any) -> str:
-    from .parameters import load_notebook_json
+    from ..headless.parameters import load_notebook_json
 
     spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
     return str(spec.get("name", ""))

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError
-from .parameters import check_params, declared_params, load_notebook_json, parameters_cell
+from ..headless.parameters import check_params, declared_params, load_notebook_json, parameters_cell
 
 __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "load_spec"]
 

@@ -103,7 +103,7 @@ def _upstream_ids() -> dict[str, list[str]]:
 
 def _ids_of_pipeline_run(client: Any, parent: str) -> dict[str, list[str]]:
     from ..tracking.store import mlflow_errors
-    from .pipeline_runs import MANIFEST
+    from .runs import MANIFEST
 
     with mlflow_errors(f"read pipeline run {parent}"):
         path = client.download_artifacts(parent, MANIFEST)
@@ -133,10 +133,10 @@ def upstream(step: str | None = None, *, pipeline_run: str | None = None) -> Ups
     >>> best.params["max_depth"], best.run_id   # doctest: +SKIP
     (8, '3c0f...')
     """
+    from ..headless.parameters import resolve_value
     from ..tracking.api import tracker
     from ..tracking.store import mlflow_errors
     from .cache import snapshots_of
-    from .parameters import resolve_value
 
     client = tracker().client
     ids = _ids_of_pipeline_run(client, pipeline_run) if pipeline_run else _upstream_ids()

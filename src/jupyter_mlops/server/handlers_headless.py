@@ -21,7 +21,7 @@ class ParametersHandler(MlopsHandler):
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        from ..pipelines.api import notebook_params
+        from ..headless.api import notebook_params
 
         rel = self.get_query_argument("path", "")
         root = self.state.root_dir
@@ -68,7 +68,7 @@ class ReproduceHandler(MlopsHandler):
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
-        from ..pipelines.reproduce import DEFAULT_ATOL, DEFAULT_RTOL
+        from ..headless.reproduce import DEFAULT_ATOL, DEFAULT_RTOL
         from ..tracking.browse import get_run
 
         body = self.json_body()

@@ -16,7 +16,7 @@ __all__ = ["features", "routes"]
 SERVICES = {
     "models": "jupyter_mlops.models.api",
     "data": "jupyter_mlops.data.api",
-    "headless": "jupyter_mlops.pipelines.api",
+    "headless": "jupyter_mlops.headless.api",
 }
 
 

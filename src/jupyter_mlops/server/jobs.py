@@ -18,9 +18,9 @@ from ..errors import InvalidInput, MlopsError, NotFound
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Settings
-    from ..pipelines.background import NotebookRun
-    from ..pipelines.headless import HeadlessResult
-    from ..pipelines.reproduce import ReproduceReport
+    from ..headless.background import NotebookRun
+    from ..headless.execution import HeadlessResult
+    from ..headless.reproduce import ReproduceReport
 
 __all__ = ["Jobs", "notebook_inside"]
 
@@ -61,7 +61,7 @@ class _Reproduction:
         self.report: ReproduceReport | None = None
 
     def __call__(self, **kwargs: Any) -> HeadlessResult:
-        from ..pipelines.reproduce import reproduce_run
+        from ..headless.reproduce import reproduce_run
 
         self.report = reproduce_run(**kwargs)
         return self.report.result
@@ -77,8 +77,8 @@ class Jobs:
 
     def start(self, rel: str, params: dict[str, Any], experiment: str | None) -> dict[str, Any]:
         """Start notebook ``rel`` with ``params``; return its description."""
-        from ..pipelines.api import run_notebook
-        from ..pipelines.background import NotebookRun
+        from ..headless.api import run_notebook
+        from ..headless.background import NotebookRun
 
         notebook = notebook_inside(self.root, rel)
         job_id = secrets.token_hex(8)
@@ -103,8 +103,8 @@ class Jobs:
         The executed notebook goes to ``<root>/mlops-outputs/`` so Lab can open it;
         the job's description carries the metric comparison once it is over.
         """
-        from ..pipelines.background import NotebookRun
-        from ..pipelines.reproduce import check_tolerances
+        from ..headless.background import NotebookRun
+        from ..headless.reproduce import check_tolerances
 
         check_tolerances(rtol, atol)
         job_id = secrets.token_hex(8)

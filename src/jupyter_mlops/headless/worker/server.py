@@ -1,4 +1,4 @@
-"""A warm worker for headless runs: ``python -m jupyter_mlops.pipelines.worker``.
+"""A warm worker for headless runs: ``python -m jupyter_mlops.headless.worker``.
 
 A cold ``jupyter mlops run`` spends seconds importing MLflow, papermill and
 nbconvert before any cell runs. The worker keeps them imported (and a spare
@@ -34,8 +34,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from .._version import __version__
-from .worker_address import PROTOCOL, lock_path, private_dir, socket_path, worker_key
+from ..._version import __version__
+from .address import PROTOCOL, lock_path, private_dir, socket_path, worker_key
 
 __all__ = ["EXECUTOR_TAG", "IDLE_ENV", "CodeWatch", "Worker", "main"]
 
@@ -265,7 +265,7 @@ class Worker:
         }
 
     def _run(self, channel: _Channel, request: dict[str, Any]) -> None:
-        from .headless import ExecutionControl
+        from ..execution import ExecutionControl
 
         control = ExecutionControl()
         if request.get("protocol") != PROTOCOL:
@@ -309,7 +309,7 @@ def _keep_alive(channel: _Channel, done: threading.Event) -> None:
 
 def settings_for(notebook: str | os.PathLike[str], env: Mapping[str, str]) -> Any:
     """Settings of a client with environment ``env`` (this process's own is not used)."""
-    from ..config import load_settings
+    from ...config import load_settings
 
     return load_settings(
         Path(notebook).parent,
@@ -324,8 +324,8 @@ def _execute(
     request: Mapping[str, Any], env: dict[str, str], control: Any, channel: _Channel, pool: Any
 ) -> dict[str, Any]:
     """Run one request as :func:`~.headless.execute_notebook` would in the client."""
-    from ..errors import MlopsError
-    from .headless import execute_notebook
+    from ...errors import MlopsError
+    from ..execution import execute_notebook
 
     def progress(event: Any) -> None:
         channel.send({"progress": dataclasses.asdict(event)})
@@ -373,9 +373,9 @@ def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
     import mlflow  # noqa: F401
     import papermill  # noqa: F401
 
-    from ..tracking.store import open_client
-    from .kernel_launch import register_engine
-    from .recording import _html
+    from ...tracking.store import open_client
+    from ..kernel_launch import register_engine
+    from ..recording import _html
 
     register_engine()
     notebook = expect.get("notebook")
@@ -394,8 +394,8 @@ def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
 
 
 def _expect_kernel(notebook: Path, expect: Mapping[str, Any], settings: Any, pool: Any) -> None:
-    from .headless import kernel_env
-    from .parameters import load_notebook_json
+    from ..execution import kernel_env
+    from ..parameters import load_notebook_json
 
     spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
     kernel = expect.get("kernel") or spec.get("name")
@@ -417,7 +417,7 @@ def _idle_seconds() -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Start a worker for this process's environment (exits at once if one is running)."""
-    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.pipelines.worker")
+    parser = argparse.ArgumentParser(prog="python -m jupyter_mlops.headless.worker")
     parser.add_argument("--notebook", help="start a spare kernel for this notebook")
     parser.add_argument("--kernel", help="kernel name of that notebook's runs")
     parser.add_argument("--cwd", help="working folder of that notebook's runs")
@@ -428,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     if lock is None:
         print(f"a worker for this environment is already running ({socket_path(key)})")
         return 0
-    from .kernel_pool import KernelPool
+    from ..kernel_pool import KernelPool
 
     pool = KernelPool()
     worker = Worker(key, _idle_seconds(), pool)
@@ -465,7 +465,3 @@ def _hold_lock(key: str) -> IO[str] | None:
         if current:
             return fh
         fh.close()  # an exiting worker removed the file we locked: lock the new one
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

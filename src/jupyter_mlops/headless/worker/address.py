@@ -12,8 +12,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .._version import __version__
-from ..tracking.store import MLFLOW_DEFAULTS
+from ..._version import __version__
+from ...tracking.store import MLFLOW_DEFAULTS
 
 __all__ = [
     "NO_WORKER_ENV",

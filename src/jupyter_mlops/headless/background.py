@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .headless import ExecutionControl, HeadlessResult
+from .execution import ExecutionControl, HeadlessResult
 from .progress import Progress
 
 __all__ = ["NotebookRun"]

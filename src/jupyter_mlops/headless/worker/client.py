@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import errors
-from ..errors import MlopsError
-from ..tracking.liveness import process_alive
-from .progress import Progress, ProgressCallback
-from .worker_address import (
+from ... import errors
+from ...errors import MlopsError
+from ...tracking.liveness import process_alive
+from ..progress import Progress, ProgressCallback
+from .address import (
     NO_WORKER_ENV,
     PROTOCOL,
     lock_path,
@@ -280,7 +280,7 @@ def spawn_worker(
         store_dir.mkdir(parents=True, exist_ok=True)
         log_file = store_dir / LOG_NAME
         mode = "w" if log_file.is_file() and log_file.stat().st_size > 1_000_000 else "a"
-        cmd = [sys.executable, "-m", "jupyter_mlops.pipelines.worker"]
+        cmd = [sys.executable, "-m", "jupyter_mlops.headless.worker"]
         for flag, value in (("--notebook", notebook), ("--kernel", kernel), ("--cwd", cwd)):
             if value:
                 cmd += [flag, value]

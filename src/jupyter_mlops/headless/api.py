@@ -1,0 +1,104 @@
+"""Public headless functions, re-exported as ``jupyter_mlops.*``.
+
+Examples
+--------
+>>> import jupyter_mlops as mlops
+>>> mlops.notebook_params("train.ipynb")                     # doctest: +SKIP
+>>> result = mlops.run_notebook("train.ipynb", {"lr": 0.05})  # doctest: +SKIP
+>>> report = mlops.reproduce(result.run_id)                   # doctest: +SKIP
+>>> print(report.table())                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .background import NotebookRun
+from .execution import HeadlessResult, execute_notebook, prepare
+from .parameters import NotebookParam, declared_params, load_notebook_json, parameters_cell
+from .progress import ProgressCallback
+from .reproduce import DEFAULT_ATOL, DEFAULT_RTOL, ReproduceReport, reproduce_run
+
+__all__ = ["notebook_params", "reproduce", "run_notebook"]
+
+
+def notebook_params(path: str | os.PathLike[str]) -> list[NotebookParam]:
+    """Return what the notebook's ``parameters`` cell defines (empty when it has none).
+
+    Examples
+    --------
+    >>> for p in mlops.notebook_params("train.ipynb"):  # doctest: +SKIP
+    ...     print(p.name, p.type, p.default)
+    lr float 0.01
+    """
+    cell = parameters_cell(load_notebook_json(path))
+    return declared_params(cell) if cell is not None else []
+
+
+def run_notebook(
+    path: str | os.PathLike[str],
+    params: Mapping[str, Any] | None = None,
+    *,
+    background: bool = False,
+    experiment: str | None = None,
+    run_name: str | None = None,
+    output_path: str | os.PathLike[str] | None = None,
+    kernel_name: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    progress: ProgressCallback | None = None,
+) -> HeadlessResult | NotebookRun:
+    """Execute a notebook headless (papermill, fresh kernel) as one MLflow run.
+
+    Parameters are checked against the ``parameters`` cell before anything starts.
+    With ``background=True`` returns at once with a :class:`NotebookRun` handle
+    (``.status``, ``.wait()``, ``.run_id``, ``.output_path``, ``.cancel()``).
+
+    Examples
+    --------
+    >>> r = mlops.run_notebook("train.ipynb", {"lr": 0.05}, experiment="churn")  # doctest: +SKIP
+    >>> r.status, r.run_id  # doctest: +SKIP
+    ('FINISHED', '7c1e2a...')
+    """
+    options: dict[str, Any] = {
+        "experiment": experiment,
+        "run_name": run_name,
+        "output_path": output_path,
+        "kernel_name": kernel_name,
+        "cwd": cwd,
+        "env": env,
+        "timeout": timeout,
+    }
+    if not background:
+        return execute_notebook(path, params, progress=progress, **options)
+    plan = prepare(path, params, kernel_name, cwd, output_path)  # errors surface here, now
+    return NotebookRun(
+        plan.notebook, execute_notebook, path=plan.notebook, params=params, **options
+    )
+
+
+def reproduce(
+    run_id: str,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    *,
+    output_path: str | os.PathLike[str] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ReproduceReport:
+    """Re-execute a past run exactly as recorded, as a new run, and compare its metrics.
+
+    Examples
+    --------
+    >>> report = mlops.reproduce("7c1e2a...")  # doctest: +SKIP
+    >>> report.ok  # doctest: +SKIP
+    True
+    """
+    from ..tracking.api import tracker
+
+    settings = tracker().settings
+    return reproduce_run(
+        run_id, rtol=rtol, atol=atol, output_path=output_path, progress=progress, settings=settings
+    )
