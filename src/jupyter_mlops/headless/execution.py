@@ -11,23 +11,21 @@ rendering (``output/``), kernel and papermill metadata, duration and status.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
-from ..errors import InvalidInput
 from ..tracking.context import NOTEBOOK_ENV, context_tags
 from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV, Tracker
 from ..tracking.store import mlflow_errors
-from ..tracking.validation import check_param_value
-from .parameters import check_params, declared_params, load_notebook_json, parameters_cell
+from .control import ExecutionControl
+from .outcome import CellFailure, HeadlessResult
+from .plan import Plan, prepare
 from .progress import Progress, ProgressCallback
 from .recording import PINNED_ENV, record_outcome
 
@@ -47,155 +45,6 @@ __all__ = [
 
 #: ``(kernel_name, env, cwd, log_path) -> started kernel manager``
 KernelSource = Callable[[str, Mapping[str, str], str, str], Any]
-
-
-@dataclass(frozen=True)
-class CellFailure:
-    """The cell that stopped a notebook."""
-
-    cell_index: int
-    exec_count: int | None
-    ename: str
-    evalue: str
-
-    def paragraph(self, notebook: str, output_path: str | Path, run_id: str) -> str:
-        """The message printed on stderr: cell, exception, where to look."""
-        count = f"In [{self.exec_count}]" if self.exec_count is not None else "not executed"
-        value = self.evalue.strip().splitlines()[0] if self.evalue.strip() else ""
-        return (
-            f"{notebook} failed in cell {self.cell_index} ({count}) with {self.ename}: {value}\n"
-            f"The executed notebook, with papermill's error marker at that cell, is at "
-            f"{output_path}\nRun {run_id} was marked FAILED."
-        )
-
-
-@dataclass
-class HeadlessResult:
-    """Outcome of one headless execution."""
-
-    run_id: str
-    experiment_id: str
-    status: str
-    notebook: Path
-    output_path: Path
-    params: dict[str, Any]
-    duration_s: float
-    failure: CellFailure | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the notebook ran to the end."""
-        return self.status == "FINISHED"
-
-    def message(self) -> str:
-        """One line when it worked; the failure paragraph otherwise."""
-        if self.failure is not None:
-            return self.failure.paragraph(self.notebook.name, self.output_path, self.run_id)
-        if self.error:
-            return (
-                f"{self.notebook.name}: {self.error}\nRun {self.run_id} was marked {self.status}."
-            )
-        return (
-            f"run {self.run_id} {self.status} in {self.duration_s:.1f} s; "
-            f"output notebook {self.output_path}"
-        )
-
-
-#: seconds between the interrupts a cancelled execution sends its kernel
-_INTERRUPT_EVERY_S = 0.5
-
-
-@dataclass
-class ExecutionControl:
-    """Lets another thread follow and cancel an execution."""
-
-    run_id: str | None = None
-    output_path: Path | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    #: set once the run exists (or creating it failed)
-    created: threading.Event = field(default_factory=threading.Event)
-    #: set when the kernel process died under the notebook (SIGKILL, out of memory)
-    kernel_died: bool = False
-    #: set once the notebook stopped executing (whatever the outcome)
-    over: threading.Event = field(default_factory=threading.Event)
-    _km: Any = None
-
-    def cancel(self) -> None:
-        """Interrupt the running cell; the run ends KILLED.
-
-        The kernel is interrupted again every half second until the execution is
-        over: an interrupt that reaches it while it is still starting, or between
-        the client starting a cell and the kernel running it, is ignored.
-        """
-        if self.cancelled.is_set():
-            return
-        self.cancelled.set()
-        threading.Thread(
-            target=self._interrupt_until_over, name="mlops-cancel", daemon=True
-        ).start()
-
-    def _interrupt_until_over(self) -> None:
-        while True:
-            pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
-            if pid:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(int(pid), signal.SIGINT)
-            if self.over.wait(_INTERRUPT_EVERY_S):
-                return
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything checked before a run or a kernel exists."""
-
-    notebook: Path
-    params: dict[str, Any]
-    param_text: dict[str, str]
-    kernel_name: str
-    cwd: Path
-    output: Path | None
-
-
-def prepare(
-    path: str | os.PathLike[str],
-    params: Mapping[str, Any] | None,
-    kernel_name: str | None,
-    cwd: str | os.PathLike[str] | None,
-    output_path: str | os.PathLike[str] | None,
-) -> Plan:
-    """Check everything that can be checked before a run or a kernel exists."""
-    notebook = Path(path).expanduser().resolve()
-    doc = load_notebook_json(notebook)
-    given = dict(params or {})
-    cell = parameters_cell(doc)
-    check_params(given, declared_params(cell) if cell is not None else None, notebook.name)
-    param_text = {k: check_param_value(k, v) for k, v in given.items()}
-    spec = doc.get("metadata", {}).get("kernelspec", {}) or {}
-    kernel = kernel_name or spec.get("name")
-    if not kernel:
-        raise InvalidInput(
-            f"{notebook.name} names no kernel in its metadata; pass one, e.g. --kernel python3"
-        )
-    _check_kernel(kernel)
-    folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
-    if not folder.is_dir():
-        raise InvalidInput(f"working folder {str(folder)!r} does not exist; give an existing one")
-    output = Path(output_path).expanduser().resolve() if output_path else None
-    if output is not None and output.suffix != ".ipynb":
-        raise InvalidInput(f"--output {str(output_path)!r} must end in .ipynb, e.g. out.ipynb")
-    return Plan(notebook, given, param_text, kernel, folder, output)
-
-
-def _check_kernel(name: str) -> None:
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    manager = KernelSpecManager()
-    try:
-        manager.get_kernel_spec(name)
-    except NoSuchKernel:
-        known = ", ".join(sorted(manager.find_kernel_specs())) or "(none installed)"
-        raise InvalidInput(f"no Jupyter kernel named {name!r}; installed: {known}") from None
 
 
 def _create_run(
@@ -275,24 +124,22 @@ class _Heartbeat:
 def _run_papermill(
     plan: Plan,
     output: Path,
-    env: dict[str, str],
+    kernel: _Kernel,
     progress: ProgressCallback | None,
     control: ExecutionControl,
-    timeout: float | None,
-    kernels: KernelSource | None = None,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
     from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 
     log_path = output.with_name(output.stem + ".kernel.log")
-    if kernels is None:
-        control._km = kernel_manager(plan.kernel_name, env, str(plan.cwd), str(log_path))
+    if kernel.source is None:
+        control._km = kernel_manager(plan.kernel_name, kernel.env, str(plan.cwd), str(log_path))
     try:
-        if kernels is None:
+        if kernel.source is None:
             start_kernel(control._km)
         else:
-            control._km = kernels(plan.kernel_name, env, str(plan.cwd), str(log_path))
-        return _papermill(plan, output, progress, control, timeout)
+            control._km = kernel.source(plan.kernel_name, kernel.env, str(plan.cwd), str(log_path))
+        return _papermill(plan, output, progress, control, kernel.timeout)
     except Exception as exc:
         from nbclient.exceptions import DeadKernelError
 
@@ -405,57 +252,72 @@ def execute_notebook(
     try:
         plan = prepare(path, params, kernel_name, cwd, output_path)
         settings = settings or load_settings(plan.notebook.parent)
-        extra_tags = dict(tags or {})
-        if parent_run_id:
-            extra_tags["mlflow.parentRunId"] = parent_run_id
-        tracker, run = _create_run(plan, settings, experiment, run_name, extra_tags)
-        run_id = run.info.run_id
-        output = _output_path(plan, settings, run_id)
-        control.run_id, control.output_path = run_id, output
+        run_tags = {
+            **(tags or {}),
+            **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
+        }
+        tracker, run = _create_run(plan, settings, experiment, run_name, run_tags)
+        output = _output_path(plan, settings, run.info.run_id)
+        control.run_id, control.output_path = run.info.run_id, output
         control.created.set()
-        started = time.monotonic()
-        failure: CellFailure | None = None
-        error: str | None = None
-        try:
-            if control.cancelled.is_set():
-                error = "cancelled before the kernel started"
-            else:
-                with _Heartbeat(tracker.client, run_id):
-                    failure, error = _run_papermill(
-                        plan,
-                        output,
-                        kernel_env(settings, run_id, plan.notebook, env, inherit=inherit_env),
-                        progress,
-                        control,
-                        timeout,
-                        kernels,
-                    )
-        except BaseException:
-            _terminate_quietly(tracker.client, run_id)
-            raise
-        duration = time.monotonic() - started
-        status = (
-            "KILLED"
-            if control.cancelled.is_set() or control.kernel_died
-            else ("FINISHED" if not (failure or error) else "FAILED")
+        kernel = _Kernel(
+            kernel_env(settings, run.info.run_id, plan.notebook, env, inherit=inherit_env),
+            timeout,
+            kernels,
         )
-        result = HeadlessResult(
-            run_id,
-            str(run.info.experiment_id),
-            status,
-            plan.notebook,
-            output,
-            plan.params,
-            duration,
-            failure,
-            error,
-        )
+        result = _execute(tracker, run, plan, output, kernel, progress, control)
         record_outcome(tracker.client, result, plan.kernel_name, env)
         if progress is not None:
-            progress(Progress("finished", 0, 0, elapsed_s=duration))
+            progress(Progress("finished", 0, 0, elapsed_s=result.duration_s))
         return result
     finally:
         control.over.set()  # ends the interrupts of a cancel, whatever happened
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """How the notebook's kernel is started: its environment, cell timeout, and source."""
+
+    env: dict[str, str]
+    timeout: float | None
+    source: KernelSource | None
+
+
+def _execute(
+    tracker: Tracker,
+    run: Any,
+    plan: Plan,
+    output: Path,
+    kernel: _Kernel,
+    progress: ProgressCallback | None,
+    control: ExecutionControl,
+) -> HeadlessResult:
+    """Run the notebook under the run's heartbeat; the outcome, not yet recorded."""
+    run_id = run.info.run_id
+    started = time.monotonic()
+    failure: CellFailure | None = None
+    error: str | None = None
+    try:
+        if control.cancelled.is_set():
+            error = "cancelled before the kernel started"
+        else:
+            with _Heartbeat(tracker.client, run_id):
+                failure, error = _run_papermill(plan, output, kernel, progress, control)
+    except BaseException:
+        _terminate_quietly(tracker.client, run_id)
+        raise
+    status = _status(control, failure, error)
+    duration = time.monotonic() - started
+    experiment_id = str(run.info.experiment_id)
+    return HeadlessResult(
+        run_id, experiment_id, status, plan.notebook, output, plan.params, duration, failure, error
+    )
+
+
+def _status(control: ExecutionControl, failure: CellFailure | None, error: str | None) -> str:
+    if control.cancelled.is_set() or control.kernel_died:
+        return "KILLED"
+    return "FAILED" if failure or error else "FINISHED"
 
 
 def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:

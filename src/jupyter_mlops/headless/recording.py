@@ -19,7 +19,7 @@ from ..tracking.store import mlflow_errors
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-    from .execution import HeadlessResult
+    from .outcome import HeadlessResult
 
 __all__ = ["INPUT_DIR", "MANIFEST", "OUTPUT_DIR", "record_outcome"]
 
