@@ -1,4 +1,4 @@
-"""The graph of steps: order, cycles, ancestors and descendants.
+"""The graph of steps: order and cycles (:mod:`graphlib`), ancestors and descendants.
 
 Graphs are plain mappings ``step -> steps it needs``; order among independent
 steps follows the file, so plans and summaries read like the YAML.
@@ -6,11 +6,20 @@ steps follows the file, so plans and summaries read like the YAML.
 
 from __future__ import annotations
 
+import graphlib
 from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["ancestors", "descendants", "find_cycles", "layers", "topological_order"]
 
 Graph = Mapping[str, Sequence[str]]
+
+
+def _sorter(graph: Graph) -> graphlib.TopologicalSorter[str]:
+    """A sorter over the steps of ``graph`` (needs naming unknown steps are left out)."""
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for node, needs in graph.items():
+        sorter.add(node, *(n for n in needs if n in graph))
+    return sorter
 
 
 def find_cycles(graph: Graph) -> list[list[str]]:
@@ -21,29 +30,24 @@ def find_cycles(graph: Graph) -> list[list[str]]:
     >>> find_cycles({"a": ["b"], "b": ["a"], "c": []})
     [['a', 'b', 'a']]
     """
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = finished
-    path: list[str] = []
+    edges = {node: [n for n in needs if n in graph] for node, needs in graph.items()}
     cycles: list[list[str]] = []
-    seen: set[frozenset[str]] = set()
+    while True:
+        try:
+            _sorter(edges).prepare()
+        except graphlib.CycleError as exc:
+            # graphlib names the loop from the needing side; ours reads "a needs b needs a"
+            cycle = list(reversed(exc.args[1]))
+            start = min(range(len(cycle) - 1), key=lambda i: _position(graph, cycle[i]))
+            cycle = [*cycle[start:-1], *cycle[:start], cycle[start]]
+            cycles.append(cycle)
+            edges[cycle[0]] = [n for n in edges[cycle[0]] if n != cycle[1]]  # break it, look on
+        else:
+            return cycles
 
-    def visit(node: str) -> None:
-        state[node] = 1
-        path.append(node)
-        for need in graph.get(node, ()):
-            if state.get(need) == 1:
-                cycle = [*path[path.index(need) :], need]
-                if frozenset(cycle) not in seen:
-                    seen.add(frozenset(cycle))
-                    cycles.append(cycle)
-            elif need in graph and need not in state:
-                visit(need)
-        path.pop()
-        state[node] = 2
 
-    for node in graph:
-        if node not in state:
-            visit(node)
-    return cycles
+def _position(graph: Graph, node: str) -> int:
+    return list(graph).index(node)
 
 
 def topological_order(graph: Graph) -> list[str]:
@@ -52,20 +56,21 @@ def topological_order(graph: Graph) -> list[str]:
 
 
 def layers(graph: Graph) -> list[list[str]]:
-    """Steps grouped by depth: layer 0 needs nothing, layer n needs only earlier layers."""
-    depth: dict[str, int] = {}
+    """Steps grouped by depth: layer 0 needs nothing, layer n needs only earlier layers.
 
-    def level(node: str) -> int:
-        if node not in depth:
-            depth[node] = 0  # guards a cycle the validator already reported
-            depth[node] = 1 + max((level(n) for n in graph.get(node, ()) if n in graph), default=-1)
-        return depth[node]
-
-    for node in graph:
-        level(node)
-    out: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    for node in graph:
-        out[depth[node]].append(node)
+    A graph with a cycle (which the validator reports first) yields what precedes it.
+    """
+    sorter = _sorter(graph)
+    try:
+        sorter.prepare()
+    except graphlib.CycleError:
+        return []
+    order = {node: i for i, node in enumerate(graph)}
+    out: list[list[str]] = []
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=order.__getitem__)
+        out.append(ready)
+        sorter.done(*ready)
     return out
 
 
