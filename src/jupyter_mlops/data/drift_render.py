@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import html
 import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .drift import DriftReport
+    import pandas as pd
 
 __all__ = ["render_html"]
 
@@ -20,7 +20,24 @@ _STYLE = (
 )
 
 
-def render_html(report: DriftReport) -> str:
+class RenderableDrift(Protocol):
+    """What the renderer reads of a drift report (``drift.DriftReport`` has it all)."""
+
+    table: pd.DataFrame
+    threshold: float
+    skipped: dict[str, str]
+    samples: dict[str, tuple[Any, Any]]
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        """Names of the drifted columns."""
+
+    @property
+    def share_drifted(self) -> float:
+        """Drifted columns / compared columns."""
+
+
+def render_html(report: RenderableDrift) -> str:
     """Standalone HTML for ``report``; plots need matplotlib and are skipped without it."""
     head = (
         f"<p><b>{len(report.drifted_columns)}/{len(report.table)}</b> columns drifted "
@@ -46,7 +63,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _plots(report: DriftReport) -> str:
+def _plots(report: RenderableDrift) -> str:
     if not report.drifted_columns:
         return ""
     try:

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["API_PREFIX", "_load_jupyter_server_extension"]
-
-#: URL prefix of every route, below the server's ``base_url``
-API_PREFIX = "mlops/api/v1"
+__all__ = ["_load_jupyter_server_extension"]
 
 
 def _load_jupyter_server_extension(server_app: Any) -> None:

@@ -8,10 +8,13 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from . import API_PREFIX, handlers_runs, handlers_status
+from . import handlers_runs, handlers_status
 from .state import ServerState
 
-__all__ = ["all_routes", "register"]
+__all__ = ["API_PREFIX", "all_routes", "register"]
+
+#: URL prefix of every route, below the server's ``base_url``
+API_PREFIX = "mlops/api/v1"
 
 
 def all_routes() -> list[tuple[str, Any]]:
