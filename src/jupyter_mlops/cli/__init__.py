@@ -18,7 +18,7 @@ from ..errors import MlopsError
 __all__ = ["build_parser", "main"]
 
 #: modules defining ``add_commands(subparsers)``; optional ones may be absent
-_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines")
+_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines", "_schedules")
 #: commands parsed by their own module alone: ``run`` is served by a warm worker, so
 #: importing every feature (NumPy among them) would be most of its start-up time
 _FAST_COMMANDS = {"run": "_runs", "worker": "_runs"}

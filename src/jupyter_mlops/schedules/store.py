@@ -1,0 +1,252 @@
+"""Schedules kept in the tracking store, and atomic claims of their ticks.
+
+Each schedule is a *ledger run* in the experiment ``mlops-schedules`` of the
+project's MLflow store (the embedded SQLite file, or the team's tracking
+server): its tags hold the definition and state (paused, the latest tick dealt
+with), its **params** hold the claims. MLflow params are write-once: logging a
+param again with another value fails in the store itself (a primary key on
+run and key), so the scheduler that logs ``tick.<UTC time>`` first owns that
+tick and every other scheduler, on this machine or another one using the same
+tracking store, sees its claim refused. A retry with the *same* value succeeds,
+so a claim whose reply was lost can be repeated safely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..config import Settings
+from ..errors import Conflict, NotFound
+from ..tracking.store import mlflow_errors, open_client
+from .spec import Schedule
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
+    from mlflow.entities import Run
+
+__all__ = [
+    "LEDGER_EXPERIMENT",
+    "SCHEDULE_TAG",
+    "TICK_TAG",
+    "TRIGGER_TAG",
+    "Claim",
+    "ScheduleStore",
+    "scheduler_id",
+    "tick_key",
+]
+
+LEDGER_EXPERIMENT = "mlops-schedules"
+#: tags of every execution
+SCHEDULE_TAG = "mlops.schedule"
+TICK_TAG = "mlops.schedule.tick"
+TRIGGER_TAG = "mlops.schedule.trigger"
+#: tags of a ledger run
+_LEDGER_TAG = "mlops.schedule.ledger"
+_DEFINITION_TAG = "mlops.schedule.definition"
+_PAUSED_TAG = "mlops.schedule.paused"
+_LAST_TICK_TAG = "mlops.schedule.last_tick"
+_CLAIM_PREFIX = "tick."
+
+
+def scheduler_id() -> str:
+    """A name for this scheduler, unique across machines: ``host:pid:random``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def tick_key(tick: datetime) -> str:
+    """The param key claiming ``tick``: ``tick.20261201T030000Z`` (UTC, to the second)."""
+    return _CLAIM_PREFIX + tick.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a scheduler decided for a tick, as recorded in the ledger."""
+
+    tick: str
+    outcome: str
+    by: str
+    note: str = ""
+
+    def value(self) -> str:
+        """The param value (at most MLflow's 6000 characters)."""
+        body = {"tick": self.tick, "outcome": self.outcome, "by": self.by, "note": self.note}
+        return json.dumps(body, sort_keys=True)[:6000]
+
+    @classmethod
+    def parse(cls, text: str) -> Claim | None:
+        """Read a param value back; ``None`` if it is not a claim."""
+        try:
+            body = json.loads(text)
+            return cls(str(body["tick"]), str(body["outcome"]), str(body["by"]), body["note"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+class ScheduleStore:
+    """The schedules of one tracking store."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._experiment_id: str | None = None
+
+    @property
+    def client(self) -> MlflowClient:
+        """The MLflow client of the store."""
+        return open_client(self.settings)
+
+    def experiment_id(self) -> str:
+        """The ledger experiment, created on first use."""
+        if self._experiment_id is None:
+            with mlflow_errors("open the schedules ledger"):
+                found = self.client.get_experiment_by_name(LEDGER_EXPERIMENT)
+                if found is None:
+                    self._experiment_id = self._create_experiment()
+                else:
+                    self._experiment_id = str(found.experiment_id)
+        return self._experiment_id
+
+    def _create_experiment(self) -> str:
+        from mlflow.exceptions import MlflowException
+
+        tags = {"mlops.internal": "schedules"}
+        location = self.settings.artifact_root
+        try:
+            return str(
+                self.client.create_experiment(LEDGER_EXPERIMENT, location and location, tags)
+            )
+        except MlflowException:  # created meanwhile by another process
+            found = self.client.get_experiment_by_name(LEDGER_EXPERIMENT)
+            if found is None:
+                raise
+            return str(found.experiment_id)
+
+    # -- schedules ----------------------------------------------------------------------
+    def _ledgers(self, name: str | None = None) -> list[Run]:
+        query = f"tags.`{_LEDGER_TAG}` = '{name}'" if name else f"tags.`{_LEDGER_TAG}` != ''"
+        with mlflow_errors("read the schedules"):
+            runs = self.client.search_runs(
+                [self.experiment_id()], query, max_results=5000, order_by=["start_time ASC"]
+            )
+        return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))
+
+    @staticmethod
+    def _schedule(run: Run) -> Schedule:
+        tags = run.data.tags
+        return Schedule.from_definition(
+            tags[_DEFINITION_TAG],
+            paused=tags.get(_PAUSED_TAG) == "true",
+            id=run.info.run_id,
+            last_tick=tags.get(_LAST_TICK_TAG) or None,
+        )
+
+    def all(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        first: dict[str, Schedule] = {}
+        for run in self._ledgers():
+            schedule = self._schedule(run)
+            first.setdefault(schedule.name, schedule)
+        return sorted(first.values(), key=lambda s: s.name)
+
+    def get(self, name: str) -> Schedule:
+        """The schedule called ``name``; :class:`NotFound` lists the known names."""
+        runs = self._ledgers(name)
+        if not runs:
+            known = ", ".join(s.name for s in self.all()) or "(none yet)"
+            raise NotFound(f"no schedule named {name!r}; known: {known}")
+        return self._schedule(runs[0])
+
+    def add(self, schedule: Schedule) -> Schedule:
+        """Store a new schedule; :class:`Conflict` when the name is taken."""
+        if self._ledgers(schedule.name):
+            raise Conflict(
+                f"a schedule named {schedule.name!r} exists; remove it first or pick another name"
+            )
+        tags = {
+            _LEDGER_TAG: schedule.name,
+            _DEFINITION_TAG: schedule.definition(),
+            _PAUSED_TAG: "false",
+            _LAST_TICK_TAG: schedule.created,
+        }
+        with mlflow_errors("store the schedule"):
+            run = self.client.create_run(self.experiment_id(), run_name=schedule.name, tags=tags)
+            self.client.set_terminated(run.info.run_id, "FINISHED")
+        winner = self._ledgers(schedule.name)[0]
+        if winner.info.run_id != run.info.run_id:  # added at the same moment elsewhere
+            self.client.delete_run(run.info.run_id)
+            raise Conflict(f"a schedule named {schedule.name!r} was just added by someone else")
+        return schedule.with_state(id=run.info.run_id, last_tick=schedule.created)
+
+    def set_paused(self, name: str, paused: bool) -> Schedule:
+        """Pause or resume ``name``."""
+        schedule = self.get(name)
+        with mlflow_errors("update the schedule"):
+            self.client.set_tag(schedule.id, _PAUSED_TAG, "true" if paused else "false")
+        return schedule.with_state(paused=paused)
+
+    def remove(self, name: str) -> Schedule:
+        """Delete ``name`` (its executions stay, as ordinary runs)."""
+        schedule = self.get(name)
+        with mlflow_errors("remove the schedule"):
+            for run in self._ledgers(name):
+                self.client.delete_run(run.info.run_id)
+        return schedule
+
+    # -- ticks --------------------------------------------------------------------------
+    def claim(self, schedule: Schedule, tick: datetime, claim: Claim) -> bool:
+        """Record ``claim`` for ``tick``; True only for the one scheduler whose claim stands."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.log_param(schedule.id, tick_key(tick), claim.value())
+        except MlflowException as exc:
+            if exc.error_code == "INVALID_PARAMETER_VALUE":
+                return False  # claimed by another scheduler: the store refused a new value
+            raise
+        return True
+
+    def advance(self, schedule: Schedule, tick: str) -> None:
+        """Remember ``tick`` as the latest dealt with (a hint; the claims decide)."""
+        with mlflow_errors("update the schedule"):
+            self.client.set_tag(schedule.id, _LAST_TICK_TAG, tick)
+
+    def claims(self, name: str) -> list[Claim]:
+        """Every recorded claim of ``name``, newest first."""
+        schedule = self.get(name)
+        with mlflow_errors("read the schedule's claims"):
+            params = self.client.get_run(schedule.id).data.params
+        found = [Claim.parse(v) for k, v in sorted(params.items()) if k.startswith(_CLAIM_PREFIX)]
+        return [c for c in reversed(found) if c is not None]
+
+    # -- executions ---------------------------------------------------------------------
+    def executions(self, name: str, max_results: int = 20, running: bool = False) -> list[Run]:
+        """The runs executing ``name``, newest first (only RUNNING ones with ``running``)."""
+        with mlflow_errors("search the schedule's runs"):
+            experiments = [
+                e.experiment_id
+                for e in self.client.search_experiments()
+                if str(e.experiment_id) != self.experiment_id()
+            ]
+            if not experiments:
+                return []
+            query = f"tags.`{SCHEDULE_TAG}` = '{name}'"
+            if running:
+                query += " and attributes.status = 'RUNNING'"
+            return list(
+                self.client.search_runs(
+                    experiments, query, max_results=max_results, order_by=["start_time DESC"]
+                )
+            )
+
+    def summary(self, schedule: Schedule) -> dict[str, Any]:
+        """The schedule with its last execution's run id and status."""
+        body = schedule.to_dict()
+        last = self.executions(schedule.name, max_results=1)
+        body["last_run_id"] = last[0].info.run_id if last else None
+        body["last_status"] = last[0].info.status if last else None
+        return body

@@ -1,0 +1,190 @@
+"""Schedules through the CLI and the scheduler, with real kernels and a real MLflow store.
+
+Clock-bound tests use the test-only clock (``_MLOPS_TEST_CLOCK``): fixed starting
+points, sometimes running faster than real time, never a user option.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from jupyter_mlops.cli import main
+from jupyter_mlops.errors import NotFound
+from jupyter_mlops.schedules import api, clock, run_now
+from jupyter_mlops.schedules.scheduler import Scheduler
+from jupyter_mlops.schedules.store import ScheduleStore
+from tests.processes import stop_group
+from tests.schedule_helpers import schedule_runs, train_notebook, webhook
+
+pytestmark = pytest.mark.integration
+
+_T0 = datetime(2026, 1, 5, 2, 59, 50, tzinfo=timezone.utc)
+
+
+def _wait(predicate, deadline_s: float = 60.0):  # type: ignore[no-untyped-def]
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"still not true after {deadline_s} s")
+
+
+def test_cli_adds_lists_pauses_resumes_removes_and_refuses_bad_input(
+    store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_notebook(store.root / "train.ipynb")
+    add = ["schedule", "add", "nightly", "train.ipynb", "--timezone", "Europe/Paris"]
+    assert main([*add, "--cron", "0 3 * * mon-fri", "-p", "x", "4"]) == 0
+    assert "At 03:00, Monday through Friday (Europe/Paris)" in capsys.readouterr().out
+    assert main([*add[:2], "bad", *add[3:], "--cron", "0 25 * * *"]) == 2
+    assert "the hour field '25' is not valid" in capsys.readouterr().err
+    assert main([*add[:2], "bad", *add[3:], "--cron", "0 3 * * *", "-p", "lr", "1"]) == 2
+    assert "unknown parameter(s) lr for train.ipynb; known: x" in capsys.readouterr().err
+    assert main([*add, "--cron", "0 3 * * *"]) == 2
+    assert "a schedule named 'nightly' exists" in capsys.readouterr().err
+    assert main(["schedule", "pause", "nightly"]) == 0
+    assert capsys.readouterr().out == "schedule nightly paused\n"
+    assert main(["schedule", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[1].split()[:3] == ["nightly", "train.ipynb", "0"]
+    assert " yes " in listed[1] and "bad" not in "".join(listed)
+    (row,) = api.list_schedules()
+    assert row["paused"] and row["next_run"] is None and row["params"] == {"x": 4}
+    assert main(["schedule", "resume", "nightly"]) == 0
+    assert api.list_schedules()[0]["next_run"].endswith(("+01:00", "+02:00"))
+    assert main(["schedule", "remove", "nightly"]) == 0
+    assert main(["schedule", "run", "nightly"]) == 2
+    assert "no schedule named 'nightly'" in capsys.readouterr().err
+    assert api.list_schedules() == []
+
+
+def test_a_failing_run_is_failed_and_posted_to_the_webhook_after_a_retry(
+    store, client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train_notebook(store.root / "late.ipynb", fail=True)
+    with webhook(fail_first=1) as (url, received):
+        assert (
+            main(
+                [
+                    "schedule",
+                    "add",
+                    "late",
+                    "late.ipynb",
+                    "--cron",
+                    "@daily",
+                    "--on-failure",
+                    url,
+                    "--on-success",
+                    url + "/ok",
+                ]
+            )
+            == 0
+        )
+        assert main(["schedule", "run", "late"]) == 1
+        assert "ValueError: the data is late" in capsys.readouterr().err
+        (run,) = schedule_runs(client, "late")
+        assert run.info.status == "FAILED"
+        assert run.data.tags["mlops.schedule.trigger"] == "manual"
+        (body,) = received  # the first attempt got a 500: delivered by the retry
+    assert body["run_id"] == run.info.run_id and body["status"] == "FAILED"
+    assert body["schedule"] == "late" and body["target"] == "late.ipynb"
+    assert "the data is late" in body["error"] and "Schedule late" in body["text"]
+    assert body["tick"] == run.data.tags["mlops.schedule.tick"]
+
+
+def test_run_now_starts_in_the_background_and_returns_the_run(store, client) -> None:
+    train_notebook(store.root / "train.ipynb")
+    api.add_schedule("retrain", "train.ipynb", "0 3 * * *", params={"x": 21})
+    with pytest.raises(NotFound, match="no schedule named 'nope'; known: retrain"):
+        run_now("nope")
+    run_id = run_now("retrain", settings=store)
+    run = client.get_run(run_id)
+    assert run.data.tags["mlops.schedule"] == "retrain"
+    tick = datetime.fromisoformat(run.data.tags["mlops.schedule.tick"])
+    assert tick.utcoffset() is not None
+    done = _wait(lambda: client.get_run(run_id).info.status != "RUNNING" and client.get_run(run_id))
+    assert done.info.status == "FINISHED" and done.data.metrics["y"] == 42
+
+
+def test_a_missed_tick_runs_once_within_the_grace_period_and_is_recorded_beyond_it(
+    store, client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train_notebook(store.root / "train.ipynb")
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0.replace(hour=0)))
+    api.add_schedule("hourly", "train.ipynb", "0 * * * *", grace_s=600)
+    api.add_schedule("strict", "train.ipynb", "0 * * * *", grace_s=60)
+    api.add_schedule("idle", "train.ipynb", "0 * * * *", grace_s=600)
+    api.pause_schedule("idle")
+    # no scheduler ran from 00:59:50 to 03:05; then one starts
+    monkeypatch.setenv(
+        clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0.replace(hour=3, minute=5, second=0))
+    )
+    scheduler = Scheduler(store)
+    scheduler.check()
+    scheduler.check()  # a second look changes nothing
+    for handles in scheduler._running.values():
+        for handle in handles:
+            handle.wait(120)
+    (ran,) = schedule_runs(client, "hourly")
+    assert ran.data.tags["mlops.schedule.tick"] == "2026-01-05T03:00:00+00:00"
+    assert ran.info.status == "FINISHED"
+    assert schedule_runs(client, "strict") == [] and schedule_runs(client, "idle") == []
+    store_ = ScheduleStore(store)
+    hourly = [(c.tick[11:16], c.outcome) for c in store_.claims("hourly")]
+    assert hourly == [("03:00", "run"), ("02:00", "missed"), ("01:00", "missed")]
+    strict = [(c.tick[11:16], c.outcome) for c in store_.claims("strict")]
+    assert strict == [("03:00", "missed"), ("02:00", "missed"), ("01:00", "missed")]
+    assert "grace period of 60 s" in store_.claims("strict")[0].note
+    assert store_.claims("idle") == []
+
+
+def _scheduler_process(store, log):  # type: ignore[no-untyped-def]
+    return subprocess.Popen(
+        [sys.executable, "-m", "jupyter_mlops", "scheduler", "--poll", "1"],
+        cwd=store.root,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
+    store, client, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    train_notebook(store.root / "train.ipynb")
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0))
+    api.add_schedule("every", "train.ipynb", "* * * * *", params={"x": 5}, overlap="queue")
+    # both processes share one clock running 12x: a tick every 5 real seconds
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0, speed=12))
+    logs = [(tmp_path / f"scheduler{i}.log").open("wb") for i in range(2)]
+    procs = [_scheduler_process(store, log) for log in logs]
+    try:
+        _wait(
+            lambda: sum(r.info.status == "FINISHED" for r in schedule_runs(client, "every")) >= 2,
+            deadline_s=150,
+        )
+    finally:
+        for proc in procs:
+            proc.send_signal(15)
+        codes = [proc.wait(60) for proc in procs]
+        for proc in procs:
+            stop_group(proc)
+    text = "".join((tmp_path / f"scheduler{i}.log").read_text() for i in range(2))
+    assert codes == [0, 0], text
+    runs = schedule_runs(client, "every")
+    ticks = [r.data.tags["mlops.schedule.tick"] for r in runs]
+    assert len(ticks) == len(set(ticks)) >= 2, text
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    assert all(r.data.params["x"] == "5" and r.data.metrics["y"] == 10 for r in finished)
+    claims = ScheduleStore(store).claims("every")
+    assert len({c.tick for c in claims}) == len(claims)
+    assert {t for t in ticks} <= {c.tick for c in claims if c.outcome in ("run", "queued")}
