@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .headless.api import notebook_params, reproduce, run_notebook
     from .models.api import gate, history, load_model, models, monitor, promote, register_model
     from .pipelines.api import run_pipeline, show_pipeline, upstream
+    from .schedules.handle import schedule, schedules
     from .tracking.api import (
         Run,
         active_run,
@@ -64,6 +65,7 @@ _API = {
     ),
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".headless.api"),
     **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.api"),
+    **dict.fromkeys(("schedule", "schedules"), ".schedules.handle"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(

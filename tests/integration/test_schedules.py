@@ -188,3 +188,41 @@ def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
     claims = ScheduleStore(store).claims("every")
     assert len({c.tick for c in claims}) == len(claims)
     assert {t for t in ticks} <= {c.tick for c in claims if c.outcome in ("run", "queued")}
+
+
+def test_magic_and_python_api_manage_schedules(
+    ip, store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from IPython.core.error import UsageError
+
+    import jupyter_mlops as mlops
+
+    train_notebook(store.root / "train.ipynb")
+    ip.run_line_magic("mlops", 'schedule add nightly train.ipynb --cron "30 2 * * *" -p x 3')
+    assert "At 02:30 (UTC)" in capsys.readouterr().out
+    for line, message in (
+        ('schedule add bad train.ipynb --cron "* * 32 * *"', "the day of month field '32'"),
+        ('schedule add bad train.ipynb --cron "@daily" -p nope 1', "unknown parameter(s) nope"),
+        ("schedule pause ghost", "no schedule named 'ghost'; known: nightly"),
+        ("schedule launch nightly", "unknown action 'launch'"),
+    ):
+        with pytest.raises(
+            UsageError, match=message.replace("(", r"\(").replace(")", r"\)")
+        ) as info:
+            ip.run_line_magic("mlops", line)
+        assert type(info.value) is UsageError
+    ip.run_line_magic("mlops", "schedule pause nightly")
+    ip.run_line_magic("mlops", "schedule list")
+    assert "nightly  train.ipynb  30 2 * * *" in capsys.readouterr().out
+    handle = mlops.schedule("nightly")
+    assert handle.paused and handle.params == {"x": 3}
+    assert not handle.resume().paused
+    table = mlops.schedules()
+    assert (
+        list(table.index) == ["nightly"] and table.loc["nightly", "cron_text"] == "At 02:30 (UTC)"
+    )
+    added = mlops.schedule("weekly", "train.ipynb", cron="0 6 * * mon", timezone="Asia/Tokyo")
+    assert "At 06:00, only on Monday (Asia/Tokyo)" in repr(added)
+    added.remove()
+    ip.run_line_magic("mlops", "schedule remove nightly")
+    assert mlops.schedules().empty

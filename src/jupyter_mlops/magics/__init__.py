@@ -22,7 +22,7 @@ from ._registry import SUBCOMMANDS
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
 
 #: feature modules whose import registers more subcommands; a missing optional one is skipped
-_FEATURES = ("_data", "_models", "_runs", "_pipelines", "_panel")
+_FEATURES = ("_data", "_models", "_runs", "_pipelines", "_schedules", "_panel")
 
 
 def _load_features() -> None:
