@@ -13,7 +13,7 @@ import signal
 import sys
 from typing import Any
 
-from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
+from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 
 _ACTIONS = ("add", "list", "pause", "resume", "remove", "run")
 

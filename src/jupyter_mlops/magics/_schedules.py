@@ -7,7 +7,7 @@ from typing import Any
 from IPython.core.magic_arguments import argument
 
 from ..errors import InvalidInput
-from ..pipelines.parameters import PARAMETER_OPTIONS, cli_params
+from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 from ..schedules import api
 from ._registry import subcommand
 

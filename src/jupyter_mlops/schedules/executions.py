@@ -70,7 +70,7 @@ class Control:
 def _run_notebook(
     settings: Settings, schedule: Schedule, tags: dict[str, str], run: Execution, control: Control
 ) -> None:
-    from ..pipelines.headless import ExecutionControl, execute_notebook
+    from ..headless.execution import ExecutionControl, execute_notebook
 
     headless = ExecutionControl()
     control.cancel_notebook = headless.cancel
@@ -122,7 +122,7 @@ class _PipelineListener:
 def _run_pipeline(
     settings: Settings, schedule: Schedule, tags: dict[str, str], run: Execution, control: Control
 ) -> None:
-    from ..pipelines.pipeline_api import run_pipeline
+    from ..pipelines.api import run_pipeline
 
     result = run_pipeline(
         schedule.path(settings),

@@ -153,10 +153,10 @@ def _target(settings: Settings, target: str | Path) -> tuple[str, str, Path]:
     return stored, kind, path
 
 
-def _check_target(kind: str, path: Path, params: Mapping[str, Any]) -> None:
+def _check_target(settings: Settings, kind: str, path: Path, params: Mapping[str, Any]) -> None:
     """Refuse what ``run`` / ``pipeline run`` would refuse, before anything is stored."""
     if kind == "notebook":
-        from ..pipelines.headless import prepare
+        from ..headless.execution import prepare
 
         prepare(path, params, None, None, None)
         return
@@ -164,9 +164,9 @@ def _check_target(kind: str, path: Path, params: Mapping[str, Any]) -> None:
         raise InvalidInput(
             f"a pipeline schedule takes no -p/-f parameters: set them in the steps of {path.name}"
         )
-    from ..pipelines.spec import load_spec
+    from ..pipelines.api import show_pipeline
 
-    load_spec(path)
+    show_pipeline(path, settings=settings)
 
 
 def new_schedule(
@@ -195,7 +195,7 @@ def new_schedule(
         raise InvalidInput(f"grace {grace_s!r} must be a number of seconds >= 0, e.g. 3600")
     stored, kind, path = _target(settings, target)
     values = dict(params or {})
-    _check_target(kind, path, values)
+    _check_target(settings, kind, path, values)
     return Schedule(
         name=name,
         target=stored,
