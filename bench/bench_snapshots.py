@@ -1,5 +1,10 @@
 """Snapshots vs. DVC on a 2,000,000-row frame: time and new bytes, side by side.
 
+Edits include index churn: an insert keeping the original (now non-range) Int64
+index, and a row filter dropping 1% of rows scattered through the frame, with
+its index kept or reset. Each edit is taken relative to the original frame
+(re-snapshotted first, which stores nothing).
+
 Run: ``.venv/bin/python bench/bench_snapshots.py [--rows N]``. DVC is installed
 into a throwaway venv under ``~/.cache/jupyter-mlops-bench`` (never into the
 project); when it cannot be installed its column is skipped with a message.
@@ -23,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from jupyter_mlops.data.api import load, snapshot
+from jupyter_mlops.data.maintenance import verify_store
+from jupyter_mlops.data.store import SnapshotStore
 
 CACHE = Path.home() / ".cache" / "jupyter-mlops-bench"
 
@@ -90,21 +97,26 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
 
 
 def edits(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The edited versions: 1% appended, 100 random cells changed, 1% inserted mid-way."""
+    """The edited versions: appends, changed cells, inserts and a scattered filter."""
     rows = len(frame)
-    extra = make_frame(rows // 100, seed=1)
-    extra["id"] += rows
+    extra, inserted, kept = (make_frame(rows // 100, seed=s) for s in (1, 3, 4))
+    for added in (extra, inserted, kept):  # each case its own new rows: none is stored yet
+        added["id"] += rows
     rng = np.random.default_rng(2)
     changed = frame.copy()
     for r, c in zip(rng.integers(0, rows, 100), rng.integers(0, 16, 100), strict=True):
         changed.iat[int(r), int(c)] = 123.456
     mid = rows // 2
+    cut = frame["f3"].quantile(0.01)
     return {
         "append 1% rows": pd.concat([frame, extra], ignore_index=True),
         "change 100 random cells": changed,
         "insert 1% rows in the middle": pd.concat(
-            [frame.iloc[:mid], extra, frame.iloc[mid:]], ignore_index=True
+            [frame.iloc[:mid], inserted, frame.iloc[mid:]], ignore_index=True
         ),
+        "insert 1% rows, kept Int64 index": pd.concat([frame.iloc[:mid], kept, frame.iloc[mid:]]),
+        "drop 1% by a filter, kept index": frame[frame["f3"] > cut],
+        "drop 1% by a filter, reset_index": frame[frame["f3"] > cut].reset_index(drop=True),
     }
 
 
@@ -163,10 +175,16 @@ def run_cases(frame: pd.DataFrame, work: Path, exe: Path | None) -> list[tuple[s
     goals = {
         "append 1% rows": 0.03,
         "change 100 random cells": 0.05,
-        "insert 1% rows in the middle": 0.05,
+        "insert 1% rows in the middle": 0.03,
+        "insert 1% rows, kept Int64 index": 0.03,
+        "drop 1% by a filter, kept index": 0.05,
+        "drop 1% by a filter, reset_index": 0.05,
     }
+    versions = {}
     for case, edited in edits(frame).items():
+        snapshot(frame, "train", store=store)  # the edit is relative to the original
         t_ours, ref = timed(lambda e=edited: snapshot(e, "train", store=store))
+        versions[case] = ref.version
         ours = ref.bytes_stored / first.bytes_stored
         theirs = "-"
         if dvc:
@@ -188,17 +206,36 @@ def run_cases(frame: pd.DataFrame, work: Path, exe: Path | None) -> list[tuple[s
     t_load, back = timed(lambda: load("train@v1", store=store), repeat=3)
     t_read, _ = timed(lambda: pd.read_parquet(work / "once.parquet"), repeat=3)
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    out.append(_load_row("load a version", t_load, t_read))
+    case = "drop 1% by a filter, kept index"
+    filtered = edits(frame)[case]
+    t_sel, back = timed(lambda: load(f"train@v{versions[case]}", store=store), repeat=3)
+    pd.testing.assert_frame_equal(back, filtered, check_exact=True)
+    out.append(_load_row("load the filtered version (row masks)", t_sel, t_read))
+    t_verify, report = timed(lambda: verify_store(SnapshotStore(store)))
+    assert report.ok, report
     out.append(
         (
-            "load a version",
-            f"{t_load:.2f} s",
-            f"{t_read:.2f} s (read_parquet)",
-            f"{t_load / t_read:.2f}x",
-            "<= 1.5x",
-            _ok(t_load <= 1.5 * t_read),
+            "verify the whole store",
+            f"{t_verify:.2f} s ({report.blobs_checked} blobs, {report.derived_checked} derived)",
+            "-",
+            "-",
+            "OK",
+            _ok(report.ok),
         )
     )
     return out
+
+
+def _load_row(case: str, ours: float, read: float) -> tuple[str, ...]:
+    return (
+        case,
+        f"{ours:.2f} s",
+        f"{read:.2f} s (read_parquet)",
+        f"{ours / read:.2f}x",
+        "<= 1.5x",
+        _ok(ours <= 1.5 * read),
+    )
 
 
 def _ok(flag: bool) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from ..errors import MlopsError
 from .codec import decode_blob
 from .hashing import blob_key, canonical
+from .selection import Pieces, assemble, logical_keys, physical_keys
 from .store import TMP_MARK, SnapshotStore
 
 __all__ = ["GcReport", "VerifyReport", "collect_garbage", "verify_store"]
@@ -23,6 +24,7 @@ class VerifyReport:
     """What :func:`verify_store` checked and found."""
 
     blobs_checked: int = 0
+    derived_checked: int = 0
     manifests_checked: int = 0
     corrupt: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -45,16 +47,25 @@ class GcReport:
     kept_recent: int = 0
 
 
-def _referenced(store: SnapshotStore, report: VerifyReport | None = None) -> dict[str, set[str]]:
-    """blob key -> the ``name@vN`` refs that use it."""
+def _referenced(
+    store: SnapshotStore,
+    report: VerifyReport | None = None,
+    derived: dict[str, tuple[Pieces, str]] | None = None,
+) -> dict[str, set[str]]:
+    """Stored blob key -> the ``name@vN`` refs that use it.
+
+    Derived chunks count as their bases and masks; ``derived`` (when given)
+    collects each derived key with its pieces and one ref using it.
+    """
     refs: dict[str, set[str]] = {}
     for name in store.names():
         for version in store.versions(name):
             ref = f"{name}@v{version}"
             try:
                 manifest = store.read_manifest(name, version)
-                keys = [k for c in manifest["columns"] for k in (*c["blobs"], c["dictionary"]) if k]
-            except (MlopsError, KeyError, TypeError) as exc:
+                pieces = manifest.get("derived") or {}
+                keys = physical_keys(logical_keys(manifest), pieces)
+            except (MlopsError, KeyError, TypeError, ValueError) as exc:
                 if report is None:
                     raise
                 report.bad_manifests.append(f"{ref}: {exc}")
@@ -63,7 +74,22 @@ def _referenced(store: SnapshotStore, report: VerifyReport | None = None) -> dic
                 report.manifests_checked += 1
             for key in keys:
                 refs.setdefault(key, set()).add(ref)
+            if derived is not None:
+                for key, value in pieces.items():
+                    derived.setdefault(key, (value, ref))
     return refs
+
+
+def _check_derived(store: SnapshotStore, key: str, pieces: Pieces) -> str | None:
+    """Rebuild a derived chunk from its bases and masks and re-hash it."""
+    try:
+        needed = physical_keys([key], {key: pieces})
+        arrays = {k: decode_blob(store.get_blob(k)) for k in needed}
+        canon = canonical(assemble(pieces, arrays))
+        actual = blob_key(canon.parts(0, canon.length))
+    except Exception as exc:
+        return f"{key}: cannot be rebuilt ({type(exc).__name__})"
+    return None if actual == key else f"{key}: rebuilt content hashes to {actual[:16]}"
 
 
 def _check_blob(store: SnapshotStore, path: str) -> str | None:
@@ -80,7 +106,8 @@ def _check_blob(store: SnapshotStore, path: str) -> str | None:
 def verify_store(store: SnapshotStore) -> VerifyReport:
     """Re-hash every stored blob and check every manifest's blobs are present."""
     report = VerifyReport()
-    refs = _referenced(store, report)
+    derived: dict[str, tuple[Pieces, str]] = {}
+    refs = _referenced(store, report, derived)
     files = store.blob_files()
     report.leftovers = [p for p in files if TMP_MARK in p]
     blobs = [p for p in files if TMP_MARK not in p]
@@ -92,6 +119,13 @@ def verify_store(store: SnapshotStore) -> VerifyReport:
         used_by = ", ".join(sorted(refs.get(key, ()))) or "no snapshot"
         report.corrupt.append(f"{problem} (used by {used_by})")
     present = {p.rsplit("/", 1)[-1] for p in blobs}
+    complete = {k: v for k, v in derived.items() if physical_keys([k], {k: v[0]}) <= present}
+    with ThreadPoolExecutor(_THREADS) as pool:
+        rebuilt = list(pool.map(lambda k: _check_derived(store, k, complete[k][0]), complete))
+    report.derived_checked = len(complete)
+    for key, trouble in zip(complete, rebuilt, strict=True):
+        if trouble:
+            report.corrupt.append(f"{trouble} (used by {complete[key][1]})")
     for key, users in sorted(refs.items()):
         if key not in present:
             report.missing.append(f"{key}: missing (used by {', '.join(sorted(users))})")

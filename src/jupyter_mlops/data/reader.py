@@ -7,9 +7,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, StoreError
 from .codec import decode_blob, from_table, load_schema
 from .refs import parse_ref
+from .selection import assemble, logical_keys, physical_keys
 from .store import SnapshotStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,8 +84,16 @@ def read_table(store: SnapshotStore, manifest: dict[str, Any]) -> pa.Table:
     import pyarrow.types as pt
 
     schema = load_schema(manifest["schema"])
-    keys = {k for col in manifest["columns"] for k in (*col["blobs"], col["dictionary"]) if k}
-    arrays = _fetch(store, keys)
+    derived = manifest.get("derived") or {}
+    arrays = _fetch(store, physical_keys(logical_keys(manifest), derived))
+    for key, pieces in derived.items():
+        try:
+            arrays[key] = assemble(pieces, arrays)
+        except (KeyError, ValueError) as exc:
+            raise StoreError(
+                f"chunk {key[:16]} of {manifest['name']}@v{manifest.get('version')} cannot be "
+                f"rebuilt ({exc}); run jupyter mlops data verify"
+            ) from None
     columns = []
     for field, col in zip(schema, manifest["columns"], strict=False):
         chunks = [arrays[k] for k in col["blobs"]]

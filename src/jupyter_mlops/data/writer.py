@@ -7,8 +7,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from . import chunking
 from .codec import dump_schema, encode_blob, to_table
+from .derive import Derivation, NewVersion, derive
 from .hashing import FORMAT, Canon, blob_key, canonical, row_hashes, snapshot_digest
 from .profile import index_columns, mlflow_schema, profile
 from .refs import check_name
@@ -45,8 +48,22 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     latest = _latest(store, name)
     if latest is not None and latest["digest"] == digest:
         return latest, False
-    starts, ends, keys = _chunk_keys(canons, table.num_rows)
-    jobs = _missing(store, columns, storage, keys, dict_keys, starts, ends)
+    data_columns = _data_columns(table.schema)
+    hashes = row_hashes([canons[i] for i in data_columns], table.num_rows)
+    starts, ends, keys = _chunk_keys(canons, hashes)
+    have = store.existing_keys()
+    new = NewVersion(
+        [f.name for f in table.schema],
+        [str(f.type) for f in table.schema],
+        storage,
+        keys,
+        starts,
+        ends,
+        data_columns,
+        hashes,
+    )
+    derivation = derive(store, latest, new, have)
+    jobs = _missing(have, columns, storage, keys, dict_keys, starts, ends, derivation)
     with ThreadPoolExecutor(_THREADS * 2) as pool:
         profiled = pool.submit(profile, table)
         sizes = dict(pool.map(lambda job: _write_blob(store, *job), jobs))
@@ -68,6 +85,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         "bytes_stored": sum(sizes.values()),
         "blobs_stored": len(sizes),
         "blobs_total": sum(len(k) for k in keys) + sum(1 for dk in dict_keys if dk),
+        "derived": derivation.derived,
         "parent": latest["digest"] if latest else None,
         "profile": profiled.result(),
         "mlflow_schema": mlflow_schema(table.schema),
@@ -77,9 +95,22 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     return manifest, True
 
 
-def _chunk_keys(canons: list[Canon], rows: int) -> tuple[list[int], list[int], list[list[str]]]:
-    """Content-defined chunk bounds and, per column, the key of each chunk's blob."""
-    ends = chunking.boundaries(row_hashes(canons, rows), chunking.average_rows(_row_bytes(canons)))
+def _data_columns(schema: pa.Schema) -> list[int]:
+    """Positions of the columns that are not a pandas index (all of them when none is)."""
+    hidden = set(index_columns(schema))
+    data = [i for i, f in enumerate(schema) if f.name not in hidden]
+    return data or list(range(len(schema)))
+
+
+def _chunk_keys(
+    canons: list[Canon], hashes: np.ndarray
+) -> tuple[list[int], list[int], list[list[str]]]:
+    """Content-defined chunk bounds and, per column, the key of each chunk's blob.
+
+    ``hashes`` are row hashes of the data columns only: a renumbered, kept or
+    filtered index then moves no boundary, and the data's chunks dedupe as they are.
+    """
+    ends = chunking.boundaries(hashes, chunking.average_rows(_row_bytes(canons)))
     starts = [0, *ends[:-1]] if ends else []
     with ThreadPoolExecutor(_THREADS) as pool:
         keys = list(
@@ -140,22 +171,23 @@ def _latest(store: SnapshotStore, name: str) -> dict[str, Any] | None:
 
 
 def _missing(
-    store: SnapshotStore,
+    have: set[str],
     columns: list[pa.Array],
     storage: list[pa.Array],
     keys: list[list[str]],
     dict_keys: list[str | None],
     starts: list[int],
     ends: list[int],
+    derivation: Derivation,
 ) -> list[tuple[str, pa.Array]]:
-    """(key, array) for every blob the store lacks, each key once."""
-    have = store.existing_keys()
-    jobs: dict[str, pa.Array] = {}
+    """(key, array) for every blob the store lacks, each key once; derived chunks need none."""
+    jobs: dict[str, pa.Array] = dict(derivation.blobs)
+    skip = have | derivation.derived.keys()
     for col, arr, col_keys, dk in zip(columns, storage, keys, dict_keys, strict=False):
         for key, a, b in zip(col_keys, starts, ends, strict=False):
-            if key not in have and key not in jobs:
+            if key not in skip and key not in jobs:
                 jobs[key] = arr.slice(a, b - a)
-        if dk and dk not in have and dk not in jobs:
+        if dk and dk not in skip and dk not in jobs:
             jobs[dk] = col.dictionary
     return list(jobs.items())
 

@@ -1,0 +1,375 @@
+"""Storing a changed chunk as row selections of the previous version's chunks.
+
+A filter that drops scattered rows changes every chunk a little; an insert
+splits one chunk. Instead of rewriting such chunks, the writer matches their
+rows to the rows of the previous version (by row hash, the k-th occurrence of
+a hash to the k-th), and describes each chunk as runs of old rows (an old
+blob plus a 1-bit-per-row mask) and a residual blob holding only the rows
+that are new. Every derived chunk is rebuilt and re-hashed before it is
+accepted, so a hash collision can only cost space, never correctness.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .codec import decode_blob, load_schema
+from .hashing import blob_key, canonical, row_hashes
+from .profile import index_columns
+from .selection import Pieces, assemble, physical_keys, provenance, runs
+from .store import SnapshotStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["Derivation", "NewVersion", "derive"]
+
+#: a chunk needing more pieces than this is stored whole (a manifest stays small)
+MAX_PIECES = 32
+_RANK_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass
+class NewVersion:
+    """What the writer knows of the version being written."""
+
+    names: list[str]
+    types: list[str]
+    storage: list[pa.Array]
+    keys: list[list[str]]
+    starts: list[int]
+    ends: list[int]
+    data_columns: list[int]
+    hashes: np.ndarray
+
+
+@dataclass
+class Derivation:
+    """Derived chunks for the manifest and the blobs (residuals, masks) they need."""
+
+    derived: dict[str, Pieces] = field(default_factory=dict)
+    blobs: dict[str, pa.Array] = field(default_factory=dict)
+
+
+def derive(
+    store: SnapshotStore, parent: dict[str, Any] | None, new: NewVersion, have: set[str]
+) -> Derivation:
+    """Derive every chunk of ``new`` that has no blob yet from ``parent``, where possible."""
+    out = Derivation()
+    if parent is None:
+        return out
+    inherited = parent.get("derived") or {}
+    unknown: dict[int, list[int]] = {}
+    for c, column_keys in enumerate(new.keys):
+        for j, key in enumerate(column_keys):
+            if key in have or key in out.derived:
+                continue
+            if key in inherited:
+                out.derived[key] = inherited[key]
+            else:
+                unknown.setdefault(j, []).append(c)
+    shared = _shared_columns(parent, new)
+    if unknown and shared:
+        _Matcher(store, parent, new, shared, have, out).run(unknown)
+    return out
+
+
+def _shared_columns(parent: dict[str, Any], new: NewVersion) -> dict[int, int]:
+    """new column index -> parent column index, for data columns of the same name and type."""
+    hidden = set(index_columns(load_schema(parent["schema"])))
+    old = {c["name"]: (i, c["type"]) for i, c in enumerate(parent["columns"])}
+    out = {}
+    for c in new.data_columns:
+        found = old.get(new.names[c])
+        if found and found[1] == new.types[c] and new.names[c] not in hidden:
+            out[c] = found[0]
+    return out
+
+
+class _Matcher:
+    """Matches rows of new chunks to rows of the parent's changed chunks."""
+
+    def __init__(
+        self,
+        store: SnapshotStore,
+        parent: dict[str, Any],
+        new: NewVersion,
+        shared: dict[int, int],
+        have: set[str],
+        out: Derivation,
+    ) -> None:
+        self.store, self.parent, self.new, self.shared = store, parent, new, shared
+        self.have, self.out = have, out
+        self.derived_old: dict[str, Pieces] = parent.get("derived") or {}
+        self.arrays: dict[str, pa.Array] = {}
+        self.masks: dict[str, np.ndarray] = {}
+        self.old: dict[tuple[int, int], pa.Array] = {}
+        self.words: dict[tuple[int, int], np.ndarray] = {}
+        self.candidates: list[int] = []
+        self.offsets = np.zeros(1, np.int64)
+        self.used = np.zeros(0, dtype=bool)
+        self.selectors: dict[tuple[int, int, int, bytes], tuple[str, pa.Array]] = {}
+        self.layouts: dict[str, Any] = {}
+
+    def run(self, unknown: dict[int, list[int]]) -> None:
+        self.candidates = self._candidates()
+        if not self.candidates:
+            return
+        self._load()
+        sizes = [self.parent["chunks"][i] for i in self.candidates]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        old_hashes = np.concatenate([self._old_hashes(i) for i in self.candidates])
+        chunks = sorted(unknown)
+        spans = [(self.new.starts[j], self.new.ends[j]) for j in chunks]
+        match = _match(_ranked(old_hashes), _ranked(self._new_hashes(spans)))
+        self.used = np.zeros(len(old_hashes), dtype=bool)
+        self.used[match[match >= 0]] = True
+        offset = 0
+        for j, (a, b) in zip(chunks, spans, strict=True):
+            rows = match[offset : offset + b - a]
+            offset += b - a
+            if not (rows >= 0).any():
+                continue
+            guess = _aligned(rows)
+            self.layouts.clear()
+            for c in unknown[j]:
+                if c in self.shared:
+                    own = self._same_cells(c, a, rows, guess)
+                    self._derive_chunk(c, self.new.keys[c][j], a, b, own, own is rows)
+
+    def _candidates(self) -> list[int]:
+        """Parent chunks not carried over whole: the only ones new rows can come from."""
+        now = [set(keys) for keys in self.new.keys]
+        cols = self.parent["columns"]
+        chunks = range(len(self.parent["chunks"]))
+        return [
+            i
+            for i in chunks
+            if any(cols[p]["blobs"][i] not in now[c] for c, p in self.shared.items())
+        ]
+
+    def _load(self) -> None:
+        """Decode the candidates' blobs (bases and masks of derived ones) and rebuild them."""
+        cols = self.parent["columns"]
+        keys = {cols[p]["blobs"][i] for p in self.shared.values() for i in self.candidates}
+        for key in physical_keys(keys, self.derived_old):
+            self.arrays[key] = decode_blob(self.store.get_blob(key))
+        for pieces in (self.derived_old[k] for k in keys if k in self.derived_old):
+            for _, mask, _ in pieces:
+                if mask and mask not in self.masks:
+                    self.masks[mask] = self.arrays[mask].to_numpy(zero_copy_only=False)
+        for c, p in self.shared.items():
+            for i in self.candidates:
+                key = cols[p]["blobs"][i]
+                found = self.derived_old.get(key)
+                self.old[c, i] = self.arrays[key] if found is None else assemble(found, self.arrays)
+
+    def _old_hashes(self, i: int) -> np.ndarray:
+        canons = [canonical(self.old[c, i]) for c in self.shared]
+        return row_hashes(canons, self.parent["chunks"][i])
+
+    def _new_hashes(self, spans: list[tuple[int, int]]) -> np.ndarray:
+        if list(self.shared) == self.new.data_columns:
+            every = self.new.hashes  # the boundary hashes cover the same columns
+        else:
+            canons = [canonical(self.new.storage[c]) for c in self.shared]
+            every = row_hashes(canons, len(self.new.hashes))
+        return np.concatenate([every[a:b] for a, b in spans])
+
+    def _same_cells(self, c: int, a: int, rows: np.ndarray, guess: np.ndarray) -> np.ndarray:
+        """``rows`` plus rows changed elsewhere whose cell in column ``c`` is the old one.
+
+        A row with a corrected cell matches no old row, yet its other cells
+        equal the old row's at the same place (``guess``), if no other row took it.
+        """
+        open_ = (rows < 0) & (guess >= 0) & (guess < len(self.used))
+        if not open_.any():
+            return rows
+        where = np.flatnonzero(open_)
+        old = guess[where]
+        free = ~self.used[old]
+        where, old = where[free], old[free]
+        if len(where) == 0:
+            return rows
+        new_words = canonical(self.new.storage[c].slice(a, len(rows))).row_words()[where]
+        same = new_words == self._old_words(c, old)
+        out = rows.copy()
+        out[where[same]] = old[same]
+        return out
+
+    def _old_words(self, c: int, positions: np.ndarray) -> np.ndarray:
+        """Row words of column ``c`` at positions among the candidates' rows."""
+        which = np.searchsorted(self.offsets, positions, side="right") - 1
+        out = np.empty(len(positions), dtype=np.uint64)
+        for k in np.flatnonzero(np.bincount(which)).tolist():
+            i = self.candidates[k]
+            if (c, i) not in self.words:
+                self.words[c, i] = canonical(self.old[c, i]).row_words()
+            pick = which == k
+            out[pick] = self.words[c, i][positions[pick] - self.offsets[k]]
+        return out
+
+    def _layout(
+        self, c: int, rows: np.ndarray, common: bool
+    ) -> tuple[list[tuple[str, int]], Any, Any, Any]:
+        """Bases, base index and row in base per row (the residual last), and the runs.
+
+        Columns whose old chunks are plain blobs share one layout per new chunk:
+        only the blob keys differ, so it is computed once and relabelled.
+        """
+        matched = rows >= 0
+        which_chunk, ks = self._chunks_of(rows[matched], common)
+        cols = self.parent["columns"][self.shared[c]]["blobs"]
+        plain = common and all(cols[self.candidates[k]] not in self.derived_old for k in ks)
+        if plain and "plain" in self.layouts:
+            which, where, spans = self.layouts["plain"]
+        else:
+            bases, old_which, old_where = self._stored_at(c, rows[matched], which_chunk, ks)
+            which = np.full(len(rows), len(bases), np.int64)
+            which[matched] = old_which
+            where = np.cumsum(~matched) - 1
+            where[matched] = old_where
+            spans = runs(which, where)
+            if not plain:
+                return bases, which, where, spans
+            self.layouts["plain"] = (which, where, spans)
+        sizes = self.parent["chunks"]
+        bases = [(cols[self.candidates[k]], sizes[self.candidates[k]]) for k in ks]
+        return bases, which, where, spans
+
+    def _chunks_of(self, positions: np.ndarray, common: bool) -> tuple[np.ndarray, list[int]]:
+        """Candidate number of each old row position, and the candidates used (sorted)."""
+        if common and "chunks" in self.layouts:
+            found: tuple[np.ndarray, list[int]] = self.layouts["chunks"]
+            return found
+        which_chunk = np.searchsorted(self.offsets, positions, side="right") - 1
+        ks = np.flatnonzero(np.bincount(which_chunk)).tolist() if len(which_chunk) else []
+        if common:
+            self.layouts["chunks"] = (which_chunk, ks)
+        return which_chunk, ks
+
+    def _stored_at(
+        self, c: int, positions: np.ndarray, which_chunk: np.ndarray, ks: list[int]
+    ) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray]:
+        """Where old rows of column ``c`` are stored: bases, base index and row in base."""
+        number: dict[tuple[str, int], int] = {}
+        which = np.empty(len(positions), np.int64)
+        where = np.empty(len(positions), np.int64)
+        p = self.shared[c]
+        for k in ks:
+            i = self.candidates[k]
+            pick = which_chunk == k
+            offsets = positions[pick] - self.offsets[k]
+            key = self.parent["columns"][p]["blobs"][i]
+            own, w, pos = provenance(key, self.parent["chunks"][i], self.derived_old, self.masks)
+            remap = np.asarray([number.setdefault(base, len(number)) for base in own], np.int64)
+            which[pick] = remap[w[offsets]]
+            where[pick] = pos[offsets]
+        return list(number), which, where
+
+    def _piece(
+        self, base: tuple[str, int], positions: np.ndarray, blobs: dict[str, pa.Array]
+    ) -> list[Any]:
+        """``[base_key, mask_key, base_rows]`` selecting ``positions``; new masks join ``blobs``."""
+        import pyarrow as pa
+
+        key, rows = base
+        if len(positions) == rows:
+            return [key, None, rows]
+        # the columns of one chunk mostly share their masks: build and hash each once
+        memo = (rows, len(positions), int(positions[0]), positions.tobytes())
+        if memo not in self.selectors:
+            bits = np.zeros(rows, dtype=bool)
+            bits[positions] = True
+            selector = pa.array(bits)
+            self.selectors[memo] = (_key(selector), selector)
+        mask, selector = self.selectors[memo]
+        blobs[mask] = selector
+        return [key, mask, rows]
+
+    def _derive_chunk(
+        self,
+        c: int,
+        key: str,
+        a: int,
+        b: int,
+        rows: np.ndarray,
+        common: bool,
+    ) -> None:
+        """Describe new chunk ``key`` (rows ``a:b`` of column ``c``) as pieces, if small and exact.
+
+        ``common`` says ``rows`` is the chunk's row matching shared by all columns.
+        """
+        import pyarrow as pa
+
+        bases, which, where, spans = self._layout(c, rows, common)
+        if len(spans) > MAX_PIECES:
+            return
+        blobs: dict[str, pa.Array] = {}
+        every_base = list(bases)
+        chunk = self.new.storage[c].slice(a, b - a)
+        if (rows < 0).any():
+            residual = chunk.filter(pa.array(rows < 0))
+            every_base.append((_key(residual), len(residual)))
+            blobs[every_base[-1][0]] = residual
+        pieces = [self._piece(every_base[int(which[s])], where[s:e], blobs) for s, e in spans]
+        arrays = {**{k: self.arrays[k] for k, _ in bases if k in self.arrays}, **blobs}
+        if not all(p[0] in arrays for p in pieces) or not _same(assemble(pieces, arrays), chunk):
+            return
+        self.out.derived[key] = pieces
+        for k, array in blobs.items():
+            if k not in self.have:
+                self.out.blobs[k] = array
+
+
+def _aligned(rows: np.ndarray) -> np.ndarray:
+    """For unmatched rows, the old row at the same distance from the last matched one."""
+    n = len(rows)
+    index = np.arange(n)
+    matched = rows >= 0
+    last = np.maximum.accumulate(np.where(matched, index, -1))
+    guess = np.where(last >= 0, rows[np.maximum(last, 0)] + (index - last), -1)
+    return np.where(matched, -1, guess)
+
+
+def _same(a: pa.Array, b: pa.Array) -> bool:
+    """True when both arrays have the same canonical bytes (hence the same content key)."""
+    if len(a) != len(b) or a.type != b.type:
+        return False
+    left, right = canonical(a), canonical(b)
+    parts = zip(left.parts(0, left.length), right.parts(0, right.length), strict=False)
+    return all(
+        np.array_equal(np.frombuffer(x, np.uint8), np.frombuffer(y, np.uint8)) for x, y in parts
+    )
+
+
+def _key(array: pa.Array) -> str:
+    canon = canonical(array)
+    return blob_key(canon.parts(0, canon.length))
+
+
+def _ranked(hashes: np.ndarray) -> np.ndarray:
+    """Row hashes made distinct by occurrence: the k-th copy of a hash gets its own key."""
+    import pandas as pd
+
+    ordered = np.sort(hashes)
+    if not (ordered[1:] == ordered[:-1]).any():
+        return hashes
+    rank = pd.Series(hashes).groupby(hashes, sort=False).cumcount().to_numpy().astype(np.uint64)
+    return hashes ^ (rank * _RANK_MIX)
+
+
+def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """For each new key, the position of the same key in ``old`` (-1 when absent)."""
+    import pandas as pd
+
+    index = pd.Index(old)
+    if not index.is_unique:  # two ranked keys collided: keep the first of each
+        index = pd.Index(old[np.sort(np.unique(old, return_index=True)[1])])
+        positions = np.sort(np.unique(old, return_index=True)[1])
+        found = index.get_indexer(new)
+        return np.where(found >= 0, positions[found], -1).astype(np.int64)
+    return index.get_indexer(new).astype(np.int64)
