@@ -23,6 +23,7 @@ from ..headless.recording import PINNED_ENV
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
 from .dag import descendants, topological_order
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
+from .input_checks import check_inputs
 from .runs import (
     end_parent,
     end_run,
@@ -275,6 +276,11 @@ def _resolve_step(state: RunContext, step: str) -> list[tuple[Unit, UnitTask]]:
             _set(state, unit, "skipped", blocked)
         return []
     ready = ready_inputs(state, step)
+    refused = check_inputs(state.spec.steps[step], ready.pins, state.settings.data_uri)
+    if refused:
+        for unit in state.units[step]:
+            _set(state, unit, "failed", refused)
+        return []
     to_run: list[tuple[Unit, UnitTask]] = []
     for unit in state.units[step]:
         unit.key = unit_key(state, unit, ready)

@@ -27,7 +27,7 @@ __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "load_spec"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _TOP_KEYS = {"name", "experiment", "steps"}
-_STEP_KEYS = {"notebook", "params", "needs", "sweep", "kernel", "timeout"}
+_STEP_KEYS = {"notebook", "params", "needs", "sweep", "kernel", "timeout", "validate"}
 SWEEP_KINDS = ("grid", "zip")
 
 
@@ -60,6 +60,8 @@ class StepSpec:
     sweep: str | None = None
     kernel: str | None = None
     timeout: float | None = None
+    #: ``(snapshot name, reference ref)``: check that input before the step runs
+    validate: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,33 @@ def _step(name: str, body: Any, parent: Any, folder: Path, found: _Collector) ->
         sweep,
         str(kernel) if kernel else None,
         float(timeout) if timeout is not None else None,
+        _validate(name, body, found),
     )
+
+
+def _validate(name: str, body: Any, found: _Collector) -> tuple[str, str] | None:
+    """``validate: {snapshot: NAME, against: REF}``: the input checked before the step runs."""
+    raw = body.get("validate")
+    if raw is None:
+        return None
+    from ..data.refs import check_name, parse_ref
+
+    try:
+        if not isinstance(raw, dict) or set(map(str, raw)) != {"snapshot", "against"}:
+            raise InvalidInput("needs exactly the keys 'snapshot' and 'against'")
+        snapshot, against = raw["snapshot"], raw["against"]
+        if not (isinstance(snapshot, str) and isinstance(against, str)):
+            raise InvalidInput("'snapshot' and 'against' must be text")
+        check_name(snapshot)
+        parse_ref(against)
+    except InvalidInput as exc:
+        found.add(
+            _at(body, "validate"),
+            f"'validate' of step {name!r}: {exc}; the form is "
+            "validate: {snapshot: NAME, against: REF}",
+        )
+        return None
+    return snapshot, against
 
 
 def _needs(name: str, body: Any, found: _Collector) -> tuple[str, ...]:
