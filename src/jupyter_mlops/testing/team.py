@@ -91,7 +91,12 @@ class PostgresCluster:
         return self
 
     def _psql(self, sql: str) -> None:
-        import psycopg2
+        try:
+            import psycopg2
+        except ImportError:
+            raise RuntimeError(
+                "the PostgreSQL team setup needs psycopg2: pip install 'jupyter-mlops[test]'"
+            ) from None
 
         con = psycopg2.connect(
             host="127.0.0.1", port=self.port, user="postgres", password=_DB_PASSWORD,
