@@ -57,7 +57,7 @@ def _notebook(path: Path, cells: list[tuple[str, list[str]]], kernel: bool = Tru
 
 
 def test_declared_params_names_types_defaults_and_comments() -> None:
-    found = {p.name: p for p in declared_params(CELL)}
+    found = {p.name: p for p in declared_params(CELL) or []}
     assert list(found) == ["lr", "depth", "model", "use_gpu", "layers", "opts", "seed", "start"]
     assert (found["lr"].type, found["lr"].default, found["lr"].help) == (
         "float",
@@ -72,9 +72,19 @@ def test_declared_params_names_types_defaults_and_comments() -> None:
     assert found["start"].type == "expression"
 
 
-def test_a_parameters_cell_that_does_not_parse_is_reported() -> None:
-    with pytest.raises(InvalidInput, match="does not parse"):
-        declared_params("lr = (")
+def test_a_line_papermill_cannot_read_is_skipped_and_the_rest_kept() -> None:
+    found = declared_params("lr = (\nd = a == 3\ndepth = 4  # layers\n")
+    assert found is not None
+    assert [(p.name, p.default, p.help) for p in found] == [
+        ("lr", "(", ""),
+        ("depth", "4", "layers"),
+    ]
+
+
+def test_a_language_papermill_cannot_inspect_declares_nothing_and_is_not_checked() -> None:
+    assert declared_params("lr <- 0.1", "ir", "R") is None
+    doc = {"metadata": {"kernelspec": {"name": "ir", "language": "R"}}, "cells": [_cell("lr <- 1")]}
+    check_params({"anything": 1}, doc, "r.ipynb")  # papermill's injection decides
 
 
 def test_values_are_parsed_like_papermill() -> None:
@@ -101,8 +111,16 @@ def test_bad_yaml_is_one_line(tmp_path: Path) -> None:
         cli_params(files=[tmp_path / "missing.yaml"])
 
 
+def _cell(source: str, tags: tuple[str, ...] = ("parameters",)) -> dict:
+    return {"cell_type": "code", "metadata": {"tags": list(tags)}, "source": source}
+
+
+def _doc(source: str | None) -> dict:
+    return {"metadata": {}, "cells": [] if source is None else [_cell(source)]}
+
+
 def test_check_params_refuses_unknown_names_and_lists_the_known() -> None:
-    declared = declared_params(CELL)
+    declared = _doc(CELL)
     check_params({"lr": 0.1, "depth": 3, "model": 5, "seed": None}, declared, "train.ipynb")
     with pytest.raises(InvalidInput) as err:
         check_params({"lrate": 0.1}, declared, "train.ipynb")
@@ -110,7 +128,7 @@ def test_check_params_refuses_unknown_names_and_lists_the_known() -> None:
 
 
 def test_check_params_refuses_values_of_the_wrong_kind() -> None:
-    declared = declared_params(CELL)
+    declared = _doc(CELL)
     with pytest.raises(InvalidInput, match="'lr' expects float"):
         check_params({"lr": "fast"}, declared, "nb")
     with pytest.raises(InvalidInput, match="'depth' expects int"):
@@ -120,9 +138,9 @@ def test_check_params_refuses_values_of_the_wrong_kind() -> None:
 
 
 def test_no_parameters_cell_refuses_any_parameter() -> None:
-    check_params({}, None, "nb")
+    check_params({}, _doc(None), "nb")
     with pytest.raises(InvalidInput, match="no cell tagged 'parameters'"):
-        check_params({"lr": 1}, None, "nb.ipynb")
+        check_params({"lr": 1}, _doc(None), "nb.ipynb")
 
 
 def test_load_notebook_json_errors(tmp_path: Path) -> None:

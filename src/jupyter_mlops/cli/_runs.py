@@ -52,21 +52,37 @@ def _parameter_options(p: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> int:
-    from ..headless.api import notebook_params
+    from ..headless.parameters import (
+        declared_params,
+        kernel_language,
+        load_notebook_json,
+        parameters_cell,
+    )
 
-    found = notebook_params(args.notebook)
+    doc = load_notebook_json(args.notebook)
+    cell = parameters_cell(doc)
+    kernel, language = kernel_language(doc)
+    found = declared_params(cell, kernel, language) if cell is not None else []
     if args.json:
-        print(json.dumps([p.to_dict() for p in found], indent=2))
+        print(json.dumps([p.to_dict() for p in found or []], indent=2))
         return 0
-    if not found:
-        print(f"{Path(args.notebook).name} has no parameters cell (tag a cell 'parameters')")
-        return 0
-    rows = [("name", "type", "default", "help")]
-    rows += [(p.name, p.type, p.default, p.help) for p in found]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    name = Path(args.notebook).name
+    if cell is None:
+        print(f"{name} has no cell tagged 'parameters' (tag the cell holding the defaults)")
+    elif found is None:
+        print(f"{name}: papermill cannot inspect the parameters of {language} notebooks")
+    elif not found:
+        print(f"{name}: no parameters found in the cell tagged 'parameters'")
+    else:
+        rows = [(p.name, p.type, p.default, p.help) for p in found]
+        _table([("name", "type", "default", "help"), *rows])
+    return 0
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    return 0
 
 
 def _progress(args: argparse.Namespace, label: str) -> Any:

@@ -17,7 +17,13 @@ from typing import Any
 
 from .background import NotebookRun
 from .execution import HeadlessResult, execute_notebook, prepare
-from .parameters import NotebookParam, declared_params, load_notebook_json, parameters_cell
+from .parameters import (
+    NotebookParam,
+    declared_params,
+    kernel_language,
+    load_notebook_json,
+    parameters_cell,
+)
 from .progress import ProgressCallback
 from .reproduce import DEFAULT_ATOL, DEFAULT_RTOL, ReproduceReport, reproduce_run
 
@@ -27,14 +33,18 @@ __all__ = ["notebook_params", "reproduce", "run_notebook"]
 def notebook_params(path: str | os.PathLike[str]) -> list[NotebookParam]:
     """Return what the notebook's ``parameters`` cell defines (empty when it has none).
 
+    Read by papermill's own inspection: the names, defaults and help that
+    ``papermill --help-notebook`` shows, with a type for each.
+
     Examples
     --------
     >>> for p in mlops.notebook_params("train.ipynb"):  # doctest: +SKIP
     ...     print(p.name, p.type, p.default)
     lr float 0.01
     """
-    cell = parameters_cell(load_notebook_json(path))
-    return declared_params(cell) if cell is not None else []
+    doc = load_notebook_json(path)
+    cell = parameters_cell(doc)
+    return (declared_params(cell, *kernel_language(doc)) or []) if cell is not None else []
 
 
 def run_notebook(

@@ -1,9 +1,10 @@
 """The ``parameters`` cell of a notebook: what it declares and whether given values fit.
 
-Read with :mod:`ast` from the notebook's JSON, so listing or checking parameters
-costs milliseconds and never starts a kernel (nor imports nbformat).
+Declared parameters are read by papermill's own inspection (what
+``papermill --help-notebook`` shows) from the notebook's JSON, never starting a kernel.
 Values given on a command line are parsed exactly like papermill's ``-p``,
-``-r``, ``-y`` and ``-f`` options.
+``-r``, ``-y`` and ``-f`` options and checked more strictly than papermill does:
+an unknown name or a value of the wrong type is refused before a run exists.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "check_params",
     "cli_params",
     "declared_params",
+    "kernel_language",
     "load_notebook_json",
     "parameters_cell",
 ]
@@ -98,9 +100,20 @@ def parameters_cell(doc: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _infer_type(node: ast.expr) -> str:
+def kernel_language(doc: Mapping[str, Any]) -> tuple[str, str]:
+    """Return the notebook's ``(kernel name, language)``, as papermill reads them.
+
+    A notebook that names neither is taken for Python (``python3``).
+    """
+    meta = doc.get("metadata", {}) or {}
+    spec = meta.get("kernelspec", {}) or {}
+    language = (meta.get("language_info", {}) or {}).get("name") or spec.get("language")
+    return str(spec.get("name") or "python3"), str(language or "python")
+
+
+def _infer_type(default: str) -> str:
     try:
-        value = ast.literal_eval(node)
+        value = ast.literal_eval(default)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return "expression"
     if value is None:
@@ -109,43 +122,44 @@ def _infer_type(node: ast.expr) -> str:
     return "list" if kind == "tuple" else kind
 
 
-def _comment(lines: list[str], lineno: int) -> str:
-    line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
-    _, hash_, comment = line.partition("#")
-    return comment.strip() if hash_ else ""
+def declared_params(
+    source: str, kernel_name: str = "python3", language: str = "python"
+) -> list[NotebookParam] | None:
+    """Return the parameters of a ``parameters`` cell, read by papermill's own inspection.
 
+    Names, defaults and help are exactly what ``papermill --help-notebook`` shows (a line
+    papermill cannot read is skipped, as papermill skips it); line magics and shell escapes
+    are left out first. The type is the annotation or ``# type:`` comment when there is one,
+    else inferred from the default: ``int``, ``float``, ``str``, ``bool``, ``list``, ``dict``,
+    ``None``, or ``expression`` when not a literal.
 
-def declared_params(source: str) -> list[NotebookParam]:
-    """Return the names assigned at top level of a parameters cell, in order.
+    Returns ``None`` when papermill has no parameter inspection for the language.
 
     Examples
     --------
-    >>> [p.name for p in declared_params("lr = 0.1  # step size\\ndepth: int = 3")]
+    >>> [p.name for p in declared_params("lr = 0.1  # step size\ndepth: int = 3")]
     ['lr', 'depth']
     """
-    # Magics and shell escapes are not Python; blank them so the rest still parses.
+    from papermill.exceptions import PapermillException
+    from papermill.translators import papermill_translators
+
     lines = source.splitlines()
     code = "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in lines)
     try:
-        tree = ast.parse(code)
-    except SyntaxError as exc:
-        raise InvalidInput(
-            f"the parameters cell does not parse (line {exc.lineno}: {exc.msg}); fix it first"
-        ) from None
-    found: dict[str, NotebookParam] = {}
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            kind = ast.unparse(node.annotation)
-            targets, value = [node.target], node.value
-        elif isinstance(node, ast.Assign):
-            targets = [t for t in node.targets if isinstance(t, ast.Name)]
-            value, kind = node.value, _infer_type(node.value)
-        else:
-            continue
-        default = ast.get_source_segment(code, value) or ast.unparse(value)
-        for target in targets:
-            found[target.id] = NotebookParam(target.id, kind, default, _comment(lines, node.lineno))
-    return list(found.values())
+        translator = papermill_translators.find_translator(kernel_name, language)
+        found = translator.inspect({"source": code})
+    except (PapermillException, NotImplementedError):
+        return None
+    unique = {p.name: p for p in found}
+    return [
+        NotebookParam(
+            p.name,
+            p.inferred_type_name if p.inferred_type_name != "None" else _infer_type(p.default),
+            p.default,
+            p.help,
+        )
+        for p in unique.values()
+    ]
 
 
 def resolve_value(text: str) -> Any:
@@ -256,34 +270,41 @@ def _type_error(param: NotebookParam, value: Any) -> str | None:
     return f"parameter {param.name!r} expects {param.type} (default {param.default}), got {value!r}"
 
 
-def check_params(
-    params: Mapping[str, Any], declared: list[NotebookParam] | None, notebook: str
-) -> None:
+def check_params(params: Mapping[str, Any], doc: Mapping[str, Any], notebook: str) -> None:
     """Refuse parameters the notebook cannot take, before any kernel starts.
+
+    Stricter than papermill, which injects any name and value: a name the parameters
+    cell does not declare, or a value of another type than the declared default's, is
+    refused listing what the cell declares. A language papermill cannot inspect is not
+    checked.
 
     Parameters
     ----------
     params : mapping
         Values to inject.
-    declared : list of NotebookParam or None
-        What the parameters cell defines; ``None`` when the notebook has no such cell.
+    doc : mapping
+        The notebook, as read by :func:`load_notebook_json`.
     notebook : str
         Shown in messages.
     """
     if not params:
         return
-    if declared is None:
+    cell = parameters_cell(doc)
+    if cell is None:
         raise InvalidInput(
             f"{notebook} has no cell tagged 'parameters', so -p {next(iter(params))} has nowhere "
             "to go; tag the cell holding the defaults with 'parameters' (cell toolbar > tags)"
         )
+    declared = declared_params(cell, *kernel_language(doc))
+    if declared is None:
+        return
     known = {p.name: p for p in declared}
     unknown = [name for name in params if name not in known]
     if unknown:
         listing = ", ".join(f"{p.name} ({p.type}, default {p.default})" for p in declared)
         raise InvalidInput(
             f"unknown parameter(s) {', '.join(unknown)} for {notebook}; "
-            f"known: {listing or '(none: the parameters cell is empty)'}"
+            f"known: {listing or '(none: the parameters cell declares none)'}"
         )
     for name, value in params.items():
         problem = _type_error(known[name], value)

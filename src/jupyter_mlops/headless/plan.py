@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 from ..tracking.validation import check_param_value
-from .parameters import check_params, declared_params, load_notebook_json, parameters_cell
+from .parameters import check_params, load_notebook_json
 
 __all__ = ["Plan", "prepare"]
 
@@ -38,8 +38,7 @@ def prepare(
     notebook = Path(path).expanduser().resolve()
     doc = load_notebook_json(notebook)
     given = dict(params or {})
-    cell = parameters_cell(doc)
-    check_params(given, declared_params(cell) if cell is not None else None, notebook.name)
+    check_params(given, doc, notebook.name)
     param_text = {k: check_param_value(k, v) for k, v in given.items()}
     spec = doc.get("metadata", {}).get("kernelspec", {}) or {}
     kernel = kernel_name or spec.get("name")

@@ -63,7 +63,7 @@ def notebook_params(shell: Any, args: Any) -> None:
     """Show the parameters cell of a notebook: names, types, defaults."""
     found = api.notebook_params(args.notebook)
     if not found:
-        print(f"{args.notebook} has no parameters cell (tag a cell 'parameters')")
+        print(f"{args.notebook}: no parameters found (tag the cell of defaults 'parameters')")
     for p in found:
         comment = f"  # {p.help}" if p.help else ""
         print(f"{p.name}: {p.type} = {p.default}{comment}")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError
-from ..headless.parameters import check_params, declared_params, load_notebook_json, parameters_cell
+from ..headless.parameters import check_params, load_notebook_json
 
 __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "load_spec"]
 
@@ -360,10 +360,8 @@ def _check_notebook(raw: Any, step: StepSpec, found: _Collector) -> None:
         return
     try:
         doc = load_notebook_json(step.notebook)
-        cell = parameters_cell(doc)
-        declared = declared_params(cell) if cell is not None else None
         members = expand(step.params, step.sweep)
         for params in members[:1] if not step.sweep else members:
-            check_params(params, declared, step.notebook.name)
+            check_params(params, doc, step.notebook.name)
     except MlopsError as exc:
         found.add(_at(body, "params") if step.params else where, f"step {step.name!r}: {exc}")
