@@ -6,7 +6,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test lint typecheck pytest bench clean labextension jstest jslint chromium
+.PHONY: demo lab test lint typecheck pytest bench clean labextension jstest jslint chromium
 .PHONY: test-services pytest-team
 
 $(BIN)/python:
@@ -26,9 +26,12 @@ DEMO_OUT := $(VENV)/demo
 
 demo: $(VENV)/.installed-demo
 	@mkdir -p $(DEMO_OUT)
-	@echo "== quickstart.ipynb, headless (one run, nested runs from its cells)"
+	@echo "== quickstart.ipynb, headless (one run named after it, nested runs from its cells)"
+	@start=$$(date +%s%N); \
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-mlops run example_notebooks/quickstart.ipynb \
-		--output $(DEMO_OUT)/quickstart.ipynb --quiet
+		--output $(DEMO_OUT)/quickstart.ipynb --quiet || exit 1; \
+	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
+	echo "   $$((ms / 1000)).$$((ms % 1000 / 100)) s wall clock for 'jupyter mlops run' (start-up included)"
 	@echo "== runs of experiment 'quickstart' (embedded store: .mlops/)"
 	$(BIN)/jupyter-mlops runs --experiment quickstart --max 10
 	@echo "== pipeline: prepare -> train (grid sweep) -> evaluate; unchanged steps are cached"
@@ -36,6 +39,14 @@ demo: $(VENV)/.installed-demo
 		example_notebooks/pipeline/pipeline.yaml --quiet
 	@echo "== registered model 'wine'"
 	$(BIN)/jupyter-mlops models wine
+	@echo "== see it all in JupyterLab's MLOps sidebar: make lab"
+
+# JupyterLab on the examples, with the MLOps sidebar and the store the demo filled.
+# LAB_ARGS adds options, e.g. make lab LAB_ARGS="--no-browser --port 8899".
+LAB_ARGS ?=
+lab: $(VENV)/.installed-demo
+	$(BIN)/jupyter lab --ServerApp.root_dir=example_notebooks --ServerApp.ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -42,6 +42,11 @@ def test_run_is_one_mlflow_run_with_the_notebook_values_then_reproduces(
     assert len(runs) == 1  # the kernel attached to the runner's run, never made its own
     run = runs[0]
     assert run.info.run_id in out and run.info.status == "FINISHED"
+    assert run.info.run_name == "train"  # named after its notebook, not a random name
+    html = Path(out.split("HTML rendering:")[1].split()[0])
+    assert html.name == "train.html" and "<html" in html.read_text()[:500].lower()
+    executed_at = Path(out.split("executed notebook:")[1].split()[0])
+    assert executed_at.is_file() and executed_at.name == "train.ipynb"
     assert run.data.params["lr"] == "0.5" and run.data.params["depth"] == "4"
     assert run.data.params["model"] == "rf"
     assert run.data.metrics == {"acc": 2.0, "loss": 0.25}

@@ -67,7 +67,9 @@ def _create_run(
     from mlflow.entities import Param
 
     with mlflow_errors("start a run"):
-        run = tracker.client.create_run(experiment_id, run_name=run_name, tags=all_tags)
+        run = tracker.client.create_run(
+            experiment_id, run_name=run_name or plan.notebook.stem, tags=all_tags
+        )
         if plan.param_text:
             params = [Param(k, v) for k, v in plan.param_text.items()]
             tracker.client.log_batch(run.info.run_id, params=params, synchronous=True)
@@ -310,7 +312,16 @@ def _execute(
     duration = time.monotonic() - started
     experiment_id = str(run.info.experiment_id)
     return HeadlessResult(
-        run_id, experiment_id, status, plan.notebook, output, plan.params, duration, failure, error
+        run_id,
+        experiment_id,
+        status,
+        plan.notebook,
+        output,
+        plan.params,
+        duration,
+        failure,
+        error,
+        run_name=run.info.run_name or "",
     )
 
 

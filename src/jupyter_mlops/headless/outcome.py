@@ -42,6 +42,10 @@ class HeadlessResult:
     duration_s: float
     failure: CellFailure | None = None
     error: str | None = None
+    #: the run's name (the notebook's name unless one was given)
+    run_name: str = ""
+    #: where the HTML rendering of the executed notebook went, once recorded
+    html: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -49,14 +53,18 @@ class HeadlessResult:
         return self.status == "FINISHED"
 
     def message(self) -> str:
-        """One line when it worked; the failure paragraph otherwise."""
+        """Run, duration and where the outputs went when it worked; else the failure paragraph."""
         if self.failure is not None:
             return self.failure.paragraph(self.notebook.name, self.output_path, self.run_id)
         if self.error:
             return (
                 f"{self.notebook.name}: {self.error}\nRun {self.run_id} was marked {self.status}."
             )
-        return (
-            f"run {self.run_id} {self.status} in {self.duration_s:.1f} s; "
-            f"output notebook {self.output_path}"
-        )
+        name = f" ({self.run_name})" if self.run_name else ""
+        lines = [
+            f"run {self.run_id}{name} {self.status} in {self.duration_s:.1f} s",
+            f"  executed notebook: {self.output_path}",
+        ]
+        if self.html:
+            lines.append(f"  HTML rendering:    {self.html}")
+        return "\n".join(lines)

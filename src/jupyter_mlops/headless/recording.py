@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 from ..tracking.store import mlflow_errors
 
@@ -59,6 +60,13 @@ def _html(output: Path) -> tuple[str | None, str | None]:
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return body, None
+
+
+def _artifact_location(client: MlflowClient, run_id: str, name: str) -> str:
+    """A path to open for a local artifact store, else the artifact's URI."""
+    uri = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{name}"
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme in ("", "file") else uri
 
 
 def _pins(env: Mapping[str, str] | None) -> dict[str, str]:
@@ -121,6 +129,7 @@ def record_outcome(
                 if html is not None:
                     name = f"{OUTPUT_DIR}/{result.output_path.with_suffix('.html').name}"
                     client.log_text(run_id, html, name)
+                    result.html = _artifact_location(client, run_id, name)
                 else:
                     tags["mlops.html_error"] = (problem or "")[:500]
             kernel_log = result.output_path.with_name(result.output_path.stem + ".kernel.log")
