@@ -118,14 +118,15 @@ def test_a_missed_tick_runs_once_within_the_grace_period_and_is_recorded_beyond_
     store, client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     train_notebook(store.root / "train.ipynb")
-    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0.replace(hour=0)))
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0.replace(hour=0), speed=0))
     api.add_schedule("hourly", "train.ipynb", "0 * * * *", grace_s=600)
     api.add_schedule("strict", "train.ipynb", "0 * * * *", grace_s=60)
     api.add_schedule("idle", "train.ipynb", "0 * * * *", grace_s=600)
     api.pause_schedule("idle")
     # no scheduler ran from 00:59:50 to 03:05; then one starts
     monkeypatch.setenv(
-        clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0.replace(hour=3, minute=5, second=0))
+        clock.TEST_CLOCK_ENV,
+        clock.test_clock_value(_T0.replace(hour=3, minute=5, second=0), speed=0),
     )
     scheduler = Scheduler(store)
     scheduler.check()
@@ -161,7 +162,7 @@ def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
     store, client, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
     train_notebook(store.root / "train.ipynb")
-    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0))
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0, speed=0))
     api.add_schedule("every", "train.ipynb", "* * * * *", params={"x": 5}, overlap="queue")
     # both processes share one clock running 12x: a tick every 5 real seconds
     monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0, speed=12))

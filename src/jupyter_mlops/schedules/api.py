@@ -185,3 +185,23 @@ def schedule_history(
     ]
     ticks = [c.__dict__ for c in store.claims(name)[:max_results]]
     return {"schedule": describe_schedule(store, schedule), "runs": runs, "ticks": ticks}
+
+
+def preview_cron(cron: str, timezone: str | None = None, count: int = 3) -> dict[str, Any]:
+    """A cron expression checked, in words, with its next ``count`` ticks (for forms).
+
+    Raises :class:`~jupyter_mlops.errors.InvalidInput` naming the bad field or timezone.
+    """
+    from .cron import check_cron, describe
+
+    expr = check_cron(cron)
+    tz = zone(timezone)
+    ticks: list[str] = []
+    moment = clock.now()
+    for _ in range(count):
+        tick = next_tick(expr, tz, moment)
+        if tick is None:
+            break
+        ticks.append(iso(tick))
+        moment = tick
+    return {"cron": expr, "timezone": timezone or "UTC", "text": describe(expr), "next": ticks}

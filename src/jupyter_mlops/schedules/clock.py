@@ -2,7 +2,7 @@
 
 Always the wall clock for users. The test suite may set ``_MLOPS_TEST_CLOCK`` to
 ``START@ANCHOR*SPEED`` (an ISO 8601 start, the Unix time at which the clock read
-``START``, and how many clock seconds pass per real second) so that processes
+``START``, and how many clock seconds pass per real second, 0 for a stopped clock) so that processes
 sharing that environment agree on a fast or shifted clock; it is not a user option.
 """
 
@@ -38,7 +38,7 @@ def now() -> datetime:
 def real_seconds(clock_seconds: float) -> float:
     """How many real seconds ``clock_seconds`` of the scheduler's clock last."""
     clock = _parsed()
-    return clock_seconds / clock[2] if clock else clock_seconds
+    return clock_seconds / clock[2] if clock and clock[2] > 0 else clock_seconds
 
 
 def test_clock_value(start: datetime, speed: float = 1.0) -> str:

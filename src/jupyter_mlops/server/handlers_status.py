@@ -17,6 +17,7 @@ SERVICES = {
     "models": "jupyter_mlops.models.api",
     "data": "jupyter_mlops.data.api",
     "headless": "jupyter_mlops.headless.api",
+    "schedules": "jupyter_mlops.schedules.api",
 }
 
 

@@ -42,3 +42,6 @@ def register(server_app: Any) -> None:
     web_app.add_handlers(".*$", handlers)
     server_app.log.info("jupyter_mlops: REST API at %s", url_path_join(base, API_PREFIX))
     state.warm_up()
+    from .scheduler_app import start_scheduler
+
+    web_app.settings["jupyter_mlops_scheduler"] = start_scheduler(server_app, state.settings)
