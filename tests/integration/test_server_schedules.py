@@ -46,11 +46,12 @@ async def call(jp_fetch: Any, *parts: str, method: str = "GET", **kw: Any) -> tu
 
 
 def _post(body: dict[str, Any]) -> dict[str, Any]:
-    return {"method": "POST", "body": json.dumps(body)}
+    # adding checks the notebook's kernel and parameters: slow on a loaded machine
+    return {"method": "POST", "body": json.dumps(body), "request_timeout": 120}
 
 
 async def test_schedules_are_added_listed_changed_and_removed_over_rest(
-    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Any
+    jp_fetch: Any, jp_serverapp: Any, jp_root_dir: Any, client: Any
 ) -> None:
     train_notebook(jp_root_dir / "train.ipynb")
     code, body = await call(jp_fetch, "schedules", "_preview", params={"cron": "0 9 * * mon"})
