@@ -21,6 +21,7 @@ import {
   IRunsPage,
   IRunsQuery,
   IServerStatus,
+  IValidationReport,
   MetricHistory
 } from './tokens';
 
@@ -201,6 +202,13 @@ export class RestSource implements IMlopsSource {
     return this._get('snapshots/drift', [
       ['reference', reference],
       ['current', current]
+    ]);
+  }
+
+  validate(data: string, against: string): Promise<IValidationReport> {
+    return this._get('snapshots/validate', [
+      ['data', data],
+      ['against', against]
     ]);
   }
 

@@ -1,10 +1,10 @@
 /**
- * The Data view: snapshot names and versions; diff and drift between two versions.
+ * The Data view: snapshot names and versions; diff, drift and validation between two versions.
  */
 import { Widget } from '@lumino/widgets';
 
 import { formatNumber, h, keyValueTable, replaceChildren } from './elements';
-import { IMlopsSource, ISnapshot } from './tokens';
+import { IMlopsSource, ISnapshot, IValidationReport } from './tokens';
 
 export class DataPanel extends Widget {
   constructor(private readonly _source: IMlopsSource) {
@@ -26,13 +26,22 @@ export class DataPanel extends Widget {
     diff.addEventListener('click', () => void this._diff());
     const drift = h('button', { className: 'jp-mlops-button jp-mlops-drift-button' }, 'Drift');
     drift.addEventListener('click', () => void this._drift());
+    const validate = h(
+      'button',
+      {
+        className: 'jp-mlops-button jp-mlops-validate-button',
+        title: 'Check the "to" version against the rules of the "from" version'
+      },
+      'Validate'
+    );
+    validate.addEventListener('click', () => void this._validate());
     this._table = h('div', { className: 'jp-mlops-table-wrap' });
     this._result = h('div', { className: 'jp-mlops-data-result' });
     this.node.append(
       h('div', { className: 'jp-mlops-toolbar' }, this._names),
       this._table,
       h('div', { className: 'jp-mlops-toolbar' }, this._a, '→', this._b),
-      h('div', { className: 'jp-mlops-toolbar' }, this._key, diff, drift),
+      h('div', { className: 'jp-mlops-toolbar' }, this._key, diff, drift, validate),
       this._result
     );
   }
@@ -177,6 +186,13 @@ export class DataPanel extends Widget {
     });
   }
 
+  private async _validate(): Promise<void> {
+    await this._show(async () => {
+      const report = await this._source.validate(this._b.value, this._a.value);
+      return validationView(report, this._b.value, this._a.value);
+    });
+  }
+
   private async _show(build: () => Promise<HTMLElement[]>): Promise<void> {
     replaceChildren(this._result, h('p', { className: 'jp-mlops-empty' }, 'Computing…'));
     try {
@@ -196,4 +212,55 @@ export class DataPanel extends Widget {
   private _key: HTMLInputElement;
   private _table: HTMLElement;
   private _result: HTMLElement;
+}
+
+/** The validation report: a verdict line and one row per anomaly (text only, never HTML). */
+export function validationView(
+  report: IValidationReport,
+  data: string,
+  against: string
+): HTMLElement[] {
+  const anomalies = report.anomalies ?? [];
+  const verdict = report.passed
+    ? `passed: ${report.rows} rows, no anomalies`
+    : `${anomalies.length} ${anomalies.length === 1 ? 'anomaly' : 'anomalies'} in ${report.rows} rows`;
+  const head = [
+    h('h3', {}, `Validation of ${data} against ${against}`),
+    h(
+      'p',
+      { className: report.passed ? 'jp-mlops-validate-passed' : 'jp-mlops-validate-failed' },
+      verdict
+    )
+  ];
+  if (report.passed) {
+    return head;
+  }
+  // the detail gets a full-width row of its own: the sidebar is narrow
+  const rows = anomalies.flatMap(a => [
+    h(
+      'tr',
+      { className: 'jp-mlops-anomaly' },
+      h('td', {}, a.column),
+      h('td', {}, a.kind),
+      h('td', { className: 'jp-mlops-num' }, a.count === null ? '' : String(a.count)),
+      h(
+        'td',
+        { className: 'jp-mlops-num' },
+        a.share === null ? '' : `${formatNumber(a.share * 100)}%`
+      )
+    ),
+    h(
+      'tr',
+      { className: 'jp-mlops-anomaly-detail' },
+      h('td', { attrs: { colspan: '4' } }, a.detail)
+    )
+  ]);
+  const columns = ['column', 'kind', 'rows', 'share'];
+  const table = h(
+    'table',
+    { className: 'jp-mlops-table jp-mlops-validate' },
+    h('thead', {}, h('tr', {}, ...columns.map(c => h('th', {}, c)))),
+    h('tbody', {}, ...rows)
+  );
+  return [...head, table];
 }

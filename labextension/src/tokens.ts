@@ -156,6 +156,23 @@ export interface ISnapshot {
   created: string;
 }
 
+/** One problem of data validated against a reference snapshot. */
+export interface IAnomaly {
+  column: string;
+  kind: string;
+  detail: string;
+  count: number | null;
+  share: number | null;
+}
+
+export interface IValidationReport {
+  passed: boolean;
+  rows: number;
+  against: string;
+  data: string | null;
+  anomalies: IAnomaly[];
+}
+
 export interface INotebookParam {
   name: string;
   type: string;
@@ -206,6 +223,7 @@ export interface IMlopsSource {
   snapshots(name?: string): Promise<ISnapshot[]>;
   diff(a: string, b: string, key?: string): Promise<Record<string, any>>;
   drift(reference: string, current: string): Promise<Record<string, any>>;
+  validate(data: string, against: string): Promise<IValidationReport>;
   notebookParams(path: string): Promise<INotebookParam[]>;
   startHeadless(path: string, params: Record<string, unknown>): Promise<IHeadlessRun>;
   headlessRuns(): Promise<IHeadlessRun[]>;

@@ -264,6 +264,11 @@ def test_data_tab_versions_diff_and_drift(store):
         assert "+10 added" in tab.result_html.value
         assert tab.drift()
         assert "x" in tab.drift_report.drifted_columns
+        assert tab.validate()
+        assert not tab.validation_report.passed
+        assert "out_of_range" in tab.result_html.value and "Validation of train@v2" in (
+            tab.result_html.value
+        )
         tab.a.options = ()
         assert not tab.diff() and "pick two snapshot versions" in tab.result_html.value
     finally:

@@ -157,6 +157,13 @@ async def test_snapshots_diff_and_drift(jp_fetch: Any, store: Settings) -> None:
         jp_fetch, "snapshots", "drift", params={"reference": "train@v1", "current": "train@v2"}
     )
     assert code == 200 and isinstance(body, dict)
+    code, body = await call(
+        jp_fetch, "snapshots", "validate", params={"data": "train@v2", "against": "train@v1"}
+    )
+    assert code == 200 and body["passed"] is False and body["data"] == "train@v2"
+    assert [(a["column"], a["kind"]) for a in body["anomalies"]] == [("x", "out_of_range")]
+    code, body = await call(jp_fetch, "snapshots", "validate", params={"data": "train@v1"})
+    assert code == 400 and "?data=" in body["message"]
     code, body = await call(jp_fetch, "snapshots", "diff", params={"a": "train@v1"})
     assert code == 400 and "?a=" in body["message"]
     code, body = await call(jp_fetch, "snapshots", params={"name": "nope"})

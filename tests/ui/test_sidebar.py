@@ -35,6 +35,7 @@ def _fill_store(root: Path) -> dict[str, str]:
     client: MlflowClient = open_client(load_settings(home=str(root)))
     # First, so "ui-demo" stays the newest experiment (the one the sidebar opens on).
     ids = {"reproducible": _reproducible_run(root)}
+    _second_snapshot(root)
     exp = client.create_experiment(
         "ui-demo", artifact_location=(root / ".mlops" / "artifacts").as_uri()
     )
@@ -86,6 +87,15 @@ def _reproducible_run(root: Path) -> str:
     )
     assert result.ok, result.message()
     return result.run_id
+
+
+def _second_snapshot(root: Path) -> None:
+    """train@v2: values far outside train@v1's range, for the Data view's validation."""
+    import pandas as pd
+
+    from jupyter_mlops.data.api import snapshot
+
+    snapshot(pd.DataFrame({"x": range(50, 55)}), "train", store=str(root / ".mlops" / "data"))
 
 
 def _live_notebook(path: Path) -> None:
@@ -362,3 +372,20 @@ def test_run_detail_links_inputs_opens_artifacts_and_reproduces(
     assert verdict.inner_text() == "Reproduced: 1 metric matches"
     _shot(page, "reproduced")
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_data_view_validates_one_version_against_another(page: Any, lab: dict[str, Any]) -> None:
+    _open_sidebar(page, lab)
+    _open_tab(page, "Data")
+    page.locator(".jp-mlops-data .jp-mlops-snapshot").first.wait_for(timeout=20_000)
+    page.locator(".jp-mlops-ref-a").select_option("train@v1")
+    page.locator(".jp-mlops-ref-b").select_option("train@v2")
+    page.locator(".jp-mlops-validate-button").click()
+    verdict = page.locator(".jp-mlops-validate-failed")
+    verdict.wait_for(state="visible", timeout=30_000)
+    assert verdict.inner_text() == "1 anomaly in 5 rows"
+    cells = page.locator(".jp-mlops-anomaly td").all_inner_texts()
+    assert cells[:3] == ["x", "out_of_range", "5"]
+    detail = page.locator(".jp-mlops-anomaly-detail td").inner_text()
+    assert detail.startswith("5 value(s) outside")
+    _shot(page, "data-view-validation")

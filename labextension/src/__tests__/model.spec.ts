@@ -100,6 +100,7 @@ class MemorySource implements IMlopsSource {
   snapshots = async () => [];
   diff = async () => ({});
   drift = async () => ({});
+  validate = async (): Promise<any> => ({});
   notebookParams = async () => [];
   startHeadless = async (): Promise<any> => ({});
   headlessRuns = async () => [];

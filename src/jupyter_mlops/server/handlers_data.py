@@ -1,4 +1,4 @@
-"""Data snapshots: names and versions, diff and drift between two versions."""
+"""Data snapshots: names and versions; diff, drift and validation between two versions."""
 
 from __future__ import annotations
 
@@ -69,10 +69,24 @@ class DriftHandler(DiffHandler):
         self.reply(report.to_dict())
 
 
+class ValidateHandler(DiffHandler):
+    """``GET snapshots/validate?data=&against=``: anomalies of one version against another."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        from ..data.validation.api import validate
+
+        data, against = self._refs("data", "against")
+        store = self.state.settings.data_uri
+        report = await self.call(lambda: validate(data, against, log=False, store=store))
+        self.reply(report.to_dict())
+
+
 def routes() -> list[tuple[str, Any]]:
     """Return ``(pattern, handler)`` pairs relative to the API prefix."""
     return [
         ("snapshots", SnapshotsHandler),
         ("snapshots/diff", DiffHandler),
         ("snapshots/drift", DriftHandler),
+        ("snapshots/validate", ValidateHandler),
     ]

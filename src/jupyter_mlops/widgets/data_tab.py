@@ -1,7 +1,8 @@
-"""The Data tab: snapshot names → versions (schema, rows, stored bytes); diff and drift.
+"""The Data tab: snapshot names → versions (schema, rows, stored bytes); diff, drift, validate.
 
-Calls :mod:`jupyter_mlops.data.api` (``snapshots``, ``info``, ``diff``, ``drift``);
-loaded when the tab is first opened so the panel opens fast.
+Calls :mod:`jupyter_mlops.data.api` (``snapshots``, ``info``, ``diff``, ``drift``) and
+:mod:`jupyter_mlops.data.validation.api` (``validate``); loaded when the tab is first
+opened so the panel opens fast.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class DataTab:
         self.versions_frame: Any = None
         self.diff_report: Any = None
         self.drift_report: Any = None
+        self.validation_report: Any = None
         self.refresh_button = w.Button(description="Refresh", icon="refresh")
         self.refresh_button.on_click(lambda _: self.load())
         self.message = w.HTML()
@@ -50,6 +52,8 @@ class DataTab:
         self.drift_button = w.Button(description="Drift of B vs A")
         self.diff_button.on_click(lambda _: self.diff())
         self.drift_button.on_click(lambda _: self.drift())
+        self.validate_button = w.Button(description="Validate B against A")
+        self.validate_button.on_click(lambda _: self.validate())
         self.schema_html = w.HTML()
         self.result_html = w.HTML()
         self.widget = w.VBox(
@@ -59,7 +63,7 @@ class DataTab:
                 self.name,
                 self.versions_html,
                 w.HBox([self.a, self.b]),
-                w.HBox([self.key, self.diff_button, self.drift_button]),
+                w.HBox([self.key, self.diff_button, self.drift_button, self.validate_button]),
                 self.schema_html,
                 self.result_html,
             ]
@@ -149,4 +153,19 @@ class DataTab:
             f"<b>Drift of {esc(b)} vs {esc(a)}</b>: {esc(str(self.drift_report).splitlines()[0])}"
         )
         self.result_html.value = head + table
+        return True
+
+    def validate(self) -> bool:
+        """Anomalies of version B against the rules of reference A (not logged to any run)."""
+        try:
+            a, b = self._pair()
+            from ..data.validation.api import validate
+
+            self.validation_report = validate(b, a, log=False)
+        except MlopsError as exc:
+            self.result_html.value = message(str(exc))
+            return False
+        self.result_html.value = f"<b>Validation of {esc(b)} against {esc(a)}</b>" + (
+            self.validation_report.to_html()
+        )
         return True

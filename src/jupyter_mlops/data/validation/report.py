@@ -69,7 +69,9 @@ class ValidationReport:
             return f"validation passed: {what}, no anomalies"
         kinds = self.anomalies["kind"].value_counts(sort=False)
         listed = ", ".join(f"{n} {k}" for k, n in kinds.items())
-        return f"validation FAILED: {what}: {len(self.anomalies)} anomalies ({listed})"
+        count = len(self.anomalies)
+        noun = "anomaly" if count == 1 else "anomalies"
+        return f"validation FAILED: {what}: {count} {noun} ({listed})"
 
     def to_html(self) -> str:
         """Standalone HTML: the summary line and the anomalies table (text escaped)."""
