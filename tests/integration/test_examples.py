@@ -216,3 +216,20 @@ def test_reproduce_passes_with_pinned_snapshots(project: Path, client: Any) -> N
     read = {d.dataset.digest for d in copy.inputs.dataset_inputs}
     assert any(d.startswith(latest["digest"].iloc[0]) for d in read)
     assert not any(d.startswith(latest["digest"].iloc[1]) for d in read)
+
+
+def test_monitoring_closes_the_loop(project: Path, client: Any) -> None:
+    nb = execute(project, "monitoring.ipynb")
+
+    text = output_text(nb)
+    assert "served by version 1" in text and "now served by version 2" in text
+    assert "1 alert(s) received" in text
+    alert_runs = [
+        r
+        for r in runs_by_name(client, "monitoring").values()
+        if r.data.tags.get("mlops.monitor.alert") == "drift_share_drifted > 0.3"
+    ]
+    assert len(alert_runs) == 1
+    assert alert_runs[0].data.tags["mlops.monitor.version"] == "1"
+    assert alert_runs[0].data.metrics["drift.share_drifted"] > 0.3
+    assert str(client.get_model_version_by_alias("wine", "production").version) == "2"

@@ -19,6 +19,7 @@ def test_every_promised_example_exists() -> None:
         "data_versioning.ipynb",
         "model_registry.ipynb",
         "reproduce.ipynb",
+        "monitoring.ipynb",
         "pipeline/prepare.ipynb",
         "pipeline/train.ipynb",
         "pipeline/evaluate.ipynb",

@@ -30,12 +30,29 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.set_defaults(func=_gate)
 
-    p = sub.add_parser("serve", help="serve a model version with MLflow's scoring server")
+    p = sub.add_parser(
+        "serve",
+        help="serve a model version: MLflow's scoring protocol, Prometheus metrics, drift, alerts",
+        description="POST /invocations (MLflow's scoring protocol), GET /metrics (Prometheus), "
+        "GET /health. Exit 2 for a bad option before anything is served.",
+    )
     p.add_argument("ref", help="NAME@ALIAS, NAME/VERSION or NAME (latest)")
     p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    p.add_argument("--workers", type=int, default=1, help="server workers (default 1)")
-    p.add_argument("--dry-run", action="store_true", help="print the server command only")
+    p.add_argument(
+        "--monitor", action="store_true", help="drift of live rows against the training snapshot"
+    )
+    p.add_argument("--window", type=int, default=1000, metavar="N", help="rows watched (1000)")
+    p.add_argument(
+        "--alert", action="append", default=[], metavar="EXPR", help='"drift_share_drifted > 0.3"'
+    )
+    p.add_argument("--webhook", metavar="URL", help="POST each alert as JSON to URL")
+    p.add_argument("--follow-alias", action="store_true", help="switch when the alias moves")
+    p.add_argument("--run-schedule", metavar="NAME", help="run this schedule on each alert")
+    p.add_argument(
+        "--interval", type=float, default=5.0, metavar="S", help="seconds between checks (5)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("models", help="list registered models, versions, aliases, metrics")
@@ -68,14 +85,18 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..models.serve import plan, run
+    from ..models.serving.server import ServeOptions, prepare, serve
 
-    p = plan(args.ref, port=args.port, host=args.host, workers=args.workers)
-    print(f"serving {p.name} version {p.version} at {p.url}", flush=True)
+    options = ServeOptions(
+        args.ref, port=args.port, host=args.host, monitor=args.monitor, window=args.window,
+        alerts=args.alert, webhook=args.webhook, follow_alias=args.follow_alias,
+        run_schedule=args.run_schedule, interval=args.interval,
+    )  # fmt: skip
+    served = prepare(options)
+    print(served.banner, flush=True)
     if args.dry_run:
-        print(" ".join(p.argv))
         return 0
-    return run(p)
+    return serve(served)
 
 
 def _models(args: argparse.Namespace) -> int:

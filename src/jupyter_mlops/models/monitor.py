@@ -8,6 +8,10 @@ predictions themselves.
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +28,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-__all__ = ["MonitorResult", "run_monitor", "training_reference"]
+    from ..data.drift import DriftReport
+
+__all__ = [
+    "MonitorResult",
+    "log_monitoring",
+    "monitoring_history",
+    "run_monitor",
+    "training_reference",
+]
 
 #: version tag pointing at the newest monitoring run
 LAST_RUN_TAG = "mlops.monitor.last_run"
+#: prefix of the version tags holding one monitoring run (or alert) each, as JSON
+HISTORY_TAG = "mlops.monitor.run"
 
 
 @dataclass
@@ -83,7 +97,8 @@ def training_reference(client: MlflowClient, version: ModelVersion) -> str:
     )
 
 
-def _features(model: Any, data: Any) -> Any:
+def features(model: Any, data: Any) -> Any:
+    """The columns of ``data`` the model was fitted on, in its order (when it knows them)."""
     names = getattr(model, "feature_names_in_", None)
     if names is None or not hasattr(data, "columns"):
         return data
@@ -95,7 +110,8 @@ def _features(model: Any, data: Any) -> Any:
     return data[list(names)]
 
 
-def _prediction_stats(predictions: Any) -> dict[str, float]:
+def prediction_stats(predictions: Any) -> dict[str, float]:
+    """Rows scored, the share of each class (at most 20 distinct values), mean and std."""
     import pandas as pd
 
     series = pd.Series(list(predictions) if not hasattr(predictions, "shape") else predictions)
@@ -114,6 +130,7 @@ def run_monitor(
 ) -> MonitorResult:
     """Score ``data`` with ``ref`` and measure its drift, inside a new monitoring run."""
     from ..data import api as data_api
+    from ..data.drift import compute_drift
 
     t = tracker()
     target = parse_ref(ref)
@@ -122,7 +139,7 @@ def run_monitor(
     against = reference or training_reference(t.client, version)
     ref_frame = data_api.load(against)  # before the run: it is a reference, not an input
     try:
-        predictions = model.predict(_features(model, data))
+        predictions = model.predict(features(model, data))
     except InvalidInput:
         raise
     except Exception as exc:
@@ -130,47 +147,109 @@ def run_monitor(
             f"{version.name}/{version.version} could not score the new data "
             f"({type(exc).__name__}: {exc}); pass rows with the training columns"
         ) from None
-    tags = {
-        "mlops.monitor.model": version.name,
-        "mlops.monitor.version": str(version.version),
-        "mlops.monitor.ref": str(target),
-        "mlops.monitor.reference": against,
-    }
-    run = t.start_run(f"monitor {version.name}/{version.version}", tags)
-    try:
-        result = _record(t, version, run.run_id, data, ref_frame, predictions, against, threshold)
-    except BaseException:
-        t.end_run("FAILED")
-        raise
-    t.end_run("FINISHED")
-    with mlflow_errors(f"tag {version.name}/{version.version} with its monitoring run"):
-        t.client.set_model_version_tag(version.name, str(version.version), LAST_RUN_TAG, run.run_id)
-    return result
-
-
-def _record(
-    t: Any, version: Any, run_id: str, data: Any, ref_frame: Any,
-    predictions: Any, against: str, threshold: float,
-) -> MonitorResult:  # fmt: skip
-    import pandas as pd
-
-    from ..data import api as data_api
-
-    stats = _prediction_stats(predictions)
-    shared = _shared_columns(ref_frame, data)
-    report = data_api.drift(ref_frame, data, threshold=threshold, columns=shared)
-    stats["drift.share_drifted"] = float(report.share_drifted)
-    t.log_metrics(stats)
-    frame = pd.DataFrame({"prediction": list(predictions)})
-    t.log_text(frame.to_csv(index=False), "monitor/predictions.csv")
-    t.flush()
-    summary = pd.DataFrame({"metric": list(stats), "value": list(stats.values())})
+    shared = shared_columns(ref_frame, data)
+    report = compute_drift(ref_frame, data, threshold=threshold, columns=shared)
+    run_id, stats = log_monitoring(version, str(target), predictions, report, against)
+    summary = _summary(stats)
     return MonitorResult(
         version.name, str(version.version), predictions, report, against, run_id, summary
     )
 
 
-def _shared_columns(ref_frame: Any, data: Any) -> list[str] | None:
+def log_monitoring(
+    version: ModelVersion,
+    ref: str,
+    predictions: Any,
+    report: DriftReport | None,
+    against: str | None,
+    *,
+    alert: Mapping[str, Any] | None = None,
+    extra: Mapping[str, float] | None = None,
+) -> tuple[str, dict[str, float]]:
+    """Log one monitoring run of ``version`` and record it on the version.
+
+    The run holds prediction statistics (plus ``extra``), the drift metrics and
+    report, and the predictions; ``alert`` (``expression``, ``value``) marks it as
+    the run of an alert. Returns the run id and the logged statistics.
+    """
+    import pandas as pd
+
+    from ..data.drift import log_drift
+
+    t = tracker()
+    stats = {**prediction_stats(predictions), **(extra or {})}
+    tags = {
+        "mlops.monitor.model": version.name,
+        "mlops.monitor.version": str(version.version),
+        "mlops.monitor.ref": ref,
+        "mlops.monitor.reference": against or "",
+    }
+    if alert:
+        tags["mlops.monitor.alert"] = str(alert["expression"])
+    run = t.start_run(f"monitor {version.name}/{version.version}", tags)
+    try:
+        t.log_metrics(stats)
+        if report is not None:
+            log_drift(report)
+            stats["drift.share_drifted"] = float(report.share_drifted)
+        frame = pd.DataFrame({"prediction": list(predictions)})
+        t.log_text(frame.to_csv(index=False), "monitor/predictions.csv")
+        t.flush()
+    except BaseException:
+        t.end_run("FAILED")
+        raise
+    t.end_run("FINISHED")
+    _record_on_version(t.client, version, run.run_id, stats, alert)
+    return run.run_id, stats
+
+
+def _record_on_version(
+    client: MlflowClient,
+    version: ModelVersion,
+    run_id: str,
+    stats: Mapping[str, float],
+    alert: Mapping[str, Any] | None,
+) -> None:
+    """Point the version at its newest monitoring run and add one history entry."""
+    now = time.time()
+    entry: dict[str, Any] = {
+        "run_id": run_id,
+        "time": now,
+        "rows": stats.get("rows_scored"),
+        "share_drifted": stats.get("drift.share_drifted"),
+    }
+    if alert:
+        entry.update(alert=str(alert["expression"]), value=alert.get("value"))
+    key = f"{HISTORY_TAG}.{int(now * 1000)}.{uuid.uuid4().hex[:6]}"
+    where = f"tag {version.name}/{version.version} with its monitoring run"
+    with mlflow_errors(where):
+        client.set_model_version_tag(version.name, str(version.version), LAST_RUN_TAG, run_id)
+        client.set_model_version_tag(version.name, str(version.version), key, json.dumps(entry))
+
+
+def monitoring_history(tags: Mapping[str, str], limit: int | None = None) -> list[dict[str, Any]]:
+    """A version's monitoring runs and alerts from its tags, newest first."""
+    entries = []
+    for key, value in tags.items():
+        if not key.startswith(HISTORY_TAG + "."):
+            continue
+        try:
+            entry = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("run_id"):
+            entries.append(entry)
+    entries.sort(key=lambda e: float(e.get("time") or 0), reverse=True)
+    return entries[:limit] if limit is not None else entries
+
+
+def _summary(stats: Mapping[str, float]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame({"metric": list(stats), "value": list(stats.values())})
+
+
+def shared_columns(ref_frame: Any, data: Any) -> list[str] | None:
     """Columns both frames have: the training snapshot may hold a target the new data lacks."""
     if not (hasattr(data, "columns") and hasattr(ref_frame, "columns")):
         return None

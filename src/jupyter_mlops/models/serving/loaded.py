@@ -1,0 +1,75 @@
+"""One loaded version: the pyfunc model, its input schema and its drift reference.
+
+The server holds exactly one :class:`Loaded` at a time and swaps the whole
+object when the alias moves, so a request always scores with one consistent
+version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ...tracking.api import tracker
+from ..loading import load_version, local_model_dir
+from ..monitor import training_reference
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow.entities.model_registry import ModelVersion
+
+__all__ = ["Loaded", "load"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A version ready to score.
+
+    Attributes
+    ----------
+    version : ModelVersion
+    model : mlflow.pyfunc.PyFuncModel
+    input_schema : mlflow.types.Schema or None
+    reference_name : str or None
+        The training snapshot drift is measured against (``train@v1``).
+    reference : pandas.DataFrame or None
+        Its rows, restricted to the model's input columns when those are known.
+    """
+
+    version: ModelVersion
+    model: Any
+    input_schema: Any
+    reference_name: str | None
+    reference: Any
+
+    @property
+    def number(self) -> str:
+        """The version number as text."""
+        return str(self.version.version)
+
+
+def load(version: ModelVersion, *, monitor: bool) -> Loaded:
+    """Load ``version`` (and with ``monitor`` its training snapshot).
+
+    Raises
+    ------
+    InvalidInput
+        With ``monitor``, when the version has no training snapshot to compare with.
+    """
+    t = tracker()
+    path = local_model_dir(t.client, version, t.settings.tracking_uri)
+    model = load_version(path, "pyfunc")
+    schema = model.metadata.get_input_schema()
+    name, frame = None, None
+    if monitor:
+        from ...data import api as data_api
+
+        name = training_reference(t.client, version)
+        frame = _inputs_only(data_api.load(name), schema)
+    return Loaded(version, model, schema, name, frame)
+
+
+def _inputs_only(frame: Any, schema: Any) -> Any:
+    """The snapshot without its target: keep the model's input columns when it names them."""
+    names = list(schema.input_names()) if schema is not None and schema.has_input_names() else []
+    keep = [c for c in frame.columns if c in set(names)]
+    return frame[keep] if keep else frame

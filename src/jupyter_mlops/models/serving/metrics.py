@@ -1,0 +1,156 @@
+"""The Prometheus metrics of one served model (official ``prometheus_client``).
+
+Request-path updates (a counter, a histogram observation, a gauge) cost
+microseconds; the window figures (prediction statistics, drift) are set by the
+background thread. A short ring of recent request durations and statuses
+gives the ``request_duration_p*`` and ``error_rate`` figures alerts read.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE", "ServeMetrics"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: requests kept for the percentile and error-rate figures
+RECENT_REQUESTS = 1000
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ServeMetrics:
+    """Every metric of ``GET /metrics``, in a registry of its own."""
+
+    def __init__(self) -> None:
+        disable_created_metrics()  # no ``*_created`` series: dashboards never use them
+        r = self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "mlops_requests", "Scoring requests by HTTP status", ["status"], registry=r
+        )
+        self.duration = Histogram(
+            "mlops_request_duration_seconds",
+            "Scoring request duration",
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.in_progress = Gauge("mlops_requests_in_progress", "Requests being scored", registry=r)
+        self.rows = Counter("mlops_rows_scored", "Rows scored", registry=r)
+        self.prediction_mean = Gauge(
+            "mlops_prediction_mean", "Mean prediction over the window", registry=r
+        )
+        self.prediction_share = Gauge(
+            "mlops_prediction_share",
+            "Share of each predicted class over the window",
+            ["class"],
+            registry=r,
+        )
+        self.window_rows = Gauge("mlops_window_rows", "Rows in the monitoring window", registry=r)
+        self.share_drifted = Gauge(
+            "mlops_drift_share_drifted", "Share of features drifted over the window", registry=r
+        )
+        self.feature_drift = Gauge(
+            "mlops_feature_drift", "Per-feature drift over the window (psi, statistic, p_value)",
+            ["feature", "stat"], registry=r,
+        )  # fmt: skip
+        self.version_info = Gauge(
+            "mlops_model_version_info",
+            "The version being served",
+            ["model", "alias", "version"],
+            registry=r,
+        )
+        self.alerts = Counter("mlops_alerts", "Alerts fired", ["expression"], registry=r)
+        self.alert_active = Gauge(
+            "mlops_alert_active", "1 while an alert's episode lasts", ["expression"], registry=r
+        )
+        self._recent: deque[tuple[float, bool]] = deque(maxlen=RECENT_REQUESTS)
+
+    def observe_request(self, status: int, seconds: float, rows: int) -> None:
+        """Count one answered request (called on the request path)."""
+        self.requests.labels(str(status)).inc()
+        self.duration.observe(seconds)
+        if rows:
+            self.rows.inc(rows)
+        self._recent.append((seconds, status >= 400))
+
+    def serving(self, model: str, alias: str, version: str) -> None:
+        """Show ``version`` as the one served (the previous one disappears)."""
+        _replace(self.version_info, {(model, alias, version): 1.0})
+
+    def set_predictions(self, stats: Mapping[str, float]) -> None:
+        """Publish the window's prediction statistics (see ``monitor.prediction_stats``)."""
+        self.window_rows.set(stats.get("rows_scored", 0.0))
+        if "prediction.mean" in stats:
+            self.prediction_mean.set(stats["prediction.mean"])
+        shares = {
+            (key.removeprefix("prediction.share."),): share
+            for key, share in stats.items()
+            if key.startswith("prediction.share.")
+        }
+        _replace(self.prediction_share, shares)
+
+    def set_drift(self, report: Any) -> None:
+        """Publish a drift report of the window (``data.drift.DriftReport``)."""
+        self.share_drifted.set(report.share_drifted)
+        values = {
+            (str(row["column"]), stat): float(row[stat])
+            for row in report.table.to_dict(orient="records")
+            for stat in ("psi", "statistic", "p_value")
+        }
+        _replace(self.feature_drift, values)
+
+    def set_alert(self, expression: str, active: bool, fired: bool = False) -> None:
+        """Show whether ``expression`` is in an episode (and count it when it just fired)."""
+        self.alert_active.labels(expression).set(1 if active else 0)
+        if fired:
+            self.alerts.labels(expression).inc()
+
+    def request_figures(self) -> dict[str, float]:
+        """``request_duration_p50/p95/p99`` and ``error_rate`` of the recent requests."""
+        recent = list(self._recent)
+        if not recent:
+            return {}
+        seconds = np.array([s for s, _ in recent])
+        p50, p95, p99 = np.quantile(seconds, [0.5, 0.95, 0.99])
+        return {
+            "request_duration_p50": float(p50),
+            "request_duration_p95": float(p95),
+            "request_duration_p99": float(p99),
+            "error_rate": sum(1 for _, failed in recent if failed) / len(recent),
+        }
+
+    def totals(self) -> dict[str, float]:
+        """``requests_total`` and ``rows_scored_total`` since start."""
+        requests = sum(
+            s.value for m in self.requests.collect() for s in m.samples if s.name.endswith("_total")
+        )
+        rows = sum(
+            s.value for m in self.rows.collect() for s in m.samples if s.name.endswith("_total")
+        )
+        return {"requests_total": float(requests), "rows_scored_total": float(rows)}
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return bytes(generate_latest(self.registry))
+
+
+def _replace(gauge: Gauge, values: Mapping[Any, float]) -> None:
+    """Set ``gauge`` to exactly ``values`` by label set, never showing it empty in between."""
+    for labels, value in values.items():
+        gauge.labels(*labels).set(value)
+    for sample in [s for family in gauge.collect() for s in family.samples]:
+        labels = tuple(sample.labels[n] for n in gauge._labelnames)
+        if labels not in values:
+            gauge.remove(*labels)

@@ -1,0 +1,161 @@
+"""``jupyter mlops serve``: check every option, load the version, serve until stopped.
+
+Everything a user can get wrong (reference, port, alert expressions, webhook,
+schedule, a version without training snapshot under ``--monitor``) is checked
+before the port is bound, so a mistake exits 2 without serving anything.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from ...errors import InvalidInput, MlopsError, NotFound
+from ...tracking.api import tracker
+from ...tracking.store import mlflow_errors
+from ..refs import parse_ref, resolve
+from .alerts import Alert, AlertState, parse_alerts
+from .app import ServeState, build_app
+from .loaded import Loaded, load
+from .notify import AlertContext
+from .window import Window
+
+__all__ = ["ServeOptions", "Served", "prepare", "serve"]
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """The command line of ``jupyter mlops serve``."""
+
+    ref: str
+    port: int = 5000
+    host: str = "127.0.0.1"
+    monitor: bool = False
+    window: int = 1000
+    alerts: Sequence[str] = field(default_factory=list)
+    webhook: str | None = None
+    follow_alias: bool = False
+    run_schedule: str | None = None
+    interval: float = 5.0
+
+
+@dataclass
+class Served:
+    """A checked and loaded server, not yet listening."""
+
+    options: ServeOptions
+    state: ServeState
+    alerts: list[Alert]
+
+    @property
+    def url(self) -> str:
+        """The scoring endpoint."""
+        return f"http://{self.options.host}:{self.options.port}/invocations"
+
+    @property
+    def banner(self) -> str:
+        """The first line the command prints."""
+        v = self.state.current.version
+        return f"serving {v.name} version {v.version} at {self.url}"
+
+
+def _check(o: ServeOptions) -> list[Alert]:
+    if not 0 < o.port < 65536:
+        raise InvalidInput(f"--port must be 1-65535, got {o.port}; e.g. --port 5001")
+    if o.window < 10:
+        raise InvalidInput(f"--window must be at least 10 rows, got {o.window}; e.g. --window 1000")
+    if not o.interval > 0:
+        raise InvalidInput(f"--interval must be a positive number of seconds, got {o.interval}")
+    alerts = parse_alerts(o.alerts, monitor=o.monitor)
+    if o.webhook is not None:
+        url = urlparse(o.webhook)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise InvalidInput(f"--webhook must be an http(s) URL, got {o.webhook!r}")
+    if (o.webhook or o.run_schedule) and not alerts:
+        raise InvalidInput('--webhook and --run-schedule act on alerts: add --alert "EXPR"')
+    if o.follow_alias and parse_ref(o.ref).alias is None:
+        raise InvalidInput(f"--follow-alias needs NAME@ALIAS, got {o.ref!r}")
+    if o.run_schedule is not None:
+        check_schedule(o.run_schedule)
+    return alerts
+
+
+def check_schedule(name: str) -> None:
+    """Refuse ``--run-schedule NAME`` when schedules are missing or NAME is not one."""
+    try:
+        from ... import schedules
+    except ImportError:
+        raise InvalidInput(
+            "--run-schedule needs the schedules service, which this installation lacks"
+        ) from None
+    exists = getattr(schedules, "get_schedule", None)
+    if exists is not None:
+        try:
+            exists(name)
+        except NotFound as exc:
+            raise InvalidInput(f"--run-schedule: {exc}") from None
+
+
+def prepare(o: ServeOptions) -> Served:
+    """Check ``o``, resolve and load the version (and its training snapshot with ``--monitor``)."""
+    alerts = _check(o)
+    client = tracker().client
+    ref = parse_ref(o.ref)
+    loaded: Loaded = load(resolve(client, ref), monitor=o.monitor)
+    _monitoring_experiment(loaded)
+    state = ServeState(loaded, ref.alias or "", Window(o.window))
+    state.metrics.serving(loaded.version.name, state.alias, loaded.number)
+    return Served(o, state, alerts)
+
+
+def _monitoring_experiment(loaded: Loaded) -> None:
+    """Log alert runs beside the version's source run, unless an experiment is configured."""
+    t = tracker()
+    if t.settings.experiment or not loaded.version.run_id:
+        return
+    with mlflow_errors(f"read the source run of {loaded.version.name}/{loaded.number}"):
+        run = t.client.get_run(loaded.version.run_id)
+        name = t.client.get_experiment(run.info.experiment_id).name
+    t.set_experiment(name)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise MlopsError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port"
+        ) from None
+    return sock
+
+
+def serve(served: Served) -> int:
+    """Listen and serve until interrupted (SIGINT/SIGTERM); return the exit code."""
+    import uvicorn
+
+    from .watch import Watcher
+
+    o = served.options
+    sock = _bind(o.host, o.port)
+    ctx = AlertContext(
+        o.ref, served.state.alias, o.webhook, o.run_schedule, f"http://{o.host}:{o.port}"
+    )
+    watcher = Watcher(
+        served.state, AlertState(served.alerts), ctx,
+        interval=o.interval, monitor=o.monitor, follow=o.follow_alias,
+    )  # fmt: skip
+    watcher.start()
+    config = uvicorn.Config(
+        build_app(served.state), log_level="warning", access_log=False, lifespan="off"
+    )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        watcher.stop()
+        sock.close()
+    return 0

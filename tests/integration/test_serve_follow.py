@@ -1,0 +1,58 @@
+"""``jupyter mlops serve --follow-alias``: a promotion switches the version, no request fails."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import jupyter_mlops as mlops
+from tests.serving import metrics, register_wine, score, serving, wine
+
+pytestmark = pytest.mark.integration
+
+
+def test_promotion_switches_version_without_failed_requests(store: Any, tmp_path: Path) -> None:
+    register_wine(n_estimators=5)
+    second = register_wine(alias="candidate", n_estimators=10)
+    X, _ = wine()
+    answers: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def traffic(base: str) -> None:
+        while not stop.is_set():
+            status, _body, version = score(base, X.sample(5))
+            answers.append((status, version))
+
+    args = ["wine@production", "--follow-alias", "--monitor", "--interval", "0.3"]
+    with serving(store.root, args, tmp_path / "serve.log") as base:
+        client = threading.Thread(target=traffic, args=(base,))
+        client.start()
+        try:
+            while len(answers) < 20:
+                time.sleep(0.1)
+            report = mlops.gate("wine@candidate", promote="production")
+            assert report.promoted_to == "production"
+            end = time.monotonic() + 120
+            while time.monotonic() < end and not any(v == second for _, v in answers[-5:]):
+                time.sleep(0.2)
+            seen = len(answers)
+            while len(answers) < seen + 20:  # keep going after the switch
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            client.join(timeout=60)
+        m = metrics(base)
+    assert {status for status, _ in answers} == {200}
+    versions = [v for _, v in answers]
+    assert versions[0] == "1" and versions[-1] == second
+    switch = versions.index(second)
+    assert set(versions[switch:]) == {second}, (
+        "once switched, every answer comes from the new version"
+    )
+    assert m[f'mlops_model_version_info{{alias="production",model="wine",version="{second}"}}'] == 1
+    assert not any(k.startswith("mlops_model_version_info") and 'version="1"' in k for k in m)
+    assert "production moved: now serving wine version 2" in (tmp_path / "serve.log").read_text()

@@ -1,0 +1,146 @@
+"""``jupyter mlops serve --monitor``: metrics, drift on live traffic, one alert per episode.
+
+Real server processes on 127.0.0.1, a real SQLite store, a local HTTP receiver
+standing in for the webhook endpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow import MlflowClient
+
+from jupyter_mlops.cli import main
+from tests.serving import Receiver, metrics, register_wine, score, serving, wine
+
+pytestmark = pytest.mark.integration
+
+ALERT = "drift_share_drifted > 0.3"
+
+
+def _until(check: Callable[[], Any], what: str, deadline_s: float = 120) -> Any:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _alert_runs(client: MlflowClient) -> list[Any]:
+    ids = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(ids, "tags.`mlops.monitor.model` = 'wine'")
+    return [r for r in runs if r.data.tags.get("mlops.monitor.alert")]
+
+
+def test_metrics_drift_and_one_alert_per_episode(
+    store: Any, client: MlflowClient, tmp_path: Path
+) -> None:
+    register_wine()
+    X, _ = wine()
+    hook = Receiver()
+    args = ["wine@production", "--monitor", "--window", "60", "--interval", "0.3"]
+    args += ["--alert", ALERT, "--webhook", hook.url]
+    try:
+        with serving(store.root, args, tmp_path / "serve.log") as base:
+            # training-like traffic: a random sample of the training rows (the data is sorted)
+            like = X.sample(60, random_state=0)
+            for start in range(0, 60, 20):
+                status, body, version = score(base, like.iloc[start : start + 20])
+                assert status == 200 and len(body["predictions"]) == 20 and version == "1"
+            status, _, _ = score(base, X.iloc[:3].drop(columns=["alcohol"]))
+            assert status == 400
+            m = _until(
+                lambda: (
+                    (mm := metrics(base)).get("mlops_window_rows") == 60
+                    and "mlops_drift_share_drifted" in mm
+                    and 'mlops_alert_active{expression="' + ALERT + '"}' in mm
+                    and mm
+                ),
+                "the first drift of the window",
+            )
+            assert m['mlops_requests_total{status="200"}'] == 3
+            assert m['mlops_requests_total{status="400"}'] == 1
+            assert m["mlops_request_duration_seconds_count"] == 4
+            assert m['mlops_request_duration_seconds_bucket{le="+Inf"}'] == 4
+            assert m["mlops_rows_scored_total"] == 60
+            assert m['mlops_model_version_info{alias="production",model="wine",version="1"}'] == 1
+            assert sum(v for k, v in m.items() if k.startswith("mlops_prediction_share{")) == (
+                pytest.approx(1.0)
+            )
+            assert m["mlops_drift_share_drifted"] < 0.3
+            assert 'mlops_feature_drift{feature="alcohol",stat="psi"}' in m
+            time.sleep(1.0)  # a few more checks of the same window
+            assert hook.received == []
+            assert m['mlops_alert_active{expression="' + ALERT + '"}'] == 0
+
+            # shifted traffic: every feature moved by several standard deviations
+            shifted = X.sample(frac=1, random_state=1) + 5 * X.std()
+            for start in range(0, 60, 20):
+                score(base, shifted.iloc[start : start + 20])
+            _until(lambda: hook.received, "the webhook POST")
+            for start in range(60, 120, 20):  # the episode goes on: no second alert
+                score(base, shifted.iloc[start : start + 20])
+            _until(lambda: metrics(base)["mlops_rows_scored_total"] == 180, "the rows")
+            time.sleep(1.5)
+            m = metrics(base)
+    finally:
+        hook.close()
+    assert m["mlops_drift_share_drifted"] > 0.3
+    assert m['mlops_alerts_total{expression="' + ALERT + '"}'] == 1
+    assert m['mlops_alert_active{expression="' + ALERT + '"}'] == 1
+    assert len(hook.received) == 1
+    payload = hook.received[0]
+    assert payload["model"] == "wine" and payload["version"] == "1"
+    assert payload["expression"] == ALERT and payload["value"] > 0.3
+    assert payload["time"] and payload["link"] == f"runs:/{payload['run_id']}"
+
+    runs = _alert_runs(client)
+    assert [r.info.run_id for r in runs] == [payload["run_id"]]
+    run = runs[0]
+    assert run.data.tags["mlops.monitor.model"] == "wine"
+    assert run.data.tags["mlops.monitor.reference"] == "wine-train@v1"
+    assert run.data.metrics["drift.share_drifted"] > 0.3
+    assert run.data.metrics["rows_scored"] == 60
+    files = {f.path for f in client.list_artifacts(run.info.run_id, "drift")}
+    assert {"drift/report.html", "drift/report.json"} <= files
+    import jupyter_mlops as mlops
+    from jupyter_mlops.models.monitor import monitoring_history
+
+    tags = client.get_model_version("wine", "1").tags
+    history = monitoring_history(tags)
+    assert [(h["run_id"], h["alert"]) for h in history] == [(payload["run_id"], ALERT)]
+    assert mlops.load_model("wine@production") is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--alert", "drift_share_drifted >> 0.3", "--monitor"], "cannot parse alert"),
+        (["--alert", "latency > 1"], "unknown metric 'latency'"),
+        (["--alert", "drift_share_drifted > 0.3"], "add --monitor"),
+        (["--alert", "error_rate > 0.1", "--webhook", "ftp://x"], "--webhook must be an http"),
+        (["--webhook", "http://127.0.0.1:9/hook"], "act on alerts"),
+        (["--window", "3"], "--window must be at least 10"),
+    ],
+)
+def test_bad_options_exit_2_before_serving(
+    store: Any, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    assert main(["serve", "nothing@production", "--port", "5999", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0
+
+
+def test_unknown_model_and_follow_without_alias_exit_2(
+    store: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "nothing@production"]) == 2
+    assert "nothing" in capsys.readouterr().err
+    assert main(["serve", "nothing/1", "--follow-alias"]) == 2
+    assert "--follow-alias needs NAME@ALIAS" in capsys.readouterr().err
