@@ -8,6 +8,7 @@ gives the ``request_duration_p*`` and ``error_rate`` figures alerts read.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -75,6 +76,8 @@ class ServeMetrics:
         self.alert_active = Gauge(
             "mlops_alert_active", "1 while an alert's episode lasts", ["expression"], registry=r
         )
+        for unknown in (self.prediction_mean, self.share_drifted):
+            unknown.set(math.nan)  # NaN, not 0, until the window holds enough rows
         self._recent: deque[tuple[float, bool]] = deque(maxlen=RECENT_REQUESTS)
 
     def observe_request(self, status: int, seconds: float, rows: int) -> None:
@@ -103,13 +106,13 @@ class ServeMetrics:
 
     def set_drift(self, report: Any) -> None:
         """Publish a drift report of the window (``data.drift.DriftReport``)."""
-        self.share_drifted.set(report.share_drifted)
         values = {
             (str(row["column"]), stat): float(row[stat])
             for row in report.table.to_dict(orient="records")
             for stat in ("psi", "statistic", "p_value")
         }
         _replace(self.feature_drift, values)
+        self.share_drifted.set(report.share_drifted)  # last: a scrape seeing it sees the rest
 
     def set_alert(self, expression: str, active: bool, fired: bool = False) -> None:
         """Show whether ``expression`` is in an episode (and count it when it just fired)."""

@@ -97,10 +97,10 @@ def _run_link(run_id: str) -> str:
 
 
 def run_schedule(name: str) -> str:
-    """Start the named schedule now (the retrain loop); return its execution id."""
-    from ... import schedules
+    """Start the named schedule now (the retrain loop); return its execution's run id."""
+    from ...schedules import run_now
 
-    return str(schedules.run_now(name))
+    return run_now(name)
 
 
 def post_json(url: str, payload: Mapping[str, Any]) -> int:

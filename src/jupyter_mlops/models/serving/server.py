@@ -85,17 +85,15 @@ def _check(o: ServeOptions) -> list[Alert]:
 def check_schedule(name: str) -> None:
     """Refuse ``--run-schedule NAME`` when schedules are missing or NAME is not one."""
     try:
-        from ... import schedules
+        from ...schedules.api import get_schedule
     except ImportError:
         raise InvalidInput(
             "--run-schedule needs the schedules service, which this installation lacks"
         ) from None
-    exists = getattr(schedules, "get_schedule", None)
-    if exists is not None:
-        try:
-            exists(name)
-        except NotFound as exc:
-            raise InvalidInput(f"--run-schedule: {exc}") from None
+    try:
+        get_schedule(name)
+    except NotFound as exc:
+        raise InvalidInput(f"--run-schedule: {exc}") from None
 
 
 def prepare(o: ServeOptions) -> Served:
