@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main as cli_main
+from tests.integration.test_data_lineage import _frame
 
 pytestmark = pytest.mark.integration
-
-
-def _frame(n: int = 2000, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "id": np.arange(n),
-            "x": rng.normal(size=n),
-            "city": pd.Categorical(rng.choice(["a", "b"], n)),
-        }
-    )
 
 
 def test_cli_validate_exit_codes_json_and_files(store, tmp_path, capsys) -> None:
