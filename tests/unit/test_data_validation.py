@@ -163,3 +163,13 @@ def test_mistakes_are_one_line_errors(uri, kwargs, error, message) -> None:  # t
     with pytest.raises(error, match=message) as info:
         validate(_sample(), store=uri, log=False, **kwargs)
     assert "\n" not in str(info.value)
+
+
+def test_integer_column_names_match_their_snapshot(tmp_path) -> None:
+    values = np.random.default_rng(4).normal(size=(300, 3))
+    path = str(tmp_path / "n")
+    snapshot(pd.DataFrame(values), "n", store=path)  # stored with the names "0", "1", "2"
+    assert validate(pd.DataFrame(values[:80]), against="n", store=path, log=False).passed
+    shifted = pd.DataFrame(values[:80]).assign(**{"2": 1e9}).drop(columns=2)
+    report = validate(shifted, against="n", store=path, log=False)
+    assert _kinds(report) == [("2", "out_of_range")]

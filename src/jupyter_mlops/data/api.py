@@ -170,9 +170,11 @@ def load(ref: str, *, store: str | None = None) -> Any:
 def info(ref: str, *, store: str | None = None) -> dict[str, Any]:
     """The manifest of ``ref`` without its blob lists (for ``show``)."""
     manifest = resolve(open_store(store), ref)
-    out = {k: v for k, v in manifest.items() if k not in ("columns", "schema", "chunks")}
+    hidden = ("columns", "schema", "chunks", "derived")
+    out = {k: v for k, v in manifest.items() if k not in hidden}
     out["columns"] = [{"name": c["name"], "type": c["type"]} for c in manifest["columns"]]
     out["chunks"] = len(manifest["chunks"])
+    out["derived_chunks"] = len(manifest.get("derived") or {})
     out["uri"] = snapshot_uri(manifest["name"], manifest["version"])
     return out
 
