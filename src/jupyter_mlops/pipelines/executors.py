@@ -126,6 +126,9 @@ class Executor:
         """Start ``task``; the future's result is its :class:`UnitOutcome`."""
         raise NotImplementedError
 
+    def cancel(self, unit_id: str) -> None:
+        """Interrupt the kernel of one running unit; its run ends KILLED (best effort)."""
+
     def cancel_all(self) -> None:
         """Interrupt what is running (best effort)."""
 
@@ -165,6 +168,12 @@ class LocalExecutor(Executor):
             with self._lock:
                 self._controls.pop(task.unit_id, None)
 
+    def cancel(self, unit_id: str) -> None:
+        with self._lock:
+            control = self._controls.get(unit_id)
+        if control is not None:
+            control.cancel()
+
     def cancel_all(self) -> None:
         with self._lock:
             controls = list(self._controls.values())
@@ -195,6 +204,7 @@ class DaskExecutor(Executor):
                 "start one (dask scheduler) or check --executor dask://HOST:PORT"
             ) from None
         self._remote: list[Any] = []
+        self._keys: dict[str, str] = {}  # unit id -> the name of its cancel event
         # Workers import MLflow and papermill (seconds each) while units are being
         # planned, instead of inside the first unit each of them runs.
         self._client.run(_warm_worker_imports, wait=False)
@@ -205,8 +215,9 @@ class DaskExecutor(Executor):
         out: Future[UnitOutcome] = Future()
         out.set_running_or_notify_cancel()
         key = f"mlops-{task.unit_id}-{uuid.uuid4().hex[:8]}"
-        remote = self._client.submit(run_unit, task, pure=False, key=key)
+        remote = self._client.submit(_run_remote, task, key, pure=False, key=key)
         self._remote.append(remote)
+        self._keys[task.unit_id] = key
 
         def transfer(done: Any) -> None:
             try:
@@ -218,11 +229,37 @@ class DaskExecutor(Executor):
         remote.add_done_callback(transfer)
         return out
 
+    def cancel(self, unit_id: str) -> None:
+        from distributed import Event
+
+        key = self._keys.get(unit_id)
+        if key is not None:
+            Event(key, client=self._client).set()
+
     def cancel_all(self) -> None:
         self._client.cancel([f for f in self._remote if not f.done()])
 
     def close(self) -> None:
         self._client.close()
+
+
+def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
+    """:func:`run_unit` on a Dask worker; setting the Dask event ``event_name`` interrupts it."""
+    from distributed import Event
+
+    from ..headless.execution import ExecutionControl
+
+    control = ExecutionControl()
+    cancel = Event(event_name)
+
+    def follow() -> None:
+        while not control.over.is_set():
+            if cancel.wait(timeout=0.5):
+                control.cancel()
+                return
+
+    threading.Thread(target=follow, name="mlops-dask-cancel", daemon=True).start()
+    return run_unit(task, None, control)
 
 
 async def _warm_worker_imports() -> None:

@@ -23,6 +23,7 @@ from ..headless.recording import PINNED_ENV
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
 from .dag import descendants, topological_order
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
+from .feed import Feed
 from .input_checks import check_inputs
 from .runs import (
     end_parent,
@@ -40,6 +41,7 @@ from .upstream import UPSTREAM_ENV
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
+    from .search.driver import StudyFeed
     from .spec import PipelineSpec
 
 __all__ = [
@@ -72,10 +74,16 @@ class Options:
 
 
 def build_units(spec: PipelineSpec) -> dict[str, list[Unit]]:
-    """The units of each step, in topological order (sweeps expanded)."""
+    """The units of each step, in topological order (sweeps expanded, one per trial of a study)."""
     out: dict[str, list[Unit]] = {}
     for name in topological_order({s.name: s.needs for s in spec.steps.values()}):
         step = spec.steps[name]
+        if step.search is not None:  # parameters come from the study when a slot frees up
+            out[name] = [
+                Unit(name, i, f"{name}[trial {i + 1}]", dict(step.params))
+                for i in range(step.search.trials)
+            ]
+            continue
         members = expand(step.params, step.sweep)
         swept = swept_names(step.params, step.sweep)
         out[name] = [
@@ -125,6 +133,7 @@ class RunContext:
     previous: dict[str, tuple[str, CachedRun]] = field(default_factory=dict)
     pins: dict[str, dict[str, str]] = field(default_factory=dict)
     step_runs: dict[str, str] = field(default_factory=dict)
+    feeds: dict[str, StudyFeed] = field(default_factory=dict)
     progress: queue.Queue[tuple[str, str]] = field(default_factory=queue.Queue)
 
     def all_units(self) -> list[Unit]:
@@ -201,24 +210,42 @@ def _drive(state: RunContext, executor: Executor) -> PipelineResult:
 
 def _schedule(state: RunContext, executor: Executor) -> None:
     pending = list(state.units)  # steps not yet resolved, in topological order
-    waiting: list[tuple[Unit, UnitTask]] = []
-    inflight: dict[Future[UnitOutcome], Unit] = {}
-    while pending or waiting or inflight:
+    feeds: list[Feed] = []
+    inflight: dict[Future[UnitOutcome], tuple[Unit, Feed]] = {}
+    while pending or any(f.has_more for f in feeds) or inflight:
         for step in [s for s in pending if _needs_final(state, s)]:
             pending.remove(step)
-            waiting.extend(_resolve_step(state, step))
-        while waiting and len(inflight) < executor.slots:
-            unit, task = waiting.pop(0)
-            _set(state, unit, "running")
-            inflight[executor.submit(task, _progress_sink(state))] = unit
+            feeds.append(_resolve_step(state, step))
+        _start_units(state, executor, feeds, inflight)
         if not inflight:
-            if pending and not waiting and not any(_needs_final(state, s) for s in pending):
-                raise RuntimeError(f"pipeline stalled with steps {pending}")  # pragma: no cover
+            stuck = pending and not any(_needs_final(state, s) for s in pending)
+            if stuck and not any(f.has_more for f in feeds):
+                raise RuntimeError(f"pipeline stalled with {pending}")  # pragma: no cover
             continue
         done, _ = wait(list(inflight), timeout=_POLL_S, return_when=FIRST_COMPLETED)
         _drain_progress(state)
+        for feed in feeds:
+            feed.watch(executor)
         for future in done:
-            _finish(state, inflight.pop(future), future.result())
+            unit, feed = inflight.pop(future)
+            _finish(state, unit, future.result(), feed)
+
+
+def _start_units(
+    state: RunContext,
+    executor: Executor,
+    feeds: list[Feed],
+    inflight: dict[Future[UnitOutcome], tuple[Unit, Feed]],
+) -> None:
+    """Fill the free slots, asking each feed in turn (a study samples only now)."""
+    for feed in feeds:
+        while len(inflight) < executor.slots:
+            item = feed.next_task()
+            if item is None:
+                break
+            unit, task = item
+            _set(state, unit, "running")
+            inflight[executor.submit(task, _progress_sink(state))] = (unit, feed)
 
 
 def _needs_final(state: RunContext, step: str) -> bool:
@@ -260,6 +287,10 @@ def _drain_progress(state: RunContext) -> None:
 def _blocked_by(state: RunContext, step: str) -> str | None:
     for need in state.spec.steps[step].needs:
         bad = [u for u in state.units[need] if u.status in ("failed", "skipped")]
+        if state.spec.steps[need].search and any(
+            u.status in ("ran", "cached") for u in state.units[need]
+        ):
+            continue  # a study with a finished trial has a best one, whatever else failed
         if bad:
             what = "failed" if any(u.status == "failed" for u in bad) else "was skipped"
             total = len(state.units[need])
@@ -268,19 +299,21 @@ def _blocked_by(state: RunContext, step: str) -> str | None:
     return None
 
 
-def _resolve_step(state: RunContext, step: str) -> list[tuple[Unit, UnitTask]]:
+def _resolve_step(state: RunContext, step: str) -> Feed:
     """Decide for each unit of a ready step: skipped, reused, or to run."""
     blocked = _blocked_by(state, step)
     if blocked:
         for unit in state.units[step]:
             _set(state, unit, "skipped", blocked)
-        return []
+        return Feed([])
     ready = ready_inputs(state, step)
     refused = check_inputs(state.spec.steps[step], ready.pins, state.settings.data_uri)
     if refused:
         for unit in state.units[step]:
             _set(state, unit, "failed", refused)
-        return []
+        return Feed([])
+    if state.spec.steps[step].search:
+        return _study_feed(state, step, ready)
     to_run: list[tuple[Unit, UnitTask]] = []
     for unit in state.units[step]:
         unit.key = unit_key(state, unit, ready)
@@ -293,7 +326,51 @@ def _resolve_step(state: RunContext, step: str) -> list[tuple[Unit, UnitTask]]:
         else:
             _set(state, unit, "queued")
             to_run.append((unit, _task(state, unit, ready)))
-    return to_run
+    return Feed(to_run)
+
+
+def study_key(state: RunContext, step: str, ready: ReadyInputs) -> str:
+    """Key of a searched step's study: all a trial depends on but its sampled values and budget."""
+    spec_step = state.spec.steps[step]
+    assert spec_step.search is not None
+    what = {"params": spec_step.params, "sweep": spec_step.search.identity()}
+    return step_key(
+        ready.code,
+        what,
+        kernel=spec_step.kernel or _kernel_of(spec_step.notebook),
+        pins=ready.pins,
+        upstream=ready.upstream_keys,
+        packages=state.packages,
+    )
+
+
+def _study_feed(state: RunContext, step: str, ready: ReadyInputs) -> Feed:
+    from .search.driver import StudyFeed
+    from .search.study import open_study
+
+    spec_step = state.spec.steps[step]
+    assert spec_step.search is not None
+    in_scope = step in state.scope
+    fresh = in_scope and state.options.force
+    key = study_key(state, step, ready)
+
+    def make_task(unit: Unit) -> UnitTask:
+        unit.key = unit_key(state, unit, ready)
+        return _task(state, unit, ready)
+
+    feed = StudyFeed(
+        spec_step,
+        state.units[step],
+        open_study(state.settings, key, spec_step.search, fresh=fresh),
+        state.client,
+        state.experiment_id,
+        make_task,
+        lambda unit, status, message: _set(state, unit, status, message),
+    )
+    if not in_scope:
+        feed.skip_all(_not_in_scope(state))
+    state.feeds[step] = feed
+    return feed
 
 
 def unit_key(state: RunContext, unit: Unit, ready: ReadyInputs) -> str:
@@ -404,26 +481,33 @@ def _open_step_run(state: RunContext, step: str) -> str:
     return run_id
 
 
-def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome) -> None:
+def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome, feed: Feed) -> None:
     unit.run_id = outcome.run_id
     unit.duration_s = outcome.duration_s
     unit.detail = ""
+    status, message = "failed", outcome.message or outcome.status
     if outcome.ok and outcome.run_id:
         from ..tracking.store import mlflow_errors
 
         with mlflow_errors(f"read run {outcome.run_id}"):
             unit.produced, unit.loaded = snapshots_of(state.client.get_run(outcome.run_id))
-        _set(state, unit, "ran", "")
-    else:
-        _set(state, unit, "failed", outcome.message or outcome.status)
+        status, message = "ran", ""
+    _set(state, unit, *feed.settle(unit, outcome, status, message))
 
 
 def _end_step_runs(state: RunContext) -> None:
     for step, run_id in state.step_runs.items():
         units = state.units[step]
-        counts = {s: sum(u.status == s for u in units) for s in ("ran", "cached", "failed")}
+        counts = {
+            s: sum(u.status == s for u in units) for s in ("ran", "cached", "failed", "pruned")
+        }
         ok = all(u.status in ("ran", "cached") for u in units)
         tags = {f"mlops.pipeline.{k}": str(v) for k, v in counts.items()}
+        feed = state.feeds.get(step)
+        if feed is not None:
+            from .search.report import record_study
+
+            ok = record_study(state.client, run_id, feed)
         try:
             end_run(state.client, run_id, "FINISHED" if ok else "FAILED", tags)
         except Exception:

@@ -13,6 +13,7 @@ from .orchestrator import (
     ready_inputs,
     reusable,
     select_scope,
+    study_key,
     unit_key,
 )
 from .spec import PipelineSpec
@@ -102,6 +103,17 @@ def _summary(units: list[Unit]) -> str:
     return f"{len(units)} members: " + ", ".join(parts)
 
 
+def _plan_study(ctx: RunContext, name: str, key: str) -> None:
+    """Trials the stored study holds are cached; the rest would run."""
+    from .search.driver import plan_trials
+
+    units = ctx.units[name]
+    stored = 0 if ctx.options.force else plan_trials(ctx.settings, ctx.spec.steps[name], units, key)
+    for i, unit in enumerate(units):
+        unit.key = key
+        unit.status = CACHED if i < stored else (RUN if name in ctx.scope else MISSING)
+
+
 def plan_spec(spec: PipelineSpec, settings: Settings, options: Options) -> PipelinePlan:
     """Decide, as a run would, which units are cached; start nothing, create no run."""
     from ..tracking.session import Tracker
@@ -126,6 +138,9 @@ def plan_spec(spec: PipelineSpec, settings: Settings, options: Options) -> Pipel
                 unit.status = WAITS
             continue
         ready = ready_inputs(ctx, name)
+        if spec.steps[name].search:
+            _plan_study(ctx, name, study_key(ctx, name, ready))
+            continue
         for unit in units:
             unit.key = unit_key(ctx, unit, ready)
             hit = reusable(ctx, unit, ready)

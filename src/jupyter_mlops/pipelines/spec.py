@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import InvalidInput, MlopsError
 from ..headless.parameters import check_params, load_notebook_json
+from .search.config import SearchConfig
 
 __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "load_spec"]
 
@@ -62,6 +63,8 @@ class StepSpec:
     timeout: float | None = None
     #: ``(snapshot name, reference ref)``: check that input before the step runs
     validate: tuple[str, str] | None = None
+    #: set for a searched step (``sweep: {method: tpe, ...}``); ``sweep`` is then the method
+    search: SearchConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def _step(name: str, body: Any, parent: Any, folder: Path, found: _Collector) ->
         found.add(_at(body, "params"), f"'params' of step {name!r} must be a mapping name: value")
         params = {}
     needs = _needs(name, body, found)
-    sweep = _sweep(name, body, params, found)
+    sweep, search = _sweep(name, body, params, found)
     timeout = body.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
         found.add(_at(body, "timeout"), f"'timeout' of step {name!r} must be seconds, e.g. 600")
@@ -261,7 +264,8 @@ def _step(name: str, body: Any, parent: Any, folder: Path, found: _Collector) ->
         sweep,
         str(kernel) if kernel else None,
         float(timeout) if timeout is not None else None,
-        _validate(name, body, found),
+        validate=_validate(name, body, found),
+        search=search,
     )
 
 
@@ -300,14 +304,37 @@ def _needs(name: str, body: Any, found: _Collector) -> tuple[str, ...]:
     return tuple(dict.fromkeys(needs))
 
 
-def _sweep(name: str, body: Any, params: dict[str, Any], found: _Collector) -> str | None:
+def _sweep(
+    name: str, body: Any, params: dict[str, Any], found: _Collector
+) -> tuple[str | None, SearchConfig | None]:
+    """``(kind, search)``: ``grid``/``zip`` (no search), a search method and its config, or none."""
+    from .search.validation import ranges_without_search, read_search
+
     sweep = body.get("sweep")
+    if isinstance(sweep, dict):
+        sweep, search = read_search(
+            name,
+            sweep,
+            params,
+            lambda t: found.add(_at(body, "sweep"), t),
+            lambda t: found.add(_at(body, "params"), t),
+        )
+        if search is not None or sweep is None:
+            return sweep, search
+    ranges_without_search(name, params, lambda t: found.add(_at(body, "params"), t))
     if sweep is None or sweep is False:
-        return None
+        return None, None
+    return _grid_sweep(name, body, sweep, params, found), None
+
+
+def _grid_sweep(
+    name: str, body: Any, sweep: Any, params: dict[str, Any], found: _Collector
+) -> str | None:
     if sweep not in SWEEP_KINDS:
         found.add(
             _at(body, "sweep"),
-            f"sweep {sweep!r} of step {name!r} is not known; use one of {', '.join(SWEEP_KINDS)}",
+            f"sweep {sweep!r} of step {name!r} is not known; use grid, zip, or a search "
+            "such as sweep: {method: tpe, trials: 20, metric: accuracy}",
         )
         return None
     axes = {k: v for k, v in params.items() if isinstance(v, list)}
@@ -351,6 +378,8 @@ def _check_cycles(steps: dict[str, StepSpec], found: _Collector) -> None:
 
 
 def _check_notebook(raw: Any, step: StepSpec, found: _Collector) -> None:
+    from .search.space import is_dimension
+    from .search.validation import notebook_samples
     from .sweep import expand
 
     body = raw.get(step.name) if isinstance(raw, dict) else None
@@ -360,8 +389,9 @@ def _check_notebook(raw: Any, step: StepSpec, found: _Collector) -> None:
         return
     try:
         doc = load_notebook_json(step.notebook)
-        members = expand(step.params, step.sweep)
-        for params in members[:1] if not step.sweep else members:
+        searched = any(is_dimension(v) for v in step.params.values())
+        members = notebook_samples(step.params) if searched else expand(step.params, step.sweep)
+        for params in members[:1] if not (step.sweep or searched) else members:
             check_params(params, doc, step.notebook.name)
     except MlopsError as exc:
         found.add(_at(body, "params") if step.params else where, f"step {step.name!r}: {exc}")

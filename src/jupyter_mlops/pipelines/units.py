@@ -11,9 +11,11 @@ from typing import Any
 
 __all__ = ["PipelineListener", "PipelineResult", "Unit"]
 
-#: unit states; the last four are final
-STATES = ("pending", "queued", "running", "ran", "cached", "failed", "skipped")
-FINAL = ("ran", "cached", "failed", "skipped")
+#: unit states; the last five are final (``pruned``: a trial its study stopped early)
+STATES = ("pending", "queued", "running", "ran", "cached", "failed", "skipped", "pruned")
+FINAL = ("ran", "cached", "failed", "skipped", "pruned")
+#: final states that count as success
+OK = ("ran", "cached", "pruned")
 
 
 @dataclass
@@ -29,7 +31,8 @@ class Unit:
     params : dict
         Parameters injected into the notebook.
     status : str
-        ``pending``, ``queued``, ``running``, then ``ran``, ``cached``, ``failed`` or ``skipped``.
+        ``pending``, ``queued``, ``running``, then ``ran``, ``cached``, ``failed``, ``skipped``
+        or ``pruned`` (a trial of a searched step stopped early by its pruner).
     run_id : str or None
         The MLflow run holding its result (for ``cached``, the reused run).
     key : str or None
@@ -123,13 +126,13 @@ class PipelineResult:
     @property
     def ok(self) -> bool:
         """True when nothing failed or was skipped."""
-        return all(u.status in ("ran", "cached") for u in self.units)
+        return all(u.status in OK for u in self.units)
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many units ran, were cached, failed, were skipped."""
+        """How many units ran, were cached, failed, were skipped (and were pruned, if any)."""
         found = Counter(u.status for u in self.units)
-        return {k: found.get(k, 0) for k in FINAL}
+        return {k: found.get(k, 0) for k in FINAL if k != "pruned" or found.get(k)}
 
     def step(self, name: str) -> list[Unit]:
         """The units of step ``name``."""
@@ -138,7 +141,7 @@ class PipelineResult:
     def summary(self) -> str:
         """The closing line: ``pipeline churn: 4 ran, 2 cached, 0 failed, 0 skipped in 9.1 s``."""
         c = self.counts
-        parts = ", ".join(f"{c[k]} {k}" for k in FINAL)
+        parts = ", ".join(f"{n} {k}" for k, n in c.items())
         return (
             f"pipeline {self.name}: {parts} in {self.duration_s:.1f} s (run {self.parent_run_id})"
         )

@@ -36,6 +36,8 @@ class UpstreamRun:
         Latest value of each metric.
     snapshots : dict
         Snapshots the run took: name -> digest (``load(name)`` reads that exact version).
+    status : str
+        ``FINISHED``, or ``KILLED`` for a pruned trial, ``FAILED`` for a failed one.
     """
 
     run_id: str
@@ -45,6 +47,7 @@ class UpstreamRun:
     metrics: dict[str, float] = field(default_factory=dict)
     snapshots: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict, repr=False)
+    status: str = "FINISHED"
 
     def load(self, name: str) -> Any:
         """Load the version of snapshot ``name`` this run produced."""
@@ -61,17 +64,22 @@ class UpstreamRun:
 class UpstreamRuns(list[UpstreamRun]):
     """The runs of one upstream step, in member order."""
 
-    def best(self, metric: str, mode: str = "max") -> UpstreamRun:
-        """The run with the highest (``mode="max"``) or lowest (``"min"``) ``metric``.
+    def best(self, metric: str | None = None, mode: str | None = None) -> UpstreamRun:
+        """The finished run with the highest (``mode="max"``) or lowest (``"min"``) ``metric``.
+
+        For a searched step both may be omitted: the study's metric and direction are used.
 
         Examples
         --------
         >>> mlops.upstream("train").best("val_loss", mode="min").params  # doctest: +SKIP
         {'lr': 0.01, 'depth': 4}
+        >>> mlops.upstream("tune").best().run_id                          # doctest: +SKIP
+        '3c0f...'
         """
+        metric, mode = self._objective(metric, mode)
         if mode not in ("max", "min"):
             raise InvalidInput(f"mode must be 'max' or 'min', got {mode!r}")
-        scored = [r for r in self if metric in r.metrics]
+        scored = [r for r in self if metric in r.metrics and r.status == "FINISHED"]
         if not scored:
             known = sorted({m for r in self for m in r.metrics})
             raise NotFound(
@@ -79,6 +87,19 @@ class UpstreamRuns(list[UpstreamRun]):
             )
         pick = max if mode == "max" else min
         return pick(scored, key=lambda r: r.metrics[metric])
+
+    def _objective(self, metric: str | None, mode: str | None) -> tuple[str, str]:
+        """The metric and mode given, else those of the study the runs are trials of."""
+        tags = next((r.tags for r in self if "mlops.sweep.metric" in r.tags), {})
+        if metric is None:
+            if "mlops.sweep.metric" not in tags:
+                raise InvalidInput(
+                    "name the metric: best('accuracy') (only a searched step knows its own)"
+                )
+            metric = tags["mlops.sweep.metric"]
+        if mode is None:
+            mode = "min" if tags.get("mlops.sweep.direction") == "minimize" else "max"
+        return metric, mode
 
     def metric(self, name: str) -> list[float | None]:
         """The value of ``name`` for each run (``None`` where it was not logged)."""
@@ -164,6 +185,7 @@ def upstream(step: str | None = None, *, pipeline_run: str | None = None) -> Ups
                 dict(run.data.metrics),
                 produced,
                 tags,
+                run.info.status,
             )
         )
     return runs
