@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .models.api import gate, history, load_model, models, monitor, promote, register_model
     from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .schedules.handle import schedule, schedules
+    from .pipelines.search.api import search
     from .tracking.api import (
         Run,
         active_run,
@@ -66,6 +67,7 @@ _API = {
     **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".headless.api"),
     **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.api"),
     **dict.fromkeys(("schedule", "schedules"), ".schedules.handle"),
+    **dict.fromkeys(("search",), ".pipelines.search.api"),
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(

@@ -37,7 +37,11 @@ def project(tmp_path: Path) -> Path:
 def test_the_issue_example_loads_with_its_search_space(project: Path) -> None:
     step = load_spec(write_pipeline(project / "pipeline.yaml", VALID)).steps["tune"]
     assert step.search is not None and step.sweep == "tpe"
-    assert (step.search.trials, step.search.metric, step.search.pruner) == (50, "accuracy", "median")
+    assert (step.search.trials, step.search.metric, step.search.pruner) == (
+        50,
+        "accuracy",
+        "median",
+    )
     assert step.search.seed == 0 and step.search.direction == "maximize"
     dims, problems = parse_space(step.params)
     assert problems == []

@@ -1,4 +1,4 @@
-"""``jupyter mlops pipeline run | show``: notebook pipelines from pipeline.yaml.
+"""``jupyter mlops pipeline run | show`` and ``jupyter mlops search``: pipelines and searches.
 
 Exit codes: 0 everything ran or was cached, 1 a unit failed or was skipped,
 2 the file is invalid (every problem listed, nothing run).
@@ -37,6 +37,59 @@ def add_commands(sub: Any) -> None:
     _selection(s)
     s.add_argument("--json", action="store_true", help="print the plan as JSON")
     s.set_defaults(func=_show)
+    _add_search(sub)
+
+
+def _add_search(sub: Any) -> None:
+    from ..headless.parameters import PARAMETER_OPTIONS
+
+    p = sub.add_parser("search", help="search a notebook's parameters with an Optuna study")
+    p.add_argument("notebook", help="the .ipynb whose parameters are searched")
+    for flags, options in PARAMETER_OPTIONS:
+        p.add_argument(*flags, **options)
+    p.add_argument("--method", default="tpe", help="random, tpe (default), cmaes or qmc")
+    p.add_argument("--trials", type=int, help="how many trials the study holds (required)")
+    p.add_argument("--metric", help="metric the notebook logs, to optimize (required)")
+    p.add_argument("--direction", help="maximize (default) or minimize")
+    p.add_argument("--pruner", help="none (default), median, successive_halving or hyperband")
+    p.add_argument("--seed", type=int, help="seed of the sampler (reproducible trials)")
+    p.add_argument("--jobs", "-j", type=int, help="trials at once (default: number of cores)")
+    p.add_argument("--executor", default="local", help="local or dask://HOST:PORT")
+    p.add_argument("--experiment", help="experiment (default: configured, else the notebook's)")
+    p.add_argument("--force", action="store_true", help="start the study over")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    p.set_defaults(func=_search)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from ..headless.parameters import cli_params
+    from ..pipelines.display import TerminalPipelineDisplay
+    from ..pipelines.search.api import search
+    from ..pipelines.search.config import SWEEP_KEYS
+
+    params = cli_params(
+        args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
+    )
+    sweep = {k: getattr(args, k) for k in SWEEP_KEYS if getattr(args, k) is not None}
+    result = search(
+        args.notebook,
+        params,
+        sweep,
+        jobs=args.jobs,
+        executor=args.executor,
+        experiment=args.experiment,
+        force=args.force,
+        listener=None if args.quiet or args.json else TerminalPipelineDisplay(),
+    )
+    if args.json:
+        doc = {**result.pipeline.to_dict(), "best": result.best.__dict__ if result.best else None}
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        print(result.table())
+    for unit in result.pipeline.failures():
+        print(f"\n{unit.label} failed:\n{unit.message}", file=sys.stderr)
+    return 0 if result.ok else 1
 
 
 def _selection(p: argparse.ArgumentParser) -> None:

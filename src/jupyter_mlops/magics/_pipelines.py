@@ -1,4 +1,4 @@
-"""``%mlops pipeline run | show``: notebook pipelines from a notebook, with live progress.
+"""``%mlops pipeline run | show`` and ``%mlops search``: pipelines and searches, live progress.
 
 In a kernel with a widget frontend the progress is an ipywidgets table (one
 row per unit: state, elapsed, running cell); elsewhere it is printed lines.
@@ -14,9 +14,11 @@ from typing import Any
 from IPython.core.magic_arguments import argument
 
 from ..errors import InvalidInput
+from ..headless.parameters import cli_params
 from ..pipelines import api as pipeline_api
 from ..pipelines.units import PipelineListener, PipelineResult, Unit
 from ._registry import subcommand
+from ._runs import _parameter_arguments
 
 __all__ = ["WidgetPipelineDisplay"]
 
@@ -26,6 +28,7 @@ _COLOURS = {
     "cached": "#5f6368",
     "failed": "#d93025",
     "skipped": "#e37400",
+    "pruned": "#9334e6",
 }
 _REDRAW_S = 0.25
 
@@ -77,7 +80,8 @@ class WidgetPipelineDisplay(PipelineListener):
 def _row(unit: Unit) -> str:
     colour = _COLOURS.get(unit.status, "#80868b")
     note = unit.detail if unit.status == "running" else (unit.message.splitlines() or [""])[0]
-    elapsed = f"{unit.elapsed_s:.1f}s" if unit.status in ("running", "ran", "failed") else ""
+    timed = ("running", "ran", "failed", "pruned")
+    elapsed = f"{unit.elapsed_s:.1f}s" if unit.status in timed else ""
     return (
         f"<tr><td>{html.escape(unit.label)}</td>"
         f"<td style='color:{colour}'>{unit.status}</td><td align=right>{elapsed}</td>"
@@ -128,5 +132,46 @@ def pipeline(shell: Any, args: Any) -> Any:
         listener=_listener(shell, args.quiet),
     )
     for unit in result.failures():
+        print(f"{unit.label} failed:\n{unit.message}\n")
+    return result
+
+
+@subcommand(
+    "search",
+    "%mlops search train.ipynb -y 'lr: {low: 0.001, high: 0.3, log: true}' "
+    "--method tpe --trials 20 --metric accuracy -j 2",
+)
+@argument("notebook", help="the .ipynb whose parameters are searched")
+@_parameter_arguments
+@argument("--method", default="tpe", help="random, tpe (default), cmaes or qmc")
+@argument("--trials", type=int, help="how many trials the study holds (required)")
+@argument("--metric", help="metric the notebook logs, to optimize (required)")
+@argument("--direction", help="maximize (default) or minimize")
+@argument("--pruner", help="none (default), median, successive_halving or hyperband")
+@argument("--seed", type=int, help="seed of the sampler (reproducible trials)")
+@argument("--jobs", "-j", type=int, help="trials at once (default: number of cores)")
+@argument("--executor", default="local", help="local or dask://HOST:PORT")
+@argument("--experiment", help="experiment (default: configured, else the notebook's name)")
+@argument("--force", action="store_true", help="start the study over")
+@argument("--quiet", "-q", action="store_true", help="no progress display")
+def search(shell: Any, args: Any) -> Any:
+    """Search a notebook's parameters (ranges via -y 'x: {low: 0, high: 1}'); returns the result."""
+    from ..pipelines.search.api import search as run_search
+    from ..pipelines.search.config import SWEEP_KEYS
+
+    params = cli_params(
+        args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
+    )
+    result = run_search(
+        args.notebook,
+        params,
+        {k: getattr(args, k) for k in SWEEP_KEYS if getattr(args, k) is not None},
+        jobs=args.jobs,
+        executor=args.executor,
+        experiment=args.experiment,
+        force=args.force,
+        listener=_listener(shell, args.quiet),
+    )
+    for unit in result.pipeline.failures():
         print(f"{unit.label} failed:\n{unit.message}\n")
     return result

@@ -24,7 +24,7 @@ from ..errors import InvalidInput, MlopsError
 from ..headless.parameters import check_params, load_notebook_json
 from .search.config import SearchConfig
 
-__all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "load_spec"]
+__all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "build_spec", "load_spec"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _TOP_KEYS = {"name", "experiment", "steps"}
@@ -176,7 +176,11 @@ def load_spec(path: str | os.PathLike[str], *, check_notebooks: bool = True) -> 
         Also open each notebook and check the parameters against its ``parameters`` cell.
     """
     file = Path(path).expanduser().resolve()
-    doc = _read_yaml(file)
+    return build_spec(_read_yaml(file), file, check_notebooks=check_notebooks)
+
+
+def build_spec(doc: Any, file: Path, *, check_notebooks: bool = True) -> PipelineSpec:
+    """Validate a pipeline given as a mapping (as read from ``file``); see :func:`load_spec`."""
     found = _Collector()
     if not isinstance(doc, dict):
         raise PipelineInvalid(
