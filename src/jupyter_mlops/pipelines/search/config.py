@@ -55,9 +55,14 @@ def _random(config: SearchConfig) -> Any:
 
 
 def _qmc(config: SearchConfig) -> Any:
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
     from optuna.samplers import QMCSampler
 
-    return QMCSampler(seed=config.seed, warn_independent_sampling=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)  # stable enough since Optuna 3
+        return QMCSampler(seed=config.seed, warn_independent_sampling=False)
 
 
 def _median(config: SearchConfig) -> Any:
