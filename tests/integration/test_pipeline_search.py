@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_mlops as mlops
-from tests.pipeline_notebooks import code, params, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
 

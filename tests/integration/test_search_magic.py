@@ -7,7 +7,7 @@ from IPython.core.error import UsageError
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
-from tests.pipeline_notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from jupyter_mlops.cli import main
 from jupyter_mlops.pipelines.search.space import Choices, FloatRange, IntRange, parse_space
 from jupyter_mlops.pipelines.spec import PipelineInvalid, load_spec
-from tests.pipeline_notebooks import code, params, write_notebook, write_pipeline
+from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 VALID = """
 name: t

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import InvalidInput
 from ..headless.recording import PINNED_ENV
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
-from .dag import descendants, topological_order
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
 from .feed import Feed
 from .input_checks import check_inputs
@@ -34,7 +32,7 @@ from .runs import (
     unit_hash,
     unit_tags,
 )
-from .sweep import expand, member_label, swept_names
+from .scope import build_units, select_scope
 from .units import PipelineListener, PipelineResult, Unit
 from .upstream import UPSTREAM_ENV
 
@@ -71,41 +69,6 @@ class Options:
     from_step: str | None = None
     force: bool = False
     resume: bool = False
-
-
-def build_units(spec: PipelineSpec) -> dict[str, list[Unit]]:
-    """The units of each step, in topological order (sweeps expanded, one per trial of a study)."""
-    out: dict[str, list[Unit]] = {}
-    for name in topological_order({s.name: s.needs for s in spec.steps.values()}):
-        step = spec.steps[name]
-        if step.search is not None:  # parameters come from the study when a slot frees up
-            out[name] = [
-                Unit(name, i, f"{name}[trial {i + 1}]", dict(step.params))
-                for i in range(step.search.trials)
-            ]
-            continue
-        members = expand(step.params, step.sweep)
-        swept = swept_names(step.params, step.sweep)
-        out[name] = [
-            Unit(name, i, f"{name}[{member_label(p, swept)}]" if step.sweep else name, p)
-            for i, p in enumerate(members)
-        ]
-    return out
-
-
-def select_scope(spec: PipelineSpec, only: tuple[str, ...], from_step: str | None) -> set[str]:
-    """Steps that may execute; the rest must come from the cache."""
-    graph = {s.name: s.needs for s in spec.steps.values()}
-    for name in (*only, *([from_step] if from_step else [])):
-        if name not in graph:
-            raise InvalidInput(f"no step {name!r} in {spec.path.name}; steps: {', '.join(graph)}")
-    if only and from_step:
-        raise InvalidInput("give --only or --from, not both")
-    if only:
-        return set(only)
-    if from_step:
-        return {from_step} | descendants(graph, [from_step])
-    return set(graph)
 
 
 @dataclass
