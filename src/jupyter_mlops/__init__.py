@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .headless.api import notebook_params, reproduce, run_notebook
     from .models.api import gate, history, load_model, models, monitor, promote, register_model
     from .pipelines.api import run_pipeline, show_pipeline, upstream
-    from .schedules.handle import schedule, schedules
     from .pipelines.search.api import search
+    from .schedules.handle import schedule, schedules
     from .tracking.api import (
         Run,
         active_run,
