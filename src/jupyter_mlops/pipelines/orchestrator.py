@@ -25,7 +25,7 @@ from .feed import Feed
 from .input_checks import check_inputs
 from .runs import (
     end_parent,
-    end_run,
+    end_step_runs,
     previous_results,
     start_parent,
     start_step_run,
@@ -165,7 +165,7 @@ def _drive(state: RunContext, executor: Executor) -> PipelineResult:
         raise
     finally:
         result.duration_s = time.monotonic() - started
-        _end_step_runs(state)
+        end_step_runs(state.client, state.step_runs, state.units, state.feeds)
         end_parent(state.client, result, status)
         state.listener.finished(result)
     return result
@@ -296,14 +296,8 @@ def study_key(state: RunContext, step: str, ready: ReadyInputs) -> str:
     """Key of a searched step's study: all a trial depends on but its sampled values and budget."""
     spec_step = state.spec.steps[step]
     assert spec_step.search is not None
-    what = {"params": spec_step.params, "sweep": spec_step.search.identity()}
-    return step_key(
-        ready.code,
-        what,
-        kernel=spec_step.kernel or _kernel_of(spec_step.notebook),
-        pins=ready.pins,
-        upstream=ready.upstream_keys,
-        packages=state.packages,
+    return _key(
+        state, step, {"params": spec_step.params, "sweep": spec_step.search.identity()}, ready
     )
 
 
@@ -337,10 +331,14 @@ def _study_feed(state: RunContext, step: str, ready: ReadyInputs) -> Feed:
 
 
 def unit_key(state: RunContext, unit: Unit, ready: ReadyInputs) -> str:
-    spec_step = state.spec.steps[unit.step]
+    return _key(state, unit.step, unit.params, ready)
+
+
+def _key(state: RunContext, step: str, what: Any, ready: ReadyInputs) -> str:
+    spec_step = state.spec.steps[step]
     return step_key(
         ready.code,
-        unit.params,
+        what,
         kernel=spec_step.kernel or _kernel_of(spec_step.notebook),
         pins=ready.pins,
         upstream=ready.upstream_keys,
@@ -456,22 +454,3 @@ def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome, feed: Feed) -> 
             unit.produced, unit.loaded = snapshots_of(state.client.get_run(outcome.run_id))
         status, message = "ran", ""
     _set(state, unit, *feed.settle(unit, outcome, status, message))
-
-
-def _end_step_runs(state: RunContext) -> None:
-    for step, run_id in state.step_runs.items():
-        units = state.units[step]
-        counts = {
-            s: sum(u.status == s for u in units) for s in ("ran", "cached", "failed", "pruned")
-        }
-        ok = all(u.status in ("ran", "cached") for u in units)
-        tags = {f"mlops.pipeline.{k}": str(v) for k, v in counts.items()}
-        feed = state.feeds.get(step)
-        if feed is not None:
-            from .search.report import record_study
-
-            ok = record_study(state.client, run_id, feed)
-        try:
-            end_run(state.client, run_id, "FINISHED" if ok else "FAILED", tags)
-        except Exception:
-            continue

@@ -8,6 +8,7 @@ parent lists every unit with its status and the run holding its result.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -21,6 +22,7 @@ from .cache import CACHE_TAG, CachedRun, snapshots_of
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
+    from .search.driver import StudyFeed
     from .spec import PipelineSpec
     from .units import PipelineResult, Unit
 
@@ -31,6 +33,7 @@ __all__ = [
     "STEP_TAG",
     "UNIT_TAG",
     "end_parent",
+    "end_step_runs",
     "previous_results",
     "start_parent",
     "unit_tags",
@@ -110,6 +113,31 @@ def end_run(client: MlflowClient, run_id: str, status: str, tags: dict[str, str]
         client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     finally:
         client.set_terminated(run_id, status=status)
+
+
+def end_step_runs(
+    client: MlflowClient,
+    step_runs: dict[str, str],
+    units: dict[str, list[Unit]],
+    studies: dict[str, StudyFeed],
+) -> None:
+    """End each sweep's step run with its counts; a searched step's also records its study."""
+    for step, run_id in step_runs.items():
+        done = units[step]
+        counts = {
+            s: sum(u.status == s for u in done) for s in ("ran", "cached", "failed", "pruned")
+        }
+        ok = all(u.status in ("ran", "cached") for u in done)
+        tags = {f"mlops.pipeline.{k}": str(v) for k, v in counts.items()}
+        if step in studies:
+            from .search.report import record_study
+
+            try:
+                ok = record_study(client, run_id, studies[step])
+            except Exception:  # the study stays in studies.db; the parent run must still end
+                ok = False
+        with contextlib.suppress(Exception):  # best effort: the trials' runs are what matter
+            end_run(client, run_id, "FINISHED" if ok else "FAILED", tags)
 
 
 def end_parent(client: MlflowClient, result: PipelineResult, status: str) -> None:
