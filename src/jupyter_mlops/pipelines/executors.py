@@ -230,11 +230,9 @@ class DaskExecutor(Executor):
         return out
 
     def cancel(self, unit_id: str) -> None:
-        from distributed import Event
-
         key = self._keys.get(unit_id)
         if key is not None:
-            Event(key, client=self._client).set()
+            _dask_event(key, self._client).set()
 
     def cancel_all(self) -> None:
         self._client.cancel([f for f in self._remote if not f.done()])
@@ -243,14 +241,21 @@ class DaskExecutor(Executor):
         self._client.close()
 
 
+def _dask_event(name: str, client: Any = None) -> Any:
+    """The cluster-wide Dask event ``name`` (one per unit: set it to interrupt that unit)."""
+    try:
+        from distributed import Event
+    except ImportError:  # only reached with a Dask client, so distributed is there
+        raise InvalidInput("pip install 'jupyter-mlops[dask]' for the dask executor") from None
+    return Event(name, client=client)
+
+
 def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
     """:func:`run_unit` on a Dask worker; setting the Dask event ``event_name`` interrupts it."""
-    from distributed import Event
-
     from ..headless.execution import ExecutionControl
 
     control = ExecutionControl()
-    cancel = Event(event_name)
+    cancel = _dask_event(event_name)
 
     def follow() -> None:
         while not control.over.is_set():

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .engine import import_optuna
+
 __all__ = [
     "GRID_METHODS",
     "METHODS",
@@ -35,58 +37,42 @@ DIRECTIONS = ("maximize", "minimize")
 
 
 def _tpe(config: SearchConfig) -> Any:
-    from optuna.samplers import TPESampler
-
     # Optuna's default of 10 random trials before modelling would use a small study up.
     startup = max(2, min(10, config.trials // 4))
-    return TPESampler(seed=config.seed, n_startup_trials=startup)
+    return import_optuna().samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
 
 
 def _cmaes(config: SearchConfig) -> Any:
-    from optuna.samplers import CmaEsSampler
-
-    return CmaEsSampler(seed=config.seed, warn_independent_sampling=False)
+    return import_optuna().samplers.CmaEsSampler(seed=config.seed, warn_independent_sampling=False)
 
 
 def _random(config: SearchConfig) -> Any:
-    from optuna.samplers import RandomSampler
-
-    return RandomSampler(seed=config.seed)
+    return import_optuna().samplers.RandomSampler(seed=config.seed)
 
 
 def _qmc(config: SearchConfig) -> Any:
     import warnings
 
-    from optuna.exceptions import ExperimentalWarning
-    from optuna.samplers import QMCSampler
-
+    optuna = import_optuna()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)  # stable enough since Optuna 3
-        return QMCSampler(seed=config.seed, warn_independent_sampling=False)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 3
+        return optuna.samplers.QMCSampler(seed=config.seed, warn_independent_sampling=False)
 
 
 def _median(config: SearchConfig) -> Any:
-    from optuna.pruners import MedianPruner
-
-    return MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    return import_optuna().pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
 
 
 def _halving(config: SearchConfig) -> Any:
-    from optuna.pruners import SuccessiveHalvingPruner
-
-    return SuccessiveHalvingPruner()
+    return import_optuna().pruners.SuccessiveHalvingPruner()
 
 
 def _hyperband(config: SearchConfig) -> Any:
-    from optuna.pruners import HyperbandPruner
-
-    return HyperbandPruner()
+    return import_optuna().pruners.HyperbandPruner()
 
 
 def _none(config: SearchConfig) -> Any:
-    from optuna.pruners import NopPruner
-
-    return NopPruner()
+    return import_optuna().pruners.NopPruner()
 
 
 #: method -> ``factory(config) -> optuna sampler``

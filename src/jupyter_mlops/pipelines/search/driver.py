@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..feed import Feed
 from ..sweep import member_label
+from .engine import import_optuna
 from .space import fixed_params, parse_space
 from .study import RUN_ATTR, finished_trials, stored_trials
 
@@ -107,7 +108,7 @@ class StudyFeed(Feed):
 
     def _reuse(self) -> int:
         done = finished_trials(self.study)[: len(self.units)]
-        from optuna.trial import TrialState
+        TrialState = import_optuna().trial.TrialState
 
         for unit, trial in zip(self.units, done, strict=False):
             unit.params = {**self._fixed, **trial.params}
@@ -202,8 +203,7 @@ class StudyFeed(Feed):
         trial = self._running.pop(unit.id, None)
         if trial is None:
             return status, message
-        from optuna.trial import TrialState
-
+        TrialState = import_optuna().trial.TrialState
         if outcome.run_id:
             trial.set_user_attr(RUN_ATTR, outcome.run_id)
         pruned_at = self._pruning.pop(unit.id, None)

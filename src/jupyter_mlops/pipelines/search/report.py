@@ -15,6 +15,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from .engine import import_optuna
 from .study import RUN_ATTR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,10 +98,8 @@ def history_chart(summary: dict[str, Any]) -> dict[str, Any]:
 
 def importance_chart(study: Any) -> dict[str, Any] | None:
     """Vega-Lite bars of Optuna's parameter importances; ``None`` with fewer than 2 results."""
-    from optuna.importance import get_param_importances
-
     try:
-        importances = get_param_importances(study)
+        importances = import_optuna().importance.get_param_importances(study)
     except (RuntimeError, ValueError):
         return None  # too few completed trials, or a single distinct value
     rows = [{"param": k, "importance": round(float(v), 6)} for k, v in importances.items()]

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .engine import import_optuna
+
 __all__ = [
     "Choices",
     "Dimension",
@@ -46,9 +48,9 @@ class FloatRange:
 
     def distribution(self) -> Any:
         """The matching Optuna distribution."""
-        from optuna.distributions import FloatDistribution
-
-        return FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+        return import_optuna().distributions.FloatDistribution(
+            self.low, self.high, log=self.log, step=self.step
+        )
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a float within the range."""
@@ -66,9 +68,9 @@ class IntRange:
 
     def distribution(self) -> Any:
         """The matching Optuna distribution."""
-        from optuna.distributions import IntDistribution
-
-        return IntDistribution(self.low, self.high, log=self.log, step=self.step)
+        return import_optuna().distributions.IntDistribution(
+            self.low, self.high, log=self.log, step=self.step
+        )
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is an integer on the range's grid."""
@@ -84,9 +86,7 @@ class Choices:
 
     def distribution(self) -> Any:
         """The matching Optuna distribution."""
-        from optuna.distributions import CategoricalDistribution
-
-        return CategoricalDistribution(self.choices)
+        return import_optuna().distributions.CategoricalDistribution(self.choices)
 
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is one of the choices."""

@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from ...errors import InvalidInput
+from .engine import import_optuna
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...config import Settings
@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "STUDIES_DB",
     "finished_trials",
-    "import_optuna",
     "open_study",
     "storage_url",
     "stored_trials",
@@ -35,19 +34,6 @@ __all__ = [
 STUDIES_DB = "studies.db"
 #: trial attribute holding the MLflow run of a trial
 RUN_ATTR = "mlops.run_id"
-
-
-def import_optuna() -> Any:
-    """Import Optuna, or say in one line how to install it."""
-    try:
-        import optuna
-    except ImportError:
-        raise InvalidInput(
-            "searched sweeps (random, tpe, cmaes, qmc) need Optuna: "
-            "pip install 'jupyter-mlops[search]'"
-        ) from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
 
 
 def storage_url(settings: Settings) -> str:
@@ -82,7 +68,7 @@ def open_study(settings: Settings, name: str, config: SearchConfig, *, fresh: bo
         direction=config.direction,
         load_if_exists=True,
     )
-    from optuna.trial import TrialState
+    TrialState = optuna.trial.TrialState
 
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         study.tell(trial.number, state=TrialState.FAIL)
@@ -95,7 +81,7 @@ def open_study(settings: Settings, name: str, config: SearchConfig, *, fresh: bo
 
 def finished_trials(study: Any) -> list[Any]:
     """Trials that count towards ``trials``: completed and pruned, in trial order."""
-    from optuna.trial import TrialState
+    TrialState = import_optuna().trial.TrialState
 
     states = (TrialState.COMPLETE, TrialState.PRUNED)
     return sorted(study.get_trials(deepcopy=False, states=states), key=lambda t: t.number)
