@@ -122,6 +122,35 @@ def _pyproject_settings(root: Path) -> dict[str, Any]:
     return {k: str(v) for k, v in table.items()}
 
 
+def _anchored(project: dict[str, str], folder: Path) -> dict[str, str]:
+    """Resolve relative locations of ``[tool.jupyter-mlops]`` against the file's ``folder``.
+
+    Every process of the project (a kernel in a subfolder, the server at the
+    root, a scheduler elsewhere) must find the same store: a relative path must
+    not depend on the working folder of whoever reads the file.
+    """
+    out = dict(project)
+    if "data_uri" in out and _is_relative_path(out["data_uri"]):
+        out["data_uri"] = str((folder / Path(out["data_uri"]).expanduser()).resolve())
+    uri = out.get("tracking_uri")
+    if uri is not None:
+        if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+            rest = uri.removeprefix("sqlite:///")
+            name, sep, query = rest.partition("?")
+            if name and name != ":memory:":
+                out["tracking_uri"] = f"sqlite:///{(folder / name).resolve()}{sep}{query}"
+        elif _is_relative_path(uri):
+            out["tracking_uri"] = str((folder / Path(uri).expanduser()).resolve())
+    return out
+
+
+def _is_relative_path(value: str) -> bool:
+    """Whether ``value`` is a plain path (no URL scheme) that is not absolute."""
+    if "://" in value or (":" in value and not value.startswith((".", "~"))):
+        return False
+    return not Path(value).expanduser().is_absolute()
+
+
 def sqlite_uri(path: Path) -> str:
     """Return the SQLAlchemy URI of a SQLite file with a generous busy timeout."""
     return f"sqlite:///{path}?timeout={SQLITE_TIMEOUT_S}"
@@ -164,7 +193,7 @@ def load_settings(start: str | os.PathLike[str] | None = None, **explicit: str |
 
     home = pick("home", {})
     root = Path(home).expanduser().resolve() if home else find_root(start)
-    project = _pyproject_settings(root)
+    project = _anchored(_pyproject_settings(root), root)
     if not home and "home" in project:
         root = (root / project["home"]).resolve()
         sources["home"] = "pyproject.toml"

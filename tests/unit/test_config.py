@@ -91,3 +91,36 @@ def test_broken_pyproject_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.jupyter-mlops\n")
     with pytest.raises(InvalidInput, match=r"cannot read .*pyproject\.toml"):
         load_settings(tmp_path)
+
+
+def test_relative_pyproject_locations_resolve_against_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    sub = project / "notebooks" / "sub"
+    sub.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops]\n"
+        'data_uri = "store/data"\n'
+        'tracking_uri = "sqlite:///store/mlflow.db?timeout=5"\n'
+    )
+    seen = []
+    for cwd in (project, sub):  # the server at the root, a kernel in a subfolder
+        monkeypatch.chdir(cwd)
+        s = load_settings()
+        seen.append((s.data_uri, s.tracking_uri))
+    assert seen[0] == seen[1]
+    assert seen[0] == (
+        str(project / "store" / "data"),
+        f"sqlite:///{project / 'store' / 'mlflow.db'}?timeout=5",
+    )
+
+
+def test_urls_and_absolute_paths_in_pyproject_are_kept(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.jupyter-mlops]\n"
+        'data_uri = "s3://bucket/prefix"\n'
+        'tracking_uri = "sqlite:////abs/mlflow.db"\n'
+    )
+    s = load_settings(tmp_path)
+    assert (s.data_uri, s.tracking_uri) == ("s3://bucket/prefix", "sqlite:////abs/mlflow.db")
