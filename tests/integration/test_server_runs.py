@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -225,6 +226,39 @@ async def test_artifact_url_encoded_traversal(
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("mlops", "api", "v1", "runs", rid, "artifacts", params={"path": "../.."})
     assert info.value.code == 400
+
+
+async def test_concurrent_artifact_reads_never_mix_runs(
+    jp_fetch: Any, jp_serverapp: Any, client: Any, tmp_path: Path
+) -> None:
+    """Six runs each hold ``notebook/same.txt``; 60 reads at once each get their own run's file.
+
+    Against a tracking server (the team pass) every read is a download: each must land in
+    a folder of its own, removed once the response is sent.
+    """
+    exp = client.create_experiment("same-names")
+    expected: dict[str, bytes] = {}
+    for i in range(6):
+        rid = client.create_run(exp, run_name=f"r{i}").info.run_id
+        src = tmp_path / f"src{i}"
+        src.mkdir()
+        text = f"run {i} {rid}\n" * (2000 + 500 * i)
+        (src / "same.txt").write_text(text)
+        client.log_artifact(rid, str(src / "same.txt"), artifact_path="notebook")
+        expected[rid] = text.encode()
+    order = [rid for _ in range(10) for rid in expected]
+    responses = await asyncio.gather(
+        *(
+            jp_fetch(
+                "mlops", "api", "v1", "runs", rid, "artifact", params={"path": "notebook/same.txt"}
+            )
+            for rid in order
+        )
+    )
+    mixed = [rid for rid, r in zip(order, responses, strict=True) if r.body != expected[rid]]
+    assert mixed == [], f"{len(mixed)} of {len(order)} reads got another run's file"
+    scratch = jp_serverapp.web_app.settings["jupyter_mlops"].scratch
+    assert list(scratch.iterdir()) == []  # every private copy was removed once sent
 
 
 async def test_unauthenticated_requests_are_refused(jp_fetch: Any, logged: dict[str, Any]) -> None:

@@ -194,6 +194,7 @@ def _packages(tags: dict[str, str]) -> dict[str, str]:
 
 
 def _manifest(client: MlflowClient, run_id: str, into: Path) -> dict[str, Any]:
+    """The run's ``headless.json``; empty for a run without one (an interactive run)."""
     try:
         path = client.download_artifacts(run_id, MANIFEST, str(into))
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -271,15 +272,40 @@ def reproduce_run(
     with mlflow_errors(f"read run {run_id}", "give a run id from `jupyter mlops runs`"):
         original = client.get_run(run_id)
         experiment = client.get_experiment(original.info.experiment_id).name
+    # The run's files go to a folder of this call alone, removed once the new run is recorded.
     work = settings.store_dir / "reproduce"
     work.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{run_id[:12]}-", dir=work))
-    manifest = _manifest(client, run_id, folder)
-    artifact = _notebook_artifact(client, original, manifest)
-    with mlflow_errors(f"download {artifact} of run {run_id}"):
-        notebook = Path(client.download_artifacts(run_id, artifact, str(folder)))
+    with tempfile.TemporaryDirectory(prefix=f"{run_id[:12]}-", dir=work) as tmp:
+        folder = Path(tmp)
+        manifest = _manifest(client, run_id, folder)
+        artifact = _notebook_artifact(client, original, manifest)
+        with mlflow_errors(f"download {artifact} of run {run_id}"):
+            notebook = Path(client.download_artifacts(run_id, artifact, str(folder)))
+        result = _execute_again(
+            original, manifest, notebook, folder, experiment, output_path, progress, control,
+            settings,
+        )  # fmt: skip
+    with mlflow_errors(f"read run {result.run_id}"):
+        fresh = client.get_run(result.run_id)
+    checks = compare_metrics(original.data.metrics, fresh.data.metrics, rtol, atol)
+    diffs = environment_differences(original, fresh)
+    return ReproduceReport(run_id, result, checks, diffs, rtol, atol)
+
+
+def _execute_again(
+    original: Run,
+    manifest: dict[str, Any],
+    notebook: Path,
+    folder: Path,
+    experiment: str,
+    output_path: str | os.PathLike[str] | None,
+    progress: ProgressCallback | None,
+    control: ExecutionControl | None,
+    settings: Settings,
+) -> HeadlessResult:
+    run_id = original.info.run_id
     pins = _pins(original, manifest)
-    result = execute_notebook(
+    return execute_notebook(
         notebook,
         manifest.get("parameters") or {},
         experiment=experiment,
@@ -293,8 +319,3 @@ def reproduce_run(
         control=control,
         settings=settings,
     )
-    with mlflow_errors(f"read run {result.run_id}"):
-        fresh = client.get_run(result.run_id)
-    checks = compare_metrics(original.data.metrics, fresh.data.metrics, rtol, atol)
-    diffs = environment_differences(original, fresh)
-    return ReproduceReport(run_id, result, checks, diffs, rtol, atol)

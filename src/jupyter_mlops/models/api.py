@@ -130,13 +130,14 @@ def load_model(ref: str, kind: str = "native") -> Any:
     >>> model = mlops.load_model("churn@production")  # doctest: +SKIP
     >>> model.predict(X_test)                          # doctest: +SKIP
     """
-    from .loading import KINDS, load_version, local_model_dir
+    from .loading import KINDS, load_version, model_copy
 
     if kind not in KINDS:
         raise InvalidInput(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
     t = tracker()
     version = resolve(t.client, ref)
-    return load_version(local_model_dir(t.client, version, t.settings.tracking_uri), kind)
+    with model_copy(t.client, version, t.settings.tracking_uri) as path:
+        return load_version(path, kind)
 
 
 def _requirements(require: str | Sequence[str] | None) -> list[Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput
+from ..tracking.artifact_copy import private_folder
 from ..tracking.store import mlflow_errors
 from .quiet import quiet
 
@@ -15,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-__all__ = ["KINDS", "artifact_location", "load_version", "local_model_dir"]
+__all__ = ["KINDS", "artifact_location", "load_version", "local_model_dir", "model_copy"]
 
 #: what ``load_model`` can return
 KINDS = ("native", "pyfunc")
@@ -32,7 +35,11 @@ def artifact_location(client: MlflowClient, version: ModelVersion) -> str:
 
 
 def local_model_dir(client: MlflowClient, version: ModelVersion, tracking_uri: str) -> Path:
-    """A local folder holding the version's model: the store's own folder when it is local."""
+    """A local folder holding the version's model: the store's own folder when it is local.
+
+    A download goes to a new private folder that outlives this call (a scoring
+    server reads it while it runs); to load a model into memory use :func:`model_copy`.
+    """
     location = artifact_location(client, version)
     parsed = urlparse(location)
     if parsed.scheme in ("", "file"):
@@ -44,6 +51,28 @@ def local_model_dir(client: MlflowClient, version: ModelVersion, tracking_uri: s
         return Path(
             download_artifacts(artifact_uri=location, dst_path=dst, tracking_uri=tracking_uri)
         )
+
+
+@contextlib.contextmanager
+def model_copy(client: MlflowClient, version: ModelVersion, tracking_uri: str) -> Iterator[Path]:
+    """The version's model folder for the duration of the block.
+
+    A local store's folder is used in place; a remote one is downloaded into a
+    private folder of this call, removed when the block ends (load the model inside it).
+    """
+    location = artifact_location(client, version)
+    parsed = urlparse(location)
+    if parsed.scheme in ("", "file"):
+        yield Path(unquote(parsed.path))
+        return
+    from mlflow.artifacts import download_artifacts
+
+    with private_folder("mlops-model-") as dst:
+        with mlflow_errors(f"download {version.name}/{version.version}"):
+            got = download_artifacts(
+                artifact_uri=location, dst_path=str(dst), tracking_uri=tracking_uri
+            )
+        yield Path(got)
 
 
 def load_version(path: Path, kind: str = "native") -> Any:

@@ -20,7 +20,7 @@ from ..errors import InvalidInput
 from ..tracking.api import tracker
 from ..tracking.store import mlflow_errors
 from .lineage import read_lineage, snapshot_inputs
-from .loading import load_version, local_model_dir
+from .loading import load_version, model_copy
 from .refs import parse_ref, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,7 +135,8 @@ def run_monitor(
     t = tracker()
     target = parse_ref(ref)
     version = resolve(t.client, target)
-    model = load_version(local_model_dir(t.client, version, t.settings.tracking_uri))
+    with model_copy(t.client, version, t.settings.tracking_uri) as path:
+        model = load_version(path)
     against = reference or training_reference(t.client, version)
     ref_frame = data_api.load(against)  # before the run: it is a reference, not an input
     try:

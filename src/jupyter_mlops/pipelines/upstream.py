@@ -123,13 +123,10 @@ def _upstream_ids() -> dict[str, list[str]]:
 
 
 def _ids_of_pipeline_run(client: Any, parent: str) -> dict[str, list[str]]:
-    from ..tracking.store import mlflow_errors
+    from ..tracking.artifact_copy import read_artifact_text
     from .runs import MANIFEST
 
-    with mlflow_errors(f"read pipeline run {parent}"):
-        path = client.download_artifacts(parent, MANIFEST)
-    with open(path, encoding="utf-8") as fh:
-        doc = json.load(fh)
+    doc = json.loads(read_artifact_text(client, parent, MANIFEST))
     out: dict[str, list[str]] = {}
     for unit in doc.get("units", []):
         if unit.get("status") in ("ran", "cached") and unit.get("run_id"):

@@ -86,14 +86,17 @@ class ArtifactDownloadHandler(MlopsHandler):
         if not path:
             raise InvalidInput("give the artifact to download, e.g. ?path=notebook/train.ipynb")
         scratch = self.state.scratch
-        file = await self.call(
+        copy = await self.call(
             lambda: browse.artifact_file(self.state.client, run_id, path, scratch)
         )
-        self._headers_for(file)
-        with file.open("rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                self.write(chunk)
-                await self.flush()
+        try:  # a download is this request's own copy: removed once sent (or abandoned)
+            self._headers_for(copy.path)
+            with copy.path.open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    self.write(chunk)
+                    await self.flush()
+        finally:
+            copy.close()
         await self.finish()
 
     def _headers_for(self, file: Path) -> None:

@@ -33,6 +33,7 @@ class ServerState:
     root_dir: Path
     _settings: Settings | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: parent of the private folder each artifact download gets (removed once sent)
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="mlops-server-")))
     _jobs: Jobs | None = None
 

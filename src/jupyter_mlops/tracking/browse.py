@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
+from .artifact_copy import ArtifactCopy, copy_artifact
 from .query import FILTER_HINT
 from .store import mlflow_errors
 
@@ -243,12 +244,13 @@ def list_artifacts(client: MlflowClient, run_id: str, path: str = "") -> list[di
     ]
 
 
-def artifact_file(client: MlflowClient, run_id: str, path: str, scratch: Path) -> Path:
-    """Return a local file holding artifact ``path`` of run ``run_id``.
+def artifact_file(client: MlflowClient, run_id: str, path: str, scratch: Path) -> ArtifactCopy:
+    """Return a local copy of artifact ``path`` of run ``run_id``; the caller closes it.
 
     Local artifact stores are read in place (after checking the resolved file,
     symlinks followed, is inside the run's artifact folder); remote ones are
-    downloaded into ``scratch``.
+    downloaded into a private folder made under ``scratch`` for this one read,
+    removed when the copy is closed.
     """
     rel = check_artifact_path(path)
     if not rel:
@@ -259,12 +261,12 @@ def artifact_file(client: MlflowClient, run_id: str, path: str, scratch: Path) -
         target = _inside(local, rel, must_exist=True)
         if not target.is_file():
             raise InvalidInput(f"artifact {rel!r} is a folder; list it instead")
-        return target
-    with mlflow_errors(f"download artifact {rel!r} of run {run_id}"):
-        got = Path(client.download_artifacts(run_id, rel, dst_path=str(scratch)))
-    if not got.is_file():
+        return ArtifactCopy(target)
+    copy = copy_artifact(client, run_id, rel, parent=scratch)
+    if not copy.path.is_file():
+        copy.close()
         raise InvalidInput(f"artifact {rel!r} is a folder; list it instead")
-    return got
+    return copy
 
 
 def _local_root(artifact_uri: str) -> Path | None:
