@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-__all__ = ["KINDS", "artifact_location", "load_version", "local_model_dir", "model_copy"]
+__all__ = ["KINDS", "artifact_location", "load_version", "model_copy"]
 
 #: what ``load_model`` can return
 KINDS = ("native", "pyfunc")
@@ -32,25 +31,6 @@ def artifact_location(client: MlflowClient, version: ModelVersion) -> str:
         with mlflow_errors(f"read logged model {model_id}"):
             return str(client.get_logged_model(model_id).artifact_location)
     return source
-
-
-def local_model_dir(client: MlflowClient, version: ModelVersion, tracking_uri: str) -> Path:
-    """A local folder holding the version's model: the store's own folder when it is local.
-
-    A download goes to a new private folder that outlives this call (a scoring
-    server reads it while it runs); to load a model into memory use :func:`model_copy`.
-    """
-    location = artifact_location(client, version)
-    parsed = urlparse(location)
-    if parsed.scheme in ("", "file"):
-        return Path(unquote(parsed.path))
-    from mlflow.artifacts import download_artifacts
-
-    with mlflow_errors(f"download {version.name}/{version.version}"):
-        dst = tempfile.mkdtemp(prefix="mlops-model-")
-        return Path(
-            download_artifacts(artifact_uri=location, dst_path=dst, tracking_uri=tracking_uri)
-        )
 
 
 @contextlib.contextmanager

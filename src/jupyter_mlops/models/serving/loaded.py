@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...tracking.api import tracker
-from ..loading import load_version, local_model_dir
+from ..loading import load_version, model_copy
 from ..monitor import training_reference
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,8 +56,8 @@ def load(version: ModelVersion, *, monitor: bool) -> Loaded:
         With ``monitor``, when the version has no training snapshot to compare with.
     """
     t = tracker()
-    path = local_model_dir(t.client, version, t.settings.tracking_uri)
-    model = load_version(path, "pyfunc")
+    with model_copy(t.client, version, t.settings.tracking_uri) as path:
+        model = load_version(path, "pyfunc")
     schema = model.metadata.get_input_schema()
     name, frame = None, None
     if monitor:
