@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.processes import free_port, stop_group, wait_http
+from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
 
 
 def wine() -> tuple[Any, Any]:
