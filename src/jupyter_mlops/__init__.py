@@ -21,7 +21,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
     from .data.validation.api import infer_schema, save_schema, validate
     from .headless.api import notebook_params, reproduce, run_notebook
-    from .models.api import gate, history, load_model, models, monitor, promote, register_model
+    from .models.api import (
+        gate,
+        history,
+        load_model,
+        models,
+        monitor,
+        monitoring,
+        promote,
+        register_model,
+    )
     from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .pipelines.search.api import search
     from .schedules.handle import schedule, schedules
@@ -71,7 +80,16 @@ _API = {
     **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(
-        ("gate", "history", "load_model", "models", "monitor", "promote", "register_model"),
+        (
+            "gate",
+            "history",
+            "load_model",
+            "models",
+            "monitor",
+            "monitoring",
+            "promote",
+            "register_model",
+        ),
         ".models.api",
     ),
     **dict.fromkeys(("panel",), ".widgets.panel"),

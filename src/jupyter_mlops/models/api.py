@@ -34,6 +34,7 @@ __all__ = [
     "load_model",
     "models",
     "monitor",
+    "monitoring",
     "promote",
     "register_model",
 ]
@@ -323,6 +324,45 @@ def monitor(
     from .monitor import run_monitor
 
     return run_monitor(ref, data, reference, threshold)
+
+
+def monitoring(name: str, limit: int = 5) -> pd.DataFrame:
+    """Each version's latest monitoring runs and alerts (newest version first).
+
+    One row per monitoring run recorded on a version: by ``mlops.monitor()`` or by an
+    alert of ``jupyter mlops serve`` (``alert`` holds its expression and ``value`` the
+    value that fired it). At most ``limit`` runs per version.
+
+    Examples
+    --------
+    >>> mlops.monitoring("churn")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    from .monitor import monitoring_history
+
+    client = tracker().client
+    with mlflow_errors(f"list the versions of {name!r}"):
+        registered(client, name)
+        found = client.search_model_versions(f"name = '{quote(name)}'")
+    rows = []
+    for v in sorted(found, key=lambda v: -int(v.version)):
+        for e in monitoring_history(dict(v.tags), limit):
+            rows.append(
+                {
+                    "version": int(v.version),
+                    "time": pd.Timestamp(float(e["time"]), unit="s").floor("s"),
+                    "run_id": e["run_id"],
+                    "rows": e.get("rows"),
+                    "share_drifted": e.get("share_drifted"),
+                    "alert": e.get("alert") or "",
+                    "value": e.get("value"),
+                }
+            )
+    return pd.DataFrame(rows, columns=_MONITORING_COLUMNS)
+
+
+_MONITORING_COLUMNS = ["version", "time", "run_id", "rows", "share_drifted", "alert", "value"]
 
 
 def lineage(ref: str) -> dict[str, Any]:

@@ -48,6 +48,22 @@ class HistoryHandler(MlopsHandler):
         self.reply({"model": name, "history": await self.call(_history)})
 
 
+class MonitoringHandler(MlopsHandler):
+    """``GET models/{name}/monitoring``: each version's latest monitoring runs and alerts."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        from ..models.api import monitoring
+
+        settings = self.state.settings
+
+        def _monitoring() -> list[dict[str, Any]]:
+            use_server_store(settings)
+            return records(monitoring(name))
+
+        self.reply({"model": name, "monitoring": await self.call(_monitoring)})
+
+
 class PromoteHandler(MlopsHandler):
     """``POST models/{name}/promote``: move an alias if every gate passes (409 otherwise)."""
 
@@ -89,5 +105,6 @@ def routes() -> list[tuple[str, Any]]:
     return [
         ("models", ModelsHandler),
         (f"models/{NAME}/history", HistoryHandler),
+        (f"models/{NAME}/monitoring", MonitoringHandler),
         (f"models/{NAME}/promote", PromoteHandler),
     ]

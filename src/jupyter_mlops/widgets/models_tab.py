@@ -48,6 +48,7 @@ class ModelsTab:
         self.model = w.Dropdown(description="Model", options=[])
         self.model.observe(lambda c: self.show_history(c["new"]), "value")
         self.history_html = w.HTML()
+        self.monitoring_html = w.HTML()
         self.version = w.Text(
             description="Version", placeholder="3", layout=w.Layout(width="160px")
         )
@@ -75,6 +76,8 @@ class ModelsTab:
                 w.HTML("<b>History</b>"),
                 self.model,
                 self.history_html,
+                w.HTML("<b>Monitoring</b> (latest runs and alerts of each version)"),
+                self.monitoring_html,
                 w.HTML("<b>Promote</b> (gates run first; the alias moves only if all pass)"),
                 form,
                 self.report_html,
@@ -104,7 +107,8 @@ class ModelsTab:
             self.model.value = current if current in names else names[0]
 
     def show_history(self, name: str | None) -> None:
-        """Show the audit trail (promotions and refusals) of model ``name``."""
+        """Show the audit trail (promotions and refusals) and the monitoring of model ``name``."""
+        self.show_monitoring(name)
         if not name:
             self.history_html.value = ""
             return
@@ -116,6 +120,29 @@ class ModelsTab:
         self.history_html.value = (
             frame_html(frame) if len(frame) else message("no promotions yet", "info")
         )
+
+    def show_monitoring(self, name: str | None) -> None:
+        """Show each version's latest monitoring runs; alert rows are highlighted."""
+        if not name:
+            self.monitoring_html.value = ""
+            return
+        try:
+            frame = _models_api().monitoring(name)
+        except MlopsError as exc:
+            self.monitoring_html.value = message(str(exc))
+            return
+        if not len(frame):
+            self.monitoring_html.value = message(
+                "not monitored yet: mlops.monitor(...) or jupyter mlops serve --monitor", "info"
+            )
+            return
+        rows = [
+            (r.version, str(r.time), r.run_id, r.rows, r.share_drifted, r.alert or "", r.value)
+            for r in frame.itertuples()
+        ]
+        alerts = [n for n, row in enumerate(rows) if row[5]]
+        header = ["version", "time", "run", "rows", "share drifted", "alert", "value"]
+        self.monitoring_html.value = html_table(header, rows, highlight=alerts)
 
     def promote(self) -> bool:
         """Run the gates for the form's version and move the alias if they pass."""
