@@ -19,9 +19,15 @@ __all__ = ["build_parser", "main"]
 
 #: modules defining ``add_commands(subparsers)``; optional ones may be absent
 _FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines", "_schedules")
-#: commands parsed by their own module alone: ``run`` is served by a warm worker, so
-#: importing every feature (NumPy among them) would be most of its start-up time
-_FAST_COMMANDS = {"run": "_runs", "worker": "_runs"}
+#: commands parsed by their own module alone: importing every feature (NumPy, pandas and
+#: pyarrow among them) would be most of their start-up time
+_FAST_COMMANDS = {
+    "run": "_runs",
+    "worker": "_runs",
+    "runs": "_tracking",
+    "status": "_tracking",
+    "pipeline": "_pipelines",
+}
 
 
 class _Parser(argparse.ArgumentParser):

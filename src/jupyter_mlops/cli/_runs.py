@@ -118,32 +118,41 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_here(args: argparse.Namespace, params: dict[str, Any], progress: Any) -> int:
-    """Run in this process, starting a warm worker for the next ``run`` meanwhile."""
+    """Run in this process, then start a warm worker for the next ``run``.
+
+    The worker starts after the run, not during it: on a small machine its imports
+    and spare kernel would compete with this run for the same cores.
+    """
+    from ..headless.cold_start import execute_cold
+
+    try:
+        result = execute_cold(
+            args.notebook,
+            params,
+            experiment=args.experiment,
+            run_name=args.name,
+            output_path=args.output,
+            kernel_name=args.kernel,
+            cwd=args.cwd,
+            timeout=args.timeout,
+            progress=progress,
+        )
+    finally:
+        _spawn_worker(args)
+    print(result.message(), file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _spawn_worker(args: argparse.Namespace) -> None:
     from ..config import load_settings
-    from ..headless.execution import execute_notebook
     from ..headless.worker import client as worker_client
 
-    if Path(args.notebook).suffix == ".ipynb" and Path(args.notebook).is_file():
-        store = load_settings(Path(args.notebook).resolve().parent).store_dir
-        cwd = str(Path(args.cwd).resolve()) if args.cwd else None
-        notebook = str(Path(args.notebook).resolve())
-        worker_client.spawn_worker(store, notebook, kernel=args.kernel, cwd=cwd)
-    result = execute_notebook(
-        args.notebook,
-        params,
-        experiment=args.experiment,
-        run_name=args.name,
-        output_path=args.output,
-        kernel_name=args.kernel,
-        cwd=args.cwd,
-        timeout=args.timeout,
-        progress=progress,
-    )
-    if result.ok:
-        print(result.message())
-        return 0
-    print(result.message(), file=sys.stderr)
-    return 1
+    notebook = Path(args.notebook)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        return
+    store = load_settings(notebook.resolve().parent).store_dir
+    cwd = str(Path(args.cwd).resolve()) if args.cwd else None
+    worker_client.spawn_worker(store, str(notebook.resolve()), kernel=args.kernel, cwd=cwd)
 
 
 def _reproduce(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ Artifacts: ``notebook/<name>.ipynb`` (the input as read, what reproduce re-runs)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -43,20 +44,32 @@ _exporter: Any = None
 _exporter_lock = threading.Lock()
 
 
+def _exporter_instance() -> Any:
+    global _exporter
+    with _exporter_lock:
+        if _exporter is None:
+            from nbconvert import HTMLExporter
+
+            _exporter = HTMLExporter()
+        return _exporter
+
+
+def warm_renderer() -> None:
+    """Load nbconvert and build the HTML exporter now (a cold run does it while cells run)."""
+    with contextlib.suppress(Exception):
+        _exporter_instance()
+
+
 def _html(output: Path) -> tuple[str | None, str | None]:
     """Render the executed notebook as HTML; return ``(html, error)``.
 
     One exporter serves the process: building one compiles its Jinja templates,
     which costs more than rendering a small notebook (a warm worker renders many).
     """
-    global _exporter
     try:
+        exporter = _exporter_instance()
         with _exporter_lock:
-            if _exporter is None:
-                from nbconvert import HTMLExporter
-
-                _exporter = HTMLExporter()
-            body, _ = _exporter.from_filename(str(output))
+            body, _ = exporter.from_filename(str(output))
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
     return body, None

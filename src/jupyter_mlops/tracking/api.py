@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from types import TracebackType
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from .journal import ReplayResult
-from .query import experiment_ids, runs_frame
+from .query import check_max_results, experiment_ids, records_frame, runs_frame
 from .session import RunState, Tracker
+from .sqlite_reader import read_runs
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -187,8 +189,19 @@ def runs(
     t = tracker()
     t.flush()
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])
-    ids = experiment_ids(t.client, names) if names else [t.experiment_id()]
     orders = [order_by] if isinstance(order_by, str) else order_by
+    if "mlflow" not in sys.modules:  # a cold process: skip MLflow's import when SQLite can answer
+        check_max_results(max)
+        records = read_runs(
+            t.settings,
+            names or [t.experiment_name],
+            filter_string=filter,
+            order_by=orders,
+            max_results=max,
+        )
+        if records is not None:
+            return records_frame(records)
+    ids = experiment_ids(t.client, names) if names else [t.experiment_id()]
     return runs_frame(t.client, ids, filter, orders, max)
 
 

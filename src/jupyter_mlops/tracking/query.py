@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, NotFound
+from .sqlite_reader import RunRecord
 from .store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from mlflow import MlflowClient
 
-__all__ = ["experiment_ids", "runs_frame"]
+__all__ = ["check_max_results", "experiment_ids", "records_frame", "runs_frame"]
 
 FILTER_HINT = (
     "the form is MLflow's search syntax, e.g. \"metrics.acc > 0.8 and params.model = 'rf'\""
@@ -35,6 +36,12 @@ def experiment_ids(client: MlflowClient, names: list[str]) -> list[str]:
     return ids
 
 
+def check_max_results(max_results: Any) -> None:
+    """Refuse a page size MLflow would refuse, in our words."""
+    if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
+        raise InvalidInput(f"--max must be between 1 and 50000, got {max_results!r}")
+
+
 def runs_frame(
     client: MlflowClient,
     experiment_ids: list[str],
@@ -47,10 +54,8 @@ def runs_frame(
     Columns: ``run_id``, ``name``, ``status``, ``start_time``, ``duration_s``, then
     ``metrics.*`` and ``params.*`` (MLflow's naming, so filters and columns match).
     """
-    import pandas as pd
 
-    if not isinstance(max_results, int) or not 1 <= max_results <= 50_000:
-        raise InvalidInput(f"--max must be between 1 and 50000, got {max_results!r}")
+    check_max_results(max_results)
     hint = ORDER_HINT if order_by else FILTER_HINT
     with mlflow_errors("search runs", hint):
         runs = client.search_runs(
@@ -59,19 +64,38 @@ def runs_frame(
             order_by=order_by or ["attributes.start_time DESC"],
             max_results=max_results,
         )
+    records = [
+        RunRecord(
+            r.info.run_id,
+            r.info.run_name,
+            r.info.status,
+            r.info.start_time,
+            r.info.end_time,
+            r.data.metrics,
+            r.data.params,
+        )
+        for r in runs
+    ]
+    return records_frame(records)
+
+
+def records_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: ``run_id``, ``name``, ``status``, ``start_time``, ``duration_s``,
+    then ``metrics.*`` and ``params.*`` columns (sorted)."""
+    import pandas as pd
+
     rows: list[dict[str, Any]] = []
-    for run in runs:
-        info = run.info
-        end = info.end_time
+    for rec in records:
+        end = rec.end_time
         row: dict[str, Any] = {
-            "run_id": info.run_id,
-            "name": info.run_name,
-            "status": info.status,
-            "start_time": pd.Timestamp(info.start_time, unit="ms", tz="UTC"),
-            "duration_s": (end - info.start_time) / 1000 if end else None,
+            "run_id": rec.run_id,
+            "name": rec.name,
+            "status": rec.status,
+            "start_time": pd.Timestamp(rec.start_time, unit="ms", tz="UTC"),
+            "duration_s": (end - rec.start_time) / 1000 if end else None,
         }
-        row.update({f"metrics.{k}": v for k, v in sorted(run.data.metrics.items())})
-        row.update({f"params.{k}": v for k, v in sorted(run.data.params.items())})
+        row.update({f"metrics.{k}": v for k, v in sorted(rec.metrics.items())})
+        row.update({f"params.{k}": v for k, v in sorted(rec.params.items())})
         rows.append(row)
     fixed = ["run_id", "name", "status", "start_time", "duration_s"]
     keys = {k for row in rows for k in row if k not in fixed}

@@ -18,7 +18,7 @@ from ..errors import Conflict, InvalidInput, MlopsError, NotFound, StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-__all__ = ["mlflow_errors", "open_client", "sqlite_path"]
+__all__ = ["apply_mlflow_defaults", "mlflow_errors", "open_client", "sqlite_path"]
 
 _clients: dict[str, MlflowClient] = {}
 _lock = threading.Lock()
@@ -69,10 +69,7 @@ def open_client(settings: Settings) -> MlflowClient:
             return client
         from mlflow import MlflowClient
 
-        # Artifact transfers here are small and frequent: no progress bars in cell output.
-        os.environ.setdefault(_PROGRESS_BAR, MLFLOW_DEFAULTS[_PROGRESS_BAR])
-        if uri.startswith(("http://", "https://")):
-            _bound_http_retries()
+        apply_mlflow_defaults(uri)
         db = sqlite_path(uri)
         if db is not None:
             with _file_lock(db.parent / ".init.lock"), _quiet_migrations():
@@ -98,6 +95,18 @@ _HTTP_DEFAULTS = {
 _PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 #: every MLflow setting this module may default in ``os.environ`` (a user's value wins)
 MLFLOW_DEFAULTS = {_PROGRESS_BAR: "false", **_HTTP_DEFAULTS}
+
+
+def apply_mlflow_defaults(uri: str) -> None:
+    """Set in ``os.environ`` the MLflow settings this package defaults (a user's value wins).
+
+    Done when a store is opened; a process that starts a kernel before that (a cold
+    headless run) does it first, so the kernel sees the same environment.
+    """
+    # Artifact transfers here are small and frequent: no progress bars in cell output.
+    os.environ.setdefault(_PROGRESS_BAR, MLFLOW_DEFAULTS[_PROGRESS_BAR])
+    if uri.startswith(("http://", "https://")):
+        _bound_http_retries()
 
 
 def _bound_http_retries() -> None:

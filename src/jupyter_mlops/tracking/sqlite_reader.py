@@ -1,0 +1,145 @@
+"""Reading runs straight from an embedded SQLite store, without importing MLflow.
+
+A command line that only lists runs should not spend seconds importing MLflow
+before it reads a few rows. For the embedded store (``sqlite:///...``) this module
+reads MLflow's tables with the standard library's :mod:`sqlite3`, read-only, and
+returns the very records ``MlflowClient.search_runs`` would (same runs, same order,
+latest metric values, params). It answers only what it can answer exactly:
+
+- the database's schema revision (MLflow's ``alembic_version`` table) is one this
+  package was tested with (:data:`TESTED_REVISIONS`);
+- no filter, and the default order (newest first, MLflow's tie-break on run id);
+- the experiments exist already (the MLflow path creates a missing default one).
+
+Anything else returns ``None`` and the caller takes MLflow's own path.
+
+Examples
+--------
+>>> rows = read_runs(settings, ["churn"], max_results=10)  # doctest: +SKIP
+>>> rows is None or rows[0].run_id                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .store import sqlite_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..config import Settings
+
+__all__ = ["TESTED_REVISIONS", "RunRecord", "read_runs", "schema_revision"]
+
+#: MLflow schema revisions (``alembic_version.version_num``) whose tables this module reads
+TESTED_REVISIONS = frozenset({"dc11669786a5"})
+_DEFAULT_ORDERS = ((), ("attributes.start_time DESC",), ("start_time DESC",))
+
+
+@dataclass
+class RunRecord:
+    """The fields of a run that listings show."""
+
+    run_id: str
+    name: str | None
+    status: str
+    start_time: int
+    end_time: int | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def _connect(path: Path) -> sqlite3.Connection | None:
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+def schema_revision(conn: sqlite3.Connection) -> str | None:
+    """MLflow's schema revision of the database, or ``None`` when it has none."""
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def read_runs(
+    settings: Settings,
+    experiments: list[str],
+    *,
+    filter_string: str = "",
+    order_by: list[str] | None = None,
+    max_results: int = 100,
+) -> list[RunRecord] | None:
+    """Runs of ``experiments`` (names), newest first; ``None`` when MLflow must answer.
+
+    Parameters
+    ----------
+    settings : Settings
+        Where the store is; only ``sqlite:`` tracking URIs are read here.
+    experiments : list of str
+        Experiment names (all must exist).
+    filter_string, order_by : optional
+        Only the empty filter and the default order are answered here.
+    max_results : int
+        At most this many runs.
+    """
+    path = sqlite_path(settings.tracking_uri)
+    if path is None or filter_string.strip() or tuple(order_by or ()) not in _DEFAULT_ORDERS:
+        return None
+    conn = _connect(path)
+    if conn is None:
+        return None
+    try:
+        if schema_revision(conn) not in TESTED_REVISIONS:
+            return None
+        ids = _experiment_ids(conn, experiments)
+        return None if ids is None else _runs(conn, ids, max_results)
+    except sqlite3.Error:
+        return None  # locked, or changed under us: MLflow's path reports it properly
+    finally:
+        conn.close()
+
+
+def _experiment_ids(conn: sqlite3.Connection, names: list[str]) -> list[int] | None:
+    ids = []
+    for name in names:
+        row = conn.execute(
+            "SELECT experiment_id FROM experiments WHERE name = ? AND lifecycle_stage = 'active'",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        ids.append(int(row[0]))
+    return ids
+
+
+def _runs(conn: sqlite3.Connection, experiment_ids: list[int], limit: int) -> list[RunRecord]:
+    marks = ",".join("?" * len(experiment_ids))
+    found = conn.execute(
+        "SELECT run_uuid, name, status, start_time, end_time FROM runs "
+        f"WHERE experiment_id IN ({marks}) AND lifecycle_stage = 'active' "
+        "ORDER BY start_time DESC, run_uuid ASC LIMIT ?",
+        (*experiment_ids, limit),
+    ).fetchall()
+    records = {r[0]: RunRecord(r[0], r[1], r[2], r[3], r[4]) for r in found}
+    if not records:
+        return []
+    ids = tuple(records)
+    marks = ",".join("?" * len(ids))
+    metrics = f"SELECT run_uuid, key, value, is_nan FROM latest_metrics WHERE run_uuid IN ({marks})"
+    for run_id, key, value, is_nan in conn.execute(metrics, ids):
+        records[run_id].metrics[key] = math.nan if is_nan else float(value)
+    params = f"SELECT run_uuid, key, value FROM params WHERE run_uuid IN ({marks})"
+    for run_id, key, value in conn.execute(params, ids):
+        records[run_id].params[key] = value
+    return list(records.values())

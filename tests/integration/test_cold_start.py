@@ -1,0 +1,135 @@
+"""Cold commands: the same answers as MLflow's own path, without waiting on what they can skip."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from jupyter_mlops.config import Settings
+from jupyter_mlops.headless.cold_start import execute_cold
+from jupyter_mlops.testing.notebooks import code, params, write_notebook
+from jupyter_mlops.tracking.sqlite_reader import read_runs
+
+pytestmark = pytest.mark.integration
+
+_CLI = "import sys; from jupyter_mlops.cli import main; sys.exit(main(sys.argv[1:]))"
+#: the same command after importing MLflow: the package then reads through MLflow's client
+_CLI_VIA_MLFLOW = "import mlflow; " + _CLI
+_PROBE = "; print('MLFLOW-IMPORTED' if 'mlflow' in sys.modules else 'NO-MLFLOW', file=sys.stderr)"
+
+
+def _cli(store: Settings, code_: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLOPS_HOME": str(store.root), "MLOPS_NO_WORKER": "1"}
+    wrapped = code_.replace("sys.exit(main(sys.argv[1:]))", "rc = main(sys.argv[1:])")
+    wrapped += _PROBE + "; sys.exit(rc)"
+    return subprocess.run(
+        [sys.executable, "-c", wrapped, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=store.root,
+        timeout=300,
+    )
+
+
+def _log_runs(store: Settings) -> None:
+    import jupyter_mlops as mlops
+
+    mlops.experiment("cold")
+    for i in range(7):
+        with mlops.start_run(name=f"r{i}"):
+            mlops.log(acc=i / 7, model="rf" if i % 2 else "gbm", step=i)
+            if i == 3:
+                mlops.log(loss=float("nan"))
+    mlops.flush()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("extra", [[], ["--json"]], ids=["table", "json"])
+def test_runs_listing_is_what_mlflow_gives_without_importing_mlflow(
+    store: Settings, extra: list[str]
+) -> None:
+    _log_runs(store)
+    args = ["runs", "--experiment", "cold", "--max", "5", *extra]
+    fast = _cli(store, _CLI, *args)
+    slow = _cli(store, _CLI_VIA_MLFLOW, *args)
+    assert fast.returncode == slow.returncode == 0, fast.stderr + slow.stderr
+    assert fast.stdout == slow.stdout
+    assert "NO-MLFLOW" in fast.stderr and "MLFLOW-IMPORTED" in slow.stderr
+    if extra:
+        rows = json.loads(fast.stdout)
+        assert [r["name"] for r in rows] == ["r6", "r5", "r4", "r3", "r2"]
+        assert rows[3]["metrics.loss"] is None  # NaN, as MLflow gives it
+
+
+@pytest.mark.sqlite_only
+def test_a_filter_or_an_unknown_experiment_takes_mlflows_path(store: Settings) -> None:
+    _log_runs(store)
+    filtered = _cli(store, _CLI, "runs", "--experiment", "cold", "--filter", "metrics.acc > 0.5")
+    assert filtered.returncode == 0, filtered.stderr
+    assert "MLFLOW-IMPORTED" in filtered.stderr
+    assert {line.split()[1] for line in filtered.stdout.splitlines()[1:]} == {"r4", "r5", "r6"}
+    unknown = _cli(store, _CLI, "runs", "--experiment", "nope")
+    assert unknown.returncode == 2 and "no experiment named 'nope'" in unknown.stderr
+
+
+@pytest.mark.sqlite_only
+def test_reader_declines_a_schema_it_was_not_tested_with(store: Settings) -> None:
+    import sqlite3
+
+    from jupyter_mlops.tracking.store import sqlite_path
+
+    _log_runs(store)
+    assert read_runs(store, ["cold"], max_results=3) is not None
+    db = sqlite_path(store.tracking_uri)
+    assert db is not None
+    with sqlite3.connect(db) as conn:
+        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
+    try:
+        assert read_runs(store, ["cold"], max_results=3) is None
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+
+
+def _kernels_of_this_process() -> list[psutil.Process]:
+    return [
+        p for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())
+    ]
+
+
+def test_cold_run_hands_the_early_kernel_its_run(store: Settings, client) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(
+        store.root / "cold.ipynb",
+        [
+            params("lr = 0.1"),
+            code("import os\nseen = os.environ['MLOPS_RUN_ID']\nprint(seen)"),
+            code("import jupyter_mlops as mlops\nmlops.log(acc=1 - lr)"),
+        ],
+    )
+    result = execute_cold(nb, {"lr": 0.25})
+    assert result.ok, result.message()
+    executed = json.loads(Path(result.output_path).read_text())
+    printed = "".join(executed["cells"][2]["outputs"][0]["text"])
+    assert printed.strip() == result.run_id  # set in the kernel before the first cell
+    run = client.get_run(result.run_id)
+    assert run.data.metrics == {"acc": 0.75} and run.data.params["lr"] == "0.25"
+    outputs = {a.path for a in client.list_artifacts(result.run_id, "output")}
+    assert {"output/cold.ipynb", "output/cold.html"} <= outputs
+    assert not _kernels_of_this_process()
+
+
+def test_a_refused_parameter_leaves_no_kernel_behind(store: Settings) -> None:
+    from jupyter_mlops.errors import InvalidInput
+
+    nb = write_notebook(store.root / "p.ipynb", [params("lr = 0.1"), code("print(lr)")])
+    with pytest.raises(InvalidInput, match="nope"):
+        execute_cold(nb, {"nope": 1})
+    assert not _kernels_of_this_process()
