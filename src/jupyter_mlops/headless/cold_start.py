@@ -18,14 +18,13 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ..config import load_settings
 from ..tracking.store import apply_mlflow_defaults
 from .execution import HeadlessResult, execute_notebook, kernel_env
 from .kernel_pool import KernelPool
-from .parameters import load_notebook_json
+from .plan import Plan, prepare
 from .progress import Progress, ProgressCallback
 
 __all__ = ["execute_cold"]
@@ -42,12 +41,13 @@ def execute_cold(
 ) -> HeadlessResult:
     """:func:`~.execution.execute_notebook`, with the kernel started before MLflow loads.
 
-    Takes the same arguments (``options`` are passed on); a notebook or folder that
-    cannot be read simply gets no head start, and the usual checks report it.
+    Takes the same arguments (``options`` are passed on). Everything that can be
+    refused is checked first, so a refused run leaves nothing behind.
     """
+    plan = prepare(path, params, kernel_name, cwd, options.get("output_path"))
     pool = KernelPool()
     with contextlib.suppress(Exception):
-        _start_kernel_early(pool, Path(path), kernel_name, cwd)
+        _start_kernel_early(pool, plan)
     try:
         return execute_notebook(
             path,
@@ -59,25 +59,15 @@ def execute_cold(
             **options,
         )
     finally:
-        pool.close()  # shuts a kernel down that no run took (a refused parameter, say)
+        pool.close()  # shuts down a kernel no run took
 
 
-def _start_kernel_early(
-    pool: KernelPool,
-    notebook: Path,
-    kernel_name: str | None,
-    cwd: str | os.PathLike[str] | None,
-) -> None:
+def _start_kernel_early(pool: KernelPool, plan: Plan) -> None:
     """Boot the kernel the run will ask for: same name, folder and environment."""
-    notebook = notebook.expanduser().resolve()
-    spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
-    name = kernel_name or spec.get("name")
-    folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
-    if not name or not folder.is_dir():
-        return
-    settings = load_settings(notebook.parent)
+    settings = load_settings(plan.notebook.parent)
     apply_mlflow_defaults(settings.tracking_uri)
-    pool.expect(name, kernel_env(settings, "", notebook, None), str(folder))
+    env = kernel_env(settings, "", plan.notebook, None)
+    pool.expect(plan.kernel_name, env, str(plan.cwd))
 
 
 def _warming_renderer(progress: ProgressCallback | None) -> ProgressCallback:
