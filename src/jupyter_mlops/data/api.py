@@ -43,7 +43,10 @@ class SnapshotRef:
     bytes_stored : int
         Bytes this snapshot added to the store (0 when nothing new was stored).
     blobs_stored, blobs_total : int
-        New blobs written and blobs the snapshot references.
+        New blobs written (chunks, and the masks and new rows of chunks kept as row
+        selections) and chunks the snapshot references.
+    chunks_written : int
+        Chunks stored whole (the rest were already stored or are row selections).
     created : str
         ISO 8601 UTC time the version was written.
     uri : str
@@ -61,6 +64,7 @@ class SnapshotRef:
     bytes_stored: int
     blobs_stored: int = 0
     blobs_total: int = 0
+    chunks_written: int = 0
     created: str = ""
     uri: str = ""
     unchanged: bool = False
@@ -78,6 +82,9 @@ class SnapshotRef:
             bytes_stored=int(stored),
             blobs_stored=0 if unchanged else int(m.get("blobs_stored", 0)),
             blobs_total=int(m.get("blobs_total", 0)),
+            chunks_written=0
+            if unchanged
+            else int(m.get("chunks_written", m.get("blobs_stored", 0))),
             created=m.get("created", ""),
             uri=snapshot_uri(m["name"], int(m["version"])),
             unchanged=unchanged,
@@ -90,8 +97,8 @@ class SnapshotRef:
 
     @property
     def dedup_ratio(self) -> float:
-        """Share of referenced blobs that were already stored (0..1)."""
-        return 1.0 - self.blobs_stored / self.blobs_total if self.blobs_total else 1.0
+        """Share of referenced chunks not stored whole: already there, or row selections (0..1)."""
+        return 1.0 - self.chunks_written / self.blobs_total if self.blobs_total else 1.0
 
     def __str__(self) -> str:
         if self.unchanged:

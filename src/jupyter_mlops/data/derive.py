@@ -29,6 +29,8 @@ __all__ = ["Derivation", "NewVersion", "derive"]
 
 #: a chunk needing more pieces than this is stored whole (a manifest stays small)
 MAX_PIECES = 32
+#: smaller chunks are stored whole: masks and residual blobs would cost about as much
+MIN_ROWS = 512
 _RANK_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -131,7 +133,7 @@ class _Matcher:
         for j, (a, b) in zip(chunks, spans, strict=True):
             rows = match[offset : offset + b - a]
             offset += b - a
-            if not (rows >= 0).any():
+            if b - a < MIN_ROWS or not (rows >= 0).any():
                 continue
             guess = _aligned(rows)
             self.layouts.clear()

@@ -84,6 +84,8 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         ],
         "bytes_stored": sum(sizes.values()),
         "blobs_stored": len(sizes),
+        # chunks stored whole: derived ones reuse stored rows and count as deduplicated
+        "chunks_written": len(sizes.keys() & _logical(keys, dict_keys)),
         "blobs_total": sum(len(k) for k in keys) + sum(1 for dk in dict_keys if dk),
         "derived": derivation.derived,
         "parent": latest["digest"] if latest else None,
@@ -93,6 +95,10 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     }
     store.write_manifest(name, manifest)
     return manifest, True
+
+
+def _logical(keys: list[list[str]], dict_keys: list[str | None]) -> set[str]:
+    return {k for column in keys for k in column} | {k for k in dict_keys if k}
 
 
 def _data_columns(schema: pa.Schema) -> list[int]:
