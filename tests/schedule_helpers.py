@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.pipeline_notebooks import code, write_notebook
+from jupyter_mlops.testing.notebooks import code, write_notebook
 
 
 @contextmanager

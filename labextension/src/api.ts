@@ -22,6 +22,12 @@ import {
   IRunsQuery,
   IServerStatus,
   IValidationReport,
+  ICronPreview,
+  INewSchedule,
+  ISchedule,
+  IScheduleList,
+  IScheduleRun,
+  IScheduleSource,
   MetricHistory
 } from './tokens';
 
@@ -86,7 +92,7 @@ export async function requestAPI<T>(
 }
 
 /** The REST implementation of `IMlopsSource`. */
-export class RestSource implements IMlopsSource {
+export class RestSource implements IMlopsSource, IScheduleSource {
   constructor(
     private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
@@ -233,6 +239,34 @@ export class RestSource implements IMlopsSource {
 
   reproduce(runId: string): Promise<IHeadlessRun> {
     return this._send<IHeadlessRun>('POST', `runs/${encodeURIComponent(runId)}/reproduce`, {});
+  }
+
+  schedules(): Promise<IScheduleList> {
+    return this._get<IScheduleList>('schedules');
+  }
+
+  async scheduleRuns(name: string): Promise<IScheduleRun[]> {
+    return (await this._get<{ runs: IScheduleRun[] }>(`schedules/${encodeURIComponent(name)}`))
+      .runs;
+  }
+
+  addSchedule(schedule: INewSchedule): Promise<ISchedule> {
+    return this._send<ISchedule>('POST', 'schedules', schedule);
+  }
+
+  scheduleAction(name: string, action: 'pause' | 'resume' | 'run'): Promise<any> {
+    return this._send('POST', `schedules/${encodeURIComponent(name)}/${action}`, {});
+  }
+
+  removeSchedule(name: string): Promise<ISchedule> {
+    return this._send<ISchedule>('DELETE', `schedules/${encodeURIComponent(name)}`);
+  }
+
+  previewCron(cron: string, timezone: string): Promise<ICronPreview> {
+    return this._get<ICronPreview>('schedules/_preview', [
+      ['cron', cron],
+      ['timezone', timezone]
+    ]);
   }
 
   private async _artifact(runId: string, path: string): Promise<Response> {

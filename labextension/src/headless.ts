@@ -13,7 +13,8 @@ import { outcome } from './jobOutcome';
 import { parseParamValue } from './forms';
 import { IHeadlessRun, IMlopsSource, INotebookParam } from './tokens';
 
-class ParamsForm extends Widget {
+/** Inputs built from a notebook's `parameters` cell (also used by the Schedule… dialog). */
+export class ParamsForm extends Widget {
   constructor(readonly params: INotebookParam[]) {
     super();
     this.addClass('jp-mlops-params-form');

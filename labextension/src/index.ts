@@ -30,6 +30,7 @@ import { handshakeProblem, RunsModel } from './model';
 import { ModelsPanel } from './modelsPanel';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
+import { installSchedules } from './schedules';
 import { ActiveRunStatus } from './statusRun';
 import { CommandIDs, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
 
@@ -175,6 +176,9 @@ function addFeatureTabs(
         .catch(error => void showErrorMessage('Run headless', error));
     })
   );
+  if (status.features.schedules && source instanceof RestSource) {
+    installSchedules(app, tabs, source);
+  }
 }
 
 async function checkServer(

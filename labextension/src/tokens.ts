@@ -30,7 +30,7 @@ export interface IServerStatus {
   root: string;
   server_root: string;
   tracking_uri: string;
-  features: { models: boolean; data: boolean; headless: boolean };
+  features: { models: boolean; data: boolean; headless: boolean; schedules?: boolean };
 }
 
 export interface IExperiment {
@@ -229,4 +229,60 @@ export interface IMlopsSource {
   headlessRuns(): Promise<IHeadlessRun[]>;
   cancelHeadless(id: string): Promise<IHeadlessRun>;
   reproduce(runId: string): Promise<IHeadlessRun>;
+}
+
+/** A schedule as `GET schedules` lists it. */
+export interface ISchedule {
+  name: string;
+  target: string;
+  kind: 'notebook' | 'pipeline';
+  cron: string;
+  cron_text: string;
+  timezone: string;
+  params: Record<string, unknown>;
+  paused: boolean;
+  overlap: string;
+  next_run: string | null;
+  last_run_id: string | null;
+  last_status: string | null;
+}
+
+/** One execution of a schedule: an ordinary run. */
+export interface IScheduleRun {
+  run_id: string;
+  status: string;
+  start_time: number;
+  tick: string | null;
+  trigger: string | null;
+}
+
+export interface IScheduleList {
+  schedules: ISchedule[];
+  /** This server's scheduler, null when it does not run one. */
+  scheduler: { id: string } | null;
+}
+
+export interface ICronPreview {
+  cron: string;
+  timezone: string;
+  text: string;
+  next: string[];
+}
+
+export interface INewSchedule {
+  name: string;
+  target: string;
+  cron: string;
+  timezone?: string;
+  params: Record<string, unknown>;
+}
+
+/** The schedule routes (`/mlops/api/v1/schedules`). */
+export interface IScheduleSource {
+  schedules(): Promise<IScheduleList>;
+  scheduleRuns(name: string): Promise<IScheduleRun[]>;
+  addSchedule(schedule: INewSchedule): Promise<ISchedule>;
+  scheduleAction(name: string, action: 'pause' | 'resume' | 'run'): Promise<any>;
+  removeSchedule(name: string): Promise<ISchedule>;
+  previewCron(cron: string, timezone: string): Promise<ICronPreview>;
 }

@@ -19,7 +19,7 @@ from jupyter_mlops.errors import NotFound
 from jupyter_mlops.schedules import api, clock, run_now
 from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
-from tests.processes import stop_group
+from jupyter_mlops.testing.processes import stop_group
 from tests.schedule_helpers import schedule_runs, train_notebook, webhook
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,330 @@
+/**
+ * Schedules: the sidebar's Schedules tab (pause/resume, run now, remove, the
+ * executions as runs) and "Schedule…" on the notebook toolbar, a dialog reusing
+ * the Run headless parameter form plus a cron field previewed in words.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { Dialog, showDialog, showErrorMessage, ToolbarButton } from '@jupyterlab/apputils';
+import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { Poll } from '@lumino/polling';
+import { TabPanel, Widget } from '@lumino/widgets';
+
+import { h, replaceChildren, statusBadge } from './elements';
+import { ParamsForm } from './headless';
+import {
+  CommandIDs,
+  ICronPreview,
+  IMlopsSource,
+  ISchedule,
+  IScheduleList,
+  IScheduleSource
+} from './tokens';
+
+const PREVIEW_DELAY_MS = 300;
+
+/** A schedule name from a notebook path: its stem with anything else than `A-Za-z0-9_.-` as `-`. */
+export function defaultScheduleName(path: string): string {
+  const stem = (path.split('/').pop() ?? 'notebook').replace(/\.ipynb$/, '');
+  const name = stem.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
+  return (name || 'notebook').slice(0, 64);
+}
+
+/** The dialog's body: name, cron with a live preview in words, timezone, parameters. */
+class ScheduleForm extends Widget {
+  constructor(
+    private readonly _source: IScheduleSource,
+    path: string,
+    readonly params: ParamsForm
+  ) {
+    super();
+    this.addClass('jp-mlops-schedule-form');
+    this.name = this._input('name', defaultScheduleName(path));
+    this.cron = this._input('cron', '0 3 * * *');
+    this.timezone = this._input('timezone', 'UTC');
+    this.preview = h('div', { className: 'jp-mlops-cron-preview', attrs: { role: 'status' } });
+    this.node.append(
+      this._row('Name', this.name),
+      this._row('Cron', this.cron),
+      this.preview,
+      this._row('Timezone', this.timezone),
+      h('p', { className: 'jp-mlops-form-heading' }, 'Parameters'),
+      params.node
+    );
+    for (const input of [this.cron, this.timezone]) {
+      input.addEventListener('input', () => this._schedulePreview());
+    }
+    void this.refreshPreview();
+  }
+
+  getValue(): { name: string; cron: string; timezone: string; params: Record<string, unknown> } {
+    return {
+      name: this.name.value.trim(),
+      cron: this.cron.value.trim(),
+      timezone: this.timezone.value.trim() || 'UTC',
+      params: this.params.getValue()
+    };
+  }
+
+  /** Ask the server for the expression in words (or what is wrong with it). */
+  async refreshPreview(): Promise<void> {
+    const asked = `${this.cron.value}|${this.timezone.value}`;
+    let content: HTMLElement;
+    try {
+      const preview: ICronPreview = await this._source.previewCron(
+        this.cron.value,
+        this.timezone.value
+      );
+      content = h(
+        'span',
+        { className: 'jp-mlops-ok' },
+        `${preview.text} (${preview.timezone}); next: ${preview.next.slice(0, 2).join(', ')}`
+      );
+    } catch (error) {
+      content = h('span', { className: 'jp-mlops-error' }, (error as Error).message);
+    }
+    if (asked === `${this.cron.value}|${this.timezone.value}`) {
+      replaceChildren(this.preview, content);
+    }
+  }
+
+  private _schedulePreview(): void {
+    window.clearTimeout(this._timer);
+    this._timer = window.setTimeout(() => void this.refreshPreview(), PREVIEW_DELAY_MS);
+  }
+
+  private _input(name: string, value: string): HTMLInputElement {
+    return h('input', {
+      className: `jp-mod-styled jp-mlops-schedule-${name}`,
+      attrs: { name: `schedule-${name}`, value, 'aria-label': name }
+    });
+  }
+
+  private _row(label: string, input: HTMLInputElement): HTMLElement {
+    return h('label', { className: 'jp-mlops-param-row' }, h('span', {}, label), input);
+  }
+
+  readonly name: HTMLInputElement;
+  readonly cron: HTMLInputElement;
+  readonly timezone: HTMLInputElement;
+  readonly preview: HTMLElement;
+  private _timer = 0;
+}
+
+/** Ask for name, cron and parameters; add the schedule of `path`; return it, or null. */
+export async function scheduleNotebook(
+  source: IMlopsSource & IScheduleSource,
+  path: string
+): Promise<ISchedule | null> {
+  const form = new ScheduleForm(source, path, new ParamsForm(await source.notebookParams(path)));
+  const answer = await showDialog({
+    title: `Schedule ${path}`,
+    body: form,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Schedule' })]
+  });
+  if (!answer.button.accept) {
+    return null;
+  }
+  return source.addSchedule({ ...form.getValue(), target: path });
+}
+
+/** Adds "Schedule…" beside "Run headless" on every notebook's toolbar. */
+export class ScheduleButton implements DocumentRegistry.WidgetExtension {
+  constructor(private readonly _onClick: (path: string) => void) {}
+
+  createNew(
+    panel: any,
+    context: DocumentRegistry.Context
+  ): { dispose(): void; isDisposed: boolean } {
+    if (context.path.includes(':')) {
+      return { dispose: () => undefined, isDisposed: false };
+    }
+    const button = new ToolbarButton({
+      className: 'jp-mlops-schedule-button',
+      label: 'Schedule…',
+      tooltip: 'Run this notebook headless on a cron schedule, each time as one MLflow run',
+      onClick: () => this._onClick(context.path)
+    });
+    panel.toolbar.insertItem(11, 'mlops-schedule', button);
+    return button;
+  }
+}
+
+/** The Schedules tab: every schedule, its state and actions, its executions as runs. */
+export class SchedulesPanel extends Widget {
+  constructor(
+    private readonly _source: IScheduleSource,
+    private readonly _openRun: (runId: string, name: string) => void
+  ) {
+    super();
+    this.addClass('jp-mlops-schedules');
+    this.title.label = 'Schedules';
+    this._notice = h('p', { className: 'jp-mlops-note' });
+    this._list = h('div', { className: 'jp-mlops-table-wrap' });
+    this.node.append(this._notice, this._list);
+    this._poll = new Poll({
+      factory: () => this.refresh(),
+      frequency: { interval: 5000, backoff: true, max: 60000 },
+      name: 'jupyter-mlops:schedules',
+      standby: 'when-hidden'
+    });
+  }
+
+  async refresh(): Promise<void> {
+    const listed = await this._source.schedules();
+    this._render(listed);
+    for (const name of this._expanded) {
+      await this._showRuns(name);
+    }
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    super.dispose();
+  }
+
+  private _render(listed: IScheduleList): void {
+    this._notice.textContent = listed.scheduler
+      ? ''
+      : 'No scheduler runs in this server: start `jupyter mlops scheduler`, or set ' +
+        'c.MlopsSchedulerApp.enabled = True. "Run now" works either way.';
+    if (listed.schedules.length === 0) {
+      replaceChildren(
+        this._list,
+        h(
+          'p',
+          { className: 'jp-mlops-empty' },
+          'No schedules yet: use "Schedule…" on a notebook toolbar.'
+        )
+      );
+      return;
+    }
+    const cards = listed.schedules.map(s => this._card(s));
+    replaceChildren(this._list, ...cards);
+  }
+
+  private _card(s: ISchedule): HTMLElement {
+    const when = s.paused ? 'paused' : `next ${s.next_run ?? '-'}`;
+    return h(
+      'div',
+      {
+        className: 'jp-mlops-schedule',
+        attrs: { 'data-name': s.name, 'data-paused': String(s.paused) }
+      },
+      h(
+        'div',
+        { className: 'jp-mlops-schedule-head' },
+        h('span', { className: 'jp-mlops-schedule-name' }, s.name),
+        s.last_status ? statusBadge(s.last_status) : null
+      ),
+      h('div', { className: 'jp-mlops-schedule-target' }, s.target),
+      h('div', { className: 'jp-mlops-schedule-when', title: s.cron }, s.cron_text),
+      h('div', { className: 'jp-mlops-schedule-next' }, when),
+      h('div', { className: 'jp-mlops-schedule-actions' }, ...this._actions(s)),
+      this._runsList(s.name)
+    );
+  }
+
+  private _actions(s: ISchedule): HTMLElement[] {
+    const button = (label: string, className: string, act: () => Promise<unknown>) => {
+      const b = h('button', { className: `jp-mlops-button ${className}` }, label);
+      b.addEventListener('click', () => {
+        act()
+          .then(() => this.refresh())
+          .catch(error => void showErrorMessage(`Schedule ${s.name}`, error));
+      });
+      return b;
+    };
+    return [
+      s.paused
+        ? button('Resume', 'jp-mlops-resume', () => this._source.scheduleAction(s.name, 'resume'))
+        : button('Pause', 'jp-mlops-pause', () => this._source.scheduleAction(s.name, 'pause')),
+      button('Run now', 'jp-mlops-run-now', async () => {
+        this._expanded.add(s.name);
+        await this._source.scheduleAction(s.name, 'run');
+      }),
+      button('Runs', 'jp-mlops-show-runs', async () => {
+        if (!this._expanded.delete(s.name)) {
+          this._expanded.add(s.name);
+        }
+      }),
+      button('Remove', 'jp-mlops-remove', () => this._remove(s.name))
+    ];
+  }
+
+  private async _remove(name: string): Promise<void> {
+    const answer = await showDialog({
+      title: `Remove schedule ${name}?`,
+      body: 'Its past executions stay as runs.',
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
+    });
+    if (answer.button.accept) {
+      this._expanded.delete(name);
+      await this._source.removeSchedule(name);
+    }
+  }
+
+  private _runsList(name: string): HTMLElement {
+    const list = h('div', { className: 'jp-mlops-schedule-runs', attrs: { 'data-name': name } });
+    list.hidden = !this._expanded.has(name);
+    return list;
+  }
+
+  private async _showRuns(name: string): Promise<void> {
+    const row = this._list.querySelector<HTMLElement>(
+      `.jp-mlops-schedule-runs[data-name="${CSS.escape(name)}"]`
+    );
+    if (!row) {
+      return;
+    }
+    const runs = await this._source.scheduleRuns(name);
+    const items = runs.map(r => {
+      const item = h(
+        'li',
+        { className: 'jp-mlops-schedule-run', attrs: { 'data-run': r.run_id } },
+        statusBadge(r.status),
+        ` ${r.tick ?? ''} (${r.trigger ?? ''}) `,
+        h('code', {}, r.run_id.slice(0, 8))
+      );
+      item.addEventListener('click', () => this._openRun(r.run_id, `${name} ${r.tick ?? ''}`));
+      return item;
+    });
+    row.hidden = false;
+    replaceChildren(
+      row,
+      items.length ? h('ul', {}, ...items) : h('p', { className: 'jp-mlops-empty' }, 'No runs yet.')
+    );
+  }
+
+  private _notice: HTMLElement;
+  private _list: HTMLElement;
+  private _poll: Poll;
+  private _expanded = new Set<string>();
+}
+
+/** Add the Schedules tab to the sidebar's `tabs` and "Schedule…" to notebook toolbars. */
+export function installSchedules(
+  app: JupyterFrontEnd,
+  tabs: TabPanel,
+  source: IMlopsSource & IScheduleSource
+): SchedulesPanel {
+  const panel = new SchedulesPanel(
+    source,
+    (runId, name) => void app.commands.execute(CommandIDs.openRun, { runId, name })
+  );
+  tabs.addWidget(panel);
+  app.docRegistry.addWidgetExtension(
+    'Notebook',
+    new ScheduleButton(path => {
+      scheduleNotebook(source, path)
+        .then(added => {
+          if (added) {
+            tabs.currentWidget = panel;
+            app.shell.activateById('jp-mlops-sidebar');
+            void panel.refresh();
+          }
+        })
+        .catch(error => void showErrorMessage('Schedule', error));
+    })
+  );
+  return panel;
+}
