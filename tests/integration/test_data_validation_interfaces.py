@@ -92,6 +92,10 @@ def test_magic_validate_and_its_mistakes(ip, client) -> None:
     assert [(r.column, r.kind) for r in report.anomalies.itertuples()] == [
         ("city", "missing_column")
     ]
+    ip.user_ns["rules"] = mlops.infer_schema("train", save=False)
+    ip.user_ns["rules"].edit("x", max=0.0)
+    edited = ip.run_line_magic("mlops", "validate new_df --against rules")
+    assert ("x", "out_of_range") in [(r.column, r.kind) for r in edited.anomalies.itertuples()]
     for line, message in [
         ("validate new_df", "--against"),
         ("validate new_df --against nope", "no snapshot named 'nope'"),

@@ -66,10 +66,18 @@ def drift(shell: Any, args: Any) -> Any:
 
 @subcommand("validate", "%mlops validate new_df --against train@v3")
 @argument("data", help="variable (DataFrame...) or snapshot ref to check")
-@argument("--against", required=True, help="reference snapshot ref (its saved or inferred rules)")
+@argument(
+    "--against",
+    required=True,
+    help="reference snapshot ref (its saved or inferred rules), or a variable holding a schema",
+)
 @argument("--margin", type=float, help="widen the reference's ranges by this share (default 0.1)")
 def validate(shell: Any, args: Any) -> Any:
     """Anomalies of data against a snapshot: missing/new columns, dtypes, nulls, ranges, keys."""
     from ..data.validation.api import validate as run_validation
 
-    return run_validation(_data_or_ref(shell, args.data), args.against, margin=args.margin)
+    against: Any = args.against
+    schema = shell.user_ns.get(against) if against.isidentifier() else None
+    if type(schema).__name__ in ("DataSchema", "DataFrameSchema"):
+        against = schema  # mlops.infer_schema's result, edited, or a pandera schema
+    return run_validation(_data_or_ref(shell, args.data), against, margin=args.margin)
