@@ -88,7 +88,7 @@ def test_a_batch_the_store_rejects_is_reported_not_retried_forever() -> None:
     buf = LogBuffer(rec, interval=60)
     buf.metric("r", "x", 1.0, 0, 0)
     buf.flush(timeout=10)
-    assert buf.last_error == "bad value"
+    assert buf.last_error is not None and "bad value" in buf.last_error
     buf.close()
 
 
@@ -107,3 +107,55 @@ def test_flush_waits_for_a_slow_store_that_keeps_making_progress() -> None:
     buf.flush(timeout=0.5)  # the whole flush takes ~1.5 s, but never 0.5 s without progress
     assert sum(len(b[1]) for b in rec.batches) == 5 * MAX_METRICS_PER_BATCH
     buf.close()
+
+
+class Rejecting(Recorder):
+    """A store that refuses any batch holding metric ``bad`` (and writes nothing of it)."""
+
+    def __call__(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+        if any(m[0] == "bad" for m in metrics):
+            raise InvalidInput("Invalid value for metric 'bad'")
+        super().__call__(run_id, metrics, params, tags)
+
+
+def test_a_rejected_value_is_reported_by_name_and_the_rest_of_its_batch_is_kept() -> None:
+    rec = Rejecting()
+    buf = LogBuffer(rec, interval=60)
+    for i in range(600):
+        buf.metric("r", "loss", float(i), 0, i)
+        if i == 321:
+            buf.metric("r", "bad", 1.0, 0, i)
+    buf.param("r", "lr", "0.1")
+    buf.tag("r", "team", "growth")
+    buf.flush(timeout=10)
+    assert sorted(m[3] for b in rec.batches for m in b[1]) == list(range(600))
+    assert [p for b in rec.batches for p in b[2]] == [("lr", "0.1")]
+    assert [t for b in rec.batches for t in b[3]] == [("team", "growth")]
+    assert len(buf.rejected) == 1
+    assert "metric 'bad'" in buf.rejected[0] and "run r" in buf.rejected[0]
+    assert buf.last_error == buf.rejected[0]
+    buf.close()
+
+
+def test_close_while_the_flusher_is_stuck_returns_the_batch_it_holds() -> None:
+    release = threading.Event()
+
+    class Stuck(Recorder):
+        def __call__(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+            release.wait(30)  # a send that hangs (a server that stopped answering)
+            super().__call__(run_id, metrics, params, tags)
+
+    rec = Stuck()
+    buf = LogBuffer(rec, interval=60)
+    for i in range(50):
+        buf.metric("r", "loss", float(i), 0, i)
+    buf.param("r", "lr", "0.1")
+    buf._wake.set()
+    for _ in range(100):  # wait until the flusher has taken the values and is stuck
+        if buf._held:
+            break
+        threading.Event().wait(0.05)
+    left = buf.close(timeout=0.2)
+    release.set()
+    assert sorted(m[3] for b in left for m in b[1]) == list(range(50))
+    assert [p for b in left for p in b[2]] == [("lr", "0.1")]

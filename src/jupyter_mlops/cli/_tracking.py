@@ -40,11 +40,8 @@ def _status(args: argparse.Namespace) -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     result = api.sync()
-    print(
-        f"replayed {result.values} values and {result.runs_ended} run ends from "
-        f"{result.files} journal file(s); {result.remaining} still waiting"
-    )
-    return 1 if result.remaining else 0
+    print(result.summary())
+    return 1 if result.remaining or result.rejected else 0
 
 
 def _runs(args: argparse.Namespace) -> int:

@@ -95,11 +95,7 @@ def flush(shell: Any, args: Any) -> None:
 @subcommand("sync", "%mlops sync")
 def sync(shell: Any, args: Any) -> None:
     """Replay values journaled while the tracking store was unreachable."""
-    result = api.sync()
-    print(
-        f"replayed {result.values} values and {result.runs_ended} run ends from "
-        f"{result.files} journal file(s); {result.remaining} still waiting"
-    )
+    print(api.sync().summary())
 
 
 @subcommand("runs", '%mlops runs --filter "metrics.acc > 0.8" --order-by "metrics.acc DESC"')

@@ -211,7 +211,7 @@ def sync() -> ReplayResult:
     Examples
     --------
     >>> mlops.sync()  # doctest: +SKIP
-    ReplayResult(files=1, values=2000, runs_ended=1, remaining=0)
+    ReplayResult(files=1, values=2000, runs_ended=1, remaining=0, rejected=0, problems=())
     """
     return tracker().sync()
 

@@ -22,6 +22,8 @@ log = logging.getLogger("jupyter_mlops")
 
 MAX_METRICS_PER_BATCH = 1000
 MAX_OTHER_PER_BATCH = 100
+#: sends allowed to find the values a store rejected in one batch (two per halving)
+_PROBES = 64
 
 #: (run_id, metrics [(key, value, timestamp_ms, step)], params [(key, value)], tags [(key, value)])
 Batch = tuple[str, list[tuple[str, float, int, int]], list[tuple[str, str]], list[tuple[str, str]]]
@@ -61,8 +63,12 @@ class LogBuffer:
         self._on_tick = on_tick
         self._spill = spill
         self._max_pending = max_pending
-        #: batches the background thread gave up on because the buffer closed
-        self._unsent: list[Batch] = []
+        #: batches taken off the queues and not yet written (a stuck or abandoned send's)
+        self._held: list[Batch] = []
+        #: sends left to isolate the values a store rejected, per taken batch
+        self._probes = 0
+        #: one line per value the store refused (the rest of its batch was written)
+        self.rejected: deque[str] = deque(maxlen=100)
         self._metrics: deque[tuple[str, str, float, int, int]] = deque()
         self._other: deque[tuple[str, str, str, str]] = deque()
         self._wake = threading.Event()
@@ -136,12 +142,16 @@ class LogBuffer:
         """
         with contextlib.suppress(StoreError):
             self.flush(timeout)
-        self._closing = True
-        self._wake.set()
-        self._thread.join(timeout=60)
         with self._idle:
-            left = self._unsent + self._take_all()
-            self._unsent, self._in_flight = [], 0
+            self._closing = True
+        self._wake.set()
+        self._thread.join(timeout=max(timeout, 1.0))
+        with self._idle:
+            # A flusher still stuck in a send holds its batch: it is returned (journaled) too.
+            # Should that send land after all, replaying it writes the same values again,
+            # which MLflow stores once.
+            left = self._held + self._take_all()
+            self._held, self._in_flight = [], 0
         return left
 
     def _take_all(self) -> list[Batch]:
@@ -171,60 +181,93 @@ class LogBuffer:
                 b = by_run[run_id] = (run_id, [], [], [])
             return b
 
-        metrics, other = self._metrics, self._other
-        taken = 0
-        while metrics and taken < MAX_METRICS_PER_BATCH:
-            run_id, key, value, ts, step = metrics.popleft()
+        for _ in range(MAX_METRICS_PER_BATCH):
+            try:  # never "check, then pop": an emptied deque ends the loop instead of raising
+                run_id, key, value, ts, step = self._metrics.popleft()
+            except IndexError:
+                break
             batch(run_id)[1].append((key, value, ts, step))
-            taken += 1
-        n_other = 0
-        while other and n_other < MAX_OTHER_PER_BATCH:
-            run_id, kind, key, text = other.popleft()
+        for _ in range(MAX_OTHER_PER_BATCH):
+            try:
+                run_id, kind, key, text = self._other.popleft()
+            except IndexError:
+                break
             b = batch(run_id)
             (b[2] if kind == "param" else b[3]).append((key, text))
-            n_other += 1
         return list(by_run.values())
 
     def _drain(self) -> None:
-        while self._metrics or self._other:
+        while not self._closing:
             with self._idle:  # flush() reads ``pending`` under this lock: no gap mid-move
                 batches = self._take()
+                if not batches:
+                    self._idle.notify_all()
+                    return
+                self._held = list(batches)
                 self._in_flight = count_values(batches)
             for b in batches:
-                self._send_with_retry(b)
+                if self._closing:
+                    break
+                self._probes = _PROBES
+                if not self._send_with_retry(b):
+                    break  # closing: what is still held goes back to the caller of close()
+                with self._idle:
+                    if self._held and self._held[0] is b:
+                        self._held.pop(0)
             with self._idle:
                 self._in_flight = 0
                 self._idle.notify_all()
         with self._idle:
             self._idle.notify_all()
 
-    def _send_with_retry(self, batch: Batch) -> None:
+    def _send_with_retry(self, batch: Batch) -> bool:
+        """Write ``batch``, retrying while the store is unreachable.
+
+        Returns False when the buffer closed first (the batch is left held), else True:
+        written, or the values the store refused reported and the rest written.
+        """
         delay = 0.1
         while True:
             try:
                 self._send(*batch)
             except MlopsError as exc:
                 if exc.is_usage:
-                    # The store rejected the content itself: retrying cannot help.
-                    self.last_error = str(exc)
-                    log.warning("jupyter-mlops dropped a batch the store rejected: %s", exc)
-                    return
+                    # The store rejected the content itself: retrying cannot help, but the
+                    # other values of the batch must not pay for the one it refused.
+                    return self._isolate(batch, exc)
                 self._note_failure(exc)
             except Exception as exc:
                 self._note_failure(exc)
             else:
                 if self._failures:
                     log.warning("jupyter-mlops: tracking store reachable again; logging resumed")
+                    self.last_error = None  # the outage is over (a rejection stays reported)
                 self._failures = 0
-                self.last_error = None
                 self.sent += count_values([batch])
-                return
+                return True
             if self._closing:
-                self._unsent.append(batch)
-                return
+                return False
             self._spill_if_over_bound()
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+    def _isolate(self, batch: Batch, exc: MlopsError) -> bool:
+        """Send the halves of a rejected batch apart until the refused values are alone."""
+        items = _items(batch)
+        if len(items) > 1 and self._probes > 0:
+            half = len(items) // 2
+            for part in (items[:half], items[half:]):
+                self._probes -= 1
+                if not self._send_with_retry(_batch(batch[0], part)):
+                    return False
+            return True
+        names = ", ".join(f"{kind} {key!r}" for kind, key, _ in items[:5])
+        more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+        line = f"the store rejected {names}{more} of run {batch[0]}: {exc}"
+        self.last_error = line
+        self.rejected.append(line)
+        log.warning("jupyter-mlops: %s; the other values were written", line)
+        return True
 
     def _spill_if_over_bound(self) -> None:
         if self._spill is None or len(self._metrics) + len(self._other) <= self._max_pending:
@@ -255,6 +298,26 @@ class LogBuffer:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"<LogBuffer pending={self.pending} sent={self.sent}>"
+
+
+def _items(batch: Batch) -> list[tuple[str, str, tuple]]:
+    """The values of ``batch`` one by one: ``(kind, key, value tuple)``."""
+    _, metrics, params, tags = batch
+    return [
+        *(("metric", m[0], m) for m in metrics),
+        *(("param", p[0], p) for p in params),
+        *(("tag", t[0], t) for t in tags),
+    ]
+
+
+def _batch(run_id: str, items: list[tuple[str, str, tuple]]) -> Batch:
+    """Inverse of :func:`_items`."""
+    return (
+        run_id,
+        [v for kind, _, v in items if kind == "metric"],
+        [v for kind, _, v in items if kind == "param"],
+        [v for kind, _, v in items if kind == "tag"],
+    )
 
 
 def count_values(batches: list[Batch]) -> int:
