@@ -132,13 +132,13 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _extra_keys(value: Mapping[str, Any], allowed: tuple[str, ...]) -> str:
+    return ", ".join(sorted(str(k) for k in value if k not in allowed))
+
+
 def _choices(name: str, value: Mapping[str, Any], problems: list[str]) -> Choices | None:
-    extra = sorted(str(k) for k in value if k not in CHOICE_KEYS)
-    if extra:
-        problems.append(
-            f"{{choices: ...}} of {name!r} takes no other key (got {', '.join(extra)}); "
-            f"a range is {_RANGE_FORM}"
-        )
+    if extra := _extra_keys(value, CHOICE_KEYS):
+        problems.append(f"{{choices: ...}} of {name!r} takes no other key (got {extra})")
         return None
     choices = value["choices"]
     scalar = (str, int, float, bool, type(None))
@@ -154,12 +154,9 @@ def _choices(name: str, value: Mapping[str, Any], problems: list[str]) -> Choice
 
 
 def _range(name: str, value: Mapping[str, Any], problems: list[str]) -> Dimension | None:
-    extra = sorted(str(k) for k in value if k not in RANGE_KEYS)
-    if extra:
-        problems.append(
-            f"unknown key(s) {', '.join(extra)} in the range of {name!r}; "
-            f"valid keys: {', '.join(RANGE_KEYS)}, or {{choices: [...]}}"
-        )
+    if extra := _extra_keys(value, RANGE_KEYS):
+        keys = ", ".join(RANGE_KEYS)
+        problems.append(f"unknown key(s) {extra} in the range of {name!r}; valid keys: {keys}")
         return None
     low: Any = value.get("low")
     high: Any = value.get("high")
