@@ -11,6 +11,7 @@ others go on.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -160,24 +161,24 @@ class StudyFeed(Feed):
         ):
             return
         self._last_watch = now
-        for run in self._running_runs():
+        try:
+            runs = self._running_runs()
+        except Exception:  # a busy store: the values are read at the next poll
+            return
+        for run in runs:
             unit_id = self._unit_of_trial(run.data.tags.get(TRIAL_TAG))
             if unit_id is None or unit_id in self._pruning:
                 continue
-            if self._report(unit_id, run.info.run_id):
-                self._pruning[unit_id] = self._reported[unit_id]
-                executor.cancel(unit_id)
+            with contextlib.suppress(Exception):  # likewise
+                if self._report(unit_id, run.info.run_id):
+                    self._pruning[unit_id] = self._reported[unit_id]
+                    executor.cancel(unit_id)
 
     def _running_runs(self) -> list[Any]:
-        from ...tracking.store import mlflow_errors
-
         where = f"tags.`{STUDY_TAG}` = '{self.name}' and attributes.status = 'RUNNING'"
-        with mlflow_errors("read the running trials"):
-            return list(
-                self._client.search_runs(
-                    [self._experiment_id], filter_string=where, max_results=500
-                )
-            )
+        return list(
+            self._client.search_runs([self._experiment_id], filter_string=where, max_results=500)
+        )
 
     def _unit_of_trial(self, number: str | None) -> str | None:
         for unit_id, trial in self._running.items():
