@@ -1,87 +1,95 @@
-"""Binder: build the environment from ``binder/`` alone, as repo2docker does, and run the examples.
+"""A clean install: the wheel alone, then Binder's environment, each in a fresh venv.
 
-repo2docker installs ``binder/requirements.txt``, copies the repository, runs
-``binder/postBuild`` from its root and starts Jupyter. Here the same happens in
-a fresh virtual environment (no Docker) with a private ``HOME``; pip's wheel
-cache is shared so repeated runs do not download again. Then every example
-notebook is executed with that environment's papermill and kernel.
+First the wheel: ``pip wheel .`` on the files a clone has, then ``pip install`` of that wheel
+(and its declared dependencies, nothing else) in a fresh virtual environment: every module of
+the package imports, and JupyterLab lists the prebuilt labextension and the enabled server
+extension.
 
-Slow (minutes): ``pytest -m "not binder"`` skips it; ``make test`` runs it.
+Then Binder, in the same environment (its requirements add nothing the wheel did not bring,
+so the install is shared): repo2docker installs ``binder/requirements.txt``, copies the
+repository, runs ``binder/postBuild`` from its root and starts Jupyter. Here the same happens
+without Docker, with a private ``HOME``; pip's wheel cache is shared so repeated runs do not
+download again. Then every example notebook is executed with that environment's papermill
+and kernel.
+
+Slow (minutes): ``pytest -m "not binder"`` skips it; ``make test`` runs it once, in the
+embedded-store pass.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.clean_venv import checkout, create, listing
+from tests.clean_venv import run as _run
 
 # Binder launches on the embedded store whatever the session's store (MLOPS_*/MLFLOW_* are
 # cleared), so the team pass would only build the same environment again.
 pytestmark = [pytest.mark.integration, pytest.mark.binder, pytest.mark.sqlite_only]
 
-REPO = Path(__file__).resolve().parents[2]
-#: built JupyterLab extension: not in git; `make test` builds it before pytest
-LABEXT_BUILD = Path("src/jupyter_mlops/labextension")
 NOTEBOOKS = ["quickstart.ipynb", "data_versioning.ipynb", "model_registry.ipynb", "reproduce.ipynb"]
 
 
-def _checkout(dest: Path) -> Path:
-    """The files a clone has (plus the labextension build, so postBuild skips npm)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        src = REPO / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
-    if (REPO / LABEXT_BUILD / "static" / "style.js").exists():
-        shutil.copytree(REPO / LABEXT_BUILD, dest / LABEXT_BUILD, dirs_exist_ok=True)
-    return dest
-
-
-def _environment(venv: Path, home: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MLOPS_", "MLFLOW_", "JUPYTER_", "PYTHON", "VIRTUAL_ENV"))
-    }
-    cache = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
-    env.update(
-        HOME=str(home),
-        PIP_CACHE_DIR=cache,
-        VIRTUAL_ENV=str(venv),
-        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    return env
-
-
-def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 1800) -> str:
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
-    return proc.stdout
+#: what every module of the installed package does on import, as JSON
+IMPORT_ALL = """
+import importlib, json, pkgutil, jupyter_mlops
+names = [m.name for m in pkgutil.walk_packages(jupyter_mlops.__path__, "jupyter_mlops.")]
+failed = {}
+for name in names:
+    if not name.endswith("__main__"):  # running those starts the CLI or a worker
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            failed[name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps({"file": jupyter_mlops.__file__, "modules": names, "failed": failed}))
+"""
 
 
 @pytest.fixture(scope="module")
-def binder_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    base = tmp_path_factory.mktemp("binder")
-    repo = _checkout(base / "repo")
-    venv, home = base / "venv", base / "home"
-    home.mkdir()
-    base_python = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base_python, "-m", "venv", str(venv)], check=True)
-    env = _environment(venv, home)
+def wheel_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    base = tmp_path_factory.mktemp("install")
+    repo = checkout(base / "repo")
+    env = create(base)
+    dist = base / "dist"
+    _run(["python", "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), "."], repo, env)
+    (wheel,) = dist.glob("jupyter_mlops-*.whl")
+    _run(["python", "-m", "pip", "install", "-q", str(wheel)], repo, env)
+    return repo, env
+
+
+def test_every_module_imports_from_the_wheel_alone(wheel_env: tuple[Path, dict[str, str]]) -> None:
+    repo, env = wheel_env
+    found = json.loads(_run(["python", "-c", IMPORT_ALL], repo, env))
+    assert found["file"].startswith(env["VIRTUAL_ENV"]), "imported from the checkout, not the wheel"
+    source = repo / "src"
+    expected = {
+        ".".join(p.relative_to(source).with_suffix("").parts).removesuffix(".__init__")
+        for p in (source / "jupyter_mlops").rglob("*.py")
+    } - {"jupyter_mlops"}
+    assert set(found["modules"]) == expected  # the wheel holds every module of the source
+    assert found["failed"] == {}
+
+
+def test_the_wheel_gives_the_labextension_and_the_enabled_server_extension(
+    wheel_env: tuple[Path, dict[str, str]],
+) -> None:
+    repo, env = wheel_env
+    lab = listing(["jupyter", "labextension", "list"], repo, env)
+    assert any("jupyter-mlops" in line and "enabled" in line and "OK" in line for line in lab), lab
+    server = listing(["jupyter", "server", "extension", "list"], repo, env)
+    assert any("jupyter_mlops" in line and "enabled" in line for line in server), server
+    assert any("jupyter_mlops" in line and "OK" in line for line in server), server
+
+
+@pytest.fixture(scope="module")
+def binder_env(wheel_env: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    repo, env = wheel_env
     _run(["python", "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"], repo, env)
     _run(["bash", "binder/postBuild"], repo, env)
-    env["MLOPS_HOME"] = str(repo)  # the launched repository is the project root
-    return repo, env
+    return repo, {**env, "MLOPS_HOME": str(repo)}  # the launched repository is the root
 
 
 def test_postbuild_activates_the_extension_and_opens_the_quickstart(
@@ -95,10 +103,7 @@ def test_postbuild_activates_the_extension_and_opens_the_quickstart(
     )
     for argv, name in ((["server", "extension", "list"], "jupyter_mlops"),
                        (["labextension", "list"], "jupyter-mlops")):  # fmt: skip
-        listing = subprocess.run(
-            ["jupyter", *argv], cwd=repo, env=env, capture_output=True, text=True, check=True
-        )
-        shown = (listing.stdout + listing.stderr).splitlines()
+        shown = listing(["jupyter", *argv], repo, env)
         assert any(name in line and "enabled" in line for line in shown), shown
     config = (
         Path(env["HOME"]) / ".jupyter" / "jupyter_server_config.d" / "jupyter-mlops-binder.json"
