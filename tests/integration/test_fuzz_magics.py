@@ -43,6 +43,9 @@ def _token() -> st.SearchStrategy[str]:
 
 
 def _lines() -> st.SearchStrategy[str]:
+    from jupyter_mlops.magics import _load_features
+
+    _load_features()  # %load_ext defers this to its warm-up thread
     names = sorted(set(SUBCOMMANDS) - _SKIPPED)
     structured = st.builds(
         lambda sub, words: " ".join([sub, *words]),

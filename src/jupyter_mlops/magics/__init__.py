@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import shlex
+import sys
 import threading
 from typing import Any
 
@@ -15,25 +16,32 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.process import arg_split
 
 from ..errors import MlopsError
-from ..tracking import api
-from . import _tracking  # noqa: F401  (registers subcommands)
 from ._registry import SUBCOMMANDS
 
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
 
-#: feature modules whose import registers more subcommands; a missing optional one is skipped
-_FEATURES = ("_data", "_models", "_runs", "_pipelines", "_schedules", "_panel")
+#: feature modules whose import registers subcommands; a missing optional one is skipped
+_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines", "_schedules", "_panel")
+_features_lock = threading.Lock()
+_features_loaded = False
 
 
 def _load_features() -> None:
+    """Import every feature module once (the warm-up thread does it right after loading)."""
+    global _features_loaded
     from importlib import import_module
 
-    for name in _FEATURES:
-        try:
-            import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+    with _features_lock:
+        if _features_loaded:
+            return
+        for name in _FEATURES:
+            try:
+                import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{__name__}.{name}":
+                    raise
+        MlopsMagics.mlops.__doc__ = help_text()
+        _features_loaded = True
 
 
 def help_text() -> str:
@@ -55,8 +63,10 @@ class MlopsMagics(Magics):
         """Dispatch ``%mlops SUBCOMMAND ...``; replaced below by the full usage."""
         name, _, rest = line.strip().partition(" ")
         if not name or name in ("help", "-h", "--help"):
+            _load_features()
             print(help_text())
             return None
+        _load_features()
         sub = SUBCOMMANDS.get(name)
         if sub is None:
             raise UsageError(
@@ -103,8 +113,14 @@ def _notebook_hint(user_ns: dict[str, Any]) -> str | None:
     return None
 
 
+def _tracker() -> Any:
+    from ..tracking import api
+
+    return api.tracker()
+
+
 def _on_pre_run_cell(info: Any) -> None:
-    t = api.tracker()
+    t = _tracker()
     t.cell_source = getattr(info, "raw_cell", None)
     if t.notebook_hint is None:
         from IPython import get_ipython
@@ -115,13 +131,19 @@ def _on_pre_run_cell(info: Any) -> None:
 
 
 def _on_post_run_cell(result: Any) -> None:
+    api = sys.modules.get("jupyter_mlops.tracking.api")
+    if api is None:
+        return  # no tracker yet, hence no run whose end status this cell decides
     api.tracker().last_cell_failed = bool(result.error_in_exec or result.error_before_exec)
 
 
-def _warm_up() -> None:
-    """Import MLflow, open the store and mark dead runs KILLED, off the kernel's thread."""
+def _warm_up(notebook_hint: str | None) -> None:
+    """Off the kernel's thread: the subcommands, MLflow, the store, and dead runs marked KILLED."""
     try:
-        t = api.tracker()
+        _load_features()
+        t = _tracker()
+        if t.notebook_hint is None:
+            t.notebook_hint = notebook_hint
         client = t.client
         from ..tracking.stale import reap_stale_runs
 
@@ -135,15 +157,19 @@ warm_up_thread: threading.Thread | None = None
 
 
 def load(ipython: Any) -> None:
-    """Register the magics and hooks on ``ipython`` and warm MLflow up in the background."""
+    """Register the magics and hooks on ``ipython``; everything else warms up in the background.
+
+    ``%load_ext`` stays a registration: the subcommands' modules, the services and
+    MLflow load on a thread, and the first ``%mlops`` call waits only for what it needs.
+    """
     global warm_up_thread
-    _load_features()
-    MlopsMagics.mlops.__doc__ = help_text()
     ipython.register_magics(MlopsMagics)
-    api.tracker().notebook_hint = _notebook_hint(ipython.user_ns)
     ipython.events.register("pre_run_cell", _on_pre_run_cell)
     ipython.events.register("post_run_cell", _on_post_run_cell)
-    warm_up_thread = threading.Thread(target=_warm_up, name="mlops-warm-up", daemon=True)
+    hint = _notebook_hint(ipython.user_ns)
+    warm_up_thread = threading.Thread(
+        target=_warm_up, args=(hint,), name="mlops-warm-up", daemon=True
+    )
     warm_up_thread.start()
 
 
@@ -155,4 +181,4 @@ def unload(ipython: Any) -> None:
     ):
         with contextlib.suppress(ValueError):
             ipython.events.unregister(event, callback)
-    api.tracker().flush()
+    _tracker().flush()
