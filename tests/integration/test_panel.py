@@ -49,11 +49,11 @@ def _all_html(widget) -> str:
     return "\n".join(parts)
 
 
-def test_panel_has_four_tabs_and_the_first_page(populated):
+def test_panel_has_its_tabs_and_the_first_page(populated):
     client, exp, _ids = populated
     p = mlops.panel(page_size=10, live=False)
     try:
-        assert p.tabs.titles == ("Runs", "Compare", "Models", "Data")
+        assert p.tabs.titles == ("Runs", "Compare", "Models", "Data", "Schedules")
         tab = p.runs
         assert tab.experiment.value == exp and tab.total == 23
         newest_first = [r.info.run_id for r in client.search_runs([exp], max_results=10)]

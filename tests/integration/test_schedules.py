@@ -227,3 +227,28 @@ def test_magic_and_python_api_manage_schedules(
     added.remove()
     ip.run_line_magic("mlops", "schedule remove nightly")
     assert mlops.schedules().empty
+
+
+def test_the_widget_panel_lists_pauses_and_runs_schedules(store, client) -> None:
+    import jupyter_mlops as mlops
+
+    train_notebook(store.root / "<b>x.ipynb")
+    api.add_schedule("weekly", "<b>x.ipynb", "0 6 * * mon", params={"x": 2})
+    p = mlops.panel(live=False)
+    try:
+        tab = p.schedules
+        assert not tab.loaded
+        p.tabs.selected_index = 4
+        assert tab.loaded and "At 06:00, only on Monday (UTC)" in tab.table_html.value
+        assert "&lt;b&gt;x.ipynb" in tab.table_html.value and "<b>x" not in (tab.table_html.value)
+        assert tab.schedule.value == "weekly"
+        tab.act("Pause")
+        assert api.get_schedule("weekly").paused and ">paused<" in tab.table_html.value
+        tab.act("Run now")
+        run_id = schedule_runs(client, "weekly")[0].info.run_id
+        assert run_id in tab.message.value
+        _wait(lambda: client.get_run(run_id).info.status == "FINISHED")
+        tab.show("weekly")
+        assert run_id in tab.history_html.value and "manual" in tab.history_html.value
+    finally:
+        p.close()

@@ -1,4 +1,4 @@
-"""The panel: tabs Runs | Compare | Models | Data, and the public ``mlops.panel()``."""
+"""The panel: tabs Runs | Compare | Models | Data | Schedules, and the public ``mlops.panel()``."""
 
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ from .live import LiveUpdater
 from .models_tab import ModelsTab
 from .run_detail import RunDetail
 from .runs_tab import PAGE_SIZES, RunsTab
+from .schedules_tab import SchedulesTab
 
 __all__ = ["Panel", "panel"]
 
-TITLES = ("Runs", "Compare", "Models", "Data")
+TITLES = ("Runs", "Compare", "Models", "Data", "Schedules")
 
 
 class Panel:
     """Browse, compare and watch runs, models and snapshots inside the notebook.
 
     Build it with :func:`panel`. Attributes ``runs``, ``detail``, ``compare``,
-    ``models`` and ``data`` are the parts; ``widget`` is the root widget.
+    ``models``, ``data`` and ``schedules`` are the parts; ``widget`` is the root widget.
     """
 
     def __init__(
@@ -54,9 +55,16 @@ class Panel:
         self.compare = CompareTab(client, lambda: list(self.runs.compare_ids))
         self.models = ModelsTab()
         self.data = DataTab()
+        self.schedules = SchedulesTab()
         runs_page = w.VBox([self.runs.widget, w.HTML("<hr>"), self.detail.widget])
         self.tabs = w.Tab(
-            children=[runs_page, self.compare.widget, self.models.widget, self.data.widget],
+            children=[
+                runs_page,
+                self.compare.widget,
+                self.models.widget,
+                self.data.widget,
+                self.schedules.widget,
+            ],
             titles=list(TITLES),
         )
         self.tabs.observe(lambda c: self._opened(c["new"]), "selected_index")
@@ -74,6 +82,8 @@ class Panel:
             self.models.load()
         elif tab == 3 and not self.data.loaded:
             self.data.load()
+        elif tab == 4 and not self.schedules.loaded:
+            self.schedules.load()
 
     def _select_active(self) -> bool:
         active = tracker().active
