@@ -23,13 +23,15 @@ _SYMBOL = {
     "cached": "≡",
     "failed": "✗",
     "skipped": "-",
+    "pruned": "✂",
 }
 _REDRAW_S = 0.25
 
 
 def unit_line(unit: Unit, width: int) -> str:
     """``▶ train[max_depth=4]   running   3.2s  2/5 cells, ...``."""
-    elapsed = f"{unit.elapsed_s:.1f}s" if unit.status in ("running", "ran", "failed") else ""
+    timed = ("running", "ran", "failed", "pruned")
+    elapsed = f"{unit.elapsed_s:.1f}s" if unit.status in timed else ""
     note = unit.detail if unit.status == "running" else (unit.message.splitlines() or [""])[0]
     return (
         f"{_SYMBOL.get(unit.status, '?')} {unit.label.ljust(width)}  "
