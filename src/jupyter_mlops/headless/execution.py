@@ -11,6 +11,7 @@ rendering (``output/``), kernel and papermill metadata, duration and status.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
+from ..errors import InvalidInput, MlopsError
 from ..tracking.context import NOTEBOOK_ENV, context_tags
 from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV, Tracker
 from ..tracking.store import mlflow_errors
@@ -42,6 +44,8 @@ __all__ = [
     "execute_notebook",
     "prepare",
 ]
+
+log = logging.getLogger("jupyter_mlops")
 
 #: ``(kernel_name, env, cwd, log_path) -> started kernel manager``
 KernelSource = Callable[[str, Mapping[str, str], str, str], Any]
@@ -259,15 +263,19 @@ def execute_notebook(
             **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
         }
         tracker, run = _create_run(plan, settings, experiment, run_name, run_tags)
-        output = _output_path(plan, settings, run.info.run_id)
-        control.run_id, control.output_path = run.info.run_id, output
-        control.created.set()
-        kernel = _Kernel(
-            kernel_env(settings, run.info.run_id, plan.notebook, env, inherit=inherit_env),
-            timeout,
-            kernels,
-        )
-        result = _execute(tracker, run, plan, output, kernel, progress, control)
+        try:
+            output = _output_path(plan, settings, run.info.run_id)
+            control.run_id, control.output_path = run.info.run_id, output
+            control.created.set()
+            kernel = _Kernel(
+                kernel_env(settings, run.info.run_id, plan.notebook, env, inherit=inherit_env),
+                timeout,
+                kernels,
+            )
+            result = _execute(tracker, run, plan, output, kernel, progress, control)
+        except BaseException as exc:
+            end_after_error(tracker.client, run.info.run_id, exc)
+            raise
         record_outcome(tracker.client, result, plan.kernel_name, env)
         if progress is not None:
             progress(Progress("finished", 0, 0, elapsed_s=result.duration_s))
@@ -299,15 +307,11 @@ def _execute(
     started = time.monotonic()
     failure: CellFailure | None = None
     error: str | None = None
-    try:
-        if control.cancelled.is_set():
-            error = "cancelled before the kernel started"
-        else:
-            with _Heartbeat(tracker.client, run_id):
-                failure, error = _run_papermill(plan, output, kernel, progress, control)
-    except BaseException:
-        _terminate_quietly(tracker.client, run_id)
-        raise
+    if control.cancelled.is_set():
+        error = "cancelled before the kernel started"
+    else:
+        with _Heartbeat(tracker.client, run_id):
+            failure, error = _run_papermill(plan, output, kernel, progress, control)
     status = _status(control, failure, error)
     duration = time.monotonic() - started
     experiment_id = str(run.info.experiment_id)
@@ -333,12 +337,35 @@ def _status(control: ExecutionControl, failure: CellFailure | None, error: str |
 
 def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:
     out = plan.output or settings.store_dir / "outputs" / run_id / plan.notebook.name
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(
+            f"cannot write the output notebook to {out.parent}: {exc.strerror or exc}; "
+            "give --output in a folder you can write, e.g. --output out.ipynb"
+        ) from None
     return out
 
 
-def _terminate_quietly(client: MlflowClient, run_id: str) -> None:
+def end_after_error(client: MlflowClient, run_id: str, exc: BaseException) -> None:
+    """End a run whose execution raised: KILLED when interrupted, else FAILED, with the reason.
+
+    When the store cannot take even that, say so: the run stays RUNNING until its
+    stopped heartbeat gets it reaped (KILLED) by the next ``%load_ext jupyter_mlops``.
+    """
+    interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+    status = "KILLED" if interrupted else "FAILED"
+    reason = "interrupted" if interrupted else f"{type(exc).__name__}: {exc}".splitlines()[0]
     try:
-        client.set_terminated(run_id, status="KILLED")
-    except Exception:
-        return
+        with mlflow_errors(f"end run {run_id}"):
+            client.set_tag(run_id, "mlops.error", reason[:500])
+            client.set_terminated(run_id, status=status)
+    except MlopsError as problem:
+        log.warning(
+            "jupyter-mlops: run %s could not be ended %s after %s (%s); it stays RUNNING until "
+            "its stopped heartbeat gets it marked KILLED",
+            run_id,
+            status,
+            reason,
+            problem,
+        )

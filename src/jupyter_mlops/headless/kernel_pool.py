@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import uuid
@@ -28,6 +29,8 @@ from ..tracking.session import RUN_ID_ENV
 from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 
 __all__ = ["KernelPool"]
+
+log = logging.getLogger("jupyter_mlops")
 
 #: variables set per run, injected into a spare kernel when it is taken
 RUN_VARIABLES = (RUN_ID_ENV, NOTEBOOK_ENV)
@@ -60,7 +63,18 @@ class _Spare:
             km = kernel_manager(self.kernel_name, self.env, self.cwd, str(self.log_path))
             self.km = km
             start_kernel(km)
-        except Exception:
+        except Exception as exc:
+            # No run is affected (the next one starts its own kernel), but say why every
+            # run misses the spare, or the pool just looks slow.
+            first = (str(exc).splitlines() or [""])[0]
+            log.warning(
+                "jupyter-mlops: the spare %s kernel for %s did not start (%s: %s); "
+                "runs start their own kernel",
+                self.kernel_name,
+                self.cwd,
+                type(exc).__name__,
+                first,
+            )
             self.km = None
         finally:
             self.ready.set()
@@ -115,7 +129,8 @@ class KernelPool:
             os.replace(spare.log_path, log_path)
             spare.handed_out = True
             _set_variables(spare.km, {k: env[k] for k in RUN_VARIABLES if k in env})
-        except Exception:
+        except Exception as exc:
+            log.warning("jupyter-mlops: spare kernel not used (%s); starting a fresh one", exc)
             threading.Thread(target=spare.discard, daemon=True).start()
             return None
         return spare.km

@@ -153,4 +153,5 @@ def record_outcome(
 
             client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     finally:
-        client.set_terminated(run_id, status=result.status)
+        with mlflow_errors(f"end run {run_id} {result.status}"):
+            client.set_terminated(run_id, status=result.status)

@@ -8,12 +8,13 @@ parent lists every unit with its status and the run holding its result.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MlopsError, StoreError
 from ..tracking.context import context_tags
 from ..tracking.session import HEARTBEAT_TAG
 from ..tracking.store import mlflow_errors
@@ -38,6 +39,8 @@ __all__ = [
     "start_parent",
     "unit_tags",
 ]
+
+log = logging.getLogger("jupyter_mlops")
 
 NAME_TAG = "mlops.pipeline"
 PARENT_TAG = "mlops.pipeline.run_id"
@@ -106,13 +109,21 @@ def start_step_run(
 
 
 def end_run(client: MlflowClient, run_id: str, status: str, tags: dict[str, str]) -> None:
-    """Tag and end a parent or step run (best effort: the units' runs are what matter)."""
+    """Tag and end a parent or step run; the run is ended even when its tags cannot be written.
+
+    Raises
+    ------
+    StoreError
+        When the run could not be ended (it stays RUNNING): the message says why.
+    """
     from mlflow.entities import RunTag
 
     try:
-        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        with mlflow_errors(f"tag run {run_id}"):
+            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     finally:
-        client.set_terminated(run_id, status=status)
+        with mlflow_errors(f"end run {run_id} {status}; it stays RUNNING"):
+            client.set_terminated(run_id, status=status)
 
 
 def end_step_runs(
@@ -136,8 +147,10 @@ def end_step_runs(
                 ok = record_study(client, run_id, studies[step])
             except Exception:  # the study stays in studies.db; the parent run must still end
                 ok = False
-        with contextlib.suppress(Exception):  # best effort: the trials' runs are what matter
+        try:
             end_run(client, run_id, "FINISHED" if ok else "FAILED", tags)
+        except MlopsError as exc:  # the other runs still get ended; this one is reported
+            log.warning("jupyter-mlops: the run of step %r: %s", step, exc)
 
 
 def end_parent(client: MlflowClient, result: PipelineResult, status: str) -> None:
@@ -192,15 +205,29 @@ def previous_results(
 
 
 def _manifest_runs(client: MlflowClient, parent: str) -> list[str]:
-    """Run ids the previous run's ``pipeline.json`` names as finished (ran or cached)."""
+    """Run ids the previous run's ``pipeline.json`` names as finished (ran or cached).
+
+    A run that crashed before writing it has none: its children still count. One that
+    has it but cannot be read is an error, not an empty list: resuming would silently
+    run again every step it had taken from the cache.
+    """
+    from ..tracking.artifact_copy import read_artifact_text
+
+    with mlflow_errors(f"list the artifacts of pipeline run {parent}"):
+        names = {f.path for f in client.list_artifacts(parent)}
+    if MANIFEST not in names:
+        return []
     try:
-        text = client.download_artifacts(parent, MANIFEST)
-        with open(text, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except Exception:
-        return []  # the run crashed before writing it: its children still count
-    return [
-        u["run_id"]
-        for u in doc.get("units", [])
-        if u.get("status") in ("ran", "cached") and u.get("run_id")
-    ]
+        doc = json.loads(read_artifact_text(client, parent, MANIFEST))
+        units = doc["units"]
+        return [
+            u["run_id"] for u in units if u.get("status") in ("ran", "cached") and u.get("run_id")
+        ]
+    except MlopsError as exc:
+        why = str(exc)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        why = f"it is not a pipeline manifest ({type(exc).__name__}: {exc})"
+    raise StoreError(
+        f"cannot resume: {MANIFEST} of the previous pipeline run {parent} cannot be read: {why}; "
+        "run again without --resume (steps still come from the cache) once that is fixed"
+    )
