@@ -8,6 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import {
   HistoryEntry,
+  MonitoringEntry,
   IArtifact,
   IExperiment,
   IHeadlessRun,
@@ -164,6 +165,11 @@ export class RestSource implements IMlopsSource, IScheduleSource {
   async modelHistory(name: string): Promise<HistoryEntry[]> {
     const path = `models/${encodeURIComponent(name)}/history`;
     return (await this._get<{ history: HistoryEntry[] }>(path)).history;
+  }
+
+  async modelMonitoring(name: string): Promise<MonitoringEntry[]> {
+    const path = `models/${encodeURIComponent(name)}/monitoring`;
+    return (await this._get<{ monitoring: MonitoringEntry[] }>(path)).monitoring;
   }
 
   async promote(name: string, promotion: IPromotion): Promise<IPromotionResult> {

@@ -7,6 +7,7 @@ import { Widget } from '@lumino/widgets';
 
 import { formatNumber, h, replaceChildren } from './elements';
 import { gateReportTable, parseGates } from './forms';
+import { monitoringTable } from './monitoringTable';
 import { IMlopsSource, IModelVersion, IPromotion } from './tokens';
 
 class PromoteForm extends Widget {
@@ -172,7 +173,10 @@ export class ModelsPanel extends Widget {
 
   private async _history(name: string): Promise<void> {
     try {
-      const entries = await this._source.modelHistory(name);
+      const [entries, monitoring] = await Promise.all([
+        this._source.modelHistory(name),
+        this._source.modelMonitoring(name)
+      ]);
       const rows = entries.map(e =>
         h(
           'tr',
@@ -189,7 +193,9 @@ export class ModelsPanel extends Widget {
         h('h3', {}, `History of ${name}`),
         rows.length
           ? h('table', { className: 'jp-mlops-table jp-mlops-history' }, h('tbody', {}, ...rows))
-          : h('p', { className: 'jp-mlops-empty' }, 'no promotions yet')
+          : h('p', { className: 'jp-mlops-empty' }, 'no promotions yet'),
+        h('h3', {}, `Monitoring of ${name}`),
+        monitoringTable(monitoring)
       );
     } catch (error) {
       replaceChildren(

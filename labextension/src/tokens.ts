@@ -145,6 +145,9 @@ export interface IPromotionResult {
 
 export type HistoryEntry = Record<string, string | number | null>;
 
+/** One monitoring run of a version (``alert`` is set when an alert of the server logged it). */
+export type MonitoringEntry = Record<string, string | number | null>;
+
 export interface ISnapshot {
   ref: string;
   version: number;
@@ -219,6 +222,7 @@ export interface IMlopsSource {
   artifactUrl(runId: string, path: string, download?: boolean): string;
   models(): Promise<IModelVersion[]>;
   modelHistory(name: string): Promise<HistoryEntry[]>;
+  modelMonitoring(name: string): Promise<MonitoringEntry[]>;
   promote(name: string, promotion: IPromotion): Promise<IPromotionResult>;
   snapshots(name?: string): Promise<ISnapshot[]>;
   diff(a: string, b: string, key?: string): Promise<Record<string, any>>;

@@ -57,6 +57,7 @@ def _fill_store(root: Path) -> dict[str, str]:
     client.create_registered_model("churn")
     tuned = ids["tuned"]
     client.create_model_version("churn", f"runs:/{tuned}/model", tuned)
+    _monitoring_alert(root)
     _notebook(root / "train.ipynb")
     _live_notebook(root / "live.ipynb")
     return ids
@@ -96,6 +97,23 @@ def _second_snapshot(root: Path) -> None:
     from jupyter_mlops.data.api import snapshot
 
     snapshot(pd.DataFrame({"x": range(50, 55)}), "train", store=str(root / ".mlops" / "data"))
+
+
+def _monitoring_alert(root: Path) -> None:
+    """An alert's monitoring run on churn version 1, as ``jupyter mlops serve`` records it."""
+    from jupyter_mlops.config import load_settings
+    from jupyter_mlops.models.monitor import log_monitoring
+    from jupyter_mlops.tracking import api
+
+    t = api.reset(load_settings(home=str(root)))
+    try:
+        version = t.client.get_model_version("churn", "1")
+        log_monitoring(
+            version, "churn@production", [0, 1, 1], None, None,
+            alert={"expression": XSS_NAME, "value": 0.5},
+        )  # fmt: skip
+    finally:
+        api.reset(None)
 
 
 def _live_notebook(path: Path) -> None:
@@ -250,6 +268,20 @@ def test_promote_through_failing_then_passing_gate(page: Any, lab: dict[str, Any
         "?.textContent === 'production'"
     )
     _shot(page, "promote-passed")
+
+
+def test_models_view_shows_monitoring_runs_and_alerts(page: Any, lab: dict[str, Any]) -> None:
+    _open_sidebar(page, lab)
+    _open_tab(page, "Models")
+    page.locator(".jp-mlops-model-name", has_text="churn").first.click()
+    row = page.locator(".jp-mlops-monitoring .jp-mlops-monitoring-run")
+    row.first.wait_for(state="visible", timeout=20_000)
+    assert row.count() == 1
+    assert "jp-mlops-alert" in (row.first.get_attribute("class") or "")
+    assert XSS_NAME in row.first.inner_text()  # shown as text, never as markup
+    assert page.locator(".jp-mlops-monitoring img").count() == 0
+    _shot(page, "models-monitoring")
+    assert page.dialogs == []  # type: ignore[attr-defined]
 
 
 def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) -> None:

@@ -96,6 +96,7 @@ class MemorySource implements IMlopsSource {
   }
   models = async () => [];
   modelHistory = async () => [];
+  modelMonitoring = async () => [];
   promote = async (): Promise<any> => ({});
   snapshots = async () => [];
   diff = async () => ({});
