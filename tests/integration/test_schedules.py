@@ -252,3 +252,22 @@ def test_the_widget_panel_lists_pauses_and_runs_schedules(store, client) -> None
         assert run_id in tab.history_html.value and "manual" in tab.history_html.value
     finally:
         p.close()
+
+
+def test_a_pipeline_schedule_runs_as_a_tagged_pipeline_run(store, client) -> None:
+    from jupyter_mlops.testing.notebooks import write_pipeline
+
+    train_notebook(store.root / "train.ipynb")
+    spec = "name: nightly\nsteps:\n  train:\n    notebook: train.ipynb\n    params: {x: 4}\n"
+    write_pipeline(store.root / "pipeline.yaml", spec)
+    with pytest.raises(Exception, match="a pipeline schedule takes no -p/-f parameters"):
+        api.add_schedule("p", "pipeline.yaml", "@daily", params={"x": 1})
+    api.add_schedule("p", "pipeline.yaml", "@daily")
+    execution = api.run_schedule("p")
+    assert execution.ok, execution.message
+    parent = client.get_run(execution.run_id)
+    assert parent.data.tags["mlops.schedule"] == "p" and parent.info.status == "FINISHED"
+    assert parent.data.tags["mlops.schedule.trigger"] == "manual"
+    ids = [e.experiment_id for e in client.search_experiments()]
+    (step,) = client.search_runs(ids, f"tags.`mlflow.parentRunId` = '{execution.run_id}'")
+    assert step.data.metrics["y"] == 8
