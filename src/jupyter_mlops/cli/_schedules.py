@@ -13,8 +13,6 @@ import signal
 import sys
 from typing import Any
 
-from ..headless.parameters import PARAMETER_OPTIONS, cli_params
-
 _ACTIONS = ("add", "list", "pause", "resume", "remove", "run")
 
 
@@ -49,41 +47,14 @@ def add_commands(sub: Any) -> None:
 
 
 def _add_parser(actions: Any) -> None:
+    from ..schedules.options import ADD_OPTIONS
+
     a = actions.add_parser("add", help="add a schedule for a notebook or pipeline.yaml")
     a.add_argument("name", help="schedule name: letters, digits, _ . -")
     a.add_argument("target", help="NOTEBOOK.ipynb or pipeline.yaml")
     a.add_argument("--cron", required=True, metavar="EXPR", help='e.g. "0 3 * * mon-fri"')
-    a.add_argument("--timezone", metavar="TZ", help="IANA timezone of the cron (default UTC)")
-    for flags, options in PARAMETER_OPTIONS:
+    for flags, options in ADD_OPTIONS:
         a.add_argument(*flags, **options)
-    a.add_argument("--experiment", help="experiment of the runs (default as for run)")
-    a.add_argument(
-        "--on-failure",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="POST a JSON notification here when an execution fails (repeatable)",
-    )
-    a.add_argument(
-        "--on-success",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="POST a JSON notification here when an execution finishes (repeatable)",
-    )
-    a.add_argument(
-        "--overlap",
-        choices=("skip", "queue"),
-        default="skip",
-        help="a tick while the previous execution runs: skip (default) or queue",
-    )
-    a.add_argument(
-        "--grace",
-        type=float,
-        default=3600.0,
-        metavar="SECONDS",
-        help="a tick missed while no scheduler ran still runs this late (default 3600)",
-    )
     a.set_defaults(func=_add)
 
 
@@ -94,22 +65,9 @@ def _missing_action(p: argparse.ArgumentParser) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     from ..schedules.api import add_schedule, next_run
+    from ..schedules.options import add_options
 
-    params = cli_params(
-        args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
-    )
-    schedule = add_schedule(
-        args.name,
-        args.target,
-        args.cron,
-        timezone=args.timezone,
-        params=params,
-        experiment=args.experiment,
-        on_failure=args.on_failure,
-        on_success=args.on_success,
-        overlap=args.overlap,
-        grace_s=args.grace,
-    )
+    schedule = add_schedule(args.name, args.target, args.cron, **add_options(args))
     print(
         f"schedule {schedule.name}: {schedule.target} {schedule.describe()}; "
         f"next run {next_run(schedule)}"

@@ -7,16 +7,16 @@ from typing import Any
 from IPython.core.magic_arguments import argument
 
 from ..errors import InvalidInput
-from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 from ..schedules import api
+from ..schedules.options import ADD_OPTIONS, add_options
 from ._registry import subcommand
 
 _ACTIONS = ("add", "list", "pause", "resume", "remove", "run")
 _FORM = "%mlops schedule add NAME FILE --cron EXPR | list | pause|resume|remove|run NAME"
 
 
-def _parameter_arguments(func: Any) -> Any:
-    for flags, options in reversed(PARAMETER_OPTIONS):
+def _add_arguments(func: Any) -> Any:
+    for flags, options in reversed(ADD_OPTIONS):
         func = argument(*flags, **options)(func)
     return func
 
@@ -26,13 +26,7 @@ def _parameter_arguments(func: Any) -> Any:
 @argument("name", nargs="?", help="the schedule")
 @argument("target", nargs="?", help="NOTEBOOK.ipynb or pipeline.yaml (add)")
 @argument("--cron", metavar="EXPR", help='when, e.g. "0 3 * * mon-fri" (add)')
-@argument("--timezone", metavar="TZ", help="IANA timezone of the cron (default UTC)")
-@_parameter_arguments
-@argument("--experiment", help="experiment of the runs")
-@argument("--on-failure", action="append", default=[], metavar="URL", help="POST on failure")
-@argument("--on-success", action="append", default=[], metavar="URL", help="POST on success")
-@argument("--overlap", default="skip", help="skip (default) or queue a tick while one runs")
-@argument("--grace", type=float, default=3600.0, help="seconds a missed tick may still start")
+@_add_arguments
 @argument("--background", action="store_true", help="run: start it and return the run id")
 def schedule(shell: Any, args: Any) -> Any:
     """Add, list, pause, resume, remove or run a schedule of a notebook or pipeline."""
@@ -59,21 +53,7 @@ def schedule(shell: Any, args: Any) -> Any:
 def _add(args: Any) -> Any:
     if not args.target or not args.cron:
         raise InvalidInput(f"add needs a target file and --cron: {_FORM}")
-    params = cli_params(
-        args.parameters, args.parameters_raw, args.parameters_yaml, args.parameters_file
-    )
-    added = api.add_schedule(
-        args.name,
-        args.target,
-        args.cron,
-        timezone=args.timezone,
-        params=params,
-        experiment=args.experiment,
-        on_failure=args.on_failure,
-        on_success=args.on_success,
-        overlap=args.overlap,
-        grace_s=args.grace,
-    )
+    added = api.add_schedule(args.name, args.target, args.cron, **add_options(args))
     print(f"schedule {added.name}: {added.target} {added.describe()}; next {api.next_run(added)}")
     return None
 

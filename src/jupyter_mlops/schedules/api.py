@@ -10,7 +10,6 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import Settings, load_settings
@@ -18,7 +17,7 @@ from . import clock
 from .cron import iso, next_tick, zone
 from .executions import Execution, ExecutionHandle, execute
 from .notify import notifier
-from .spec import DEFAULT_GRACE_S, Schedule, new_schedule
+from .spec import Schedule, new_schedule
 from .store import ScheduleStore
 
 __all__ = [
@@ -46,36 +45,24 @@ def add_schedule(
     target: str | os.PathLike[str],
     cron: str,
     *,
-    timezone: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    experiment: str | None = None,
-    on_failure: Sequence[str] = (),
-    on_success: Sequence[str] = (),
-    overlap: str = "skip",
-    grace_s: float = DEFAULT_GRACE_S,
     settings: Settings | None = None,
+    **options: Any,
 ) -> Schedule:
     """Check and store a schedule; no tick before now will run.
+
+    ``options``: ``timezone`` (IANA name, default UTC), ``params`` (mapping),
+    ``experiment``, ``on_failure`` and ``on_success`` (URLs), ``overlap``
+    (``skip`` or ``queue``) and ``grace_s`` (seconds, default 3600), as
+    :func:`~jupyter_mlops.schedules.spec.new_schedule` takes them.
 
     Raises :class:`~jupyter_mlops.errors.InvalidInput` naming the bad cron field,
     an unknown parameter, a missing target or a bad URL, and
     :class:`~jupyter_mlops.errors.Conflict` when the name is taken.
     """
     store = _store(settings)
-    created = iso(clock.now().astimezone(zone(timezone)))
+    created = iso(clock.now().astimezone(zone(options.get("timezone"))))
     schedule = new_schedule(
-        store.settings,
-        name,
-        os.fspath(target),
-        cron,
-        timezone=timezone,
-        params=params,
-        experiment=experiment,
-        on_failure=on_failure,
-        on_success=on_success,
-        overlap=overlap,
-        grace_s=grace_s,
-        created=created,
+        store.settings, name, os.fspath(target), cron, created=created, **options
     )
     return store.add(schedule)
 

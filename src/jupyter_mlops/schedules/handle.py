@@ -12,13 +12,12 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from . import api
 from .executions import Execution
-from .spec import DEFAULT_GRACE_S, Schedule
+from .spec import Schedule
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -72,16 +71,12 @@ def schedule(
     target: str | os.PathLike[str] | None = None,
     *,
     cron: str | None = None,
-    timezone: str | None = None,
-    params: Mapping[str, Any] | None = None,
-    experiment: str | None = None,
-    on_failure: Sequence[str] = (),
-    on_success: Sequence[str] = (),
-    overlap: str = "skip",
-    grace_s: float = DEFAULT_GRACE_S,
+    **options: Any,
 ) -> ScheduleHandle:
     """Add a schedule (with ``target`` and ``cron``) or get the one called ``name``.
 
+    ``options``: ``timezone``, ``params``, ``experiment``, ``on_failure``,
+    ``on_success``, ``overlap`` (``skip`` or ``queue``) and ``grace_s``.
     Each execution is a headless run of the notebook (or a pipeline run of a
     ``pipeline.yaml``) tagged ``mlops.schedule=NAME`` and ``mlops.schedule.tick``.
     A scheduler runs the ticks: ``jupyter mlops scheduler``, or a Lab server with
@@ -94,7 +89,7 @@ def schedule(
     >>> s.pause(); s.resume(); s.run_now()  # doctest: +SKIP
     """
     settings = load_settings()
-    if target is None and cron is None:
+    if target is None and cron is None and not options:
         return ScheduleHandle(api.get_schedule(name, settings=settings), settings)
     if target is None or cron is None:
         from ..errors import InvalidInput
@@ -103,19 +98,7 @@ def schedule(
             "give both a target and cron to add a schedule, e.g. "
             'mlops.schedule("nightly", "train.ipynb", cron="0 3 * * *"); only a name gets one'
         )
-    added = api.add_schedule(
-        name,
-        target,
-        cron,
-        timezone=timezone,
-        params=params,
-        experiment=experiment,
-        on_failure=on_failure,
-        on_success=on_success,
-        overlap=overlap,
-        grace_s=grace_s,
-        settings=settings,
-    )
+    added = api.add_schedule(name, target, cron, settings=settings, **options)
     return ScheduleHandle(added, settings)
 
 
