@@ -75,6 +75,23 @@ async def test_models_list_and_gated_promotion(jp_fetch: Any, client: Any, model
     assert [h["result"] for h in body["history"]] == ["refused", "promoted"]
 
 
+async def test_replies_are_strict_json_without_nan_or_infinity(
+    jp_fetch: Any, client: Any, model: str
+) -> None:
+    run_id = client.get_model_version(model, "1").run_id
+    client.log_metric(run_id, "loss", float("inf"))
+    client.log_metric(run_id, "auc", float("nan"))
+    response = await jp_fetch(*API, "models")
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    body = json.loads(response.body, parse_constant=refuse)
+    version = body["versions"][0]
+    assert version["metrics.loss"] is None and version["metrics.auc"] is None
+    assert version["metrics.accuracy"] == pytest.approx(0.8)
+
+
 @pytest.mark.parametrize(
     ("payload", "status"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,7 +43,9 @@ class MlopsHandler(APIHandler):
         """Finish with ``body`` as JSON."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body, default=str))
+        # JSON has no NaN/Infinity (browsers refuse ``Infinity``): such numbers become null,
+        # and anything that still is not strict JSON fails here rather than in the client.
+        self.finish(json.dumps(_finite(body), default=str, allow_nan=False))
 
     # -- request parsing ---------------------------------------------------------------
     def int_arg(self, name: str, default: int, low: int, high: int) -> int:
@@ -86,3 +89,14 @@ class MlopsHandler(APIHandler):
             self.log.warning("%s %s: %s", self.request.method, self.request.path, value)
             return
         super().log_exception(typ, value, tb)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (at any depth) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
