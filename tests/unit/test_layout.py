@@ -133,3 +133,13 @@ def test_the_checker_sees_a_cycle(tmp_path: Path) -> None:
     with pytest.raises(graphlib.CycleError):
         tuple(graphlib.TopologicalSorter(graph).static_order())
     assert "jupyter_mlops.tracking.api" in MODULES  # the walk found the package
+
+
+def test_no_assert_statement_in_the_package() -> None:
+    """``python -O`` strips asserts: a check the code relies on must be a real ``if ... raise``."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Assert):
+                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert found == []

@@ -56,7 +56,8 @@ class Canon:
         if self.kind == "fixed":
             out.append(self.data[start * self.width : stop * self.width].data)
         elif self.kind == "var":
-            assert self.offsets is not None
+            if self.offsets is None:
+                raise ValueError("a variable-width column needs its offsets")
             offs = self.offsets[start : stop + 1]
             out.append((offs - offs[0]).tobytes())
             out.append(self.data[offs[0] : offs[-1]].data)
@@ -72,7 +73,8 @@ class Canon:
         if self.kind == "fixed":
             words = _fixed_words(self.data, n, self.width)
         elif self.kind == "var":
-            assert self.offsets is not None
+            if self.offsets is None:
+                raise ValueError("a variable-width column needs its offsets")
             words = _var_words(self.data, self.offsets)
         else:
             words = np.zeros(n, dtype=np.uint64)

@@ -98,7 +98,8 @@ class NotebookRun:
             raise TimeoutError(f"{self.notebook.name} still running after {timeout} s")
         if self._error is not None:
             raise self._error
-        assert self._result is not None
+        if self._result is None:
+            raise RuntimeError(f"{self.notebook.name} ended without a result")
         return self._result
 
     def cancel(self) -> None:

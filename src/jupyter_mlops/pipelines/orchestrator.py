@@ -295,7 +295,8 @@ def _resolve_step(state: RunContext, step: str) -> Feed:
 def study_key(state: RunContext, step: str, ready: ReadyInputs) -> str:
     """Key of a searched step's study: all a trial depends on but its sampled values and budget."""
     spec_step = state.spec.steps[step]
-    assert spec_step.search is not None
+    if spec_step.search is None:
+        raise ValueError(f"step {step!r} is not a search")
     return _key(
         state, step, {"params": spec_step.params, "sweep": spec_step.search.identity()}, ready
     )
@@ -306,7 +307,8 @@ def _study_feed(state: RunContext, step: str, ready: ReadyInputs) -> Feed:
     from .search.study import open_study
 
     spec_step = state.spec.steps[step]
-    assert spec_step.search is not None
+    if spec_step.search is None:
+        raise ValueError(f"step {step!r} is not a search")
     in_scope = step in state.scope
     fresh = in_scope and state.options.force
     key = study_key(state, step, ready)
@@ -355,7 +357,8 @@ def reusable(state: RunContext, unit: Unit, ready: ReadyInputs) -> CachedRun | N
         return run
     if in_scope and state.options.force:
         return None
-    assert unit.key is not None
+    if unit.key is None:
+        raise ValueError(f"unit {unit.label} has no cache key yet")
     hit = find_hit(state.client, state.experiment_id, unit.key, ready.pins, state.settings.data_uri)
     if hit is not None:
         unit.message = "cache hit"
@@ -418,7 +421,8 @@ def _task(state: RunContext, unit: Unit, ready: ReadyInputs) -> UnitTask:
     }
     if ready.pins:
         env[PINNED_ENV] = json.dumps(ready.pins)
-    assert unit.key is not None
+    if unit.key is None:
+        raise ValueError(f"unit {unit.label} has no cache key yet")
     return UnitTask(
         unit.id,
         str(spec_step.notebook),

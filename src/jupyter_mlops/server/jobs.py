@@ -92,7 +92,8 @@ class Jobs:
             cwd=notebook.parent,
             output_path=output,
         )
-        assert isinstance(handle, NotebookRun)
+        if not isinstance(handle, NotebookRun):
+            raise TypeError(f"a background run was expected, got {type(handle).__name__}")
         return self._add(job_id, _Job(handle, "headless", self._relative(notebook)))
 
     def reproduce(

@@ -154,7 +154,8 @@ class TeamServer:
     @property
     def url(self) -> str:
         """The tracking server's URL."""
-        assert self.mlflow is not None, "start() first"
+        if self.mlflow is None:
+            raise RuntimeError("start() the team server first")
         return self.mlflow.url
 
     def start(self) -> TeamServer:

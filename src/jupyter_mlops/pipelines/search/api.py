@@ -138,7 +138,8 @@ def search(
     file.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     result = run_spec(spec, settings, Options(jobs, executor, force=force), listener)
     step = next(iter(spec.steps.values()))
-    assert step.search is not None
+    if step.search is None:
+        raise ValueError(f"step {step.name!r} of the search pipeline has no search")
     return SearchResult(result, step.search.metric, _best(result, step.search, settings))
 
 

@@ -90,7 +90,8 @@ class StudyFeed(Feed):
         make_task: Callable[[Unit], UnitTask],
         set_status: Callable[[Unit, str, str], None],
     ) -> None:
-        assert step.search is not None
+        if step.search is None:
+            raise ValueError(f"step {step.name!r} has no search to drive")
         self.step, self.config, self.units, self.study = step, step.search, units, study
         self._client, self._experiment_id = client, experiment_id
         self._make_task, self._set_status = make_task, set_status
