@@ -13,9 +13,19 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from .liveness import process_start_ticks
+from .liveness import boot_identity, process_start_ticks
 
-__all__ = ["KEY_PACKAGES", "context_tags", "git_info", "notebook_path", "process_identity"]
+__all__ = [
+    "BOOT_TAG",
+    "KEY_PACKAGES",
+    "context_tags",
+    "git_info",
+    "notebook_path",
+    "process_identity",
+]
+
+#: boot id and pid namespace of the process that created a run (see ``liveness.boot_identity``)
+BOOT_TAG = "mlops.boot"
 
 #: Packages whose versions are recorded on every run.
 KEY_PACKAGES = (
@@ -92,6 +102,9 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
 def process_identity() -> dict[str, str]:
     """Return host, pid and process start time: enough to tell later if this process died."""
     ident = {"mlops.host": socket.gethostname(), "mlops.pid": str(os.getpid())}
+    boot = boot_identity()
+    if boot:
+        ident[BOOT_TAG] = boot
     started = process_start_ticks(os.getpid())
     if started is not None:
         ident["mlops.pid_start"] = str(started)

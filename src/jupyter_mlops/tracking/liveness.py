@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["process_alive", "process_start_ticks"]
+__all__ = ["boot_identity", "process_alive", "process_start_ticks"]
 
 
 def _proc_stat(pid: int) -> list[str] | None:
@@ -43,3 +44,18 @@ def process_alive(pid: int, start_ticks: str | None = None) -> bool:
     if start_ticks:
         return fields is not None and fields[19] == start_ticks
     return True
+
+
+def boot_identity() -> str:
+    """What makes a pid meaningful: this boot of the kernel and this pid namespace.
+
+    Two containers can share a hostname (and one host kernel): their pids only mean
+    something to each other when both the boot id and the pid namespace match.
+    Empty when neither can be read (not Linux).
+    """
+    parts = []
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    return " ".join(parts)

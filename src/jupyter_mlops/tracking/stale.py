@@ -2,7 +2,8 @@
 
 Every run we create carries its host, pid, the pid's start time and a heartbeat
 tag refreshed by the flusher thread. A RUNNING run is stale when its process is
-gone from this host, or when its heartbeat is older than ``stale_after`` seconds.
+gone from this machine (same host name, boot and pid namespace), or when its
+heartbeat is older than ``stale_after`` seconds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from .liveness import process_alive
+from .context import BOOT_TAG
+from .liveness import boot_identity, process_alive
 from .session import HEARTBEAT_TAG
 from .store import mlflow_errors
 
@@ -24,12 +26,15 @@ __all__ = ["reap_stale_runs"]
 STALE_AFTER_S = 300.0
 
 
-def _is_stale(run: Run, host: str, now: float, stale_after: float) -> bool:
+def _is_stale(run: Run, here: tuple[str, str], now: float, stale_after: float) -> bool:
     tags = run.data.tags
     beat = tags.get(HEARTBEAT_TAG)
     if beat is None:
         return False  # not ours: leave runs of other tools alone
-    if tags.get("mlops.host") == host and tags.get("mlops.pid", "").isdigit():
+    # A pid is only checked where it means the same process: the same host name is not
+    # enough (containers share names), the boot and pid namespace must match too.
+    same_machine = (tags.get("mlops.host"), tags.get(BOOT_TAG)) == here and bool(here[1])
+    if same_machine and tags.get("mlops.pid", "").isdigit():
         return not process_alive(int(tags["mlops.pid"]), tags.get("mlops.pid_start"))
     return now - float(beat) > stale_after
 
@@ -44,7 +49,7 @@ def reap_stale_runs(client: MlflowClient, stale_after: float = STALE_AFTER_S) ->
     stale_after : float
         Seconds without a heartbeat after which a run on another host is stale.
     """
-    host, now = socket.gethostname(), time.time()
+    here, now = (socket.gethostname(), boot_identity()), time.time()
     with mlflow_errors("look for stale runs"):
         experiments = [e.experiment_id for e in client.search_experiments()]
         if not experiments:
@@ -54,7 +59,7 @@ def reap_stale_runs(client: MlflowClient, stale_after: float = STALE_AFTER_S) ->
         )
     killed = []
     for run in running:
-        if not _is_stale(run, host, now, stale_after):
+        if not _is_stale(run, here, now, stale_after):
             continue
         end_ms = int(float(run.data.tags[HEARTBEAT_TAG]) * 1000)
         with mlflow_errors(f"mark run {run.info.run_id} KILLED"):
