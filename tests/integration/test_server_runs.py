@@ -62,7 +62,7 @@ async def test_status_reports_version_and_store(
     assert body["version"] == __version__
     assert body["root"] == str(store.root)
     assert body["server_root"] == str(jp_root_dir.resolve())
-    assert set(body["features"]) == {"models", "data", "headless"}
+    assert set(body["features"]) == {"models", "data", "headless", "schedules"}
 
 
 async def test_experiments_lists_created_ones(jp_fetch: Any, logged: dict[str, Any]) -> None:

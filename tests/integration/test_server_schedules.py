@@ -73,6 +73,8 @@ async def test_schedules_are_added_listed_changed_and_removed_over_rest(
     assert code == 201 and body["cron_text"] == "At 03:00 (UTC)" and body["next_run"]
     code, body = await call(jp_fetch, "schedules", **_post(good))
     assert code == 409
+    code, body = await call(jp_fetch, "experiments")  # the ledger is bookkeeping, not results
+    assert "mlops-schedules" not in [e["name"] for e in body["experiments"]]
 
     code, body = await call(jp_fetch, "schedules")
     assert code == 200 and body["scheduler"] is None  # not enabled on this server

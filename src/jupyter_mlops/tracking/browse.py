@@ -43,12 +43,17 @@ def _number(value: float) -> float | None:
 
 
 def experiments(client: MlflowClient) -> list[dict[str, Any]]:
-    """Return the active experiments, most recently updated first."""
+    """Return the active experiments, most recently updated first.
+
+    Experiments tagged ``mlops.internal`` (the schedules' ledger) are left out: they hold
+    bookkeeping, not results.
+    """
     from mlflow.entities import ViewType
 
     with mlflow_errors("list experiments"):
         found = client.search_experiments(view_type=ViewType.ACTIVE_ONLY, max_results=50_000)
-    ordered = sorted(found, key=lambda e: e.last_update_time or 0, reverse=True)
+    shown = [e for e in found if "mlops.internal" not in e.tags]
+    ordered = sorted(shown, key=lambda e: e.last_update_time or 0, reverse=True)
     return [
         {
             "experiment_id": str(e.experiment_id),
