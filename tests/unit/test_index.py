@@ -235,3 +235,26 @@ def test_keys_and_experiment_scoping(runs):
     assert both.page().total == 25
     with pytest.raises(InvalidInput, match="not a number"):
         RunsIndex(client.tracking_uri, ["abc"])
+
+
+def test_an_unknown_mlflow_schema_revision_reads_through_search_runs(runs, caplog):
+    import logging
+    import sqlite3
+
+    from jupyter_mlops.tracking.index.sources import SqlSource, schema_revision
+    from jupyter_mlops.tracking.store import sqlite_path
+
+    client, exp, ids = runs
+    assert isinstance(RunsIndex(client.tracking_uri, [exp])._source, SqlSource)
+    db = sqlite_path(client.tracking_uri)
+    with sqlite3.connect(db) as con:  # a store migrated by an MLflow we never tested
+        con.execute("UPDATE alembic_version SET version_num = 'f00dfeed0000'")
+    assert schema_revision(client.tracking_uri) == "f00dfeed0000"
+    with caplog.at_level(logging.WARNING, logger="jupyter_mlops"):
+        first = RunsIndex(client.tracking_uri, [exp])
+        RunsIndex(client.tracking_uri, [exp])
+    assert isinstance(first._source, SearchSource)
+    said = [r.getMessage() for r in caplog.records if "schema revision" in r.getMessage()]
+    assert len(said) == 1 and "f00dfeed0000" in said[0]
+    f = "metrics.acc > 0.5"
+    assert [r.run_id for r in first.page(f).rows] == _mlflow_ids(client, exp, f)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -12,6 +13,8 @@ from .rows import CHUNK, DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
+
+log = logging.getLogger("jupyter_mlops")
 
 
 class Source(Protocol):
@@ -287,17 +290,48 @@ def _row_of_run(run: Any) -> RunRow:
 
 
 #: URI scheme -> factory ``(tracking_uri, experiment_ids, client) -> Source``
+_SQL_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 SOURCES: dict[str, Callable[[str, Sequence[str], Any], Source]] = {
-    scheme: lambda uri, exps, client: SqlSource(uri, exps)
-    for scheme in ("sqlite", "postgresql", "mysql", "mssql")
+    scheme: lambda uri, exps, client: SqlSource(uri, exps) for scheme in _SQL_SCHEMES
 }
+
+
+#: MLflow schema revisions (its alembic ``version_num``) whose tables :class:`SqlSource`
+#: was tested against: MLflow 3.17. Any other store is read through ``search_runs``.
+TESTED_REVISIONS = frozenset({"dc11669786a5"})
+_told: set[tuple[str, str | None]] = set()
+
+
+def schema_revision(uri: str) -> str | None:
+    """MLflow's schema revision of the SQL store at ``uri``, or ``None`` when unreadable."""
+    import sqlalchemy as sa
+
+    db = sqlite_path(uri)
+    engine = sa.create_engine(f"sqlite:///{db}" if db is not None else uri)
+    try:
+        with engine.connect() as conn:
+            return str(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar())
+    except Exception:
+        return None
+    finally:
+        engine.dispose()
 
 
 def open_source(uri: str, exps: Sequence[str], client: MlflowClient | None) -> Source:
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     factory = SOURCES.get(scheme)
     if factory is not None:
-        return factory(uri, exps, client)
+        revision = schema_revision(uri) if scheme in _SQL_SCHEMES else None
+        if scheme not in _SQL_SCHEMES or revision in TESTED_REVISIONS:
+            return factory(uri, exps, client)
+        if (uri, revision) not in _told:  # one line per store and revision, not per index
+            _told.add((uri, revision))
+            log.warning(
+                "jupyter-mlops: MLflow schema revision %s of this store is not one the runs "
+                "index reads directly (tested: %s); reading runs through search_runs",
+                revision or "(unreadable)",
+                ", ".join(sorted(TESTED_REVISIONS)),
+            )
     if client is None:
         from mlflow import MlflowClient
 
