@@ -244,7 +244,7 @@ def test_an_unknown_mlflow_schema_revision_reads_through_search_runs(runs, caplo
     from jupyter_mlops.tracking.index.sources import SqlSource, schema_revision
     from jupyter_mlops.tracking.store import sqlite_path
 
-    client, exp, ids = runs
+    client, exp, _ = runs
     assert isinstance(RunsIndex(client.tracking_uri, [exp])._source, SqlSource)
     db = sqlite_path(client.tracking_uri)
     with sqlite3.connect(db) as con:  # a store migrated by an MLflow we never tested
