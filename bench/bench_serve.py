@@ -23,7 +23,6 @@ import argparse
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table
-from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
+from jupyter_mlops.testing.processes import free_port, running
 
 ROWS = (1, 100)
 
@@ -64,16 +63,11 @@ def _register(root: Path) -> tuple[str, object]:
 
 @contextmanager
 def _serving(cmd: list[str], env: dict[str, str], port: int) -> Iterator[None]:
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
-        try:
-            try:
-                wait_http(f"http://127.0.0.1:{port}/ping", proc, 180)
-            except RuntimeError as exc:
-                raise SystemExit(str(exc)) from None
+    try:
+        with running(cmd, env, f"http://127.0.0.1:{port}/ping", 180):
             yield
-        finally:
-            stop_group(proc)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _load(port: int, body: bytes, requests: int, clients: int) -> tuple[float, list[float]]:

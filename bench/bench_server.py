@@ -24,7 +24,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table
 from bench_panel import build_store
-from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
+from jupyter_mlops.testing.processes import free_port, running
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = 100
@@ -50,16 +49,11 @@ CASES = (
 
 @contextmanager
 def _server(cmd: list[str], env: dict[str, str], port: int, ready: str) -> Iterator[None]:
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
-        try:
-            try:
-                wait_http(f"http://127.0.0.1:{port}{ready}", proc, 90)
-            except RuntimeError as exc:
-                raise SystemExit(str(exc)) from None
+    try:
+        with running(cmd, env, f"http://127.0.0.1:{port}{ready}"):
             yield
-        finally:
-            stop_group(proc)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _jupyter(root: Path, port: int, token: str, work: Path) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,13 @@ from mlflow import MlflowClient
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.schedules import api as schedules
+from jupyter_mlops.testing.processes import wait_until
 from tests.schedule_helpers import schedule_runs, train_notebook, webhook
 from tests.serving import metrics, register_wine, score, serving, wine
 
 pytestmark = pytest.mark.integration
 
 ALERT = "drift_share_drifted > 0.3"
-
-
-def _until(check: Callable[[], Any], what: str, deadline_s: float = 120) -> Any:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _alert_runs(client: MlflowClient) -> list[Any]:
@@ -60,13 +50,14 @@ def test_metrics_drift_and_one_alert_per_episode(
                 assert status == 200 and len(body["predictions"]) == 20 and version == "1"
             status, _, _ = score(base, X.iloc[:3].drop(columns=["alcohol"]))
             assert status == 400
-            m = _until(
+            m = wait_until(
                 lambda: (
                     (mm := metrics(base)).get("mlops_window_rows") == 60
                     and not math.isnan(mm["mlops_drift_share_drifted"])
                     and mm
                 ),
                 "the first drift of the window",
+                120,
             )
             assert m['mlops_requests_total{status="200"}'] == 3
             assert m['mlops_requests_total{status="400"}'] == 1
@@ -87,10 +78,10 @@ def test_metrics_drift_and_one_alert_per_episode(
             shifted = X.sample(frac=1, random_state=1) + 5 * X.std()
             for start in range(0, 60, 20):
                 score(base, shifted.iloc[start : start + 20])
-            _until(lambda: received, "the webhook POST")
+            wait_until(lambda: received, "the webhook POST", 120)
             for start in range(60, 120, 20):  # the episode goes on: no second alert
                 score(base, shifted.iloc[start : start + 20])
-            _until(lambda: metrics(base)["mlops_rows_scored_total"] == 180, "the rows")
+            wait_until(lambda: metrics(base)["mlops_rows_scored_total"] == 180, "the rows", 120)
             time.sleep(1.5)
             m = metrics(base)
     assert m["mlops_drift_share_drifted"] > 0.3

@@ -10,11 +10,14 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["free_port", "stop_group", "wait_http"]
+__all__ = ["free_port", "running", "stop_group", "wait_http", "wait_until"]
 
 
 def free_port() -> int:
@@ -63,3 +66,41 @@ def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(timeout=20)
     except ProcessLookupError:
         proc.wait(timeout=20)
+
+
+@contextmanager
+def running(
+    cmd: list[str], env: dict[str, str], ready_url: str, deadline_s: float = 90
+) -> Iterator[None]:
+    """Run ``cmd`` (output to a temporary file) for the block; ready when ``ready_url`` says 200.
+
+    Raises
+    ------
+    RuntimeError
+        When the server exits or does not answer in time (with the tail of its output).
+    """
+    with tempfile.TemporaryFile() as log:
+
+        def tail() -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")[-3000:]
+
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
+        try:
+            wait_http(ready_url, proc, deadline_s, log=tail)
+            yield
+        finally:
+            stop_group(proc)
+
+
+def wait_until(
+    predicate: Callable[[], Any], what: str, deadline_s: float = 60, poll_s: float = 0.2
+) -> Any:
+    """The first truthy value of ``predicate()``; AssertionError naming ``what`` when too late."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll_s)
+    raise AssertionError(f"timed out after {deadline_s} s waiting for {what}")
