@@ -43,11 +43,12 @@ ROWS = (1, 100)
 def _register(root: Path) -> tuple[str, object]:
     """Register the bench model in a fresh store at ``root``; return its folder and the data."""
     os.environ["MLOPS_HOME"] = str(root)
+    from mlflow.artifacts import download_artifacts
     from sklearn.datasets import load_wine
     from sklearn.ensemble import GradientBoostingClassifier
 
     import jupyter_mlops as mlops
-    from jupyter_mlops.models.loading import local_model_dir
+    from jupyter_mlops.models.loading import artifact_location
     from jupyter_mlops.models.refs import resolve
     from jupyter_mlops.tracking.api import tracker
 
@@ -58,7 +59,13 @@ def _register(root: Path) -> tuple[str, object]:
         mlops.register_model(clf, "wine", data="wine-train", alias="production")
     t = tracker()
     version = resolve(t.client, "wine@production")
-    return str(local_model_dir(t.client, version, t.settings.tracking_uri)), X
+    location = artifact_location(t.client, version)
+    folder = download_artifacts(
+        artifact_uri=location,
+        dst_path=str(root / "mlflow-copy"),
+        tracking_uri=t.settings.tracking_uri,
+    )
+    return str(folder), X
 
 
 @contextmanager
