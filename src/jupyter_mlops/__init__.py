@@ -16,6 +16,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .tracking import mlflow_link as _mlflow_link
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
         Run,
         active_run,
         artifact,
+        autolog,
         end_run,
         experiment,
         flush,
@@ -59,6 +61,7 @@ _API = {
             "Run",
             "active_run",
             "artifact",
+            "autolog",
             "end_run",
             "experiment",
             "flush",
@@ -96,6 +99,14 @@ _API = {
 }
 
 __all__ = ["__version__", "load_ipython_extension", *sorted(_API)]
+
+
+def _link_mlflow() -> None:
+    import_module(".tracking.api", __name__).link_mlflow()
+
+
+# MLflow's fluent API shares our store and active run from the moment it is imported.
+_mlflow_link.link_on_import(_link_mlflow)
 
 
 def __getattr__(name: str) -> Any:

@@ -24,6 +24,7 @@ from ..config import Settings, load_settings
 from ..errors import InvalidInput, MlopsError
 from ..tracking.context import NOTEBOOK_ENV, context_tags
 from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV, Tracker
+from ..tracking.shared_runs import MLFLOW_RUN_ENV
 from ..tracking.store import mlflow_errors
 from .control import ExecutionControl
 from .outcome import CellFailure, HeadlessResult
@@ -93,6 +94,7 @@ def kernel_env(
     env.update(
         {
             RUN_ID_ENV: run_id,
+            MLFLOW_RUN_ENV: run_id,  # plain mlflow.* in the notebook resumes it too
             NOTEBOOK_ENV: str(notebook),
             "MLOPS_HOME": str(settings.root),
             "MLFLOW_TRACKING_URI": settings.tracking_uri,

@@ -3,7 +3,7 @@
 Starting a Python kernel is most of the cost of a short notebook. After a run the
 worker starts one kernel for the same kernel name, working folder and
 environment; the next run with exactly those takes it instead of waiting for a
-new one. Only the run's own variables (``MLOPS_RUN_ID``, ``MLOPS_NOTEBOOK_PATH``)
+new one. Only the run's own variables (``MLOPS_RUN_ID``, ``MLFLOW_RUN_ID``, ``MLOPS_NOTEBOOK_PATH``)
 are unknown in advance: they are set in the kernel's ``os.environ`` by a silent
 request before the first cell, so the notebook sees what a fresh kernel would.
 Anything else that differs, a kernel that is not Python, or a kernel that died
@@ -26,6 +26,7 @@ from typing import Any
 from ..config import STORE_DIRNAME
 from ..tracking.context import NOTEBOOK_ENV
 from ..tracking.session import RUN_ID_ENV
+from ..tracking.shared_runs import MLFLOW_RUN_ENV
 from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 
 __all__ = ["KernelPool"]
@@ -33,7 +34,7 @@ __all__ = ["KernelPool"]
 log = logging.getLogger("jupyter_mlops")
 
 #: variables set per run, injected into a spare kernel when it is taken
-RUN_VARIABLES = (RUN_ID_ENV, NOTEBOOK_ENV)
+RUN_VARIABLES = (RUN_ID_ENV, MLFLOW_RUN_ENV, NOTEBOOK_ENV)
 #: seconds to wait for a spare kernel to answer
 _READY_S = 60.0
 

@@ -6,6 +6,7 @@ Each subcommand is a thin parser over a public function; see ``%mlops help``.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import sys
 import threading
@@ -16,6 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.process import arg_split
 
 from ..errors import MlopsError
+from ..tracking.runs import RUN_ID_ENV
 from ._registry import SUBCOMMANDS
 
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
@@ -128,6 +130,10 @@ def _on_pre_run_cell(info: Any) -> None:
         shell = get_ipython()
         if shell is not None:
             t.notebook_hint = _notebook_hint(shell.user_ns)
+    if os.environ.get(RUN_ID_ENV):
+        # attach in the thread running cells, so mlflow.* there sees the run as active
+        with contextlib.suppress(MlopsError):
+            t.active  # noqa: B018
 
 
 def _on_post_run_cell(result: Any) -> None:

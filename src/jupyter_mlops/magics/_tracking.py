@@ -86,6 +86,16 @@ def artifact(shell: Any, args: Any) -> None:
     print(f"logged artifact {where}")
 
 
+@subcommand("autolog", "%mlops autolog sklearn --no-models")
+@argument("flavor", nargs="?", default="all", help="all (every library MLflow autologs) or sklearn")
+@argument("--no-models", action="store_true", help="do not log a model for each fit")
+def autolog(shell: Any, args: Any) -> None:
+    """Log every fit into the active run with MLflow autologging (one run per %%mlops run)."""
+    flavor = api.autolog(args.flavor, log_models=not args.no_models)
+    models = "no models" if args.no_models else "with models"
+    print(f"autolog on for {flavor} ({models}): each fit logs into the active run")
+
+
 @subcommand("flush", "%mlops flush")
 def flush(shell: Any, args: Any) -> None:
     """Write every buffered value to the store now."""

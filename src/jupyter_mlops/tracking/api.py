@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
+from ..errors import InvalidInput
 from .journal import ReplayResult
 from .query import check_max_results, experiment_ids, records_frame, runs_frame
 from .session import RunState, Tracker
@@ -31,6 +32,7 @@ __all__ = [
     "Run",
     "active_run",
     "artifact",
+    "autolog",
     "end_run",
     "experiment",
     "flush",
@@ -53,12 +55,13 @@ def tracker() -> Tracker:
     """Return the process-wide :class:`Tracker` (created on first use)."""
     global _tracker
     with _tracker_lock:
-        if _tracker is None:
-            _tracker = Tracker()
-            import atexit
+        if _tracker is not None:
+            return _tracker
+        _tracker = Tracker(share_mlflow=True)
+        import atexit
 
-            atexit.register(_shutdown)
-        return _tracker
+        atexit.register(_shutdown)
+    return _tracker
 
 
 def reset(settings: Settings | None = None) -> Tracker:
@@ -66,8 +69,21 @@ def reset(settings: Settings | None = None) -> Tracker:
     global _tracker
     _shutdown()
     with _tracker_lock:
-        _tracker = Tracker(settings)
+        if _tracker is not None:
+            _tracker.shared.release()
+        _tracker = Tracker(settings, share_mlflow=True)
+    if settings is not None and "mlflow" in sys.modules:
+        link_mlflow()
     return _tracker
+
+
+def link_mlflow() -> None:
+    """Make MLflow's fluent API use the process-wide tracker's store and active run.
+
+    Called when MLflow is imported (``import jupyter_mlops`` arranges it) and when
+    the tracker is replaced; see :mod:`.mlflow_link`.
+    """
+    tracker().link_mlflow(open_store=True)
 
 
 def _shutdown() -> None:
@@ -167,6 +183,49 @@ def set_tags(values: dict[str, Any] | None = None, **kw: Any) -> None:
 def artifact(path: str | os.PathLike[str], dir: str | None = None) -> str:
     """Upload a file or folder to the active run, under folder ``dir`` if given."""
     return tracker().log_artifact(path, dir)
+
+
+#: ``%mlops autolog`` flavors: every library MLflow can autolog, or scikit-learn only
+AUTOLOG_FLAVORS = ("all", "sklearn")
+
+
+def autolog(flavor: str = "all", log_models: bool = True) -> str:
+    """Turn on MLflow autologging into the active run (the cell's or the notebook's).
+
+    Every ``fit`` then logs into the run that is active: one run per
+    ``%%mlops run`` cell however many fits it makes, search-CV candidates as its
+    child runs. With no run active MLflow starts one per fit, as it always does.
+
+    Examples
+    --------
+    >>> mlops.autolog("sklearn", log_models=False)  # doctest: +SKIP
+    'sklearn'
+    """
+    if flavor not in AUTOLOG_FLAVORS:
+        raise InvalidInput(
+            f"unknown autolog flavor {flavor!r}; use one of {', '.join(AUTOLOG_FLAVORS)}, "
+            "e.g. %mlops autolog sklearn"
+        )
+    link_mlflow()
+    if flavor == "all":
+        import mlflow
+
+        mlflow.autolog(log_models=log_models)
+    else:
+        _sklearn_autolog(log_models)
+    return flavor
+
+
+def _sklearn_autolog(log_models: bool) -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise InvalidInput(
+            "scikit-learn is not installed; pip install scikit-learn, or use %mlops autolog all"
+        ) from None
+    import mlflow.sklearn
+
+    mlflow.sklearn.autolog(log_models=log_models)
 
 
 def flush(timeout: float | None = 120.0) -> None:

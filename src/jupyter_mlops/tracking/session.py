@@ -1,6 +1,6 @@
 """Run lifecycle for one process: experiment choice, active runs, buffered logging.
 
-A :class:`Tracker` owns a stack of active runs (a ``%%mlops run`` cell nests a
+A :class:`Tracker` owns a :class:`~.runs.RunStack` (a ``%%mlops run`` cell nests a
 child under the run that was active) and one :class:`~.buffer.LogBuffer`. When
 ``MLOPS_RUN_ID`` is set, as the headless runner does, the first call attaches
 to that run instead of creating another; attached runs are flushed but never
@@ -14,45 +14,39 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
-from ..errors import Conflict, InvalidInput, NotFound, StoreError
-from .buffer import LogBuffer, count_values
+from ..errors import Conflict, InvalidInput, StoreError
+from . import mlflow_link
+from .buffer import Batch, LogBuffer
 from .context import context_tags, notebook_path
+from .experiments import check_experiment_name, experiment_id_for
 from .journal import Journal, ReplayResult
+from .runs import (
+    HEARTBEAT_EVERY_S,
+    HEARTBEAT_TAG,
+    RUN_ID_ENV,
+    STATUSES,
+    RunStack,
+    RunState,
+    heartbeat_now,
+)
+from .shared_runs import SharedRuns
 from .store import mlflow_errors, open_client
-from .validation import check_key, check_param_value, check_tag_value, is_metric_value, to_metric
+from .validation import check_key, check_tag_value, check_values, is_metric_value
+from .writes import RunEnd, apply_record, journal_batches, send_batch
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-__all__ = ["RUN_ID_ENV", "RunState", "Tracker"]
+__all__ = ["HEARTBEAT_EVERY_S", "HEARTBEAT_TAG", "RUN_ID_ENV", "RunState", "Tracker"]
 
-#: Environment variable naming a run created by another process for this one to attach to.
-RUN_ID_ENV = "MLOPS_RUN_ID"
-STATUSES = ("FINISHED", "FAILED", "KILLED")
-HEARTBEAT_TAG = "mlops.heartbeat"
-HEARTBEAT_EVERY_S = 15.0
 #: seconds a run's end waits for an unreachable store before journaling its values
 END_FLUSH_TIMEOUT_S = 15.0
 
 log = logging.getLogger("jupyter_mlops")
-
-
-@dataclass
-class RunState:
-    """A run this process is logging to."""
-
-    run_id: str
-    name: str
-    experiment_id: str
-    owned: bool
-    params: dict[str, str] = field(default_factory=dict)
-    started_ms: int = 0
-    parent_id: str | None = None
 
 
 class Tracker:
@@ -64,15 +58,27 @@ class Tracker:
         Store locations; resolved from the notebook folder or cwd when omitted.
     flush_interval : float
         Seconds between background flushes of non-full batches.
+    share_mlflow : bool
+        Make MLflow's fluent API use this tracker's store and active run once its
+        client opens (the process-wide tracker does; runners' trackers do not).
     """
 
-    def __init__(self, settings: Settings | None = None, *, flush_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        flush_interval: float = 1.0,
+        share_mlflow: bool = False,
+    ) -> None:
         self._settings = settings
+        self._share_mlflow = share_mlflow
         self._flush_interval = flush_interval
         self._client: MlflowClient | None = None
         self._experiment_name: str | None = None
         self._experiment_id: str | None = None
-        self._runs: list[RunState] = []
+        self.runs = RunStack()
+        #: keeps MLflow's active run and ours the same once bound (see ``mlflow_link``)
+        self.shared = SharedRuns(self)
         self._buffer: LogBuffer | None = None
         self._lock = threading.RLock()
         self._attached_env_run = False
@@ -103,7 +109,20 @@ class Tracker:
         """The MLflow client for :attr:`settings`."""
         if self._client is None:
             self._client = open_client(self.settings)
+            if self._share_mlflow:
+                self.link_mlflow()
         return self._client
+
+    def link_mlflow(self, *, open_store: bool = False) -> None:
+        """Make MLflow's fluent API log to this tracker's store and active run.
+
+        With ``open_store`` the store is opened first (which links it), so an embedded
+        store MLflow writes to exists with our artifact root.
+        """
+        if open_store and self._client is None:
+            self.client  # noqa: B018 - opening links
+        else:
+            mlflow_link.bind(self.shared, self.settings.tracking_uri)
 
     @property
     def buffer(self) -> LogBuffer:
@@ -118,6 +137,11 @@ class Tracker:
                 )
             return self._buffer
 
+    @property
+    def journal(self) -> Journal:
+        """Where values go when the store cannot take them (see ``jupyter mlops sync``)."""
+        return Journal(self.settings.store_dir / "journal")
+
     # -- experiments -----------------------------------------------------------------
     def default_experiment_name(self) -> str:
         """Experiment used when none was chosen: configured, else the notebook's stem."""
@@ -128,14 +152,11 @@ class Tracker:
 
     def set_experiment(self, name: str) -> str:
         """Select experiment ``name``, creating it when missing; return its id."""
-        name = (name or "").strip()
-        if not name or len(name) > 500:
-            raise InvalidInput(
-                "experiment name must be 1-500 characters, e.g. %mlops experiment churn"
-            )
-        experiment_id = self._experiment_by_name(name, create=True)
+        name = check_experiment_name(name)
+        experiment_id = self._experiment_by_name(name)
         with self._lock:
             self._experiment_name, self._experiment_id = name, experiment_id
+        self.shared.experiment_selected(experiment_id)
         return experiment_id
 
     @property
@@ -146,56 +167,36 @@ class Tracker:
     def experiment_id(self) -> str:
         """Id of the experiment new runs go to, created when missing."""
         if self._experiment_id is None:
-            self._experiment_id = self._experiment_by_name(self.experiment_name, create=True)
+            self._experiment_id = self._experiment_by_name(self.experiment_name)
         return self._experiment_id
 
-    def _experiment_by_name(self, name: str, *, create: bool) -> str:
-        with mlflow_errors(f"open experiment {name!r}"):
-            exp = self.client.get_experiment_by_name(name)
-            if exp is not None:
-                if exp.lifecycle_stage == "deleted":
-                    raise Conflict(
-                        f"experiment {name!r} is deleted; restore it in MLflow or pick another name"
-                    )
-                return str(exp.experiment_id)
-            if not create:
-                raise NotFound(f"no experiment named {name!r}")
-            location = None
-            if self.settings.artifact_root:
-                location = Path(self.settings.artifact_root).as_uri()
-            try:
-                return str(self.client.create_experiment(name, artifact_location=location))
-            except Exception:
-                # Another process may have created it between our lookup and create.
-                exp = self.client.get_experiment_by_name(name)
-                if exp is None:
-                    raise
-                return str(exp.experiment_id)
+    def _experiment_by_name(self, name: str) -> str:
+        return experiment_id_for(self.client, name, self.settings.artifact_root, create=True)
 
     # -- runs --------------------------------------------------------------------------
     @property
     def active(self) -> RunState | None:
         """The innermost active run, attaching to ``MLOPS_RUN_ID`` when set."""
-        with self._lock:
-            if not self._runs and not self._attached_env_run and os.environ.get(RUN_ID_ENV):
-                self._attach(os.environ[RUN_ID_ENV])
-            return self._runs[-1] if self._runs else None
+        top = self.runs.top
+        if top is None and not self._attached_env_run and os.environ.get(RUN_ID_ENV):
+            with self._lock:
+                if not self._attached_env_run:
+                    self._attach(os.environ[RUN_ID_ENV])
+            top = self.runs.top
+        return top
 
     def _attach(self, run_id: str) -> None:
         self._attached_env_run = True
         with mlflow_errors(f"attach to run {run_id} from ${RUN_ID_ENV}"):
             run = self.client.get_run(run_id)
-        self._experiment_id = str(run.info.experiment_id)
-        self._runs.append(
-            RunState(
-                run_id=run_id,
-                name=run.info.run_name or "",
-                experiment_id=self._experiment_id,
-                owned=False,
-                params=dict(run.data.params),
-                started_ms=run.info.start_time or 0,
-            )
-        )
+        state = RunState.of(run, owned=False)
+        self._experiment_id = state.experiment_id
+        self.runs.push(state)
+        self.shared.started(run)
+
+    def mark_attached(self) -> None:
+        """The run named by ``MLOPS_RUN_ID`` is on the stack (MLflow resumed it)."""
+        self._attached_env_run = True
 
     def ensure_run(self) -> RunState:
         """Return the active run, starting one when none is active."""
@@ -211,21 +212,13 @@ class Tracker:
             extra["mlflow.parentRunId"] = parent.run_id
         if self.cell_source:
             extra.setdefault("mlops.cell", self.cell_source[:8000])
-        now = time.time()
-        extra[HEARTBEAT_TAG] = str(int(now))
+        extra[HEARTBEAT_TAG] = heartbeat_now()
         all_tags = context_tags(self.settings.root, self.notebook, extra)
         with mlflow_errors("start a run"):
             run = self.client.create_run(self.experiment_id(), run_name=name, tags=all_tags)
-        state = RunState(
-            run_id=run.info.run_id,
-            name=run.info.run_name or "",
-            experiment_id=str(run.info.experiment_id),
-            owned=True,
-            started_ms=run.info.start_time or int(now * 1000),
-            parent_id=parent.run_id if parent else None,
-        )
-        with self._lock:
-            self._runs.append(state)
+        state = RunState.of(run, owned=True, parent_id=parent.run_id if parent else None)
+        self.runs.push(state)
+        self.shared.started(run)
         self.buffer  # noqa: B018 - start the flusher (and heartbeats) with the first run
         return state
 
@@ -237,17 +230,22 @@ class Tracker:
         status = status.upper()
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
-        with self._lock:
-            if not self._runs:
-                return None
-            run = self._runs[-1]
-            if not run.owned:
-                self.flush()
-                return run
-            self._runs.pop()
+        top = self.runs.top
+        if top is None:
+            return None
+        run = self.runs.pop_owned_top()
+        if run is None:
+            self.flush()
+            return top
+        self._terminate(run, status)
+        return run
+
+    def _terminate(self, run: RunState, status: str) -> None:
+        """Write ``run``'s values and notebook, then its end; journal them if the store is away."""
+        self.shared.ended(run.run_id)
         end = (run.run_id, status, LogBuffer.now_ms())
         if self._flush_or_journal(end):
-            return run
+            return
         try:
             if run.parent_id is None:
                 self._log_notebook(run)
@@ -255,14 +253,26 @@ class Tracker:
                 self.client.set_terminated(run.run_id, status=status, end_time=end[2])
         except StoreError:
             self._journal_batches([], end)
-        return run
 
-    @property
-    def journal(self) -> Journal:
-        """Where values go when the store cannot take them (see ``jupyter mlops sync``)."""
-        return Journal(self.settings.store_dir / "journal")
+    def discard_run(self, run_id: str) -> None:
+        """End the innermost run ``run_id`` and delete it: a call that failed leaves no run."""
+        top = self.runs.top
+        if top is None or top.run_id != run_id or self.runs.pop_owned_top() is None:
+            return
+        self.shared.ended(run_id)
+        self.flush()
+        with mlflow_errors(f"discard run {run_id}"):
+            self.client.set_terminated(run_id, status="FAILED")
+            self.client.delete_run(run_id)
 
-    def _flush_or_journal(self, end: tuple[str, str, int] | None) -> bool:
+    def _log_notebook(self, run: RunState) -> None:
+        nb = self.notebook
+        if nb is not None and nb.is_file():
+            with mlflow_errors(f"log notebook {nb}"):
+                self.client.log_artifact(run.run_id, str(nb), artifact_path="notebook")
+
+    # -- outages -----------------------------------------------------------------------
+    def _flush_or_journal(self, end: RunEnd | None) -> bool:
         """Flush; if the store stays unreachable, journal what is pending and ``end``.
 
         Returns True when the values (and the run's end) went to the journal.
@@ -278,51 +288,12 @@ class Tracker:
         self._journal_batches(left, end)
         return True
 
-    def _journal_batches(self, batches: list, end: tuple[str, str, int] | None = None) -> None:
-        path = self.journal.write(self.settings.tracking_uri, batches, end)
-        if path is not None:
-            what = f"{count_values(batches)} values"
-            if end is not None:
-                what += f" and the end of run {end[0]} ({end[1]})"
-            log.warning(
-                "jupyter-mlops: tracking store unreachable; %s saved to %s. "
-                "Run `jupyter mlops sync` when it is back.",
-                what,
-                path,
-            )
+    def _journal_batches(self, batches: list[Batch], end: RunEnd | None = None) -> None:
+        journal_batches(self.journal, self.settings.tracking_uri, batches, end)
 
     def sync(self) -> ReplayResult:
         """Replay journaled values and run ends into their stores."""
-        return self.journal.replay(self._apply_record)
-
-    def _apply_record(self, tracking_uri: str, record: dict[str, Any]) -> None:
-        client = open_client(replace(self.settings, tracking_uri=tracking_uri))
-        run_id = record["run_id"]
-        if "end" in record:
-            with mlflow_errors(f"end run {run_id}"):
-                client.set_terminated(run_id, status=record["end"], end_time=record["end_time"])
-            return
-        metrics, params, tags = record["metrics"], record["params"], record["tags"]
-        for start in range(0, max(len(metrics), len(params), len(tags)), 100):
-            chunk = slice(start, start + 100)
-            self._send_to(client, run_id, metrics[chunk], params[chunk], tags[chunk])
-
-    def discard_run(self, run_id: str) -> None:
-        """End the innermost run ``run_id`` and delete it: a call that failed leaves no run."""
-        with self._lock:
-            if not self._runs or self._runs[-1].run_id != run_id or not self._runs[-1].owned:
-                return
-            self._runs.pop()
-        self.flush()
-        with mlflow_errors(f"discard run {run_id}"):
-            self.client.set_terminated(run_id, status="FAILED")
-            self.client.delete_run(run_id)
-
-    def _log_notebook(self, run: RunState) -> None:
-        nb = self.notebook
-        if nb is not None and nb.is_file():
-            with mlflow_errors(f"log notebook {nb}"):
-                self.client.log_artifact(run.run_id, str(nb), artifact_path="notebook")
+        return self.journal.replay(lambda uri, record: apply_record(self.settings, uri, record))
 
     # -- logging -----------------------------------------------------------------------
     def log(self, values: Mapping[str, Any], step: int | None = None) -> RunState:
@@ -350,20 +321,11 @@ class Tracker:
         tags: Mapping[str, Any],
         step: int | None,
     ) -> RunState:
-        if not (metrics or params or tags):
-            raise InvalidInput("nothing to log: give key=value pairs, e.g. log acc=0.91 model=rf")
-        step_value = _check_step(step)
-        m = [(check_key(k, "metric"), to_metric(k, v)) for k, v in metrics.items()]
-        p = [(check_key(k, "param"), check_param_value(k, v)) for k, v in params.items()]
-        t = [(check_key(k, "tag"), check_tag_value(k, v)) for k, v in tags.items()]
+        m, p, t, step_value = check_values(metrics, params, tags, step)
         run = self.ensure_run()
-        for key, text in p:
-            old = run.params.get(key)
-            if old is not None and old != text:
-                raise Conflict(
-                    f"param {key!r} is already {old!r} on this run and MLflow params cannot "
-                    f"change; log {text!r} under another name or start a new run (%mlops start)"
-                )
+        if p:
+            self.shared.refresh_params(run)
+            self._check_params_unchanged(run, p)
         buf, rid, ts = self.buffer, run.run_id, LogBuffer.now_ms()
         for key, value in m:
             buf.metric(rid, key, value, ts, step_value)
@@ -371,25 +333,24 @@ class Tracker:
             if key not in run.params:
                 run.params[key] = text
                 buf.param(rid, key, text)
+                self.shared.params_queued()
         for key, text in t:
             buf.tag(rid, key, text)
         return run
 
+    def _check_params_unchanged(self, run: RunState, params: list[tuple[str, str]]) -> None:
+        for key, text in params:
+            old = run.params.get(key)
+            if old is not None and old != text:
+                raise Conflict(
+                    f"param {key!r} is already {old!r} on this run and MLflow params cannot "
+                    f"change; log {text!r} under another name or start a new run (%mlops start)"
+                )
+
     def log_artifact(self, path: str | os.PathLike[str], artifact_path: str | None = None) -> str:
         """Upload a file or folder to the active run; return its artifact path."""
-        src = Path(path).expanduser()
-        if not src.exists():
-            raise InvalidInput(
-                f"no file or folder {str(src)!r}; give an existing path, "
-                "e.g. artifact plots/roc.png"
-            )
-        if artifact_path is not None and (
-            artifact_path.startswith("/") or ".." in Path(artifact_path).parts
-        ):
-            raise InvalidInput(
-                f"--dir {artifact_path!r} must be a relative folder inside the run, "
-                "e.g. --dir plots"
-            )
+        src = _existing_path(path)
+        _check_artifact_dir(artifact_path)
         run = self.ensure_run()
         with mlflow_errors(f"upload {src}"):
             if src.is_dir():
@@ -418,8 +379,8 @@ class Tracker:
         """Flush and end every owned run: FAILED if the last cell raised, else FINISHED."""
         status = "FAILED" if self.last_cell_failed else "FINISHED"
         try:
-            while self._runs and self._runs[-1].owned:
-                self.end_run(status)
+            while (run := self.runs.pop_owned_top()) is not None:
+                self._terminate(run, status)
             self._flush_or_journal(None)
         finally:
             with self._lock:
@@ -431,42 +392,31 @@ class Tracker:
 
     # -- background --------------------------------------------------------------------
     def _send(self, run_id: str, metrics: list, params: list, tags: list) -> None:
-        self._send_to(self.client, run_id, metrics, params, tags)
-
-    @staticmethod
-    def _send_to(
-        client: MlflowClient, run_id: str, metrics: list, params: list, tags: list
-    ) -> None:
-        from mlflow.entities import Metric, Param, RunTag
-
-        with mlflow_errors(f"write to run {run_id}"):
-            client.log_batch(
-                run_id,
-                metrics=[Metric(k, v, ts, step) for k, v, ts, step in metrics],
-                params=[Param(k, v) for k, v in params],
-                tags=[RunTag(k, v) for k, v in tags],
-                synchronous=True,
-            )
+        send_batch(self.client, run_id, metrics, params, tags)
 
     def _heartbeat(self) -> None:
         now = time.time()
         if now - self._last_beat < HEARTBEAT_EVERY_S:
             return
         self._last_beat = now
-        for run in list(self._runs):
+        for run in self.runs.snapshot():
             if run.owned:
                 self.buffer.tag(run.run_id, HEARTBEAT_TAG, str(int(now)))
 
 
-def _check_step(step: Any) -> int:
-    if step is None:
-        return 0
-    if isinstance(step, bool) or not isinstance(step, int):
-        try:
-            as_int = int(str(step))
-        except ValueError:
-            raise InvalidInput(
-                f"step must be a whole number, got {step!r}; e.g. --step 3"
-            ) from None
-        return as_int
-    return step
+def _existing_path(path: str | os.PathLike[str]) -> Path:
+    src = Path(path).expanduser()
+    if not src.exists():
+        raise InvalidInput(
+            f"no file or folder {str(src)!r}; give an existing path, e.g. artifact plots/roc.png"
+        )
+    return src
+
+
+def _check_artifact_dir(artifact_path: str | None) -> None:
+    if artifact_path is not None and (
+        artifact_path.startswith("/") or ".." in Path(artifact_path).parts
+    ):
+        raise InvalidInput(
+            f"--dir {artifact_path!r} must be a relative folder inside the run, e.g. --dir plots"
+        )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .context import BOOT_TAG
 from .liveness import boot_identity, process_alive
-from .session import HEARTBEAT_TAG
+from .runs import HEARTBEAT_TAG
 from .store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover

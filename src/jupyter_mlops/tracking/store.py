@@ -63,12 +63,14 @@ def open_client(settings: Settings) -> MlflowClient:
     under an inter-process lock so that parallel kernels can start together.
     """
     uri = settings.tracking_uri
+    # Imported outside the lock: importing MLflow links it to the process-wide
+    # tracker (``mlflow_link``), which may open its own store through here.
+    from mlflow import MlflowClient
+
     with _lock:
         client = _clients.get(uri)
         if client is not None:
             return client
-        from mlflow import MlflowClient
-
         apply_mlflow_defaults(uri)
         db = sqlite_path(uri)
         if db is not None:

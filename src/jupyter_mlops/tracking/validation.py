@@ -10,11 +10,21 @@ import math
 import numbers
 import posixpath
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ..errors import InvalidInput
 
-__all__ = ["check_key", "check_param_value", "check_tag_value", "is_metric_value", "to_metric"]
+__all__ = [
+    "Checked",
+    "check_key",
+    "check_param_value",
+    "check_step",
+    "check_tag_value",
+    "check_values",
+    "is_metric_value",
+    "to_metric",
+]
 
 _KEY_RE = re.compile(r"^[/\w.\- :]{1,250}$")
 MAX_PARAM_LENGTH = 6000
@@ -92,3 +102,41 @@ def check_tag_value(key: str, value: Any) -> str:
             f"tag {key!r} is {len(text)} characters; MLflow keeps at most {MAX_TAG_LENGTH}"
         )
     return text
+
+
+def check_step(step: Any) -> int:
+    """Return ``step`` as a whole number (``None`` is step 0)."""
+    if step is None:
+        return 0
+    if isinstance(step, bool) or not isinstance(step, int):
+        try:
+            return int(str(step))
+        except ValueError:
+            raise InvalidInput(
+                f"step must be a whole number, got {step!r}; e.g. --step 3"
+            ) from None
+    return step
+
+
+class Checked(NamedTuple):
+    """Values checked and converted to what MLflow stores, ready to buffer."""
+
+    metrics: list[tuple[str, float]]
+    params: list[tuple[str, str]]
+    tags: list[tuple[str, str]]
+    step: int
+
+
+def check_values(
+    metrics: Mapping[str, Any], params: Mapping[str, Any], tags: Mapping[str, Any], step: Any
+) -> Checked:
+    """Check every key and value of one log call, all-or-nothing."""
+    if not (metrics or params or tags):
+        raise InvalidInput("nothing to log: give key=value pairs, e.g. log acc=0.91 model=rf")
+    step_value = check_step(step)
+    return Checked(
+        [(check_key(k, "metric"), to_metric(k, v)) for k, v in metrics.items()],
+        [(check_key(k, "param"), check_param_value(k, v)) for k, v in params.items()],
+        [(check_key(k, "tag"), check_tag_value(k, v)) for k, v in tags.items()],
+        step_value,
+    )
