@@ -27,9 +27,6 @@ jupyter_mlops`` installs :func:`link_on_import` and stays cheap.
 from __future__ import annotations
 
 import atexit
-import importlib.abc
-import importlib.util
-import logging
 import os
 import sys
 import threading
@@ -52,7 +49,12 @@ __all__ = [
     "use_experiment",
 ]
 
-log = logging.getLogger("jupyter_mlops")
+
+def _log() -> Any:
+    import logging  # lazily: ``logging`` would add ~20 ms to ``import jupyter_mlops``
+
+    return logging.getLogger("jupyter_mlops")
+
 
 _TRACKING_ENV = "MLFLOW_TRACKING_URI"
 _REGISTRY_ENV = "MLFLOW_REGISTRY_URI"
@@ -217,7 +219,7 @@ def _link_runs() -> bool:
     if not supported():
         if not _state.warned:
             _state.warned = True
-            log.warning(
+            _log().warning(
                 "jupyter-mlops: this MLflow version's run stack is not the one expected; "
                 "mlflow.* calls log to the same store but start their own runs"
             )
@@ -301,8 +303,12 @@ def _guard_autolog_params() -> None:
 
 
 # -- binding when MLflow is imported -------------------------------------------------
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Run ``callback`` right after the top-level ``mlflow`` package finished importing."""
+class _AfterImport:
+    """Run ``callback`` right after the top-level ``mlflow`` package finished importing.
+
+    A ``sys.meta_path`` finder (``importlib.abc.MetaPathFinder``'s protocol; not
+    subclassed, importing ``importlib.abc`` would cost ``import jupyter_mlops`` ~50 ms).
+    """
 
     def __init__(self, callback: Callable[[], None]) -> None:
         self.callback = callback
@@ -310,6 +316,8 @@ class _AfterImport(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
         if name != "mlflow":
             return None
+        import importlib.util
+
         sys.meta_path.remove(self)  # once; and so the lookup below does not find us
         spec = importlib.util.find_spec(name)
         loader = getattr(spec, "loader", None)
@@ -329,7 +337,7 @@ def _run_quietly(callback: Callable[[], None]) -> None:
     try:
         callback()
     except Exception as exc:  # the user's ``import mlflow`` must never fail because of us
-        log.debug("jupyter-mlops could not link MLflow: %s", exc)
+        _log().debug("jupyter-mlops could not link MLflow: %s", exc)
 
 
 def link_on_import(callback: Callable[[], None]) -> None:
