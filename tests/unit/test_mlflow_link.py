@@ -1,0 +1,23 @@
+"""The MLflow internals ``tracking/mlflow_link.py`` relies on still have the expected shape.
+
+An MLflow upgrade that changes them fails here first (the link then falls back to
+sharing the store only, with one warning).
+"""
+
+from __future__ import annotations
+
+from jupyter_mlops.tracking import mlflow_link
+
+
+def test_mlflow_run_stack_has_the_shape_the_link_relies_on() -> None:
+    from mlflow.tracking import fluent
+
+    assert mlflow_link.supported()
+    assert isinstance(fluent._active_run_stack.get(), list)
+
+
+def test_autolog_logs_params_through_the_wrapped_client_method() -> None:
+    from mlflow.utils.autologging_utils.client import MlflowAutologgingQueueingClient
+
+    assert callable(MlflowAutologgingQueueingClient.log_params)
+
