@@ -20,4 +20,3 @@ def test_autolog_logs_params_through_the_wrapped_client_method() -> None:
     from mlflow.utils.autologging_utils.client import MlflowAutologgingQueueingClient
 
     assert callable(MlflowAutologgingQueueingClient.log_params)
-
