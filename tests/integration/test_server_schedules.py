@@ -8,16 +8,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from jupyter_mlops.config import Settings
 from jupyter_mlops.schedules import clock
+from tests.integration.test_server_features import call
 from tests.schedule_helpers import schedule_runs, train_notebook
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.integration
-
-API = ("mlops", "api", "v1")
 
 
 @pytest.fixture
@@ -35,14 +33,6 @@ def stop_scheduler(jp_serverapp: Any):  # type: ignore[no-untyped-def]
     scheduler = jp_serverapp.web_app.settings.get("jupyter_mlops_scheduler")
     if scheduler is not None:
         scheduler.stop(cancel=True, timeout=60)
-
-
-async def call(jp_fetch: Any, *parts: str, method: str = "GET", **kw: Any) -> tuple[int, Any]:
-    try:
-        response = await jp_fetch(*API, *parts, method=method, **kw)
-    except HTTPClientError as exc:
-        return exc.code, json.loads(exc.response.body) if exc.response else None
-    return response.code, json.loads(response.body) if response.body else None
 
 
 def _post(body: dict[str, Any]) -> dict[str, Any]:
