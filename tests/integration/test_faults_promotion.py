@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import jupyter_mlops as mlops
+from jupyter_mlops.models.promote import audit_trail
 
 pytestmark = pytest.mark.integration
 MODEL = "churn"
@@ -105,3 +106,45 @@ def test_two_users_promote_one_alias_at_once(
     listed = mlops.models(MODEL)
     with_alias = listed[listed["aliases"].astype(str).str.contains("production")]
     assert list(with_alias["version"].astype(str)) == [str(holder.version)]
+
+
+_GATE = """
+import sys, time
+from pathlib import Path
+from jupyter_mlops.cli import main
+from jupyter_mlops.tracking import api
+
+version, go = sys.argv[1], Path(sys.argv[2])
+api.tracker().client.search_registered_models(max_results=1)  # connected before the start line
+Path(sys.argv[3]).write_text("ready")
+while not go.exists():
+    time.sleep(0.005)
+sys.exit(main(["gate", f"churn/{version}", "--beat", "production", "--on", "accuracy",
+               "--promote", "production"]))
+"""
+
+
+def test_racing_beat_promotions_leave_the_best_version_holding_the_alias(
+    store: Any, client: Any, tmp_path: Path
+) -> None:
+    """Four CI jobs run `jupyter mlops gate churn/V --beat production --promote production`."""
+    holder = _version(client, 0.5)
+    mlops.promote(MODEL, holder, "production")
+    scores = {_version(client, acc): acc for acc in (0.7, 0.9, 0.6, 0.8)}
+    procs, ready = [], []
+    for i, version in enumerate(scores):
+        env = {**os.environ, "USER": f"ci{i}", "LOGNAME": f"ci{i}"}
+        marker = tmp_path / f"ready-{i}"
+        argv = [sys.executable, "-c", _GATE, version, str(tmp_path / "go"), str(marker)]
+        procs.append(subprocess.Popen(argv, env=env, text=True, stderr=subprocess.PIPE))
+        ready.append(marker)
+    _wait_ready(ready, procs)
+    (tmp_path / "go").write_text("go")
+    codes = [p.wait(timeout=300) for p in procs]
+    assert set(codes) <= {0, 1}, [p.stderr.read() for p in procs if p.stderr]
+    best = max(scores, key=scores.__getitem__)
+    assert str(client.get_registered_model(MODEL).aliases["production"]) == best
+    # Compare-and-set: every move replaced a worse holder than the version it put there.
+    acc = {holder: 0.5, **scores}
+    moves = [e for e in audit_trail(client, MODEL) if e["result"] == "promoted"][1:]
+    assert moves and all(acc[m["version"]] > acc[m["from_version"]] for m in moves)

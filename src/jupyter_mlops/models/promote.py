@@ -8,16 +8,19 @@ read-modify-write of a shared list.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import hashlib
 import json
+import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..errors import MlopsError
-from ..tracking.store import mlflow_errors
+from ..errors import Conflict, MlopsError
+from ..tracking.store import mlflow_errors, translate
 from .gates import Beat, GateReport, Threshold, evaluate
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 
@@ -28,6 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["AUDIT_PREFIX", "audit_trail", "run_gates", "source_metrics"]
 
 AUDIT_PREFIX = "mlops.audit."
+#: registered models named so are promotion locks (held for the moment of a promotion)
+LOCK_PREFIX = "mlops-promotion-lock-"
+_LOCK_WAIT_S = 60.0
+_LOCK_STALE_S = 120.0
 
 
 def source_metrics(client: MlflowClient, version: ModelVersion) -> dict[str, float]:
@@ -56,6 +63,9 @@ def run_gates(
 ) -> GateReport:
     """Evaluate gates on ``ref``; when ``promote_to`` is given, move that alias if all pass.
 
+    A promotion is compare-and-set: it holds the model's promotion lock while it
+    reads the holder, evaluates the gates against it and moves the alias, so two
+    promotions racing on one model never both pass against the same old holder.
     The attempt is recorded on the version whenever a promotion was asked,
     whatever the outcome. Errors (unknown model, missing metric) raise before
     anything is written.
@@ -64,6 +74,25 @@ def run_gates(
     if promote_to is not None:
         check_alias(promote_to)
     candidate = resolve(client, ref)
+    if promote_to is None:
+        return _evaluate(client, candidate, requirements, beat)
+    with promotion_lock(client, candidate.name):
+        report = _evaluate(client, candidate, requirements, beat)
+        previous = _holder(client, candidate.name, promote_to)
+        report.previous = str(previous.version) if previous is not None else None
+        if report.passed:
+            _move_alias(client, candidate.name, promote_to, str(candidate.version))
+            report.promoted_to = promote_to
+        _record(client, candidate, promote_to, report, action)
+    return report
+
+
+def _evaluate(
+    client: MlflowClient,
+    candidate: ModelVersion,
+    requirements: Sequence[Threshold],
+    beat: Beat | None,
+) -> GateReport:
     incumbent = None
     if beat is not None:
         held = _holder(client, candidate.name, beat.alias)
@@ -71,16 +100,52 @@ def run_gates(
             incumbent = (str(held.version), source_metrics(client, held))
     whose = f"the source run of {candidate.name}/{candidate.version}"
     checks = evaluate(source_metrics(client, candidate), requirements, beat, incumbent, whose)
-    report = GateReport(candidate.name, str(candidate.version), checks)
-    if promote_to is None:
-        return report
-    previous = _holder(client, candidate.name, promote_to)
-    report.previous = str(previous.version) if previous is not None else None
-    if report.passed:
-        _move_alias(client, candidate.name, promote_to, str(candidate.version))
-        report.promoted_to = promote_to
-    _record(client, candidate, promote_to, report, action)
-    return report
+    return GateReport(candidate.name, str(candidate.version), checks)
+
+
+@contextlib.contextmanager
+def promotion_lock(client: MlflowClient, name: str, wait_s: float = _LOCK_WAIT_S) -> Iterator[None]:
+    """Hold model ``name``'s promotion lock: a registered model only one process can create.
+
+    Creating a registered model is atomic in every MLflow store (its name is
+    unique), and deleting one is final, so it works the same on SQLite and on a
+    team server. A lock older than :data:`_LOCK_STALE_S` (its holder died) is broken.
+    """
+    lock = LOCK_PREFIX + hashlib.sha1(name.encode()).hexdigest()[:16]
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            client.create_registered_model(
+                lock,
+                tags={"mlops.lock.for": name, "mlops.lock.at": f"{time.time():.3f}"},
+                description=f"jupyter-mlops is promoting a version of {name}; held for a moment",
+            )
+            break
+        except Exception as exc:
+            problem = translate(exc, f"lock promotions of {name}")
+            if not isinstance(problem, Conflict):
+                raise problem from None
+        _break_if_stale(client, lock)
+        if time.monotonic() > deadline:
+            raise Conflict(
+                f"another promotion of {name} has been in progress for {wait_s:.0f} s; retry"
+            )
+        time.sleep(0.05 + random.random() * 0.1)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            client.delete_registered_model(lock)
+
+
+def _break_if_stale(client: MlflowClient, lock: str) -> None:
+    try:
+        held_at = float(client.get_registered_model(lock).tags.get("mlops.lock.at", "0"))
+    except Exception:
+        return  # released meanwhile
+    if time.time() - held_at > _LOCK_STALE_S:
+        with contextlib.suppress(Exception):
+            client.delete_registered_model(lock)
 
 
 def _move_alias(client: MlflowClient, name: str, alias: str, version: str) -> None:
