@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,21 +109,32 @@ def _load(port: int, body: bytes, requests: int, clients: int) -> tuple[float, l
     return wall, latencies
 
 
-def _measure(
-    port: int, X: object, args: argparse.Namespace
-) -> dict[int, tuple[float, float, float]]:
+def _bodies(X: Any) -> dict[int, bytes]:
     out = {}
     for rows in ROWS:
-        frame = X.sample(rows, replace=rows > len(X), random_state=rows)  # type: ignore[attr-defined]
-        body = json.dumps({"dataframe_split": frame.to_dict(orient="split")}).encode()
-        _load(port, body, 20, 1)  # warm-up
-        walls, lats = 0.0, []
-        for _ in range(args.rounds):
-            wall, latencies = _load(port, body, args.requests, args.clients)
-            walls += wall
-            lats += latencies
-        p50, p99 = np.quantile(lats, [0.5, 0.99])
-        out[rows] = (len(lats) / walls, float(p50) * 1000, float(p99) * 1000)
+        frame = X.sample(rows, replace=rows > len(X), random_state=rows)
+        out[rows] = json.dumps({"dataframe_split": frame.to_dict(orient="split")}).encode()
+    return out
+
+
+def _measure(ports: dict[str, int], X: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Rounds alternate between the servers, so a change of machine load hits both alike."""
+    bodies = _bodies(X)
+    walls = {(s, n): 0.0 for s in ports for n in ROWS}
+    lats: dict[tuple[str, int], list[float]] = {(s, n): [] for s in ports for n in ROWS}
+    for port in ports.values():
+        for body in bodies.values():
+            _load(port, body, 20, 1)  # warm-up
+    for _ in range(args.rounds):
+        for server, port in ports.items():
+            for rows, body in bodies.items():
+                wall, latencies = _load(port, body, args.requests, args.clients)
+                walls[server, rows] += wall
+                lats[server, rows] += latencies
+    out: dict[str, Any] = {s: {} for s in ports}
+    for (server, rows), values in lats.items():
+        p50, p99 = np.quantile(values, [0.5, 0.99])
+        out[server][rows] = (len(values) / walls[server, rows], p50 * 1000, p99 * 1000)
     return out
 
 
@@ -145,10 +157,8 @@ def main() -> None:
         theirs = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_dir,
                   "--env-manager", "local", "--host", "127.0.0.1",
                   "--port", str(theirs_port)]  # fmt: skip
-        results: dict[str, dict[int, tuple[float, float, float]]] = {}
         with _serving(ours, env, ours_port), _serving(theirs, env, theirs_port):
-            results["ours"] = _measure(ours_port, X, args)
-            results["mlflow"] = _measure(theirs_port, X, args)
+            results = _measure({"ours": ours_port, "mlflow": theirs_port}, X, args)
     _print(results, args)
 
 
