@@ -31,6 +31,7 @@ import {
   IScheduleSource,
   MetricHistory
 } from './tokens';
+import { IRunsTable, IRunsTableQuery, ITableSource } from './tableTokens';
 
 const PREFIX = 'mlops/api/v1';
 
@@ -93,7 +94,7 @@ export async function requestAPI<T>(
 }
 
 /** The REST implementation of `IMlopsSource`. */
-export class RestSource implements IMlopsSource, IScheduleSource {
+export class RestSource implements IMlopsSource, IScheduleSource, ITableSource {
   constructor(
     private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
@@ -120,6 +121,19 @@ export class RestSource implements IMlopsSource, IScheduleSource {
       params.push(['page_token', query.pageToken]);
     }
     return this._get<IRunsPage>('runs', params);
+  }
+
+  /** Every matching run as columns (`GET runs-table`). */
+  runsTable(query: IRunsTableQuery): Promise<IRunsTable> {
+    const params: [string, string][] = query.experimentIds.map(id => ['experiment_id', id]);
+    if (query.filter.trim()) {
+      params.push(['filter', query.filter.trim()]);
+    }
+    if (query.orderBy) {
+      params.push(['order_by', query.orderBy]);
+    }
+    params.push(...query.columns.map(c => ['column', c] as [string, string]));
+    return this._get<IRunsTable>('runs-table', params);
   }
 
   run(runId: string): Promise<IRunDetail> {

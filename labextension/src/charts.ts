@@ -14,7 +14,7 @@ export interface ISeries {
   points: IPoint[];
 }
 
-function svg<K extends keyof SVGElementTagNameMap>(
+export function svg<K extends keyof SVGElementTagNameMap>(
   tag: K,
   attrs: Record<string, string | number>
 ): SVGElementTagNameMap[K] {
@@ -25,13 +25,13 @@ function svg<K extends keyof SVGElementTagNameMap>(
   return el;
 }
 
-function text(x: number, y: number, value: string, anchor = 'middle'): SVGTextElement {
+export function text(x: number, y: number, value: string, anchor = 'middle'): SVGTextElement {
   const el = svg('text', { x, y, 'text-anchor': anchor, class: 'jp-mlops-chart-label' });
   el.textContent = value;
   return el;
 }
 
-function short(v: number): string {
+export function short(v: number): string {
   const abs = Math.abs(v);
   return abs !== 0 && (abs < 1e-2 || abs >= 1e4) ? v.toExponential(1) : String(+v.toPrecision(3));
 }

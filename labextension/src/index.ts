@@ -30,7 +30,9 @@ import { handshakeProblem, RunsModel } from './model';
 import { ModelsPanel } from './modelsPanel';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
+import { addRunsTableCommand } from './runsTableCommand';
 import { installSchedules } from './schedules';
+import { RUNS_TABLE_COMMAND } from './tableTokens';
 import { ActiveRunStatus } from './statusRun';
 import { CommandIDs, IMlopsSource, IServerStatus, PLUGIN_ID } from './tokens';
 
@@ -57,7 +59,8 @@ function sidebar(
 ): Widget {
   const runs = new RunsPanel(model, {
     openRun: (runId, name) => void app.commands.execute(CommandIDs.openRun, { runId, name }),
-    compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds })
+    compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds }),
+    openTable: experimentIds => void app.commands.execute(RUNS_TABLE_COMMAND, { experimentIds })
   });
   const tabs = new TabPanel();
   tabs.addClass('jp-mlops-tabs');
@@ -322,6 +325,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new ArtifactDrive(source, app.serviceManager.serverSettings)
     );
     addCommands(app, source, tracker, features);
+    addRunsTableCommand(app, source, model, mlopsIcon, palette);
     const panel = sidebar(app, source, model, features, status => {
       if (statusBar) {
         addStatusItem(app, shell, statusBar, source, status);

@@ -20,6 +20,8 @@ import { IRunRow } from './tokens';
 export interface IRunsActions {
   openRun(runId: string, name: string): void;
   compare(runIds: string[]): void;
+  /** Open the main-area runs table of these experiments. */
+  openTable?(experimentIds: string[]): void;
 }
 
 const MAX_METRIC_COLUMNS = 6;
@@ -65,8 +67,17 @@ export class RunsPanel extends Widget {
     this._pageLabel = h('span', { className: 'jp-mlops-page' });
     this._error = h('div', { className: 'jp-mlops-error', attrs: { role: 'alert' } });
     this._table = h('div', { className: 'jp-mlops-table-wrap' });
+    const table = h(
+      'button',
+      { className: 'jp-mlops-button jp-mlops-open-table', title: 'Open the runs table' },
+      'Table'
+    );
+    table.addEventListener('click', () => {
+      const id = this.model.experimentId;
+      this._actions.openTable?.(id ? [id] : []);
+    });
     this.node.append(
-      h('div', { className: 'jp-mlops-toolbar' }, this._experiment, refresh),
+      h('div', { className: 'jp-mlops-toolbar' }, this._experiment, refresh, table),
       h('div', { className: 'jp-mlops-toolbar' }, this._filter),
       this._error,
       this._table,

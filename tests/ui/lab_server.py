@@ -109,3 +109,30 @@ def screenshot(page: Any, folder: Path, name: str, *, full_page: bool = False) -
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+@contextlib.contextmanager
+def mlops_lab(base: Path, root: Path, built: Path) -> Iterator[tuple[str, str]]:
+    """``running_lab`` with the built labextension ``built`` and the REST extension enabled.
+
+    The server extension is enabled by the very file the wheel installs; Lab's own
+    environment variables are not inherited. Yields ``(url, token)``.
+    """
+    repo = Path(__file__).resolve().parents[2]
+    extensions = base / "labextensions"
+    extensions.mkdir()
+    (extensions / "jupyter-mlops").symlink_to(built, target_is_directory=True)
+    config = lab_config(base)
+    (config / "jupyter_server_config.d").mkdir()
+    source = repo / "jupyter-config" / "server-config" / "jupyter_mlops.json"
+    (config / "jupyter_server_config.d" / source.name).write_bytes(source.read_bytes())
+    with running_lab(
+        base,
+        root,
+        config,
+        ready="/mlops/api/v1/status",
+        extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
+        clean_env=(*CLEAN_ENV, "JUPYTER"),
+        env={"JUPYTER_DATA_DIR": str(base / "data")},
+    ) as served:
+        yield served

@@ -1,0 +1,48 @@
+/**
+ * Names and types of the runs table view (main area): the columnar answer of
+ * `GET runs-table` (see `specification/openapi.yaml`) and what the view needs.
+ */
+import { RunStatus } from './tokens';
+
+export const RUNS_TABLE_COMMAND = 'mlops:runs-table';
+
+/** The fixed fields of every run, one array each, all in the same order. */
+export interface IRunsColumns {
+  run_id: string[];
+  name: string[];
+  status: RunStatus[];
+  start_time: number[];
+  end_time: (number | null)[];
+  experiment_id: string[];
+  parent_id: (string | null)[];
+}
+
+export type CellValue = number | string | null;
+
+export interface IRunsTable {
+  total: number;
+  truncated: boolean;
+  version: number;
+  keys: { metrics: string[]; params: string[]; tags: string[] };
+  runs: IRunsColumns;
+  /** One array per asked column (`metrics.acc`, `params.lr`, `tags.team`). */
+  columns: Record<string, CellValue[]>;
+}
+
+export interface IRunsTableQuery {
+  experimentIds: string[];
+  filter: string;
+  orderBy: string;
+  columns: string[];
+}
+
+/** The call the runs table model needs; `api.ts` implements it over REST, tests in memory. */
+export interface ITableSource {
+  runsTable(query: IRunsTableQuery): Promise<IRunsTable>;
+}
+
+/** Where picked columns are remembered (per experiment set); `localStorage` in Lab. */
+export interface IColumnMemory {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
