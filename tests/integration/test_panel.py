@@ -53,7 +53,7 @@ def test_panel_has_its_tabs_and_the_first_page(populated):
     client, exp, _ids = populated
     p = mlops.panel(page_size=10, live=False)
     try:
-        assert p.tabs.titles == ("Runs", "Compare", "Models", "Data", "Schedules")
+        assert p.tabs.titles == ("Runs", "Compare", "Models", "Data", "Schedules", "Table")
         tab = p.runs
         assert tab.experiment.value == exp and tab.total == 23
         newest_first = [r.info.run_id for r in client.search_runs([exp], max_results=10)]

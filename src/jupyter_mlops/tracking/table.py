@@ -28,7 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .index import RunRow
 
-__all__ = ["COLUMN_KINDS", "MAX_COLUMNS", "MAX_ROWS", "column_getter", "runs_columns"]
+__all__ = [
+    "COLUMN_KINDS",
+    "MAX_COLUMNS",
+    "MAX_ROWS",
+    "column_getter",
+    "nested_order",
+    "runs_columns",
+]
 
 #: most runs one answer holds (the rest is counted in ``total``)
 MAX_ROWS = 50_000
@@ -139,3 +146,39 @@ def _fixed_columns(rows: Sequence[RunRow]) -> dict[str, list[Any]]:
         "experiment_id": [r.experiment_id for r in rows],
         "parent_id": [r.tags.get(PARENT_TAG) for r in rows],
     }
+
+
+def nested_order(run_ids: Sequence[str], parent_ids: Sequence[str | None]) -> list[tuple[int, int]]:
+    """Display order of runs grouped under their parent: ``(index, depth)`` pairs.
+
+    Children follow their parent in the given order, at any depth; a run whose parent
+    is not among ``run_ids`` is shown at the top level, and so is one run of any
+    cycle of parent links.
+    """
+    position = {rid: i for i, rid in enumerate(run_ids)}
+    children: dict[int, list[int]] = {}
+    roots: list[int] = []
+    for i, parent in enumerate(parent_ids):
+        p = position.get(parent) if parent and parent != run_ids[i] else None
+        if p is None:
+            roots.append(i)
+        else:
+            children.setdefault(p, []).append(i)
+    out: list[tuple[int, int]] = []
+    seen: set[int] = set()
+
+    def visit(start: int) -> None:
+        stack = [(start, 0)]
+        while stack:
+            i, depth = stack.pop()
+            if i not in seen:
+                seen.add(i)
+                out.append((i, depth))
+                stack.extend((k, depth + 1) for k in reversed(children.get(i, [])))
+
+    for root in roots:
+        visit(root)
+    for i in range(len(run_ids)):
+        if i not in seen:  # only runs in a cycle of parent links are left
+            visit(i)
+    return out

@@ -1,4 +1,4 @@
-"""The panel: tabs Runs | Compare | Models | Data | Schedules, and the public ``mlops.panel()``."""
+"""The panel: tabs Runs | Compare | Models | Data | Schedules | Table, and ``mlops.panel()``."""
 
 from __future__ import annotations
 
@@ -18,17 +18,18 @@ from .models_tab import ModelsTab
 from .run_detail import RunDetail
 from .runs_tab import PAGE_SIZES, RunsTab
 from .schedules_tab import SchedulesTab
+from .table_tab import TableTab
 
 __all__ = ["Panel", "panel"]
 
-TITLES = ("Runs", "Compare", "Models", "Data", "Schedules")
+TITLES = ("Runs", "Compare", "Models", "Data", "Schedules", "Table")
 
 
 class Panel:
     """Browse, compare and watch runs, models and snapshots inside the notebook.
 
     Build it with :func:`panel`. Attributes ``runs``, ``detail``, ``compare``,
-    ``models``, ``data`` and ``schedules`` are the parts; ``widget`` is the root widget.
+    ``models``, ``data``, ``schedules`` and ``table`` are the parts; ``widget`` is the root widget.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Panel:
         self.models = ModelsTab()
         self.data = DataTab()
         self.schedules = SchedulesTab()
+        self.table = TableTab(client, t.settings.tracking_uri, lambda: self.runs.experiment.value)
         runs_page = w.VBox([self.runs.widget, w.HTML("<hr>"), self.detail.widget])
         self.tabs = w.Tab(
             children=[
@@ -64,6 +66,7 @@ class Panel:
                 self.models.widget,
                 self.data.widget,
                 self.schedules.widget,
+                self.table.widget,
             ],
             titles=list(TITLES),
         )
@@ -84,6 +87,8 @@ class Panel:
             self.data.load()
         elif tab == 4 and not self.schedules.loaded:
             self.schedules.load()
+        elif tab == 5:  # the Runs tab may have switched experiment since
+            self.table.load()
 
     def _select_active(self) -> bool:
         active = tracker().active
