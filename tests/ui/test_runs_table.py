@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.ui.lab_server import mlops_lab, screenshot
 
@@ -88,14 +89,21 @@ def _report() -> None:
 def _open_lab(page: Any, lab: dict[str, Any]) -> None:
     page.goto(f"{lab['url']}/lab?reset&token={lab['token']}")
     page.locator('.jp-SideBar [data-id="jp-mlops-sidebar"]').wait_for(timeout=60_000)
+    # the launcher shows once Lab has restored its layout: the palette stays open after that
+    page.locator(".jp-LauncherCard").first.wait_for(state="visible", timeout=60_000)
 
 
 def _palette(page: Any, label: str) -> float:
     """Run the palette command ``label``; return ``time.monotonic()`` when it was chosen."""
-    page.keyboard.press("Control+Shift+C")
     box = page.locator(".lm-CommandPalette-input")
-    box.wait_for(state="visible")
-    box.fill(label)
+    for _ in range(3):  # a palette opened while Lab still settles can close again
+        if not box.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        try:
+            box.fill(label, timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            continue
     active = page.locator(".lm-CommandPalette-item.lm-mod-active", has_text=label)
     active.wait_for(state="visible")
     clicked = time.monotonic()
