@@ -133,6 +133,9 @@ export class RestSource implements IMlopsSource, IScheduleSource, ITableSource {
       params.push(['order_by', query.orderBy]);
     }
     params.push(...query.columns.map(c => ['column', c] as [string, string]));
+    if (query.limit) {
+      params.push(['limit', String(query.limit)]);
+    }
     return this._get<IRunsTable>('runs-table', params);
   }
 

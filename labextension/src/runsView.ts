@@ -90,8 +90,16 @@ export class RunsTableView extends Widget {
 
   protected onAfterAttach(msg: Message): void {
     if (!this.model.table) {
-      void this.model.refresh();
+      void this.model.refresh().then(() => this.model.startPolling());
     }
+  }
+
+  protected onAfterShow(msg: Message): void {
+    this.model.setVisible(true);
+  }
+
+  protected onAfterHide(msg: Message): void {
+    this.model.setVisible(false);
   }
 
   protected onResize(msg: Widget.ResizeMessage): void {

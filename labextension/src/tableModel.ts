@@ -4,12 +4,14 @@
  * server), nested runs grouped under their parent, brushes on chart axes
  * (applied here, in the browser) and the selection for Compare.
  */
+import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
   CellValue,
   IColumnMemory,
   IRunsTable,
+  IRunsTableQuery,
   ITableSource,
   RUNS_TABLE_COMMAND
 } from './tableTokens';
@@ -296,18 +298,44 @@ export class RunsTableModel {
     return (fixed ?? t.columns[column])?.[i] ?? null;
   }
 
+  /**
+   * Re-read the runs whenever the store changes: every `interval` ms a one-run probe
+   * compares the index version (backing off while the server fails, standing by while
+   * the view is hidden).
+   */
+  startPolling(interval = 5000): void {
+    this._poll?.dispose();
+    this._poll = new Poll({
+      auto: true,
+      factory: () => this.checkForChanges(),
+      frequency: { interval, backoff: true, max: 60000 },
+      name: 'jupyter-mlops:runs-table',
+      standby: () => (this._visible ? 'when-hidden' : true)
+    });
+  }
+
+  /** Visible views poll; hidden ones stand by. */
+  setVisible(visible: boolean): void {
+    this._visible = visible;
+  }
+
+  /** Refresh when the runs changed since the last answer (a one-run probe). */
+  async checkForChanges(): Promise<void> {
+    if (!this._table || this._loading) {
+      return;
+    }
+    const probe = await this.source.runsTable({ ...this._query(), limit: 1 });
+    if (probe.version !== this._table.version) {
+      await this.refresh();
+    }
+  }
+
   /** Fetch the runs for the current filter, order and columns (newest answer wins). */
   async refresh(): Promise<void> {
     const ticket = ++this._ticket;
     this._loading = true;
     try {
-      const [column, direction] = this._orderBy.split(' ');
-      const table = await this.source.runsTable({
-        experimentIds: this.experimentIds,
-        filter: this._filter,
-        orderBy: `${orderTerm(column)} ${direction}`,
-        columns: this.columns
-      });
+      const table = await this.source.runsTable(this._query());
       if (ticket !== this._ticket) {
         return;
       }
@@ -404,7 +432,18 @@ export class RunsTableModel {
 
   dispose(): void {
     this._ticket++;
+    this._poll?.dispose();
     Signal.clearData(this);
+  }
+
+  private _query(): IRunsTableQuery {
+    const [column, direction] = this._orderBy.split(' ');
+    return {
+      experimentIds: this.experimentIds,
+      filter: this._filter,
+      orderBy: `${orderTerm(column)} ${direction}`,
+      columns: this.columns
+    };
   }
 
   private _setTable(table: IRunsTable): void {
@@ -454,4 +493,6 @@ export class RunsTableModel {
   private _matched = 0;
   private _collapsed = new Set<string>();
   private _selected = new Set<string>();
+  private _poll: Poll | null = null;
+  private _visible = true;
 }

@@ -34,6 +34,8 @@ export interface IRunsTableQuery {
   filter: string;
   orderBy: string;
   columns: string[];
+  /** Most runs to return (all by default); 1 is a cheap probe of `version`. */
+  limit?: number;
 }
 
 /** The call the runs table model needs; `api.ts` implements it over REST, tests in memory. */

@@ -12,11 +12,13 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
+
+T = TypeVar("T")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -112,12 +114,24 @@ def screenshot(page: Any, folder: Path, name: str, *, full_page: bool = False) -
 
 
 @contextlib.contextmanager
-def mlops_lab(base: Path, root: Path, built: Path) -> Iterator[tuple[str, str]]:
-    """``running_lab`` with the built labextension ``built`` and the REST extension enabled.
+def mlops_lab(
+    tmp_path_factory: Any, built: Path, fill: Callable[[Path], T]
+) -> Iterator[tuple[str, str, T, Path]]:
+    """A Lab serving the built labextension ``built`` and the REST extension over a new project.
 
-    The server extension is enabled by the very file the wheel installs; Lab's own
-    environment variables are not inherited. Yields ``(url, token)``.
+    ``fill(root)`` writes the project's store and files before Lab starts. The server
+    extension is enabled by the very file the wheel installs; Lab's own environment
+    variables are not inherited. Skips when the labextension is not built. Yields
+    ``(url, token, fill's result, base folder)``.
     """
+    import pytest
+
+    if not (built / "package.json").is_file():
+        pytest.skip("labextension not built: run `make labextension`")
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "project"
+    (root / ".mlops").mkdir(parents=True)
+    filled = fill(root)
     repo = Path(__file__).resolve().parents[2]
     extensions = base / "labextensions"
     extensions.mkdir()
@@ -134,5 +148,5 @@ def mlops_lab(base: Path, root: Path, built: Path) -> Iterator[tuple[str, str]]:
         extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
         clean_env=(*CLEAN_ENV, "JUPYTER"),
         env={"JUPYTER_DATA_DIR": str(base / "data")},
-    ) as served:
-        yield served
+    ) as (url, token):
+        yield url, token, filled, base

@@ -7,7 +7,6 @@ Screenshots land in ``build/ui-screenshots/``.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from jupyter_mlops.testing.notebooks import code, params, write_notebook
-from tests.ui.lab_server import CLEAN_ENV, lab_config, running_lab, screenshot
+from tests.ui.lab_server import mlops_lab, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -135,31 +134,7 @@ def _notebook(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not (BUILT / "package.json").is_file():
-        pytest.skip("labextension not built: run `make labextension`")
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "project"
-    (root / ".mlops").mkdir(parents=True)
-    ids = _fill_store(root)
-    extensions = base / "labextensions"
-    extensions.mkdir()
-    (extensions / "jupyter-mlops").symlink_to(BUILT, target_is_directory=True)
-    config = lab_config(base)
-    # The server extension is enabled by the very file the wheel installs.
-    (config / "jupyter_server_config.d").mkdir()
-    shutil.copy(
-        REPO / "jupyter-config" / "server-config" / "jupyter_mlops.json",
-        config / "jupyter_server_config.d",
-    )
-    with running_lab(
-        base,
-        root,
-        config,
-        ready="/mlops/api/v1/status",
-        extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
-        clean_env=(*CLEAN_ENV, "JUPYTER"),
-        env={"JUPYTER_DATA_DIR": str(base / "data")},
-    ) as (url, token):
+    with mlops_lab(tmp_path_factory, BUILT, _fill_store) as (url, token, ids, base):
         yield {"url": url, "token": token, "ids": ids, "log": base / "lab.log"}
 
 

@@ -217,3 +217,19 @@ describe('orderTerm', () => {
     expect(orderTerm('attributes.start_time')).toBe('attributes.start_time');
   });
 });
+
+describe('watching the store', () => {
+  it('reads the runs again only when the index version moved', async () => {
+    const source = new MemoryTable();
+    const model = new RunsTableModel(source, ['1'], null);
+    await model.refresh();
+    const full = source.queries.length;
+    await model.checkForChanges();
+    expect(source.queries.slice(full).map(q => q.limit)).toEqual([1]);
+    const runsTable = source.runsTable.bind(source);
+    source.runsTable = async q => ({ ...(await runsTable(q)), version: 2 });
+    await model.checkForChanges();
+    expect(source.queries.slice(full).map(q => q.limit ?? 'all')).toEqual([1, 1, 'all']);
+    expect(model.table!.version).toBe(2);
+  });
+});
