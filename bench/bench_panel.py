@@ -38,10 +38,10 @@ def _client(root: Path) -> Any:
     return settings, open_client(settings)
 
 
-def _write_runs(args: tuple[str, str, int, int]) -> None:
+def _write_runs(args: tuple[str, str, int, int, bool]) -> None:
     from mlflow.entities import Metric, Param
 
-    root, exp, start, count = args
+    root, exp, start, count, wide = args
     _, client = _client(Path(root))
     for i in range(start, start + count):
         run = client.create_run(exp, start_time=1_700_000_000_000 + i, run_name=f"run-{i:05d}")
@@ -51,12 +51,21 @@ def _write_runs(args: tuple[str, str, int, int]) -> None:
             Metric("loss", 1 / (i + 1), 0, 0),
         ]
         params = [Param("model", ("rf", "gbm", "lr")[i % 3]), Param("depth", str(i % 12))]
+        if wide:  # 4 metrics and 4 params
+            metrics += [
+                Metric("f1", (i * 31 % 997) / 997, 0, 0),
+                Metric("auc", (i % 89) / 89, 0, 0),
+            ]
+            params += [Param("lr", str(10 ** -(i % 5))), Param("seed", str(i % 1000))]
         client.log_batch(rid, metrics=metrics, params=params)
         client.set_terminated(rid, "FINISHED", end_time=1_700_000_000_000 + i + 5000)
 
 
-def build_store(root: Path, n: int, procs: int = 8) -> str:
-    """Create (or reuse) a store with ``n`` runs; return the experiment id."""
+def build_store(root: Path, n: int, procs: int = 8, wide: bool = False) -> str:
+    """Create (or reuse) a store with ``n`` runs; return the experiment id.
+
+    Each run has 2 metrics and 2 params, or 4 and 4 when ``wide``.
+    """
     _, client = _client(root)
     exp = client.get_experiment_by_name(EXPERIMENT)
     if exp is not None:
@@ -67,7 +76,7 @@ def build_store(root: Path, n: int, procs: int = 8) -> str:
     exp_id = client.create_experiment(EXPERIMENT)
     t0 = time.perf_counter()
     share = -(-n // procs)
-    jobs = [(str(root), exp_id, s, min(share, n - s)) for s in range(0, n, share)]
+    jobs = [(str(root), exp_id, s, min(share, n - s), wide) for s in range(0, n, share)]
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
         pool.map(_write_runs, jobs)
     print(f"built {n} runs in {time.perf_counter() - t0:.1f} s under {root}")
