@@ -124,7 +124,9 @@ def test_mlflow_end_run_ends_the_mlops_run_after_writing_its_values(store, clien
 
 
 def test_mlops_end_run_ends_a_run_mlflow_started(store, client) -> None:
+    mlops.experiment("adopted")  # MLflow's active experiment too
     started = mlflow.start_run(run_name="from-mlflow")
+    assert client.get_experiment(started.info.experiment_id).name == "adopted"
     assert mlops.active_run().run_id == started.info.run_id
     mlops.log(acc=0.7)
     ended = mlops.end_run("KILLED")
