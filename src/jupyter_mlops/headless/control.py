@@ -14,6 +14,9 @@ __all__ = ["ExecutionControl"]
 
 #: seconds between the interrupts a cancelled execution sends its kernel
 _INTERRUPT_EVERY_S = 0.5
+#: seconds of unanswered interrupts after which the kernel process is killed: an interrupt
+#: landing outside a cell's execution can leave the kernel without ever replying to it
+_KILL_AFTER_S = 15.0
 
 
 @dataclass
@@ -46,10 +49,13 @@ class ExecutionControl:
         ).start()
 
     def _interrupt_until_over(self) -> None:
+        waited = 0.0
         while True:
             pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
             if pid:
+                sig = signal.SIGKILL if waited >= _KILL_AFTER_S else signal.SIGINT
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(int(pid), signal.SIGINT)
+                    os.kill(int(pid), sig)
+                waited += _INTERRUPT_EVERY_S
             if self.over.wait(_INTERRUPT_EVERY_S):
                 return
