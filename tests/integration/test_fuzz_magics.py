@@ -21,9 +21,8 @@ from tests.store_state import store_state
 
 pytestmark = pytest.mark.integration
 
-#: left out: ``panel`` shows a live widget, ``pipeline`` runs notebooks (work in progress) and
-#: ``autolog`` patches ML libraries for the whole process (see test_mlflow_interop.py)
-_SKIPPED = {"panel", "pipeline", "autolog"}
+#: left out: ``autolog`` patches ML libraries for the whole process (see test_mlflow_interop.py)
+_SKIPPED = {"autolog"}
 MAGIC_EXAMPLES = 150
 
 _WORDS = [
@@ -35,6 +34,8 @@ _WORDS = [
     "1", "-1", "0", "99999999999999999999999", "''", '""', "'open", '"open', "\\",
     "metrics.acc >", "accuracy>=", "accuracy>=x", "acc>0.5", "@", "/x", "a,b", "In", "Out",
     "x" * 300, "\t", "ünïcode", "🙂", "\x00", "nan", "None", "{}", "[1]",
+    "run", "show", "pipeline.yaml", "--jobs", "-j", "--only", "--from", "--force", "--resume",
+    "--executor", "dask://", "local", "--quiet", "--page-size", "--no-live",
 ]  # fmt: skip
 
 
