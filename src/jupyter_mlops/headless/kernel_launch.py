@@ -9,6 +9,7 @@ folder travel with each execution instead of through this process's globals
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -37,7 +38,28 @@ def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path:
                 kw.update(env=dict(env), cwd=cwd, stdout=log, stderr=log)
                 await super().start_kernel(**kw)
 
-    return _LaunchKernelManager(kernel_name=kernel_name)
+    return _LaunchKernelManager(kernel_name=kernel_name, **_transport())
+
+
+def _transport() -> dict[str, str]:
+    """Unix sockets at a path of this kernel's own, where the platform has them.
+
+    Free TCP ports are found by binding port 0 and closing it again, which only one
+    process can keep track of: kernels launched at the same moment from several
+    processes (Dask workers, two CLIs) can be handed the same port, and the second
+    kernel dies before it answers. A socket path unique to each kernel cannot
+    collide, and nothing listens on the network.
+    """
+    if os.name != "posix":
+        return {}
+    import tempfile
+    import uuid
+
+    # short: a Unix socket path must stay under ~100 bytes, with the "-<port>" suffix
+    return {
+        "transport": "ipc",
+        "ip": os.path.join(tempfile.gettempdir(), f"mlk-{uuid.uuid4().hex[:12]}"),
+    }
 
 
 def start_kernel(km: Any) -> None:
