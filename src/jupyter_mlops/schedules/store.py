@@ -101,14 +101,19 @@ class ScheduleStore:
         return open_client(self.settings)
 
     def experiment_id(self) -> str:
-        """The ledger experiment, created on first use."""
+        """The ledger experiment, created on first use (a write)."""
+        found = self._existing_experiment_id()
+        if found is None:
+            self._experiment_id = found = self._create_experiment()
+        return found
+
+    def _existing_experiment_id(self) -> str | None:
+        """The ledger experiment if one exists (reads create nothing)."""
         if self._experiment_id is None:
             with mlflow_errors("open the schedules ledger"):
                 found = self.client.get_experiment_by_name(LEDGER_EXPERIMENT)
-                if found is None:
-                    self._experiment_id = self._create_experiment()
-                else:
-                    self._experiment_id = str(found.experiment_id)
+            if found is not None:
+                self._experiment_id = str(found.experiment_id)
         return self._experiment_id
 
     def _create_experiment(self) -> str:
@@ -129,9 +134,12 @@ class ScheduleStore:
     # -- schedules ----------------------------------------------------------------------
     def _ledgers(self, name: str | None = None) -> list[Run]:
         query = f"tags.`{_LEDGER_TAG}` = '{name}'" if name else f"tags.`{_LEDGER_TAG}` != ''"
+        experiment_id = self._existing_experiment_id()
+        if experiment_id is None:
+            return []  # no schedule was ever added: reading creates nothing
         with mlflow_errors("read the schedules"):
             runs = self.client.search_runs(
-                [self.experiment_id()], query, max_results=5000, order_by=["start_time ASC"]
+                [experiment_id], query, max_results=5000, order_by=["start_time ASC"]
             )
         return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))
 
