@@ -32,9 +32,11 @@ _QUERY_KEYS = [
     "experiment_id", "filter", "order_by", "max_results", "page_token", "name", "path",
     "key", "download", "threshold", "a", "b", "columns",
 ]  # fmt: skip
+#: every key a POST handler reads (models promote, headless, reproduce, schedules)
 _BODY_KEYS = [
     "version", "alias", "require", "beat", "on", "lower_is_better", "path", "params",
-    "experiment",
+    "experiment", "target", "name", "cron", "timezone", "overlap", "grace_s", "on_failure",
+    "on_success",
 ]  # fmt: skip
 
 
@@ -65,8 +67,11 @@ def _requests(draw: Any, known: dict[str, list[str]]) -> tuple[str, list[str], d
             path += piece
             continue
         name, regex = group.groups()
+        # Known values only where the route's pattern takes them (``pause|resume|run``):
+        # anything else is not our route, and Tornado's own 404 page answers it.
+        fits = [v for v in known.get(name, ["x"]) if re.fullmatch(regex, v)]
         value = draw(
-            st.sampled_from(known.get(name, ["x"]))
+            (st.sampled_from(fits) if fits else st.nothing())
             | st.from_regex(regex, fullmatch=True).filter(lambda v: v not in (".", ".."))
         )
         path += quote(value, safe="")
