@@ -22,23 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from _commands import timed_command
 from _table import print_table
 from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 BIN = Path(sys.executable).parent
 GOALS = {"run": 0.75, "runs": 0.5}
-
-
-def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> Callable[[], float]:
-    def run() -> float:
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
-        return time.perf_counter() - start
-
-    return run
 
 
 def _project(root: Path) -> tuple[Path, Path]:
@@ -114,8 +105,8 @@ def main() -> int:
         )
         pairs = {
             "run": (
-                _timed([mlops, "run", str(nb), "-p", "lr", "0.2", "-q"], root, env),
-                _timed(
+                timed_command([mlops, "run", str(nb), "-p", "lr", "0.2", "-q"], root, env),
+                timed_command(
                     [
                         str(BIN / "papermill"),
                         str(nb),
@@ -130,12 +121,15 @@ def main() -> int:
                 ),
             ),
             "runs": (
-                _timed([mlops, "runs", "--experiment", "cold", "--max", "10"], root, env),
-                _timed([sys.executable, "-c", search], root, env),
+                timed_command([mlops, "runs", "--experiment", "cold", "--max", "10"], root, env),
+                timed_command([sys.executable, "-c", search], root, env),
             ),
-            "pipeline show": (_timed([mlops, "pipeline", "show", str(spec)], root, env), None),
+            "pipeline show": (
+                timed_command([mlops, "pipeline", "show", str(spec)], root, env),
+                None,
+            ),
             "pipeline run (all cached)": (
-                _timed([mlops, "pipeline", "run", str(spec), "-q"], root, env),
+                timed_command([mlops, "pipeline", "run", str(spec), "-q"], root, env),
                 None,
             ),
         }

@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _commands import timed_command
 from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
 BIN = Path(sys.executable).parent
@@ -32,15 +34,6 @@ BIN = Path(sys.executable).parent
 
 def _notebook(path: Path) -> Path:
     return write_notebook(path, [params("x = 1"), code("y = x * 2"), code("print(y)")])
-
-
-def _timed_cmd(cmd: list[str], cwd: Path, env: dict[str, str]) -> Callable[[], float]:
-    def run() -> float:
-        start = time.perf_counter()
-        subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
-        return time.perf_counter() - start
-
-    return run
 
 
 def _executor(root: Path) -> str:
@@ -95,9 +88,9 @@ def _measure(
         return time.perf_counter() - start
 
     variants: dict[str, Callable[[], float]] = {
-        "jupyter mlops run, warm worker": _timed_cmd(mlops, root, env),
-        "jupyter mlops run, no worker (cold process)": _timed_cmd(mlops, root, cold_env),
-        "papermill CLI": _timed_cmd(pm_cmd, root, env),
+        "jupyter mlops run, warm worker": timed_command(mlops, root, env),
+        "jupyter mlops run, no worker (cold process)": timed_command(mlops, root, cold_env),
+        "papermill CLI": timed_command(pm_cmd, root, env),
         "papermill.execute_notebook, warm process": warm,
     }
     for fn in variants.values():  # warm-up: store schema, worker's spare kernel, imports

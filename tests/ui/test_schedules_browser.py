@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 from jupyter_mlops.testing.notebooks import code, params, write_notebook
-from tests.ui.lab_server import CLEAN_ENV, lab_config, running_lab, screenshot
+from tests.ui.lab_server import mlops_lab, screenshot
 
 pytestmark = pytest.mark.ui
 
@@ -19,36 +18,18 @@ BUILT = REPO / "src" / "jupyter_mlops" / "labextension"
 SHOTS = REPO / "build" / "ui-screenshots"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not (BUILT / "package.json").is_file():
-        pytest.skip("labextension not built: run `make labextension`")
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "project"
-    (root / ".mlops").mkdir(parents=True)
+def _fill(root: Path) -> Path:
     cells = [
         params("lr = 0.1  # learning rate"),
         code("import jupyter_mlops as mlops\nmlops.log(score=lr * 10)"),
     ]
     write_notebook(root / "train.ipynb", cells)
-    extensions = base / "labextensions"
-    extensions.mkdir()
-    (extensions / "jupyter-mlops").symlink_to(BUILT, target_is_directory=True)
-    config = lab_config(base)
-    (config / "jupyter_server_config.d").mkdir()
-    shutil.copy(
-        REPO / "jupyter-config" / "server-config" / "jupyter_mlops.json",
-        config / "jupyter_server_config.d",
-    )
-    with running_lab(
-        base,
-        root,
-        config,
-        ready="/mlops/api/v1/status",
-        extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
-        clean_env=(*CLEAN_ENV, "JUPYTER"),
-        env={"JUPYTER_DATA_DIR": str(base / "data")},
-    ) as (url, token):
+    return root
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with mlops_lab(tmp_path_factory, BUILT, _fill) as (url, token, root, _):
         yield {"url": url, "token": token, "root": root}
 
 
