@@ -8,8 +8,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import StoreError
-from jupyter_mlops.tracking import api
-from jupyter_mlops.tracking.session import Tracker
+from jupyter_mlops.tracking import api, writes
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +45,7 @@ def test_a_sync_interrupted_mid_record_sends_each_chunk_once(
     journal = api.tracker().journal
     journal.write(store.tracking_uri, [(run_id, _metrics(250), [], [])])
     sent: list[int] = []
-    real = Tracker._send_to
+    real = writes.send_batch
     calls = {"n": 0}
 
     def flaky(c: Any, rid: str, metrics: list, params: list, tags: list) -> None:
@@ -56,7 +55,7 @@ def test_a_sync_interrupted_mid_record_sends_each_chunk_once(
         real(c, rid, metrics, params, tags)
         sent.extend(m[3] for m in metrics)
 
-    monkeypatch.setattr(Tracker, "_send_to", staticmethod(flaky))
+    monkeypatch.setattr(writes, "send_batch", flaky)
     first = mlops.sync()
     assert (first.files, first.remaining) == (0, 1)
     second = mlops.sync()

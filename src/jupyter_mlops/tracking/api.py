@@ -221,7 +221,8 @@ def _sklearn_autolog(log_models: bool) -> None:
         import sklearn  # noqa: F401
     except ImportError:
         raise InvalidInput(
-            "scikit-learn is not installed; pip install scikit-learn, or use %mlops autolog all"
+            "scikit-learn is not installed; pip install 'jupyter-mlops[examples]' "
+            "(or scikit-learn), or use %mlops autolog all"
         ) from None
     import mlflow.sklearn
 
