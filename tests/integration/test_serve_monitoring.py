@@ -7,6 +7,7 @@ standing in for the webhook endpoint.
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,12 @@ def test_metrics_drift_and_one_alert_per_episode(
     payload = received[0]
     assert payload["model"] == "wine" and payload["version"] == "1"
     assert payload["expression"] == ALERT and payload["value"] > 0.3
-    assert payload["time"] and payload["link"] == f"runs:/{payload['run_id']}"
+    # embedded store: the run's URI; tracking server: its page in the server's UI
+    assert payload["time"] and payload["link"] in (
+        f"runs:/{payload['run_id']}",
+        f"{os.environ.get('MLFLOW_TRACKING_URI', '')}/#/experiments/"
+        f"{client.get_run(payload['run_id']).info.experiment_id}/runs/{payload['run_id']}",
+    )
 
     runs = _alert_runs(client)
     assert [r.info.run_id for r in runs] == [payload["run_id"]]
