@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TESTED_REVISIONS", "RunRecord", "read_runs", "schema_revision"]
 
-#: MLflow schema revisions (``alembic_version.version_num``) whose tables this module reads
+#: MLflow schema revisions (``alembic_version.version_num``) whose tables were tested (MLflow
+#: 3.17): read directly here and by the runs index; any other store goes through MLflow
 TESTED_REVISIONS = frozenset({"dc11669786a5"})
 _DEFAULT_ORDERS = ((), ("attributes.start_time DESC",), ("start_time DESC",))
 

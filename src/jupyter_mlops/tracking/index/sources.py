@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import InvalidInput
+from ..sqlite_reader import TESTED_REVISIONS
 from ..store import mlflow_errors, sqlite_path
 from .rows import CHUNK, DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
 
@@ -296,9 +297,6 @@ SOURCES: dict[str, Callable[[str, Sequence[str], Any], Source]] = {
 }
 
 
-#: MLflow schema revisions (its alembic ``version_num``) whose tables :class:`SqlSource`
-#: was tested against: MLflow 3.17. Any other store is read through ``search_runs``.
-TESTED_REVISIONS = frozenset({"dc11669786a5"})
 _told: set[tuple[str, str | None]] = set()
 
 
