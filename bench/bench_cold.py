@@ -21,11 +21,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from _commands import timed_command
 from _table import print_table
+from bench_logging import bench_load_ext
 from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 BIN = Path(sys.executable).parent
@@ -63,29 +63,6 @@ def _seed_runs(root: Path, env: dict[str, str]) -> str:
         [sys.executable, "-c", script], cwd=root, env=env, check=True, capture_output=True
     )
     return done.stdout.decode().strip().splitlines()[-1]
-
-
-def _quiet(msg: dict) -> None:
-    """Drop the kernel's output messages (the bench prints only its table)."""
-
-
-def _load_ext_ms(root: Path, env: dict[str, str], rounds: int) -> tuple[float, float]:
-    """Median ms of ``%load_ext jupyter_mlops`` and of a bare cell, each in a fresh kernel."""
-    from jupyter_client.manager import start_new_kernel
-
-    ext, bare = [], []
-    for _ in range(rounds):
-        for cell, into in (("%load_ext jupyter_mlops", ext), ("pass", bare)):
-            km, kc = start_new_kernel(kernel_name="python3", cwd=str(root), env=env)
-            try:
-                kc.execute_interactive("1", timeout=60, output_hook=_quiet)  # up and idle
-                start = time.perf_counter()
-                kc.execute_interactive(cell, timeout=120, output_hook=_quiet)
-                into.append((time.perf_counter() - start) * 1000)
-            finally:
-                kc.stop_channels()
-                km.shutdown_kernel(now=True)
-    return statistics.median(ext), statistics.median(bare)
 
 
 def main() -> int:
@@ -143,7 +120,7 @@ def main() -> int:
                 if anchor is not None:
                     anchor_s.append(anchor())
             rows.append(_row(name, ours_s, anchor_s))
-        ext_ms, bare_ms = _load_ext_ms(root, env, max(3, args.repeat // 2))
+        bare_ms, ext_ms = bench_load_ext(max(3, args.repeat // 2), root, env)
         rows.append(
             [
                 "%load_ext jupyter_mlops",
