@@ -136,6 +136,9 @@ export class RestSource implements IMlopsSource, IScheduleSource, ITableSource {
     if (query.limit) {
       params.push(['limit', String(query.limit)]);
     }
+    if (query.nested) {
+      params.push(['nested', 'true']);
+    }
     return this._get<IRunsTable>('runs-table', params);
   }
 

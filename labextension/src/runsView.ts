@@ -90,7 +90,7 @@ export class RunsTableView extends Widget {
 
   protected onAfterAttach(msg: Message): void {
     if (!this.model.table) {
-      void this.model.refresh().then(() => this.model.startPolling());
+      void this.model.refresh(true).then(() => this.model.startPolling());
     }
   }
 
@@ -131,11 +131,15 @@ export class RunsTableView extends Widget {
     }
     if (change === 'data') {
       this._renderPicker();
+    }
+    if (change === 'data' || change === 'order') {
       this._grid.scrollToTop();
     }
     this._grid.render();
-    if (change !== 'view') {
+    if (change === 'brush') {
       this._drawCharts();
+    } else if (change === 'data') {
+      this._afterPaint(() => this._drawCharts()); // the table shows first
     }
     this._renderCounts();
     if (!this.node.dataset.firstPaintMs) {
@@ -145,13 +149,21 @@ export class RunsTableView extends Widget {
     }
   }
 
+  /** Run `fn` once the frame being prepared has been painted. */
+  private _afterPaint(fn: () => void): void {
+    cancelAnimationFrame(this._frame);
+    this._frame = requestAnimationFrame(() => {
+      this._frame = requestAnimationFrame(fn);
+    });
+  }
+
   private _scheduleCharts(): void {
     cancelAnimationFrame(this._frame);
     this._frame = requestAnimationFrame(() => this._drawCharts());
   }
 
   private _drawCharts(): void {
-    if (this.model.table) {
+    if (this.model.table && !this.model.partial) {
       this._parcoords.draw();
       this._scatter.draw();
     }
@@ -163,7 +175,9 @@ export class RunsTableView extends Widget {
     const loaded = t.runs.run_id.length;
     const brushed = m.brushes.size ? `, ${m.matched} in brushes` : '';
     const cut = t.truncated ? ` (first ${loaded} of ${t.total})` : '';
-    this._count.textContent = `${loaded} runs${cut}${brushed}`;
+    this._count.textContent = m.partial
+      ? `${loaded} of ${t.total} runs, loading the rest…`
+      : `${loaded} runs${cut}${brushed}`;
     this._clear.disabled = m.brushes.size === 0;
     const ids = m.compareIds();
     this._compare.disabled = ids.length < 2;

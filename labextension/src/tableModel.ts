@@ -15,12 +15,18 @@ import {
   ITableSource,
   RUNS_TABLE_COMMAND
 } from './tableTokens';
+import { flattenGroups, groupRuns, IRowView } from './tableGroups';
+import { baseRanks, sortIndices } from './tableSort';
+
+export { flattenGroups, groupRuns, IRowView } from './tableGroups';
 
 /** Value columns shown when nothing is remembered: this many metrics and params. */
 export const DEFAULT_METRICS = 4;
 export const DEFAULT_PARAMS = 4;
 /** Most runs sent to Compare (each one is fetched with its metric history). */
 export const MAX_COMPARE = 10;
+/** Rows of the first page: shown while the rest of a large table loads. */
+export const FIRST_PAGE = 200;
 
 /** An axis of the charts: numeric (min..max) or categories in sorted order. */
 export interface IAxis {
@@ -34,16 +40,11 @@ export interface IAxis {
 /** A brushed interval of an axis, as fractions 0 (bottom) .. 1 (top). */
 export type Brush = [number, number];
 
-/** One visible table row: an index into the columns, its depth and group state. */
-export interface IRowView {
-  index: number;
-  depth: number;
-  childCount: number;
-  expanded: boolean;
-}
-
-/** What changed: the runs themselves, the brushes, or only what the table shows. */
-export type Change = 'data' | 'brush' | 'view';
+/**
+ * What changed: the runs themselves, the brushes, the order of the rows (the same
+ * runs, sorted here), or only what the table shows.
+ */
+export type Change = 'data' | 'brush' | 'order' | 'view';
 
 function asNumber(raw: CellValue): number | null {
   if (raw === null || raw === '') {
@@ -104,95 +105,6 @@ export function brushMask(
     }
   }
   return mask;
-}
-
-/** Runs as a forest: roots (top-level runs, or runs whose parent is not shown) and children. */
-export function groupRuns(
-  runIds: string[],
-  parentIds: (string | null)[],
-  include: (i: number) => boolean = () => true
-): { roots: number[]; children: Map<number, number[]> } {
-  const position = new Map<string, number>();
-  runIds.forEach((id, i) => include(i) && position.set(id, i));
-  const roots: number[] = [];
-  const children = new Map<number, number[]>();
-  for (const [, i] of position) {
-    const parent = parentIds[i];
-    const p = parent && parent !== runIds[i] ? position.get(parent) : undefined;
-    if (p === undefined) {
-      roots.push(i);
-    } else {
-      const kids = children.get(p);
-      if (kids) {
-        kids.push(i);
-      } else {
-        children.set(p, [i]);
-      }
-    }
-  }
-  breakCycles(position.values(), roots, children);
-  return { roots, children };
-}
-
-/** Parent links in a cycle leave runs no root reaches: make one run of each cycle a root. */
-function breakCycles(
-  all: Iterable<number>,
-  roots: number[],
-  children: Map<number, number[]>
-): void {
-  const reached = new Set<number>();
-  const reach = (start: number) => {
-    const stack = [start];
-    while (stack.length) {
-      const i = stack.pop()!;
-      if (!reached.has(i)) {
-        reached.add(i);
-        stack.push(...(children.get(i) ?? []));
-      }
-    }
-  };
-  roots.forEach(reach);
-  for (const i of all) {
-    if (!reached.has(i)) {
-      for (const [p, kids] of children) {
-        children.set(
-          p,
-          kids.filter(k => k !== i)
-        );
-      }
-      roots.push(i);
-      reach(i);
-    }
-  }
-}
-
-/** The visible rows of a forest: children follow their parent when it is expanded. */
-export function flattenGroups(
-  groups: { roots: number[]; children: Map<number, number[]> },
-  isExpanded: (i: number) => boolean
-): IRowView[] {
-  const rows: IRowView[] = [];
-  const seen = new Set<number>();
-  const visit = (start: number) => {
-    const stack: [number, number][] = [[start, 0]];
-    while (stack.length) {
-      const [i, depth] = stack.pop()!;
-      if (seen.has(i)) {
-        continue;
-      }
-      seen.add(i);
-      const kids = groups.children.get(i) ?? [];
-      const expanded = kids.length > 0 && isExpanded(i);
-      rows.push({ index: i, depth, childCount: kids.length, expanded });
-      if (expanded) {
-        for (let k = kids.length - 1; k >= 0; k--) {
-          stack.push([kids[k], depth + 1]);
-        }
-      }
-    }
-  };
-  groups.roots.forEach(visit);
-  return rows;
 }
 
 /** Storage key of the picked columns of an experiment set. */
@@ -259,6 +171,10 @@ export class RunsTableModel {
   }
   get loading(): boolean {
     return this._loading;
+  }
+  /** Whether the table holds only its first page while the rest loads. */
+  get partial(): boolean {
+    return this._partial;
   }
   get rows(): IRowView[] {
     return this._rows;
@@ -330,23 +246,43 @@ export class RunsTableModel {
     }
   }
 
-  /** Fetch the runs for the current filter, order and columns (newest answer wins). */
-  async refresh(): Promise<void> {
+  /**
+   * Fetch the runs for the current filter, order and columns (newest answer wins).
+   *
+   * With `firstPage` (and no brush), the top {@link FIRST_PAGE} rows of the grouped
+   * table are shown first, while the rest loads.
+   */
+  async refresh(firstPage = false): Promise<void> {
     const ticket = ++this._ticket;
+    const current = () => ticket === this._ticket;
     this._loading = true;
     try {
-      const table = await this.source.runsTable(this._query());
-      if (ticket !== this._ticket) {
-        return;
-      }
       if (this._columns === null) {
-        this._columns = defaultColumns(table.keys);
-        if (this._columns.length) {
-          return this.refresh();
+        const probe = await this.source.runsTable({ ...this._query(), limit: 1 });
+        if (!current()) {
+          return;
+        }
+        this._columns ??= defaultColumns(probe.keys);
+      }
+      if (firstPage && !this._brushes.size) {
+        const query = { ...this._query(), limit: FIRST_PAGE, nested: true };
+        const page = await this.source.runsTable(query);
+        if (!current()) {
+          return;
+        }
+        this._error = null;
+        this._setTable(page, query.orderBy, page.truncated);
+        if (!page.truncated) {
+          return;
         }
       }
+      const query = this._query();
+      const table = await this.source.runsTable(query);
+      if (!current()) {
+        return;
+      }
       this._error = null;
-      this._setTable(table);
+      this._setTable(table, query.orderBy);
     } catch (error) {
       if (ticket === this._ticket) {
         this._error = (error as Error).message || String(error);
@@ -361,14 +297,20 @@ export class RunsTableModel {
 
   setFilter(filter: string): Promise<void> {
     this._filter = filter.trim();
-    return this.refresh();
+    return this.refresh(true);
   }
 
-  /** Sort by `column`; the same column again flips the direction. */
-  sortBy(column: string): Promise<void> {
+  /**
+   * Sort by `column`; the same column again flips the direction.  When every
+   * matching run is loaded the rows are sorted here, without a request.
+   */
+  async sortBy(column: string): Promise<void> {
     const [current, direction] = this._orderBy.split(' ');
     this._orderBy = `${column} ${current === column && direction === 'DESC' ? 'ASC' : 'DESC'}`;
-    return this.refresh();
+    if (this._loading || !this._sortHere()) {
+      return this.refresh();
+    }
+    this._changed.emit('order');
   }
 
   /** Show `columns` (remembered for this experiment set). */
@@ -446,10 +388,37 @@ export class RunsTableModel {
     };
   }
 
-  private _setTable(table: IRunsTable): void {
+  /** Order the loaded rows by {@link orderBy} here; false when only the server can. */
+  private _sortHere(): boolean {
+    const t = this._table;
+    if (!t || this._partial) {
+      return false;
+    }
+    const term = this._query().orderBy;
+    if (term === this._loadedOrder) {
+      this._order = null;
+    } else {
+      this._ranks ??= baseRanks(t);
+      const order = sortIndices(t, this._orderBy, this._ranks);
+      if (!order) {
+        return false;
+      }
+      this._order = order;
+    }
+    this._regroup();
+    return true;
+  }
+
+  private _setTable(table: IRunsTable, loadedOrder: string, partial = false): void {
     this._table = table;
-    const known = new Set(table.runs.run_id);
-    this._selected = new Set([...this._selected].filter(id => known.has(id)));
+    this._partial = partial;
+    this._loadedOrder = loadedOrder;
+    this._order = null;
+    this._ranks = null;
+    if (!partial) {
+      const known = new Set(table.runs.run_id);
+      this._selected = new Set([...this._selected].filter(id => known.has(id)));
+    }
     this._axes = this.columns
       .filter(c => !c.startsWith('tags.') && table.columns[c])
       .map(c => buildAxis(c, table.columns[c]));
@@ -473,7 +442,12 @@ export class RunsTableModel {
       this._rows = [];
       return;
     }
-    const groups = groupRuns(t.runs.run_id, t.runs.parent_id, i => this._mask[i] === 1);
+    const groups = groupRuns(
+      t.runs.run_id,
+      t.runs.parent_id,
+      i => this._mask[i] === 1,
+      this._order
+    );
     this._rows = flattenGroups(groups, i => !this._collapsed.has(t.runs.run_id[i]));
   }
 
@@ -484,6 +458,10 @@ export class RunsTableModel {
   private _orderBy = 'attributes.start_time DESC';
   private _error: string | null = null;
   private _loading = false;
+  private _partial = false;
+  private _loadedOrder = '';
+  private _order: number[] | null = null;
+  private _ranks: Int32Array | null = null;
   private _ticket = 0;
   private _rows: IRowView[] = [];
   private _axes: IAxis[] = [];

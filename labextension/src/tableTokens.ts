@@ -27,6 +27,8 @@ export interface IRunsTable {
   runs: IRunsColumns;
   /** One array per asked column (`metrics.acc`, `params.lr`, `tags.team`). */
   columns: Record<string, CellValue[]>;
+  /** Metric columns where NaN or an infinity was sent as null. */
+  nonfinite?: string[];
 }
 
 export interface IRunsTableQuery {
@@ -36,6 +38,8 @@ export interface IRunsTableQuery {
   columns: string[];
   /** Most runs to return (all by default); 1 is a cheap probe of `version`. */
   limit?: number;
+  /** Runs in display order (nested runs right after their parent) before `limit` applies. */
+  nested?: boolean;
 }
 
 /** The call the runs table model needs; `api.ts` implements it over REST, tests in memory. */

@@ -79,6 +79,36 @@ async def test_order_filter_and_limit(jp_fetch: Any, sweep: dict[str, Any]) -> N
     assert limited["total"] == 6 and limited["truncated"] and len(limited["runs"]["run_id"]) == 2
 
 
+async def test_nested_first_page_is_the_top_of_the_grouped_table(
+    jp_fetch: Any, sweep: dict[str, Any]
+) -> None:
+    body = await get_json(
+        jp_fetch, "runs-table", experiment_id=sweep["experiment_id"], limit=4, nested="true"
+    )
+    runs = body["runs"]
+    # newest first: the two late runs, then the sweep with its members right after it
+    assert sorted(runs["name"][:2]) == ["nan", "solo"]
+    assert runs["name"][2:] == ["sweep", "member-2"]
+    assert runs["parent_id"][3] == sweep["ids"]["sweep"]
+    assert body["total"] == 6 and body["truncated"]
+
+
+async def test_nonfinite_names_the_metric_columns_that_lost_values(
+    jp_fetch: Any, sweep: dict[str, Any]
+) -> None:
+    exp = sweep["experiment_id"]
+    body = await get_json(jp_fetch, "runs-table", experiment_id=exp, column="metrics.acc")
+    assert body["nonfinite"] == ["metrics.acc"]
+    finite = await get_json(
+        jp_fetch,
+        "runs-table",
+        experiment_id=exp,
+        column="metrics.acc",
+        filter="attributes.run_name != 'nan'",
+    )
+    assert finite["nonfinite"] == [] and None not in finite["columns"]["metrics.acc"][:2]
+
+
 async def test_user_text_comes_back_as_data(jp_fetch: Any, sweep: dict[str, Any]) -> None:
     body = await get_json(
         jp_fetch, "runs-table", experiment_id=sweep["experiment_id"], column="tags.team"
@@ -93,6 +123,7 @@ async def test_user_text_comes_back_as_data(jp_fetch: Any, sweep: dict[str, Any]
         ({"filter": "metrics.acc >>> 1"}, "filter"),
         ({"limit": "0"}, "limit must be"),
         ({"order_by": "nonsense ASC DESC"}, "order"),
+        ({"nested": "maybe"}, "nested must be true or false"),
     ],
 )
 async def test_bad_requests_say_what_is_wrong(

@@ -2,13 +2,21 @@ import {
   axisPositions,
   buildAxis,
   defaultColumns,
+  FIRST_PAGE,
   flattenGroups,
   groupRuns,
   memoryKey,
   orderTerm,
   RunsTableModel
 } from '../tableModel';
-import { IColumnMemory, IRunsTable, IRunsTableQuery, ITableSource } from '../tableTokens';
+import { baseRanks, compareText, sortIndices } from '../tableSort';
+import {
+  CellValue,
+  IColumnMemory,
+  IRunsTable,
+  IRunsTableQuery,
+  ITableSource
+} from '../tableTokens';
 
 interface IFakeRun {
   id: string;
@@ -35,22 +43,24 @@ class MemoryTable implements ITableSource {
       'params.depth': r => r.depth || null,
       'tags.note': () => '<img src=x onerror=alert(1)>'
     };
-    const columns = Object.fromEntries(query.columns.map(c => [c, RUNS.map(pick[c])]));
+    const runs = RUNS.slice(0, query.limit ?? RUNS.length);
+    const columns = Object.fromEntries(query.columns.map(c => [c, runs.map(pick[c])]));
     return {
       total: RUNS.length,
-      truncated: false,
+      truncated: runs.length < RUNS.length,
       version: 1,
       keys: { metrics: ['acc'], params: ['depth'], tags: ['note'] },
       runs: {
-        run_id: RUNS.map(r => r.id),
-        name: RUNS.map(r => `name-${r.id}`),
-        status: RUNS.map(() => 'FINISHED'),
-        start_time: RUNS.map((_, i) => 1000 + i),
-        end_time: RUNS.map(() => null),
-        experiment_id: RUNS.map(() => '1'),
-        parent_id: RUNS.map(r => r.parent)
+        run_id: runs.map(r => r.id),
+        name: runs.map(r => `name-${r.id}`),
+        status: runs.map(() => 'FINISHED'),
+        start_time: runs.map(r => 1000 + RUNS.indexOf(r)),
+        end_time: runs.map(() => null),
+        experiment_id: runs.map(() => '1'),
+        parent_id: runs.map(r => r.parent)
       },
-      columns
+      columns,
+      nonfinite: []
     };
   }
 }
@@ -181,10 +191,6 @@ describe('RunsTableModel', () => {
     model.setBrush('params.depth', [0, 0.1]);
     await model.setColumns(['metrics.acc']);
     expect(model.brushes.size).toBe(0);
-    await model.sortBy('metrics.acc');
-    expect(source.queries[source.queries.length - 1].orderBy).toBe('metrics.acc DESC');
-    await model.sortBy('metrics.acc');
-    expect(model.orderBy).toBe('metrics.acc ASC');
     await model.setFilter("  params.depth = '4' ");
     expect(source.queries[source.queries.length - 1].filter).toBe("params.depth = '4'");
   });
@@ -207,6 +213,154 @@ describe('RunsTableModel', () => {
     );
     await model.refresh();
     expect(model.error).toBe('bad filter: metrics.acc >>> 1');
+  });
+});
+
+describe('sorting in the browser', () => {
+  it('sorts every loaded run as the server would, without a request', async () => {
+    const source = new MemoryTable();
+    const model = new RunsTableModel(source, ['1'], null);
+    await model.refresh();
+    const asked = source.queries.length;
+    const changes: string[] = [];
+    model.changed.connect((_, c) => changes.push(c));
+    await model.sortBy('metrics.acc');
+    expect(model.orderBy).toBe('metrics.acc DESC');
+    // deep (0.95) sorts first but stays under m2, under the sweep; runs without acc go last
+    expect(shown(model)).toEqual(['solo', 'sweep', '  m2', '    deep', '  m1']);
+    await model.sortBy('metrics.acc');
+    // a parent stays where its own value puts it (the sweep has no acc)
+    expect(shown(model)).toEqual(['solo', 'sweep', '  m1', '  m2', '    deep']);
+    await model.sortBy('attributes.run_name');
+    expect(shown(model)).toEqual(['sweep', '  m2', '    deep', '  m1', 'solo']);
+    expect(source.queries.length).toBe(asked);
+    expect(changes).toEqual(['order', 'order', 'order']);
+  });
+
+  it('asks the server when NaN or infinities were sent as null', async () => {
+    const source = new MemoryTable();
+    const runsTable = source.runsTable.bind(source);
+    source.runsTable = async q => ({ ...(await runsTable(q)), nonfinite: ['metrics.acc'] });
+    const model = new RunsTableModel(source, ['1'], null);
+    await model.refresh();
+    const asked = source.queries.length;
+    await model.sortBy('metrics.acc');
+    expect(source.queries.slice(asked).map(q => q.orderBy)).toEqual(['metrics.acc DESC']);
+    await model.sortBy('params.depth'); // strings sort here again
+    expect(source.queries.length).toBe(asked + 1);
+  });
+
+  function table(values: CellValue[], start: number[], ids: string[]): IRunsTable {
+    return {
+      total: values.length,
+      truncated: false,
+      version: 1,
+      keys: { metrics: [], params: [], tags: [] },
+      runs: {
+        run_id: ids,
+        name: ids,
+        status: ids.map(() => 'FINISHED'),
+        start_time: start,
+        end_time: start.map((s, i) => (i % 2 ? null : s + 1000 * i)),
+        experiment_id: ids.map(() => '1'),
+        parent_id: ids.map(() => null)
+      },
+      columns: { 'params.p': values }
+    };
+  }
+
+  it('keeps ties newest first and missing values last in both directions', () => {
+    const t = table(['b', null, 'a', 'b', null], [5, 9, 5, 7, 1], ['r1', 'r2', 'r3', 'r0', 'r4']);
+    // base order: r2 (9), r0 (7), r1 and r3 (5, by id), r4 (1)
+    expect(Array.from(baseRanks(t))).toEqual([2, 0, 3, 1, 4]);
+    expect(sortIndices(t, 'params.p ASC')).toEqual([2, 3, 0, 1, 4]);
+    expect(sortIndices(t, 'params.p DESC')).toEqual([3, 0, 2, 1, 4]);
+    // duration: unfinished runs (odd ones here) last
+    expect(sortIndices(t, 'duration DESC')).toEqual([4, 2, 0, 1, 3]);
+    expect(sortIndices({ ...t, truncated: true }, 'params.p ASC')).toBeNull();
+    expect(sortIndices(t, 'params.missing ASC')).toBeNull();
+  });
+
+  it('compares text by code point, as the server does', () => {
+    expect(compareText('\uffff', '\u{10000}')).toBeLessThan(0);
+    expect(compareText('a', 'ab')).toBeLessThan(0);
+    expect(compareText('B', 'a')).toBeLessThan(0);
+    expect(compareText('same', 'same')).toBe(0);
+  });
+});
+
+describe('first page', () => {
+  /** 250 top-level runs and a parent whose 3 nested runs started before it. */
+  class BigTable implements ITableSource {
+    queries: IRunsTableQuery[] = [];
+    async runsTable(query: IRunsTableQuery): Promise<IRunsTable> {
+      this.queries.push(query);
+      const n = 254;
+      const ids = Array.from({ length: n }, (_, i) => `r${String(i).padStart(3, '0')}`);
+      const parents = ids.map((_, i) => (i >= 1 && i <= 3 ? 'r004' : null));
+      let order = ids.map((_, i) => i);
+      if (query.nested) {
+        order = [0, 4, 1, 2, 3, ...order.slice(5)];
+      }
+      order = order.slice(0, query.limit ?? n);
+      return {
+        total: n,
+        truncated: order.length < n,
+        version: 1,
+        keys: { metrics: ['acc'], params: [], tags: [] },
+        runs: {
+          run_id: order.map(i => ids[i]),
+          name: order.map(i => ids[i]),
+          status: order.map(() => 'FINISHED'),
+          start_time: order.map(i => 10000 - i),
+          end_time: order.map(() => null),
+          experiment_id: order.map(() => '1'),
+          parent_id: order.map(i => parents[i])
+        },
+        columns: Object.fromEntries(query.columns.map(c => [c, order.map(i => i / n)])),
+        nonfinite: []
+      };
+    }
+  }
+
+  it('shows the top of the grouped table first, then every run', async () => {
+    const source = new BigTable();
+    const model = new RunsTableModel(source, ['1'], null);
+    const seen: string[][] = [];
+    model.changed.connect(() =>
+      seen.push([String(model.partial), ...shown(model).slice(0, 5), String(model.rows.length)])
+    );
+    await model.refresh(true);
+    expect(source.queries.map(q => [q.limit ?? 'all', q.nested ?? false])).toEqual([
+      [1, false],
+      [FIRST_PAGE, true],
+      ['all', false]
+    ]);
+    const top = ['r000', 'r004', '  r001', '  r002', '  r003'];
+    expect(seen).toEqual([
+      ['true', ...top, String(FIRST_PAGE)],
+      ['false', ...top, '254']
+    ]);
+    expect(model.columns).toEqual(['metrics.acc']);
+    await model.sortBy('attributes.start_time'); // ASC now: every run is loaded
+    expect(shown(model).slice(-5)).toEqual(['r004', '  r003', '  r002', '  r001', 'r000']);
+    expect(source.queries).toHaveLength(3);
+  });
+
+  it('keeps the selection while only the first page is shown', async () => {
+    const source = new BigTable();
+    const model = new RunsTableModel(source, ['1'], null);
+    await model.refresh();
+    model.toggleSelected('r250');
+    let partialSelection: string[] = [];
+    model.changed.connect(() => {
+      if (model.partial) {
+        partialSelection = [...model.selected];
+      }
+    });
+    await model.setFilter('metrics.acc > 0');
+    expect(partialSelection).toEqual(['r250']);
+    expect([...model.selected]).toEqual(['r250']);
   });
 });
 

@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import tornado.web
 
+from ..errors import InvalidInput
 from ..tracking import table
 from .base import MlopsHandler
 
 __all__ = ["routes"]
+
+#: JSON text of recent answers, by the identity of the (cached) answer it encodes
+_encoded: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+_encoded_lock = threading.Lock()
+
+
+def encode(answer: dict[str, Any]) -> str:
+    """JSON text of a :func:`~.tracking.table.runs_columns` answer, reused while it is cached.
+
+    Its values are finite already (non-finite metrics are ``null``), so it is encoded as is.
+    """
+    with _encoded_lock:
+        hit = _encoded.get(id(answer))
+        if hit is not None and hit[0] is answer:
+            _encoded.move_to_end(id(answer))
+            return hit[1]
+    text = json.dumps(answer, allow_nan=False, separators=(",", ":"))
+    with _encoded_lock:
+        _encoded[id(answer)] = (answer, text)
+        while len(_encoded) > table.ANSWERS_KEPT:
+            _encoded.popitem(last=False)
+    return text
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in ("", "0", "false", "no"):
+        return False
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    raise InvalidInput(f"nested must be true or false, got {raw!r}")
 
 
 class RunsTableHandler(MlopsHandler):
@@ -22,19 +56,26 @@ class RunsTableHandler(MlopsHandler):
         order_by = [o for o in self.get_query_arguments("order_by") if o.strip()]
         columns = [c for c in self.get_query_arguments("column") if c]
         limit = self.int_arg("limit", table.MAX_ROWS, 1, table.MAX_ROWS)
+        nested = _flag(self.get_query_argument("nested", ""))
         state = self.state
-        body = await self.call(
-            lambda: table.runs_columns(
-                state.settings.tracking_uri,
-                ids,
-                state.client,
-                filter_string,
-                order_by,
-                columns,
-                limit,
+
+        def answer() -> str:
+            return encode(
+                table.runs_columns(
+                    state.settings.tracking_uri,
+                    ids,
+                    state.client,
+                    filter_string,
+                    order_by,
+                    columns,
+                    limit,
+                    nested=nested,
+                )
             )
-        )
-        self.reply(body)
+
+        text = await self.call(answer)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(text)
 
 
 def routes() -> list[tuple[str, Any]]:

@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,7 @@ from .store import mlflow_errors
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-    from .index import RunRow
+    from .index import RunRow, RunsIndex
 
 __all__ = [
     "COLUMN_KINDS",
@@ -44,6 +46,11 @@ MAX_COLUMNS = 64
 #: the prefixes a value column may have
 COLUMN_KINDS = ("metrics", "params", "tags")
 PARENT_TAG = "mlflow.parentRunId"
+#: answers kept for reuse: the same query on an unchanged index is answered at once
+ANSWERS_KEPT = 16
+
+_answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+_answers_lock = threading.Lock()
 
 
 def _number(value: float | None) -> float | None:
@@ -90,6 +97,8 @@ def runs_columns(
     order_by: Sequence[str] | None = None,
     columns: Sequence[str] = (),
     limit: int = MAX_ROWS,
+    *,
+    nested: bool = False,
 ) -> dict[str, Any]:
     """Return the matching runs as columns, in order, with the keys present for pickers.
 
@@ -108,32 +117,82 @@ def runs_columns(
         Value columns wanted: ``metrics.KEY``, ``params.KEY``, ``tags.KEY``.
     limit : int
         Most runs returned, 1 to :data:`MAX_ROWS`.
+    nested : bool
+        Runs in display order (each run's nested runs right after it, see
+        :func:`nested_order`) before ``limit`` applies, so a first page holds the
+        top of the grouped table.
 
     Returns
     -------
     dict
         ``{"total", "truncated", "version", "keys": {"metrics", "params", "tags"},
         "runs": {"run_id", "name", "status", "start_time", "end_time", "experiment_id",
-        "parent_id": [...]}, "columns": {column: [...]}}`` — every array in the same order.
+        "parent_id": [...]}, "columns": {column: [...]}, "nonfinite": [column, ...]}`` —
+        every array in the same order; ``nonfinite`` names the metric columns where a
+        NaN or infinity was sent as ``null``. The same query on an unchanged index
+        returns the same (cached) dict: do not mutate it.
     """
     from .index import shared_index
 
     ids = [str(e) for e in experiment_ids]
     wanted = list(dict.fromkeys(c for c in columns if c))
     _check(ids, wanted, limit)
-    getters = {c: column_getter(c) for c in wanted}
+    for column in wanted:
+        column_getter(column)  # a bad column fails before any work
+    order = list(order_by or ())
     index = shared_index(tracking_uri, ids, client)
     with mlflow_errors("list runs", FILTER_HINT):
-        matched = index.rows(filter_string, list(order_by or ()) or None)
-    rows = matched[:limit]
+        version, matched = index.versioned_rows(filter_string, order or None)
+    key = (tracking_uri, tuple(sorted(ids)), version, filter_string.strip(), tuple(order),
+           tuple(wanted), limit, nested)  # fmt: skip
+    with _answers_lock:
+        answer = _answers.get(key)
+        if answer is not None:
+            _answers.move_to_end(key)
+            return answer
+    answer = _answer(index, version, matched, wanted, limit, nested)
+    with _answers_lock:
+        _answers[key] = answer
+        while len(_answers) > ANSWERS_KEPT:
+            _answers.popitem(last=False)
+    return answer
+
+
+def _answer(
+    index: RunsIndex,
+    version: int,
+    matched: list[RunRow],
+    wanted: list[str],
+    limit: int,
+    nested: bool,
+) -> dict[str, Any]:
+    if nested:
+        parents = [r.tags.get(PARENT_TAG) for r in matched]
+        shown = nested_order([r.run_id for r in matched], parents)[:limit]
+        rows = [matched[i] for i, _ in shown]
+    else:
+        rows = matched[:limit]
+    values = {c: _values(rows, c) for c in wanted}
     return {
         "total": len(matched),
         "truncated": len(rows) < len(matched),
-        "version": index.version,
+        "version": version,
         "keys": index.keys(),
         "runs": _fixed_columns(rows),
-        "columns": {c: [get(r) for r in rows] for c, get in getters.items()},
+        "columns": {c: v for c, (v, _) in values.items()},
+        "nonfinite": [c for c, (_, cut) in values.items() if cut],
     }
+
+
+def _values(rows: Sequence[RunRow], column: str) -> tuple[list[Any], bool]:
+    """The values of ``column``, and whether non-finite metrics were sent as ``None``."""
+    kind, _, key = column.partition(".")
+    if kind != "metrics":
+        return [getattr(r, kind).get(key) for r in rows], False
+    values = [r.metrics.get(key) for r in rows]
+    if all(v is None or math.isfinite(v) for v in values):
+        return values, False
+    return [_number(v) for v in values], True
 
 
 def _fixed_columns(rows: Sequence[RunRow]) -> dict[str, list[Any]]:

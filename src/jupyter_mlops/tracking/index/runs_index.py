@@ -56,6 +56,7 @@ class RunsIndex:
         self._rows: dict[str, RunRow] = {}
         self._base: list[RunRow] = []
         self._views: OrderedDict[tuple[str, tuple[str, ...]], list[RunRow]] = OrderedDict()
+        self._keys: tuple[int, dict[str, list[str]]] | None = None
         self._lock = threading.RLock()
         self._refreshed = 0.0
         self._full_at = 0.0
@@ -115,6 +116,14 @@ class RunsIndex:
                 self._views.move_to_end(key)
             return view
 
+    def versioned_rows(
+        self, filter_string: str = "", order_by: Sequence[str] | None = None
+    ) -> tuple[int, list[RunRow]]:
+        """:meth:`rows` and the :attr:`version` they belong to, read together."""
+        with self._lock:
+            rows = self.rows(filter_string, order_by)
+            return self.version, rows
+
     def page(
         self,
         filter_string: str = "",
@@ -151,12 +160,14 @@ class RunsIndex:
         """Metric, param and tag keys present in the indexed runs (for column pickers)."""
         with self._lock:
             self._fresh()
-            found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
-            for row in self._rows.values():
-                found["metrics"].update(row.metrics)
-                found["params"].update(row.params)
-                found["tags"].update(row.tags)
-            return {k: sorted(v) for k, v in found.items()}
+            if self._keys is None or self._keys[0] != self.version:
+                found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+                for row in self._rows.values():
+                    found["metrics"].update(row.metrics)
+                    found["params"].update(row.params)
+                    found["tags"].update(row.tags)
+                self._keys = (self.version, {k: sorted(v) for k, v in found.items()})
+            return {k: list(v) for k, v in self._keys[1].items()}
 
 
 def _offset_of(token: str) -> int:
