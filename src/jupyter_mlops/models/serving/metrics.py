@@ -79,10 +79,14 @@ class ServeMetrics:
         for unknown in (self.prediction_mean, self.share_drifted):
             unknown.set(math.nan)  # NaN, not 0, until the window holds enough rows
         self._recent: deque[tuple[float, bool]] = deque(maxlen=RECENT_REQUESTS)
+        self._by_status: dict[int, Any] = {}  # labelled children, looked up once per status
 
     def observe_request(self, status: int, seconds: float, rows: int) -> None:
         """Count one answered request (called on the request path)."""
-        self.requests.labels(str(status)).inc()
+        counter = self._by_status.get(status)
+        if counter is None:
+            counter = self._by_status[status] = self.requests.labels(str(status))
+        counter.inc()
         self.duration.observe(seconds)
         if rows:
             self.rows.inc(rows)

@@ -18,7 +18,7 @@ from ...tracking.store import mlflow_errors
 from ..refs import parse_ref, resolve
 from .alerts import Alert, AlertState, parse_alerts
 from .app import ServeState, build_app
-from .loaded import Loaded, load
+from .loaded import Loaded, freeze_heap, load
 from .notify import AlertContext
 from .window import Window
 
@@ -120,7 +120,10 @@ def _monitoring_experiment(loaded: Loaded) -> None:
 
 
 def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY only on sockets that name it,
+    # and without it Nagle's algorithm holds each response body for the client's delayed ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -147,6 +150,7 @@ def serve(served: Served) -> int:
         served.state, AlertState(served.alerts), ctx,
         interval=o.interval, monitor=o.monitor, follow=o.follow_alias,
     )  # fmt: skip
+    freeze_heap()
     watcher.start()
     config = uvicorn.Config(
         build_app(served.state), log_level="warning", access_log=False, lifespan="off"

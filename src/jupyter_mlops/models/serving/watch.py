@@ -18,7 +18,7 @@ from ...tracking.api import tracker
 from ..monitor import prediction_stats, shared_columns
 from .alerts import AlertState
 from .app import ServeState
-from .loaded import load
+from .loaded import freeze_heap, load
 from .notify import AlertContext, fire
 
 __all__ = ["Watcher"]
@@ -114,6 +114,7 @@ class Watcher(threading.Thread):
         self.state.current = loaded
         self.state.window.clear()
         self.state.metrics.serving(name, self.state.alias, loaded.number)
+        freeze_heap()  # the new version out of later collections, the old one's cycles freed
         _print(f"{self.state.alias} moved: now serving {name} version {loaded.number}")
 
 
