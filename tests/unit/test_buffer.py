@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from jupyter_mlops.errors import InvalidInput, StoreError
-from jupyter_mlops.tracking.buffer import MAX_METRICS_PER_BATCH, LogBuffer
+from jupyter_mlops.tracking.buffer import (
+    FLUSH_ENV,
+    MAX_METRICS_PER_BATCH,
+    LogBuffer,
+    interval_from_env,
+)
 
 
 class Recorder:
@@ -159,3 +166,16 @@ def test_close_while_the_flusher_is_stuck_returns_the_batch_it_holds() -> None:
     release.set()
     assert sorted(m[3] for b in left for m in b[1]) == list(range(50))
     assert [p for b in left for p in b[2]] == [("lr", "0.1")]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [(None, 1.0), ("0.2", 0.2), ("0", 0.05), ("5", 1.0), ("soon", 1.0)]
+)
+def test_flush_interval_from_the_environment_is_kept_in_bounds(
+    monkeypatch: pytest.MonkeyPatch, text: str | None, seconds: float
+) -> None:
+    if text is None:
+        monkeypatch.delenv(FLUSH_ENV, raising=False)
+    else:
+        monkeypatch.setenv(FLUSH_ENV, text)
+    assert interval_from_env() == pytest.approx(seconds)

@@ -137,7 +137,7 @@ def _run_papermill(
     control: ExecutionControl,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
-    from .kernel_launch import kernel_manager, start_kernel, stop_kernel
+    from .kernel_launch import kernel_manager, start_kernel, stop_kernel, stop_kernel_soon
 
     log_path = output.with_name(output.stem + ".kernel.log")
     if kernel.source is None:
@@ -157,8 +157,9 @@ def _run_papermill(
     finally:
         control.over.set()  # no cell runs any more: a cancel stops interrupting
         # nbclient leaves a kernel it did not create running; a graceful shutdown
-        # lets the kernel write what it buffered before the run is ended.
-        stop_kernel(control._km)
+        # lets the kernel write what it buffered before the run is ended. A cancelled
+        # run's kernel writes its last values while the run already ends KILLED.
+        (stop_kernel_soon if control.cancelled.is_set() else stop_kernel)(control._km)
 
 
 def _papermill(

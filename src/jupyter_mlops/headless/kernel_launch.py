@@ -9,17 +9,32 @@ folder travel with each execution instead of through this process's globals
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from .progress import Progress, ProgressCallback, cell_summary
 
-__all__ = ["ENGINE_NAME", "kernel_manager", "register_engine", "start_kernel", "stop_kernel"]
+__all__ = [
+    "ENGINE_NAME",
+    "kernel_manager",
+    "register_engine",
+    "start_kernel",
+    "stop_kernel",
+    "stop_kernel_soon",
+    "wait_stopped",
+]
+
+log = logging.getLogger("jupyter_mlops")
 
 ENGINE_NAME = "mlops"
 _registered = False
+#: kernels being shut down by :func:`stop_kernel_soon`
+_stopping: set[threading.Thread] = set()
+_stopping_lock = threading.Lock()
 
 
 def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path: str) -> Any:
@@ -87,6 +102,39 @@ def stop_kernel(km: Any) -> None:
         # The client already closed its sockets (the kernel died while starting):
         # there is no one left to ask, so end the process.
         run_sync(km.shutdown_kernel)(now=True)
+
+
+def stop_kernel_soon(km: Any) -> None:
+    """Shut the kernel of ``km`` down on a thread of its own; :func:`wait_stopped` joins it.
+
+    A kernel with MLflow loaded takes seconds to tear down after it has written its last
+    values; a cancelled execution need not hold its caller for that. The thread is not a
+    daemon: this process does not exit leaving the kernel behind.
+    """
+    if km is None or not km.has_kernel:
+        return
+    thread = threading.Thread(target=_stop_quietly, args=(km,), name="mlops-kernel-stop")
+    with _stopping_lock:
+        _stopping.add(thread)
+    thread.start()
+
+
+def _stop_quietly(km: Any) -> None:
+    try:
+        stop_kernel(km)
+    except Exception as exc:  # the kernel is gone either way; nobody waits for a result
+        log.debug("jupyter-mlops: stopping a cancelled kernel: %s", exc)
+    finally:
+        with _stopping_lock:
+            _stopping.discard(threading.current_thread())
+
+
+def wait_stopped() -> None:
+    """Wait until every kernel handed to :func:`stop_kernel_soon` has stopped."""
+    with _stopping_lock:
+        threads = list(_stopping)
+    for thread in threads:
+        thread.join()
 
 
 def _watch(nb_man: Any, progress: ProgressCallback) -> None:

@@ -181,7 +181,10 @@ class LocalExecutor(Executor):
             control.cancel()
 
     def close(self) -> None:
+        from ..headless.kernel_launch import wait_stopped
+
         self._pool.shutdown(wait=True, cancel_futures=True)
+        wait_stopped()  # cancelled units' kernels
 
 
 class DaskExecutor(Executor):

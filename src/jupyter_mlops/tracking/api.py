@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import InvalidInput
+from .buffer import interval_from_env
 from .journal import ReplayResult
 from .query import check_max_results, experiment_ids, records_frame, runs_frame
 from .session import RunState, Tracker
@@ -57,7 +58,7 @@ def tracker() -> Tracker:
     with _tracker_lock:
         if _tracker is not None:
             return _tracker
-        _tracker = Tracker(share_mlflow=True)
+        _tracker = Tracker(share_mlflow=True, flush_interval=interval_from_env())
         import atexit
 
         atexit.register(_shutdown)
@@ -71,7 +72,7 @@ def reset(settings: Settings | None = None) -> Tracker:
     with _tracker_lock:
         if _tracker is not None:
             _tracker.shared.release()
-        _tracker = Tracker(settings, share_mlflow=True)
+        _tracker = Tracker(settings, share_mlflow=True, flush_interval=interval_from_env())
     if settings is not None and "mlflow" in sys.modules:
         link_mlflow()
     return _tracker

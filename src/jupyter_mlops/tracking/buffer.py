@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -16,10 +17,13 @@ from collections.abc import Callable
 
 from ..errors import MlopsError, StoreError
 
-__all__ = ["Batch", "LogBuffer", "count_values"]
+__all__ = ["FLUSH_ENV", "Batch", "LogBuffer", "count_values", "interval_from_env"]
 
 log = logging.getLogger("jupyter_mlops")
 
+#: seconds between background writes when not the default 1 s: a process that watches a
+#: run's values as they arrive (a search's pruner) sets it shorter for the kernel it starts
+FLUSH_ENV = "MLOPS_FLUSH_EVERY_S"
 MAX_METRICS_PER_BATCH = 1000
 MAX_OTHER_PER_BATCH = 100
 #: sends allowed to find the values a store rejected in one batch (two per halving)
@@ -323,3 +327,12 @@ def _batch(run_id: str, items: list[tuple[str, str, tuple]]) -> Batch:
 def count_values(batches: list[Batch]) -> int:
     """Number of metric, param and tag values in ``batches``."""
     return sum(len(b[1]) + len(b[2]) + len(b[3]) for b in batches)
+
+
+def interval_from_env(default: float = 1.0) -> float:
+    """The flush interval ``MLOPS_FLUSH_EVERY_S`` asks for, kept within 0.05 s and ``default``."""
+    try:
+        seconds = float(os.environ.get(FLUSH_ENV, ""))
+    except ValueError:
+        return default
+    return min(max(seconds, 0.05), default)
