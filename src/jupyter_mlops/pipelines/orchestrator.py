@@ -328,6 +328,10 @@ def _study_feed(state: RunContext, step: str, ready: ReadyInputs) -> Feed:
     )
     if not in_scope:
         feed.skip_all(_not_in_scope(state))
+    elif feed.has_more:
+        from .search.report import warm_importances
+
+        warm_importances()
     state.feeds[step] = feed
     return feed
 

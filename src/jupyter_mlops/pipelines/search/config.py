@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "SAMPLERS",
     "SearchConfig",
     "parse_sweep",
+    "tpe_startup_trials",
 ]
 
 #: methods expanding list-valued params into members (no study)
@@ -38,8 +40,20 @@ DIRECTIONS = ("maximize", "minimize")
 
 def _tpe(config: SearchConfig) -> Any:
     # Optuna's default of 10 random trials before modelling would use a small study up.
-    startup = max(2, min(10, config.trials // 4))
-    return import_optuna().samplers.TPESampler(seed=config.seed, n_startup_trials=startup)
+    # Multivariate (one joint model of the parameters) is Optuna 5's default; said here for 4.
+    optuna = import_optuna()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=config.seed,
+            n_startup_trials=tpe_startup_trials(config.trials),
+            multivariate=True,
+        )
+
+
+def tpe_startup_trials(trials: int) -> int:
+    """Random trials before TPE models the results: a quarter of the budget, 2 to 10."""
+    return max(2, min(10, trials // 4))
 
 
 def _cmaes(config: SearchConfig) -> Any:
@@ -51,8 +65,6 @@ def _random(config: SearchConfig) -> Any:
 
 
 def _qmc(config: SearchConfig) -> Any:
-    import warnings
-
     optuna = import_optuna()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since 3

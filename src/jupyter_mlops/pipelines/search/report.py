@@ -10,8 +10,10 @@ artifacts under ``search/``: ``study.json`` (every trial), and Vega-Lite charts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,13 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .driver import StudyFeed
 
-__all__ = ["history_chart", "importance_chart", "record_study", "study_summary"]
+__all__ = [
+    "history_chart",
+    "importance_chart",
+    "record_study",
+    "study_summary",
+    "warm_importances",
+]
 
 _VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
 
@@ -94,6 +102,20 @@ def history_chart(summary: dict[str, Any]) -> dict[str, Any]:
             },
         ],
     }
+
+
+def warm_importances() -> None:
+    """Import Optuna's importance evaluator on a thread while the trials run.
+
+    It brings scikit-learn (over a second to import) that only the study's record at
+    the end needs; imported meanwhile, the step's run ends without that wait.
+    """
+    threading.Thread(target=_import_importance, name="mlops-warm-importance", daemon=True).start()
+
+
+def _import_importance() -> None:
+    with contextlib.suppress(Exception):  # a failure shows when the chart is made
+        import_optuna().importance.FanovaImportanceEvaluator  # noqa: B018 - imports it
 
 
 def importance_chart(study: Any) -> dict[str, Any] | None:
