@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import tornado.web
@@ -15,9 +13,10 @@ from .base import MlopsHandler
 
 __all__ = ["routes"]
 
+#: most characters of JSON text kept for reuse
+ENCODED_CHARS = 64_000_000
 #: JSON text of recent answers, by the identity of the (cached) answer it encodes
-_encoded: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
-_encoded_lock = threading.Lock()
+_encoded = table.AnswerCache(table.ANSWERS_KEPT, ENCODED_CHARS)
 
 
 def encode(answer: dict[str, Any]) -> str:
@@ -25,16 +24,11 @@ def encode(answer: dict[str, Any]) -> str:
 
     Its values are finite already (non-finite metrics are ``null``), so it is encoded as is.
     """
-    with _encoded_lock:
-        hit = _encoded.get(id(answer))
-        if hit is not None and hit[0] is answer:
-            _encoded.move_to_end(id(answer))
-            return hit[1]
+    hit = _encoded.get(id(answer))
+    if hit is not None and hit[0] is answer:
+        return str(hit[1])
     text = json.dumps(answer, allow_nan=False, separators=(",", ":"))
-    with _encoded_lock:
-        _encoded[id(answer)] = (answer, text)
-        while len(_encoded) > table.ANSWERS_KEPT:
-            _encoded.popitem(last=False)
+    _encoded.put(id(answer), (answer, text), len(text))
     return text
 
 

@@ -31,9 +31,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .index import RunRow, RunsIndex
 
 __all__ = [
+    "ANSWERS_KEPT",
     "COLUMN_KINDS",
     "MAX_COLUMNS",
     "MAX_ROWS",
+    "AnswerCache",
     "column_getter",
     "nested_order",
     "runs_columns",
@@ -48,9 +50,44 @@ COLUMN_KINDS = ("metrics", "params", "tags")
 PARENT_TAG = "mlflow.parentRunId"
 #: answers kept for reuse: the same query on an unchanged index is answered at once
 ANSWERS_KEPT = 16
+#: most values (rows × fields) all kept answers may hold together
+ANSWER_CELLS = 4_000_000
 
-_answers: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_answers_lock = threading.Lock()
+
+class AnswerCache:
+    """A thread-safe LRU of at most ``count`` entries and ``budget`` in summed sizes.
+
+    The newest entry is kept even when it alone is over the budget.
+    """
+
+    def __init__(self, count: int, budget: int) -> None:
+        self.count, self.budget = count, budget
+        self._entries: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        """The value kept under ``key``, or ``None``."""
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return None
+            self._entries.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: Any, value: Any, size: int) -> None:
+        """Keep ``value`` (of ``size``), dropping the least recently used over the bounds."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            self._size += size - (old[1] if old else 0)
+            self._entries[key] = (value, size)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.count or self._size > self.budget
+            ):
+                self._size -= self._entries.popitem(last=False)[1][1]
+
+
+_answers = AnswerCache(ANSWERS_KEPT, ANSWER_CELLS)
 
 
 def _number(value: float | None) -> float | None:
@@ -145,16 +182,10 @@ def runs_columns(
         version, matched = index.versioned_rows(filter_string, order or None)
     key = (tracking_uri, tuple(sorted(ids)), version, filter_string.strip(), tuple(order),
            tuple(wanted), limit, nested)  # fmt: skip
-    with _answers_lock:
-        answer = _answers.get(key)
-        if answer is not None:
-            _answers.move_to_end(key)
-            return answer
-    answer = _answer(index, version, matched, wanted, limit, nested)
-    with _answers_lock:
-        _answers[key] = answer
-        while len(_answers) > ANSWERS_KEPT:
-            _answers.popitem(last=False)
+    answer: dict[str, Any] | None = _answers.get(key)
+    if answer is None:
+        answer = _answer(index, version, matched, wanted, limit, nested)
+        _answers.put(key, answer, len(answer["runs"]["run_id"]) * (7 + len(wanted)))
     return answer
 
 
