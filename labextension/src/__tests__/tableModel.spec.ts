@@ -217,11 +217,16 @@ describe('RunsTableModel', () => {
 });
 
 describe('sorting in the browser', () => {
-  it('sorts every loaded run as the server would, without a request', async () => {
-    const source = new MemoryTable();
+  /** A model that has read its runs from `source`, and how many requests that took. */
+  async function opened(source: MemoryTable): Promise<[RunsTableModel, number]> {
     const model = new RunsTableModel(source, ['1'], null);
     await model.refresh();
-    const asked = source.queries.length;
+    return [model, source.queries.length];
+  }
+
+  it('sorts every loaded run as the server would, without a request', async () => {
+    const source = new MemoryTable();
+    const [model, asked] = await opened(source);
     const changes: string[] = [];
     model.changed.connect((_, c) => changes.push(c));
     await model.sortBy('metrics.acc');
@@ -241,9 +246,7 @@ describe('sorting in the browser', () => {
     const source = new MemoryTable();
     const runsTable = source.runsTable.bind(source);
     source.runsTable = async q => ({ ...(await runsTable(q)), nonfinite: ['metrics.acc'] });
-    const model = new RunsTableModel(source, ['1'], null);
-    await model.refresh();
-    const asked = source.queries.length;
+    const [model, asked] = await opened(source);
     await model.sortBy('metrics.acc');
     expect(source.queries.slice(asked).map(q => q.orderBy)).toEqual(['metrics.acc DESC']);
     await model.sortBy('params.depth'); // strings sort here again
