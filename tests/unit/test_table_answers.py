@@ -6,7 +6,7 @@ from typing import Any
 
 from jupyter_mlops.config import Settings
 from jupyter_mlops.tracking.index import shared_index
-from jupyter_mlops.tracking.table import AnswerCache, runs_columns
+from jupyter_mlops.tracking.table import AnswerCache, nested_order, runs_columns
 
 
 def test_cache_drops_the_least_recently_used_over_count_or_size() -> None:
@@ -34,3 +34,10 @@ def test_same_query_reuses_the_answer_until_a_run_changes(store: Settings, clien
     two = runs_columns(uri, [exp], columns=["metrics.acc"])
     assert two is not one and two["columns"]["metrics.acc"] == [0.75]
     assert two["version"] > one["version"]
+
+
+def test_nested_order_stops_at_its_limit_and_keeps_cycles() -> None:
+    ids = ["a", "b", "c", "d", "e"]
+    parents = [None, "a", "d", "c", None]  # c and d name each other
+    assert nested_order(ids, parents) == [(0, 0), (1, 1), (4, 0), (2, 0), (3, 1)]
+    assert nested_order(ids, parents, 3) == [(0, 0), (1, 1), (4, 0)]

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections import OrderedDict
@@ -199,7 +200,7 @@ def _answer(
 ) -> dict[str, Any]:
     if nested:
         parents = [r.tags.get(PARENT_TAG) for r in matched]
-        shown = nested_order([r.run_id for r in matched], parents)[:limit]
+        shown = nested_order([r.run_id for r in matched], parents, limit)
         rows = [matched[i] for i, _ in shown]
     else:
         rows = matched[:limit]
@@ -238,13 +239,16 @@ def _fixed_columns(rows: Sequence[RunRow]) -> dict[str, list[Any]]:
     }
 
 
-def nested_order(run_ids: Sequence[str], parent_ids: Sequence[str | None]) -> list[tuple[int, int]]:
+def nested_order(
+    run_ids: Sequence[str], parent_ids: Sequence[str | None], limit: int | None = None
+) -> list[tuple[int, int]]:
     """Display order of runs grouped under their parent: ``(index, depth)`` pairs.
 
     Children follow their parent in the given order, at any depth; a run whose parent
     is not among ``run_ids`` is shown at the top level, and so is one run of any
-    cycle of parent links.
+    cycle of parent links. With ``limit``, only the first ``limit`` pairs are made.
     """
+    limit = len(run_ids) if limit is None else limit
     position = {rid: i for i, rid in enumerate(run_ids)}
     children: dict[int, list[int]] = {}
     roots: list[int] = []
@@ -259,16 +263,17 @@ def nested_order(run_ids: Sequence[str], parent_ids: Sequence[str | None]) -> li
 
     def visit(start: int) -> None:
         stack = [(start, 0)]
-        while stack:
+        while stack and len(out) < limit:
             i, depth = stack.pop()
             if i not in seen:
                 seen.add(i)
                 out.append((i, depth))
                 stack.extend((k, depth + 1) for k in reversed(children.get(i, [])))
 
-    for root in roots:
-        visit(root)
-    for i in range(len(run_ids)):
-        if i not in seen:  # only runs in a cycle of parent links are left
-            visit(i)
+    # roots first; then the runs no root reaches (those in a cycle of parent links)
+    for start in itertools.chain(roots, range(len(run_ids))):
+        if len(out) >= limit:
+            break
+        if start not in seen:
+            visit(start)
     return out
