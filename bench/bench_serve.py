@@ -118,17 +118,22 @@ def _bodies(X: Any) -> dict[int, bytes]:
 
 
 def _measure(ports: dict[str, int], X: Any, args: argparse.Namespace) -> dict[str, Any]:
-    """Rounds alternate between the servers, so a change of machine load hits both alike."""
+    """Per case the servers take turns, first one then the other, then the other way round.
+
+    Each server's turn at a case sits next to the other's, and the order swaps
+    every round, so a change of machine load hits both alike.
+    """
     bodies = _bodies(X)
     walls = {(s, n): 0.0 for s in ports for n in ROWS}
     lats: dict[tuple[str, int], list[float]] = {(s, n): [] for s in ports for n in ROWS}
     for port in ports.values():
         for body in bodies.values():
             _load(port, body, 20, 1)  # warm-up
-    for _ in range(args.rounds):
-        for server, port in ports.items():
-            for rows, body in bodies.items():
-                wall, latencies = _load(port, body, args.requests, args.clients)
+    for round_ in range(args.rounds):
+        order = list(ports) if round_ % 2 == 0 else list(reversed(ports))
+        for rows, body in bodies.items():
+            for server in order:
+                wall, latencies = _load(ports[server], body, args.requests, args.clients)
                 walls[server, rows] += wall
                 lats[server, rows] += latencies
     out: dict[str, Any] = {s: {} for s in ports}
