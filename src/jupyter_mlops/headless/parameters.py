@@ -127,6 +127,11 @@ def declared_params(
 ) -> list[NotebookParam] | None:
     """Return the parameters of a ``parameters`` cell, read by papermill's own inspection.
 
+    Papermill is imported only for a cell it has not inspected before: answers are
+    kept on disk (see :mod:`~.inspection_cache`) under a key made of the cell,
+    the kernel, the language and the papermill version, so an unchanged notebook
+    is checked without the import (a second of a cold command).
+
     Names, defaults and help are exactly what ``papermill --help-notebook`` shows (a line
     papermill cannot read is skipped, as papermill skips it); line magics and shell escapes
     are left out first. The type is the annotation or ``# type:`` comment when there is one,
@@ -140,6 +145,18 @@ def declared_params(
     >>> [p.name for p in declared_params("lr = 0.1  # step size\ndepth: int = 3")]
     ['lr', 'depth']
     """
+    from .inspection_cache import remembered
+
+    found = remembered(
+        ("parameters", source, kernel_name, language),
+        lambda: _inspect(source, kernel_name, language),
+        encode=lambda params: None if params is None else [p.to_dict() for p in params],
+        decode=lambda doc: None if doc is None else [NotebookParam(**d) for d in doc],
+    )
+    return None if found is None else list(found)
+
+
+def _inspect(source: str, kernel_name: str, language: str) -> list[NotebookParam] | None:
     from papermill.exceptions import PapermillException
     from papermill.translators import papermill_translators
 
