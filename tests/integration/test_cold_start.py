@@ -13,7 +13,7 @@ import pytest
 
 from jupyter_mlops.config import Settings
 from jupyter_mlops.headless.cold_start import execute_cold
-from jupyter_mlops.testing.notebooks import code, params, write_notebook
+from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 from jupyter_mlops.tracking.sqlite_reader import read_runs
 
 pytestmark = pytest.mark.integration
@@ -133,3 +133,77 @@ def test_a_refused_parameter_leaves_no_kernel_behind(store: Settings) -> None:
     with pytest.raises(InvalidInput, match="nope"):
         execute_cold(nb, {"nope": 1})
     assert not _kernels_of_this_process()
+
+
+def test_parameter_inspection_is_remembered_across_processes(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    probe = (
+        "import sys; from jupyter_mlops.headless.parameters import declared_params as d; "
+        "print([(p.name, p.type) for p in d(sys.argv[1])], 'papermill' in sys.modules)"
+    )
+
+    def inspect(cell: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", probe, cell],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    cell = "lr = 0.1  # step\ndepth: int = 3"
+    assert inspect(cell) == "[('lr', 'float'), ('depth', 'int')] True"
+    assert inspect(cell) == "[('lr', 'float'), ('depth', 'int')] False"  # answered from disk
+    assert inspect(cell + "\nname = 'a'").endswith("('name', 'str')] True")
+    for kept in (tmp_path / "jupyter-mlops" / "inspection").iterdir():
+        kept.write_text("{not json")
+    assert inspect(cell) == "[('lr', 'float'), ('depth', 'int')] True"  # unreadable: inspected
+
+
+@pytest.mark.sqlite_only
+def test_run_and_cached_pipeline_commands_record_without_importing_mlflow(
+    store: Settings, client
+) -> None:  # type: ignore[no-untyped-def]
+    nb = write_notebook(
+        store.root / "t.ipynb",
+        [params("lr = 0.1"), code("import jupyter_mlops as mlops\nmlops.log(acc=1 - lr)")],
+    )
+    write_pipeline(
+        store.root / "pipeline.yaml",
+        """
+        name: cold
+        steps:
+          first: {notebook: t.ipynb, params: {lr: 0.3}}
+          second: {notebook: t.ipynb, params: {lr: [0.1, 0.2]}, sweep: grid, needs: [first]}
+        """,
+    )
+    ran = _cli(store, _CLI, "run", str(nb), "-p", "lr", "0.25", "-q")
+    assert ran.returncode == 0 and "NO-MLFLOW" in ran.stderr, ran.stderr
+    (run,) = client.search_runs([client.get_experiment_by_name("t").experiment_id])
+    assert run.info.status == "FINISHED" and run.data.params == {"lr": "0.25"}
+    assert run.data.metrics == {"acc": 0.75} and run.data.tags["mlops.headless"] == "papermill"
+    listed = {a.path for a in client.list_artifacts(run.info.run_id, "output")}
+    assert {"output/t.ipynb", "output/t.html"} <= listed
+    assert run.info.run_id in ran.stdout
+
+    first = _cli(store, _CLI, "pipeline", "run", "pipeline.yaml", "-q")
+    assert first.returncode == 0, first.stderr
+    for argv in (["show", "pipeline.yaml"], ["run", "pipeline.yaml", "-q"]):
+        again = _cli(store, _CLI, "pipeline", *argv)
+        assert again.returncode == 0 and "NO-MLFLOW" in again.stderr, again.stderr
+        assert "3 cached" in again.stdout
+    experiment = client.get_experiment_by_name("cold").experiment_id
+    parents = client.search_runs([experiment], "tags.`mlops.pipeline.role` = 'parent'")
+    assert [p.data.tags["mlops.pipeline.cached"] for p in parents] == ["3", "0"]
+    cached, executed = parents
+    assert set(cached.data.tags) == set(executed.data.tags)
+    assert cached.info.status == "FINISHED"
+    assert {a.path for a in client.list_artifacts(cached.info.run_id)} == {
+        a.path for a in client.list_artifacts(executed.info.run_id)
+    }
+    parent_of = "tags.mlflow.parentRunId = '{}' and tags.`mlops.pipeline.role` = 'step'"
+    (step,) = client.search_runs([experiment], parent_of.format(executed.info.run_id))
+    assert step.info.status == "FINISHED" and step.data.tags["mlops.pipeline.ran"] == "2"
+    assert client.search_runs([experiment], parent_of.format(cached.info.run_id)) == []

@@ -3,10 +3,12 @@
 A first ``jupyter mlops run`` (no warm worker yet) spends most of its time on
 three things that do not depend on each other: importing MLflow and creating the
 run, starting the kernel, and loading nbconvert for the HTML rendering. Done one
-after the other they add up; here the kernel boots in its own process while this
-one imports MLflow and creates the run (the run's variables are set in the
-kernel afterwards, as the warm worker does with its spare kernels), and
-nbconvert loads on a thread once the notebook is executing.
+after the other they add up; here the kernel boots in its own process first,
+while this one checks the run's parameters and creates the run (the run's
+variables are set in the kernel afterwards, as the warm worker does with its
+spare kernels), and a thread imports papermill, then loads nbconvert and renders
+once. The kernel is shut down while the outcome is logged. On the embedded store
+the run is written without importing MLflow at all (:mod:`~..tracking.sqlite_writer`).
 
 What is recorded, printed and returned is exactly what
 :func:`~.execution.execute_notebook` gives.
@@ -18,14 +20,16 @@ import contextlib
 import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..config import load_settings
 from ..tracking.store import apply_mlflow_defaults
 from .execution import HeadlessResult, execute_notebook, kernel_env
 from .kernel_pool import KernelPool
-from .plan import Plan, prepare
-from .progress import Progress, ProgressCallback
+from .parameters import load_notebook_json
+from .progress import ProgressCallback
+from .recording import warm_renderer
 
 __all__ = ["execute_cold"]
 
@@ -44,43 +48,60 @@ def execute_cold(
     Takes the same arguments (``options`` are passed on). Everything that can be
     refused is checked first, so a refused run leaves nothing behind.
     """
-    plan = prepare(path, params, kernel_name, cwd, options.get("output_path"))
     pool = KernelPool()
+    outputs = _outputs_folder(Path(path))
+    had_outputs = outputs is None or outputs.exists()
     with contextlib.suppress(Exception):
-        _start_kernel_early(pool, plan)
+        _start_kernel_early(pool, Path(path), kernel_name, cwd)
+    threading.Thread(target=_warm_up, name="mlops-warm-up", daemon=True).start()
     try:
         return execute_notebook(
             path,
             params,
             kernel_name=kernel_name,
             cwd=cwd,
-            progress=_warming_renderer(progress),
+            progress=progress,
             kernels=pool,
             **options,
         )
     finally:
-        pool.close()  # shuts down a kernel no run took
+        pool.close()  # shuts down a kernel no run took (a refused parameter, say)
+        if not had_outputs and outputs is not None:
+            with contextlib.suppress(OSError):  # the early kernel made it; no run wrote to it
+                outputs.rmdir()
 
 
-def _start_kernel_early(pool: KernelPool, plan: Plan) -> None:
-    """Boot the kernel the run will ask for: same name, folder and environment."""
-    settings = load_settings(plan.notebook.parent)
+def _warm_up() -> None:
+    """Import papermill, then load nbconvert and render once, while the kernel boots."""
+    with contextlib.suppress(Exception):
+        import papermill.engines  # noqa: F401
+    warm_renderer()
+
+
+def _outputs_folder(notebook: Path) -> Path | None:
+    """The store's outputs folder, where the early kernel's log goes until a run takes it."""
+    with contextlib.suppress(Exception):
+        return load_settings(notebook.expanduser().resolve().parent).store_dir / "outputs"
+    return None
+
+
+def _start_kernel_early(
+    pool: KernelPool,
+    notebook: Path,
+    kernel_name: str | None,
+    cwd: str | os.PathLike[str] | None,
+) -> None:
+    """Boot the kernel the run will ask for: same name, folder and environment.
+
+    Only what the kernel needs is read here; the checks of a run (parameters,
+    kernel installed) run in :func:`~.plan.prepare` while the kernel boots.
+    """
+    notebook = notebook.expanduser().resolve()
+    spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
+    name = kernel_name or spec.get("name")
+    folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
+    if not name or not folder.is_dir():
+        return
+    settings = load_settings(notebook.parent)
     apply_mlflow_defaults(settings.tracking_uri)
-    env = kernel_env(settings, "", plan.notebook, None)
-    pool.expect(plan.kernel_name, env, str(plan.cwd))
-
-
-def _warming_renderer(progress: ProgressCallback | None) -> ProgressCallback:
-    """Pass events on; when the first cell starts, load nbconvert on a thread."""
-    started = threading.Event()
-
-    def on_event(event: Progress) -> None:
-        if event.phase == "cell" and not started.is_set():
-            started.set()
-            from .recording import warm_renderer
-
-            threading.Thread(target=warm_renderer, name="mlops-warm-html", daemon=True).start()
-        if progress is not None:
-            progress(event)
-
-    return on_event
+    pool.expect(name, kernel_env(settings, "", notebook, None), str(folder))

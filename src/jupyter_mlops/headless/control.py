@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ class ExecutionControl:
     #: set once the notebook stopped executing (whatever the outcome)
     over: threading.Event = field(default_factory=threading.Event)
     _km: Any = None
+    _stopping: threading.Thread | None = None
+
+    def stop_kernel(self, stop: Callable[[Any], None]) -> None:
+        """Call ``stop(kernel manager)`` on a thread: the outcome is logged meanwhile."""
+        self._stopping = threading.Thread(
+            target=stop, args=(self._km,), name="mlops-kernel-stop", daemon=True
+        )
+        self._stopping.start()
+
+    def wait_kernel_stopped(self) -> None:
+        """Return once the kernel stopped by :meth:`stop_kernel` is gone."""
+        if self._stopping is not None:
+            self._stopping.join()
 
     def cancel(self) -> None:
         """Interrupt the running cell; the run ends KILLED.

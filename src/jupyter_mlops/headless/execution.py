@@ -18,22 +18,22 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Settings, load_settings
 from ..errors import InvalidInput, MlopsError
 from ..tracking.context import NOTEBOOK_ENV, context_tags
-from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV, Tracker
+from ..tracking.experiments import check_experiment_name
+from ..tracking.run_writer import CreatedRun, RunWriter
+from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV
 from ..tracking.shared_runs import MLFLOW_RUN_ENV
+from ..tracking.sqlite_writer import experiment_for, open_run_writer
 from ..tracking.store import mlflow_errors
 from .control import ExecutionControl
 from .outcome import CellFailure, HeadlessResult
 from .plan import Plan, prepare
 from .progress import Progress, ProgressCallback
 from .recording import PINNED_ENV, record_outcome
-
-if TYPE_CHECKING:  # pragma: no cover
-    from mlflow import MlflowClient
 
 __all__ = [
     "PINNED_ENV",
@@ -58,10 +58,9 @@ def _create_run(
     experiment: str | None,
     run_name: str | None,
     tags: Mapping[str, str],
-) -> tuple[Tracker, Any]:
-    tracker = Tracker(settings)
-    name = experiment or settings.experiment or plan.notebook.stem
-    experiment_id = tracker.set_experiment(name)
+) -> tuple[RunWriter, CreatedRun]:
+    """Create the run (straight into an embedded store: no MLflow import)."""
+    name = check_experiment_name(experiment or settings.experiment or plan.notebook.stem)
     extra = {
         "mlops.headless": "papermill",
         "mlops.kernel": plan.kernel_name,
@@ -69,16 +68,12 @@ def _create_run(
         **tags,
     }
     all_tags = context_tags(settings.root, plan.notebook, extra)
-    from mlflow.entities import Param
-
+    writer = open_run_writer(settings)
+    experiment_id = experiment_for(settings, name)
     with mlflow_errors("start a run"):
-        run = tracker.client.create_run(
-            experiment_id, run_name=run_name or plan.notebook.stem, tags=all_tags
-        )
-        if plan.param_text:
-            params = [Param(k, v) for k, v in plan.param_text.items()]
-            tracker.client.log_batch(run.info.run_id, params=params, synchronous=True)
-    return tracker, run
+        run_name = run_name or plan.notebook.stem
+        run = writer.create_run(experiment_id, run_name, all_tags, plan.param_text)
+    return writer, run
 
 
 def kernel_env(
@@ -107,13 +102,13 @@ def kernel_env(
 class _Heartbeat:
     """Refresh the run's heartbeat tag so no sweeper takes a long execution for dead."""
 
-    def __init__(self, client: MlflowClient, run_id: str) -> None:
+    def __init__(self, client: RunWriter, run_id: str) -> None:
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, args=(client, run_id), name="mlops-headless-heartbeat", daemon=True
         )
 
-    def _beat(self, client: MlflowClient, run_id: str) -> None:
+    def _beat(self, client: RunWriter, run_id: str) -> None:
         while not self._stop.wait(HEARTBEAT_EVERY_S):
             try:
                 client.set_tag(run_id, HEARTBEAT_TAG, str(int(time.time())))
@@ -157,9 +152,13 @@ def _run_papermill(
     finally:
         control.over.set()  # no cell runs any more: a cancel stops interrupting
         # nbclient leaves a kernel it did not create running; a graceful shutdown
-        # lets the kernel write what it buffered before the run is ended. A cancelled
-        # run's kernel writes its last values while the run already ends KILLED.
-        (stop_kernel_soon if control.cancelled.is_set() else stop_kernel)(control._km)
+        # lets the kernel write what it buffered before the run is ended (the outcome
+        # is recorded meanwhile, and the run ended once it is gone). A cancelled run's
+        # kernel writes its last values while the run already ends KILLED.
+        if control.cancelled.is_set():
+            stop_kernel_soon(control._km)
+        else:
+            control.stop_kernel(stop_kernel)
 
 
 def _papermill(
@@ -265,21 +264,25 @@ def execute_notebook(
             **(tags or {}),
             **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
         }
-        tracker, run = _create_run(plan, settings, experiment, run_name, run_tags)
+        writer, run = _create_run(plan, settings, experiment, run_name, run_tags)
         try:
-            output = _output_path(plan, settings, run.info.run_id)
-            control.run_id, control.output_path = run.info.run_id, output
+            output = _output_path(plan, settings, run.run_id)
+            control.run_id, control.output_path = run.run_id, output
             control.created.set()
             kernel = _Kernel(
-                kernel_env(settings, run.info.run_id, plan.notebook, env, inherit=inherit_env),
+                kernel_env(settings, run.run_id, plan.notebook, env, inherit=inherit_env),
                 timeout,
                 kernels,
             )
-            result = _execute(tracker, run, plan, output, kernel, progress, control)
+            result = _execute(writer, run, plan, output, kernel, progress, control)
         except BaseException as exc:
-            end_after_error(tracker.client, run.info.run_id, exc)
+            control.wait_kernel_stopped()
+            end_after_error(writer, run.run_id, exc)
             raise
-        record_outcome(tracker.client, result, plan.kernel_name, env)
+        try:
+            record_outcome(writer, result, plan.kernel_name, env, control.wait_kernel_stopped)
+        finally:
+            control.wait_kernel_stopped()
         if progress is not None:
             progress(Progress("finished", 0, 0, elapsed_s=result.duration_s))
         return result
@@ -297,8 +300,8 @@ class _Kernel:
 
 
 def _execute(
-    tracker: Tracker,
-    run: Any,
+    writer: RunWriter,
+    run: CreatedRun,
     plan: Plan,
     output: Path,
     kernel: _Kernel,
@@ -306,21 +309,20 @@ def _execute(
     control: ExecutionControl,
 ) -> HeadlessResult:
     """Run the notebook under the run's heartbeat; the outcome, not yet recorded."""
-    run_id = run.info.run_id
+    run_id = run.run_id
     started = time.monotonic()
     failure: CellFailure | None = None
     error: str | None = None
     if control.cancelled.is_set():
         error = "cancelled before the kernel started"
     else:
-        with _Heartbeat(tracker.client, run_id):
+        with _Heartbeat(writer, run_id):
             failure, error = _run_papermill(plan, output, kernel, progress, control)
     status = _status(control, failure, error)
     duration = time.monotonic() - started
-    experiment_id = str(run.info.experiment_id)
     return HeadlessResult(
         run_id,
-        experiment_id,
+        run.experiment_id,
         status,
         plan.notebook,
         output,
@@ -328,7 +330,7 @@ def _execute(
         duration,
         failure,
         error,
-        run_name=run.info.run_name or "",
+        run_name=run.run_name,
     )
 
 
@@ -350,7 +352,7 @@ def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:
     return out
 
 
-def end_after_error(client: MlflowClient, run_id: str, exc: BaseException) -> None:
+def end_after_error(client: RunWriter, run_id: str, exc: BaseException) -> None:
     """End a run whose execution raised: KILLED when interrupted, else FAILED, with the reason.
 
     When the store cannot take even that, say so: the run stays RUNNING until its

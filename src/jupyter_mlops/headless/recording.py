@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -19,8 +19,7 @@ from urllib.parse import unquote, urlparse
 from ..tracking.store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mlflow import MlflowClient
-
+    from ..tracking.run_writer import RunWriter
     from .outcome import HeadlessResult
 
 __all__ = ["INPUT_DIR", "MANIFEST", "OUTPUT_DIR", "record_outcome"]
@@ -55,9 +54,19 @@ def _exporter_instance() -> Any:
 
 
 def warm_renderer() -> None:
-    """Load nbconvert and build the HTML exporter now (a cold run does it while cells run)."""
+    """Load nbconvert and render a one-cell notebook now (a cold run does it while it waits).
+
+    The first rendering compiles the templates and loads the Python lexer: most of
+    what rendering a small executed notebook costs afterwards.
+    """
     with contextlib.suppress(Exception):
-        _exporter_instance()
+        exporter = _exporter_instance()
+        from nbformat import v4
+
+        doc = v4.new_notebook(cells=[v4.new_code_cell("x = 1")])
+        doc.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+        with _exporter_lock:
+            exporter.from_notebook_node(doc)
 
 
 def _html(output: Path) -> tuple[str | None, str | None]:
@@ -75,9 +84,9 @@ def _html(output: Path) -> tuple[str | None, str | None]:
     return body, None
 
 
-def _artifact_location(client: MlflowClient, run_id: str, name: str) -> str:
+def _artifact_location(client: RunWriter, run_id: str, name: str) -> str:
     """A path to open for a local artifact store, else the artifact's URI."""
-    uri = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{name}"
+    uri = f"{client.artifact_uri(run_id).rstrip('/')}/{name}"
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in ("", "file") else uri
 
@@ -120,11 +129,53 @@ def manifest(result: HeadlessResult, kernel_name: str, env: Mapping[str, str] | 
 
 
 def record_outcome(
-    client: MlflowClient, result: HeadlessResult, kernel_name: str, env: Mapping[str, str] | None
+    client: RunWriter,
+    result: HeadlessResult,
+    kernel_name: str,
+    env: Mapping[str, str] | None,
+    kernel_gone: Callable[[], None] = lambda: None,
 ) -> None:
-    """Log notebooks, rendering and metadata on the run, then end it with its status."""
+    """Log notebooks, rendering and metadata on the run, then end it with its status.
+
+    The notebooks are logged and rendered while the kernel shuts down; ``kernel_gone``
+    returns once it is gone, so that its log is complete and what it wrote to the
+    run has landed before the run ends.
+    """
     run_id = result.run_id
-    doc = manifest(result, kernel_name, env)
+    tags: dict[str, str] = {}
+    try:
+        with mlflow_errors(f"record the outcome on run {run_id}"):
+            _log_notebooks(client, result, tags)
+            kernel_gone()
+            kernel_log = result.output_path.with_name(result.output_path.stem + ".kernel.log")
+            if kernel_log.is_file() and kernel_log.stat().st_size:
+                client.log_artifact(run_id, str(kernel_log), artifact_path=OUTPUT_DIR)
+            doc = manifest(result, kernel_name, env)
+            client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
+            client.set_tags(run_id, {**_outcome_tags(result, doc), **tags})
+    finally:
+        kernel_gone()
+        with mlflow_errors(f"end run {run_id} {result.status}"):
+            client.set_terminated(run_id, status=result.status)
+
+
+def _log_notebooks(client: RunWriter, result: HeadlessResult, tags: dict[str, str]) -> None:
+    """Log the input and executed notebooks and the HTML rendering (or why there is none)."""
+    run_id = result.run_id
+    client.log_artifact(run_id, str(result.notebook), artifact_path=INPUT_DIR)
+    if not result.output_path.is_file():
+        return
+    client.log_artifact(run_id, str(result.output_path), artifact_path=OUTPUT_DIR)
+    html, problem = _html(result.output_path)
+    if html is not None:
+        name = f"{OUTPUT_DIR}/{result.output_path.with_suffix('.html').name}"
+        client.log_text(run_id, html, name)
+        result.html = _artifact_location(client, run_id, name)
+    else:
+        tags["mlops.html_error"] = (problem or "")[:500]
+
+
+def _outcome_tags(result: HeadlessResult, doc: Mapping[str, Any]) -> dict[str, str]:
     tags = {
         "mlops.duration_s": f"{result.duration_s:.3f}",
         "mlops.output_path": str(result.output_path),
@@ -133,25 +184,4 @@ def record_outcome(
     language = doc["kernel"]["language_info"]
     if language.get("version"):
         tags["mlops.kernel.language"] = f"{language.get('name', '')} {language['version']}".strip()
-    try:
-        with mlflow_errors(f"record the outcome on run {run_id}"):
-            client.log_artifact(run_id, str(result.notebook), artifact_path=INPUT_DIR)
-            if result.output_path.is_file():
-                client.log_artifact(run_id, str(result.output_path), artifact_path=OUTPUT_DIR)
-                html, problem = _html(result.output_path)
-                if html is not None:
-                    name = f"{OUTPUT_DIR}/{result.output_path.with_suffix('.html').name}"
-                    client.log_text(run_id, html, name)
-                    result.html = _artifact_location(client, run_id, name)
-                else:
-                    tags["mlops.html_error"] = (problem or "")[:500]
-            kernel_log = result.output_path.with_name(result.output_path.stem + ".kernel.log")
-            if kernel_log.is_file() and kernel_log.stat().st_size:
-                client.log_artifact(run_id, str(kernel_log), artifact_path=OUTPUT_DIR)
-            client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
-            from mlflow.entities import RunTag
-
-            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
-    finally:
-        with mlflow_errors(f"end run {run_id} {result.status}"):
-            client.set_terminated(run_id, status=result.status)
+    return tags

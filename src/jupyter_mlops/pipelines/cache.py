@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,8 @@ from ..headless.parameters import load_notebook_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
+
+    from ..config import Settings
 
 __all__ = [
     "CACHE_TAG",
@@ -43,6 +45,8 @@ _KEY_VERSION = "1"
 #: tag the snapshot service puts on a dataset input: produced (``snapshot``) or read
 _CONTEXT_TAG = "mlflow.data.context"
 _PRODUCED = "snapshot"
+#: runs with a key looked at, newest first, for one whose inputs are unchanged
+_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
@@ -127,13 +131,21 @@ def step_key(
 
 def snapshots_of(run: Any) -> tuple[dict[str, str], dict[str, str]]:
     """``(produced, loaded)`` snapshots of an MLflow run, name -> digest."""
+    inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
+    return _split(
+        (item.dataset.name, item.dataset.digest, {t.key: t.value for t in item.tags})
+        for item in inputs
+    )
+
+
+def _split(
+    inputs: Iterable[tuple[str, str, Mapping[str, str]]],
+) -> tuple[dict[str, str], dict[str, str]]:
     produced: dict[str, str] = {}
     loaded: dict[str, str] = {}
-    inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
-    for item in inputs:
-        tags = {t.key: t.value for t in item.tags}
+    for name, digest, tags in inputs:
         target = produced if tags.get(_CONTEXT_TAG) == _PRODUCED else loaded
-        target[item.dataset.name] = item.dataset.digest
+        target[name] = digest
     return produced, loaded
 
 
@@ -142,23 +154,38 @@ def find_hit(
     experiment_id: str,
     key: str,
     pins: Mapping[str, str],
-    data_uri: str,
+    settings: Settings,
 ) -> CachedRun | None:
-    """The latest FINISHED run with ``key`` whose unpinned inputs are unchanged, else ``None``."""
+    """The latest FINISHED run with ``key`` whose unpinned inputs are unchanged, else ``None``.
+
+    An embedded store is read directly (no MLflow import); others through ``client``.
+    """
+    for run_id, produced, loaded in _candidates(client, experiment_id, key, settings):
+        if _inputs_unchanged(loaded, pins, settings.data_uri):
+            return CachedRun(run_id, produced, loaded)
+    return None
+
+
+def _candidates(
+    client: MlflowClient, experiment_id: str, key: str, settings: Settings
+) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    from ..tracking.sqlite_reader import finished_runs_tagged
     from ..tracking.store import mlflow_errors
 
+    direct = finished_runs_tagged(settings, experiment_id, CACHE_TAG, key, _CANDIDATES)
+    if direct is not None:
+        return [
+            (run_id, *_split((i.name, i.digest, i.tags) for i in inputs))
+            for run_id, inputs in direct
+        ]
     with mlflow_errors("look the cache up"):
         runs = client.search_runs(
             [experiment_id],
             filter_string=f"tags.`{CACHE_TAG}` = '{key}' and attributes.status = 'FINISHED'",
             order_by=["attributes.start_time DESC"],
-            max_results=5,
+            max_results=_CANDIDATES,
         )
-    for run in runs:
-        produced, loaded = snapshots_of(run)
-        if _inputs_unchanged(loaded, pins, data_uri):
-            return CachedRun(run.info.run_id, produced, loaded)
-    return None
+    return [(run.info.run_id, *snapshots_of(run)) for run in runs]
 
 
 def _inputs_unchanged(loaded: Mapping[str, str], pins: Mapping[str, str], data_uri: str) -> bool:

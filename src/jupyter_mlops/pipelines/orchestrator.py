@@ -39,6 +39,7 @@ from .upstream import UPSTREAM_ENV
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
+    from ..tracking.run_writer import RunWriter
     from .search.driver import StudyFeed
     from .spec import PipelineSpec
 
@@ -85,7 +86,10 @@ class ReadyInputs:
 class RunContext:
     spec: PipelineSpec
     settings: Settings
+    #: MLflow's client, opened only if used (a cached plan reads an embedded store directly)
     client: MlflowClient
+    #: creates, tags and ends the pipeline's own runs
+    writer: RunWriter
     experiment_id: str
     parent: str
     options: Options
@@ -110,25 +114,26 @@ def run_spec(
     listener: PipelineListener | None = None,
 ) -> PipelineResult:
     """Run a validated pipeline; see :func:`~.pipeline_api.run_pipeline`."""
-    from ..tracking.session import Tracker
+    from ..tracking.sqlite_writer import experiment_for, open_run_writer
+    from ..tracking.store import lazy_client
 
     scope = select_scope(spec, options.only, options.from_step)
     executor = open_executor(options.executor, options.jobs)
     try:
-        tracker = Tracker(settings)
-        experiment_id = tracker.set_experiment(spec.experiment_name)
-        client = tracker.client
+        experiment_id = experiment_for(settings, spec.experiment_name)
+        client, writer = lazy_client(settings), open_run_writer(settings)
         previous_id, previous = (
             previous_results(client, experiment_id, spec.name) if options.resume else (None, {})
         )
         extra = {"mlops.pipeline.executor": options.executor}
         if previous_id:
             extra["mlops.pipeline.resumed_from"] = previous_id
-        parent = start_parent(client, experiment_id, spec, settings.root, extra)
+        parent = start_parent(writer, experiment_id, spec, settings.root, extra)
         state = RunContext(
             spec,
             settings,
             client,
+            writer,
             experiment_id,
             parent,
             options,
@@ -165,8 +170,8 @@ def _drive(state: RunContext, executor: Executor) -> PipelineResult:
         raise
     finally:
         result.duration_s = time.monotonic() - started
-        end_step_runs(state.client, state.step_runs, state.units, state.feeds)
-        end_parent(state.client, result, status)
+        end_step_runs(state.client, state.writer, state.step_runs, state.units, state.feeds)
+        end_parent(state.writer, result, status)
         state.listener.finished(result)
     return result
 
@@ -363,7 +368,7 @@ def reusable(state: RunContext, unit: Unit, ready: ReadyInputs) -> CachedRun | N
         return None
     if unit.key is None:
         raise ValueError(f"unit {unit.label} has no cache key yet")
-    hit = find_hit(state.client, state.experiment_id, unit.key, ready.pins, state.settings.data_uri)
+    hit = find_hit(state.client, state.experiment_id, unit.key, ready.pins, state.settings)
     if hit is not None:
         unit.message = "cache hit"
     return hit
@@ -444,7 +449,7 @@ def _task(state: RunContext, unit: Unit, ready: ReadyInputs) -> UnitTask:
 
 def _open_step_run(state: RunContext, step: str) -> str:
     run_id = start_step_run(
-        state.client, state.experiment_id, state.spec, state.parent, step, len(state.units[step])
+        state.writer, state.experiment_id, state.spec, state.parent, step, len(state.units[step])
     )
     state.step_runs[step] = run_id
     return run_id

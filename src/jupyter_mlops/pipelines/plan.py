@@ -116,15 +116,18 @@ def _plan_study(ctx: RunContext, name: str, key: str) -> None:
 
 def plan_spec(spec: PipelineSpec, settings: Settings, options: Options) -> PipelinePlan:
     """Decide, as a run would, which units are cached; start nothing, create no run."""
-    from ..tracking.session import Tracker
+    from ..tracking.run_writer import MlflowRunWriter
+    from ..tracking.sqlite_writer import experiment_for
+    from ..tracking.store import lazy_client
     from .units import PipelineListener
 
-    tracker = Tracker(settings)
-    experiment_id = tracker.set_experiment(spec.experiment_name)
+    experiment_id = experiment_for(settings, spec.experiment_name)
+    client = lazy_client(settings)
     ctx = RunContext(
         spec,
         settings,
-        tracker.client,
+        client,
+        MlflowRunWriter(client),  # a plan writes nothing
         experiment_id,
         "",
         options,

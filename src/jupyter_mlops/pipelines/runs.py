@@ -23,6 +23,7 @@ from .cache import CACHE_TAG, CachedRun, snapshots_of
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
+    from ..tracking.run_writer import RunWriter
     from .search.driver import StudyFeed
     from .spec import PipelineSpec
     from .units import PipelineResult, Unit
@@ -69,7 +70,7 @@ def unit_tags(spec: PipelineSpec, parent_run_id: str, unit: Unit, key: str) -> d
 
 
 def start_parent(
-    client: MlflowClient, experiment_id: str, spec: PipelineSpec, root: Any, extra: dict[str, str]
+    writer: RunWriter, experiment_id: str, spec: PipelineSpec, root: Any, extra: dict[str, str]
 ) -> str:
     """Create the parent run and log ``pipeline.yaml`` on it; return its id."""
     tags = context_tags(
@@ -85,13 +86,13 @@ def start_parent(
         },
     )
     with mlflow_errors(f"start pipeline run {spec.name}"):
-        run = client.create_run(experiment_id, run_name=spec.name, tags=tags)
-        client.log_artifact(run.info.run_id, str(spec.path))
-    return str(run.info.run_id)
+        run = writer.create_run(experiment_id, spec.name, tags, {})
+        writer.log_artifact(run.run_id, str(spec.path))
+    return run.run_id
 
 
 def start_step_run(
-    client: MlflowClient, experiment_id: str, spec: PipelineSpec, parent: str, step: str, n: int
+    writer: RunWriter, experiment_id: str, spec: PipelineSpec, parent: str, step: str, n: int
 ) -> str:
     """Create the run grouping the members of a sweep step."""
     tags = {
@@ -104,11 +105,10 @@ def start_step_run(
         HEARTBEAT_TAG: str(int(time.time())),
     }
     with mlflow_errors(f"start the run of step {step}"):
-        run = client.create_run(experiment_id, run_name=step, tags=tags)
-    return str(run.info.run_id)
+        return writer.create_run(experiment_id, step, tags, {}).run_id
 
 
-def end_run(client: MlflowClient, run_id: str, status: str, tags: dict[str, str]) -> None:
+def end_run(writer: RunWriter, run_id: str, status: str, tags: dict[str, str]) -> None:
     """Tag and end a parent or step run; the run is ended even when its tags cannot be written.
 
     Raises
@@ -116,18 +116,17 @@ def end_run(client: MlflowClient, run_id: str, status: str, tags: dict[str, str]
     StoreError
         When the run could not be ended (it stays RUNNING): the message says why.
     """
-    from mlflow.entities import RunTag
-
     try:
         with mlflow_errors(f"tag run {run_id}"):
-            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            writer.set_tags(run_id, tags)
     finally:
         with mlflow_errors(f"end run {run_id} {status}; it stays RUNNING"):
-            client.set_terminated(run_id, status=status)
+            writer.set_terminated(run_id, status)
 
 
 def end_step_runs(
     client: MlflowClient,
+    writer: RunWriter,
     step_runs: dict[str, str],
     units: dict[str, list[Unit]],
     studies: dict[str, StudyFeed],
@@ -148,21 +147,21 @@ def end_step_runs(
             except Exception:  # the study stays in studies.db; the parent run must still end
                 ok = False
         try:
-            end_run(client, run_id, "FINISHED" if ok else "FAILED", tags)
+            end_run(writer, run_id, "FINISHED" if ok else "FAILED", tags)
         except MlopsError as exc:  # the other runs still get ended; this one is reported
             log.warning("jupyter-mlops: the run of step %r: %s", step, exc)
 
 
-def end_parent(client: MlflowClient, result: PipelineResult, status: str) -> None:
+def end_parent(writer: RunWriter, result: PipelineResult, status: str) -> None:
     """Log ``pipeline.json`` and the counts on the parent run, then end it."""
     doc = json.dumps(result.to_dict(), indent=2, default=str)
     tags = {f"mlops.pipeline.{k}": str(v) for k, v in result.counts.items()}
     tags["mlops.duration_s"] = f"{result.duration_s:.3f}"
     with mlflow_errors(f"record pipeline run {result.parent_run_id}"):
         try:
-            client.log_text(result.parent_run_id, doc, MANIFEST)
+            writer.log_text(result.parent_run_id, doc, MANIFEST)
         finally:
-            end_run(client, result.parent_run_id, status, tags)
+            end_run(writer, result.parent_run_id, status, tags)
 
 
 def previous_results(

@@ -21,8 +21,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +34,15 @@ from .store import sqlite_path
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Settings
 
-__all__ = ["TESTED_REVISIONS", "RunRecord", "read_runs", "schema_revision"]
+__all__ = [
+    "TESTED_REVISIONS",
+    "DatasetInput",
+    "RunRecord",
+    "active_experiment_id",
+    "finished_runs_tagged",
+    "read_runs",
+    "schema_revision",
+]
 
 #: MLflow schema revisions (``alembic_version.version_num``) whose tables were tested (MLflow
 #: 3.17): read directly here and by the runs index; any other store goes through MLflow
@@ -53,6 +63,15 @@ class RunRecord:
     params: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run logged as an input: name, digest and the input's tags."""
+
+    name: str
+    digest: str
+    tags: dict[str, str]
+
+
 def _connect(path: Path) -> sqlite3.Connection | None:
     if not path.is_file():
         return None
@@ -71,6 +90,70 @@ def schema_revision(conn: sqlite3.Connection) -> str | None:
     except sqlite3.Error:
         return None
     return str(row[0]) if row else None
+
+
+@contextlib.contextmanager
+def _tested_store(settings: Settings) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection to an embedded store of a tested revision, else ``None``."""
+    path = sqlite_path(settings.tracking_uri)
+    conn = _connect(path) if path is not None else None
+    if conn is None:
+        yield None
+        return
+    try:
+        yield conn if schema_revision(conn) in TESTED_REVISIONS else None
+    finally:
+        conn.close()
+
+
+def active_experiment_id(settings: Settings, name: str) -> str | None:
+    """Id of the active experiment ``name``; ``None`` when missing, deleted or MLflow must say."""
+    try:
+        with _tested_store(settings) as conn:
+            ids = _experiment_ids(conn, [name]) if conn is not None else None
+    except sqlite3.Error:
+        return None
+    return str(ids[0]) if ids else None
+
+
+def finished_runs_tagged(
+    settings: Settings, experiment_id: str, key: str, value: str, limit: int
+) -> list[tuple[str, list[DatasetInput]]] | None:
+    """FINISHED active runs tagged ``key = value``, newest first, with their dataset inputs.
+
+    What ``search_runs`` answers for ``tags.`key` = 'value' and attributes.status =
+    'FINISHED'`` ordered by start time; ``None`` when MLflow must answer.
+    """
+    try:
+        with _tested_store(settings) as conn:
+            if conn is None:
+                return None
+            found = conn.execute(
+                "SELECT r.run_uuid FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+                "WHERE r.experiment_id = ? AND r.status = 'FINISHED' "
+                "AND r.lifecycle_stage = 'active' AND t.key = ? AND t.value = ? "
+                "ORDER BY r.start_time DESC, r.run_uuid ASC LIMIT ?",
+                (int(experiment_id), key, value, limit),
+            ).fetchall()
+            return [(run_id, _dataset_inputs(conn, run_id)) for (run_id,) in found]
+    except (sqlite3.Error, ValueError):
+        return None
+
+
+def _dataset_inputs(conn: sqlite3.Connection, run_id: str) -> list[DatasetInput]:
+    rows = conn.execute(
+        "SELECT i.input_uuid, d.name, d.digest, t.name, t.value FROM inputs i "
+        "JOIN datasets d ON d.dataset_uuid = i.source_id "
+        "LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid "
+        "WHERE i.destination_type = 'RUN' AND i.destination_id = ?",
+        (run_id,),
+    ).fetchall()
+    inputs: dict[str, DatasetInput] = {}
+    for input_id, name, digest, tag, value in rows:
+        item = inputs.setdefault(input_id, DatasetInput(name, digest, {}))
+        if tag is not None:
+            item.tags[tag] = value
+    return list(inputs.values())
 
 
 def read_runs(

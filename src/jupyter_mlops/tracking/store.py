@@ -9,7 +9,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from ..config import Settings
@@ -18,7 +18,13 @@ from ..errors import Conflict, InvalidInput, MlopsError, NotFound, StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-__all__ = ["apply_mlflow_defaults", "mlflow_errors", "open_client", "sqlite_path"]
+__all__ = [
+    "apply_mlflow_defaults",
+    "lazy_client",
+    "mlflow_errors",
+    "open_client",
+    "sqlite_path",
+]
 
 _clients: dict[str, MlflowClient] = {}
 _lock = threading.Lock()
@@ -81,6 +87,28 @@ def open_client(settings: Settings) -> MlflowClient:
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         _clients[uri] = client
         return client
+
+
+class _LazyClient:
+    """Stands in for :func:`open_client`'s client, opening it (importing MLflow) on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: MlflowClient | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = open_client(self._settings)
+        return getattr(self._client, name)
+
+
+def lazy_client(settings: Settings) -> MlflowClient:
+    """The client of ``settings``, opened only if a caller does use it.
+
+    For work that reads an embedded store directly when it can and needs MLflow
+    only for the rest (a fully cached pipeline, say).
+    """
+    return cast("MlflowClient", _LazyClient(settings))
 
 
 #: MLflow's HTTP defaults retry for minutes; our buffer retries (and journals) itself.
