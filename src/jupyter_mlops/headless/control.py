@@ -33,6 +33,10 @@ class ExecutionControl:
     kernel_died: bool = False
     #: set once the notebook stopped executing (whatever the outcome)
     over: threading.Event = field(default_factory=threading.Event)
+    #: once a cancel has interrupted the cell, kill the kernel instead of shutting it down:
+    #: for runs whose values are read as they are written (a pruned trial), where the
+    #: kernel's last buffered values and its exit handlers are not wanted
+    kill_when_cancelled: bool = False
     _km: Any = None
     _stopping: threading.Thread | None = None
 

@@ -132,7 +132,7 @@ def _run_papermill(
     control: ExecutionControl,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
-    from .kernel_launch import kernel_manager, start_kernel, stop_kernel, stop_kernel_soon
+    from .kernel_launch import kernel_manager, start_kernel
 
     log_path = output.with_name(output.stem + ".kernel.log")
     if kernel.source is None:
@@ -151,14 +151,24 @@ def _run_papermill(
         return None, f"execution stopped: {type(exc).__name__}: {first}"
     finally:
         control.over.set()  # no cell runs any more: a cancel stops interrupting
-        # nbclient leaves a kernel it did not create running; a graceful shutdown
-        # lets the kernel write what it buffered before the run is ended (the outcome
-        # is recorded meanwhile, and the run ended once it is gone). A cancelled run's
-        # kernel writes its last values while the run already ends KILLED.
-        if control.cancelled.is_set():
-            stop_kernel_soon(control._km)
-        else:
-            control.stop_kernel(stop_kernel)
+        _stop(control)
+
+
+def _stop(control: ExecutionControl) -> None:
+    """End the kernel nbclient leaves running (it did not create it).
+
+    A graceful shutdown lets the kernel write what it buffered before the run is ended (the
+    outcome is recorded meanwhile, and the run ended once it is gone). A cancelled run's
+    kernel writes its last values while the run already ends KILLED, or is killed.
+    """
+    from .kernel_launch import kill_kernel, stop_kernel, stop_kernel_soon
+
+    if not control.cancelled.is_set():
+        control.stop_kernel(stop_kernel)
+    elif control.kill_when_cancelled:
+        kill_kernel(control._km)
+    else:
+        stop_kernel_soon(control._km)
 
 
 def _papermill(

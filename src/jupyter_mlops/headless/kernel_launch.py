@@ -21,6 +21,7 @@ from .progress import Progress, ProgressCallback, cell_summary
 __all__ = [
     "ENGINE_NAME",
     "kernel_manager",
+    "kill_kernel",
     "register_engine",
     "start_kernel",
     "stop_kernel",
@@ -102,6 +103,15 @@ def stop_kernel(km: Any) -> None:
         # The client already closed its sockets (the kernel died while starting):
         # there is no one left to ask, so end the process.
         run_sync(km.shutdown_kernel)(now=True)
+
+
+def kill_kernel(km: Any) -> None:
+    """End the kernel process of ``km`` at once (no shutdown request, no exit handlers)."""
+    if km is None or not km.has_kernel:
+        return
+    from jupyter_core.utils import run_sync
+
+    run_sync(km.shutdown_kernel)(now=True)
 
 
 def stop_kernel_soon(km: Any) -> None:

@@ -55,6 +55,8 @@ class UnitTask:
     env: dict[str, str] = field(default_factory=dict)
     kernel_name: str | None = None
     timeout: float | None = None
+    #: a cancel kills the kernel once the cell is interrupted (see ``ExecutionControl``)
+    kill_when_cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ def run_unit(
     from ..headless.execution import execute_notebook
 
     started = time.monotonic()
+    if control is not None:
+        control.kill_when_cancelled = task.kill_when_cancelled
     callback = None
     if progress is not None:
 

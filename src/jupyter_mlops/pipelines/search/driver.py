@@ -154,8 +154,13 @@ class StudyFeed(Feed):
             DIRECTION_TAG: self.config.direction,
             "mlops.sweep.method": self.config.method,
         }
-        env = task.env if self.config.pruner == "none" else {**task.env, FLUSH_ENV: _TRIAL_FLUSH_S}
-        return unit, dataclasses.replace(task, tags={**task.tags, **tags}, env=env)
+        if self.config.pruner == "none":
+            return unit, dataclasses.replace(task, tags={**task.tags, **tags})
+        # the pruner reads the values from the store: the kernel writes them sooner, and a
+        # pruned one is killed, its values up to the pruned step being written already
+        env = {**task.env, FLUSH_ENV: _TRIAL_FLUSH_S}
+        pruned = dataclasses.replace(task, tags={**task.tags, **tags}, env=env)
+        return unit, dataclasses.replace(pruned, kill_when_cancelled=True)
 
     def watch(self, executor: Executor) -> None:
         """Report new intermediate values of running trials; interrupt the ones to prune."""
