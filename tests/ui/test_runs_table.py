@@ -125,9 +125,19 @@ def _pick_experiment(page: Any, name: str) -> None:
     """Choose ``name`` in the sidebar (other features may have made newer experiments)."""
     page.locator('.jp-SideBar [data-id="jp-mlops-sidebar"]').click()
     picker = page.locator(".jp-mlops-runs .jp-mlops-experiment")
-    picker.locator("option", has_text=name).wait_for(state="attached", timeout=60_000)
+    option = picker.locator("option", has_text=name)
+    option.wait_for(state="attached", timeout=60_000)
+    first = page.locator(".jp-mlops-runs .jp-mlops-run").first
+    switching = picker.input_value() != option.get_attribute("value")
+    before = first.get_attribute("data-run-id") if switching and first.count() else None
     picker.select_option(label=name)
-    page.locator(".jp-mlops-run").first.wait_for(state="visible", timeout=60_000)
+    first.wait_for(state="visible", timeout=60_000)
+    if before is not None:  # the runs of the experiment shown before are gone
+        page.wait_for_function(
+            "id => document.querySelector('.jp-mlops-runs .jp-mlops-run')?.dataset.runId !== id",
+            arg=before,
+            timeout=120_000,
+        )
 
 
 def _loaded(page: Any) -> None:
