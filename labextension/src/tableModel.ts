@@ -264,20 +264,25 @@ export class RunsTableModel {
         }
         this._columns ??= defaultColumns(probe.keys);
       }
-      if (firstPage && !this._brushes.size) {
-        const query = { ...this._query(), limit: FIRST_PAGE, nested: true };
-        const page = await this.source.runsTable(query);
+      const query = this._query();
+      const page =
+        firstPage && !this._brushes.size
+          ? this.source.runsTable({ ...query, limit: FIRST_PAGE, nested: true })
+          : null;
+      const all = this.source.runsTable(query); // asked at once: it takes longer
+      if (page) {
+        all.catch(() => undefined); // awaited below, unless the first page holds every run
+        const first = await page;
         if (!current()) {
           return;
         }
         this._error = null;
-        this._setTable(page, query.orderBy, page.truncated);
-        if (!page.truncated) {
+        this._setTable(first, query.orderBy, first.truncated);
+        if (!first.truncated) {
           return;
         }
       }
-      const query = this._query();
-      const table = await this.source.runsTable(query);
+      const table = await all;
       if (!current()) {
         return;
       }
