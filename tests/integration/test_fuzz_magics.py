@@ -12,7 +12,7 @@ import shlex
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
@@ -80,6 +80,8 @@ def shell_on_store(ip: Any, client: Any, store: Any) -> Any:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(line=_lines())
+@example(line='artifact ""')  # Path("") is the working folder: it was uploaded, then failed
+@example(line="search =")  # a search's spec problems were listed on lines of their own
 def test_generated_magic_lines_give_one_line_usage_errors(
     shell_on_store: Any, client: Any, store: Any, line: str
 ) -> None:

@@ -92,7 +92,14 @@ class MlopsMagics(Magics):
                 return sub.func(self.shell, args, cell)
             return sub.func(self.shell, args)
         except MlopsError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(_one_line(str(exc))) from None
+
+
+def _one_line(message: str) -> str:
+    """A message listing problems on lines of their own, as one line (``head: a; b``)."""
+    head, *rest = message.strip().splitlines() or [""]
+    items = [line.strip().removeprefix("- ") for line in rest if line.strip()]
+    return f"{head.rstrip(':')}: {'; '.join(items)}" if items else head
 
 
 def _wants_help(rest: str) -> bool:

@@ -405,6 +405,8 @@ class Tracker:
 
 
 def _existing_path(path: str | os.PathLike[str]) -> Path:
+    if not str(path).strip():  # Path("") is the working folder: never upload it by accident
+        raise InvalidInput("empty path; give a file or folder, e.g. artifact plots/roc.png")
     src = Path(path).expanduser()
     if not src.exists():
         raise InvalidInput(
