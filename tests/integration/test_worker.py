@@ -191,7 +191,13 @@ def test_interrupting_the_client_cancels_the_run_in_the_worker(worker_env, store
     nb = _notebook(store.root / "slow.ipynb", [("import time\ntime.sleep(300)", [])])
     assert _cli("worker", "start").returncode == 0
     proc = subprocess.Popen(
-        [CLI, "run", str(nb), "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [CLI, "run", str(nb), "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as in a terminal, even when the suite runs where SIGINT is ignored (a
+        # background job of a non-interactive shell passes SIG_IGN on to every child)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     run_id = _wait_running()
     proc.send_signal(signal.SIGINT)
