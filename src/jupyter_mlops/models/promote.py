@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict, MlopsError
+from ..errors import Conflict, MlopsError, NotFound
 from ..tracking.store import mlflow_errors, translate
 from .gates import Beat, GateReport, Threshold, evaluate
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
@@ -123,7 +123,9 @@ def promotion_lock(client: MlflowClient, name: str, wait_s: float = _LOCK_WAIT_S
             break
         except Exception as exc:
             problem = translate(exc, f"lock promotions of {name}")
-            if not isinstance(problem, Conflict):
+            # Taken (Conflict), or released by its holder in the middle of our create
+            # (a tracking server then reports the half-made lock NotFound): try again.
+            if not isinstance(problem, (Conflict, NotFound)):
                 raise problem from None
         _break_if_stale(client, lock)
         if time.monotonic() > deadline:
