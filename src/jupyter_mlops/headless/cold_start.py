@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import load_settings
+from ..config import Settings, load_settings
 from ..tracking.store import apply_mlflow_defaults
 from .execution import HeadlessResult, execute_notebook, kernel_env
 from .kernel_pool import KernelPool
@@ -45,14 +45,18 @@ def execute_cold(
 ) -> HeadlessResult:
     """:func:`~.execution.execute_notebook`, with the kernel started before MLflow loads.
 
-    Takes the same arguments (``options`` are passed on). Everything that can be
-    refused is checked first, so a refused run leaves nothing behind.
+    Takes the same arguments (``options`` are passed on). The kernel boots while the
+    run is checked; a refused run shuts it down and leaves nothing behind.
     """
     pool = KernelPool()
-    outputs = _outputs_folder(Path(path))
-    had_outputs = outputs is None or outputs.exists()
+    outputs: Path | None = None
+    had_outputs = True
     with contextlib.suppress(Exception):
-        _start_kernel_early(pool, Path(path), kernel_name, cwd)
+        notebook = Path(path).expanduser().resolve()
+        settings = load_settings(notebook.parent)
+        outputs = settings.store_dir / "outputs"  # the early kernel's log waits there
+        had_outputs = outputs.exists()
+        _start_kernel_early(pool, notebook, settings, kernel_name, cwd)
     threading.Thread(target=_warm_up, name="mlops-warm-up", daemon=True).start()
     try:
         return execute_notebook(
@@ -78,16 +82,10 @@ def _warm_up() -> None:
     warm_renderer()
 
 
-def _outputs_folder(notebook: Path) -> Path | None:
-    """The store's outputs folder, where the early kernel's log goes until a run takes it."""
-    with contextlib.suppress(Exception):
-        return load_settings(notebook.expanduser().resolve().parent).store_dir / "outputs"
-    return None
-
-
 def _start_kernel_early(
     pool: KernelPool,
     notebook: Path,
+    settings: Settings,
     kernel_name: str | None,
     cwd: str | os.PathLike[str] | None,
 ) -> None:
@@ -96,12 +94,10 @@ def _start_kernel_early(
     Only what the kernel needs is read here; the checks of a run (parameters,
     kernel installed) run in :func:`~.plan.prepare` while the kernel boots.
     """
-    notebook = notebook.expanduser().resolve()
     spec = load_notebook_json(notebook).get("metadata", {}).get("kernelspec", {}) or {}
     name = kernel_name or spec.get("name")
     folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
     if not name or not folder.is_dir():
         return
-    settings = load_settings(notebook.parent)
     apply_mlflow_defaults(settings.tracking_uri)
     pool.expect(name, kernel_env(settings, "", notebook, None), str(folder))
