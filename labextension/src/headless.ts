@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { h, replaceChildren } from './elements';
 import { outcome } from './jobOutcome';
 import { parseParamValue } from './forms';
+import { RunFollower } from './runFollower';
 import { IHeadlessRun, IMlopsSource, INotebookParam } from './tokens';
 
 /** Inputs built from a notebook's `parameters` cell (also used by the Schedule… dialog). */
@@ -115,7 +116,7 @@ export class HeadlessPanel extends Widget {
 
   /** Follow a run just started (polls until every run is over). */
   track(run: IHeadlessRun): void {
-    this._opened.delete(run.id);
+    this._follower.follow(run.id);
     this._active = true;
     void this._poll.refresh();
   }
@@ -123,14 +124,8 @@ export class HeadlessPanel extends Widget {
   async refresh(): Promise<void> {
     const runs = await this._source.headlessRuns();
     this._active = runs.some(r => !r.done);
-    for (const run of runs) {
-      if (run.done && run.output_path && this._watching.has(run.id) && !this._opened.has(run.id)) {
-        this._opened.add(run.id);
-        this._open(run);
-      }
-      if (!run.done) {
-        this._watching.add(run.id);
-      }
+    for (const run of this._follower.toOpen(runs)) {
+      this._open(run);
     }
     this._render(runs);
   }
@@ -189,6 +184,5 @@ export class HeadlessPanel extends Widget {
   private _list: HTMLElement;
   private _poll: Poll;
   private _active = true;
-  private _watching = new Set<string>();
-  private _opened = new Set<string>();
+  private _follower = new RunFollower();
 }
