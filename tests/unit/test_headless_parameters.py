@@ -104,6 +104,23 @@ def test_sources_merge_in_papermill_order(tmp_path: Path) -> None:
     assert params == {"lr": 0.2, "depth": 5, "model": "007", "day": "2024-01-01"}
 
 
+def test_yaml_exponent_numbers_are_floats_as_with_dash_p() -> None:
+    texts = ["lr: 1e-5", "b: 2E3", "c: 1.0e5", "d: .5e-2", "e: e5", "f: 1e", "g: 0x1f"]
+    params = cli_params(yaml_texts=texts, pairs=[("p", "1e-5")])
+    # what PyYAML's YAML 1.1 leaves as text, YAML 1.2 and papermill's -p read as numbers
+    assert params == {
+        "lr": 1e-5,
+        "b": 2000.0,
+        "c": 100000.0,
+        "d": 0.005,
+        "e": "e5",
+        "f": "1e",
+        "g": 31,
+        "p": 1e-5,
+    }
+    assert all(isinstance(params[k], float) for k in ("lr", "b", "c", "d", "p"))
+
+
 def test_bad_yaml_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="YAML mapping"):
         cli_params(yaml_texts=["[1, 2]"])

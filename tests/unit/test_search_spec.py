@@ -65,6 +65,25 @@ def test_grid_as_a_mapping_is_todays_grid(project: Path) -> None:
     assert step.sweep == "grid" and step.search is None
 
 
+def test_exponent_numbers_are_floats_in_ranges_and_grids(project: Path) -> None:
+    text = """
+    name: t
+    steps:
+      tune:
+        notebook: train.ipynb
+        params: {lr: {low: 1e-5, high: 3E-1, log: true}}
+        sweep: {method: tpe, trials: 4, metric: accuracy}
+      grid:
+        notebook: train.ipynb
+        params: {lr: [1e-5, 1.0e-3, 0.1]}
+        sweep: grid
+    """
+    spec = load_spec(write_pipeline(project / "pipeline.yaml", text))
+    dims, problems = parse_space(spec.steps["tune"].params)
+    assert problems == [] and dims == {"lr": FloatRange(1e-5, 0.3, log=True)}
+    assert spec.steps["grid"].params == {"lr": [1e-5, 1e-3, 0.1]}
+
+
 def test_every_search_problem_is_listed_in_one_message(project: Path) -> None:
     text = """
     name: t

@@ -28,6 +28,7 @@ __all__ = [
     "kernel_language",
     "load_notebook_json",
     "parameters_cell",
+    "parameters_loader",
 ]
 
 PARAMETERS_TAG = "parameters"
@@ -191,18 +192,40 @@ def resolve_value(text: str) -> Any:
     return text
 
 
-def _yaml_mapping(text: str, where: str) -> dict[str, Any]:
+#: floats YAML 1.1 leaves as text: an exponent without a dot or a sign (``1e-5``, ``2E3``,
+#: ``1.0e5``); YAML 1.2, JSON and Python read them as numbers, and so do we
+_EXPONENT_FLOAT = r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"
+
+
+def parameters_loader() -> type:
+    """A safe YAML loader reading parameters as a user means them.
+
+    Timestamps stay text, as papermill reads parameters; ``1e-5`` is a float (YAML 1.1
+    would leave it a string, and a ``-p`` value or a Python default of that form is a
+    float). Subclass it to change how mappings are built.
+    """
+    import re
+
     import yaml
 
-    class _NoDates(yaml.SafeLoader):
-        """YAML without implicit timestamps, as papermill reads parameters."""
+    class ParametersLoader(yaml.SafeLoader):
+        """Safe YAML without implicit timestamps, with YAML 1.2 exponent floats."""
 
-    _NoDates.yaml_implicit_resolvers = {
+    ParametersLoader.yaml_implicit_resolvers = {
         k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
         for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+    ParametersLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float", re.compile(_EXPONENT_FLOAT), list("-+.0123456789")
+    )
+    return ParametersLoader
+
+
+def _yaml_mapping(text: str, where: str) -> dict[str, Any]:
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_NoDates)
+        data = yaml.load(text, Loader=parameters_loader())
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0]
         raise InvalidInput(f"{where} is not valid YAML ({first}); e.g. -y 'lr: 0.1'") from None

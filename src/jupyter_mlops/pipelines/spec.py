@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, MlopsError
-from ..headless.parameters import check_params, load_notebook_json
+from ..headless.parameters import check_params, load_notebook_json, parameters_loader
 from .search.config import SearchConfig
 
 __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "build_spec", "load_spec"]
@@ -93,7 +93,7 @@ class _Mapping(dict[Any, Any]):
 def _loader() -> type:
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    class Loader(parameters_loader()):  # type: ignore[misc]
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             out = _Mapping()
             out.marks, out.duplicates = {}, []
@@ -107,11 +107,6 @@ def _loader() -> type:
                 out.marks[str(key)] = where
             return out
 
-    # Timestamps stay text, as papermill reads parameters.
-    Loader.yaml_implicit_resolvers = {
-        k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, Loader.construct_mapping)
     return Loader
 
