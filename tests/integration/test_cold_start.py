@@ -207,3 +207,24 @@ def test_run_and_cached_pipeline_commands_record_without_importing_mlflow(
     (step,) = client.search_runs([experiment], parent_of.format(executed.info.run_id))
     assert step.info.status == "FINISHED" and step.data.tags["mlops.pipeline.ran"] == "2"
     assert client.search_runs([experiment], parent_of.format(cached.info.run_id)) == []
+
+
+@pytest.mark.sqlite_only
+def test_a_headless_kernel_logs_its_values_without_importing_mlflow(
+    store: Settings, client
+) -> None:  # type: ignore[no-untyped-def]
+    body = (
+        "import sys\nimport jupyter_mlops as mlops\n"
+        "for step in range(3):\n    mlops.log(loss=lr / (step + 1), step=step)\n"
+        "mlops.log(model='rf')\nmlops.flush()\n"
+        "mlops.log(mlflow_in_kernel=float('mlflow' in sys.modules))"
+    )
+    nb = write_notebook(store.root / "k.ipynb", [params("lr = 0.1"), code(body)])
+    ran = _cli(store, _CLI, "run", str(nb), "-p", "lr", "0.6", "-q")
+    assert ran.returncode == 0, ran.stderr
+    (run,) = client.search_runs([client.get_experiment_by_name("k").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"lr": "0.6", "model": "rf"}
+    assert run.data.metrics["mlflow_in_kernel"] == 0.0
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [(m.step, m.value) for m in history] == [(s, 0.6 / (s + 1)) for s in range(3)]

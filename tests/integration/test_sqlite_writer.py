@@ -174,3 +174,97 @@ def test_a_missing_experiment_is_created_as_mlflows_path_creates_it(
     client.delete_experiment(direct_id)
     with pytest.raises(Conflict, match="is deleted"):
         experiment_for(store, "made directly")
+
+
+#: batches as the log buffer sends them: (metrics, params, tags); values out of order,
+#: repeated, NaN and infinite, a step going back, a renaming tag, a param logged twice alike
+BATCHES: list[tuple[list, list, list]] = [
+    (
+        [("loss", 0.9, 1000, 0), ("loss", 0.5, 1001, 2), ("loss", 0.7, 1002, 1)],
+        [("lr", "0.1"), ("depth", "3")],
+        [("mlops.heartbeat", "1")],
+    ),
+    (
+        [
+            ("loss", 0.5, 1001, 2),  # the same value again: kept once
+            ("acc", float("nan"), 1003, 0),
+            ("acc", float("inf"), 1004, 1),
+            ("gap", float("-inf"), 1004, 0),
+            ("tie", 1.0, 2000, 5),
+            ("tie", 2.0, 2000, 5),  # same step and time: the larger value is the latest
+            ("int_metric", 3, 1005, 0),
+        ],
+        [("lr", "0.1")],
+        [("mlops.heartbeat", "2"), ("mlflow.runName", "renamed")],
+    ),
+    ([("acc", 0.25, 999, 7), ("loss", 0.1, 5000, 1)], [], []),  # a later step, an older step
+]
+
+
+def _values(client: Any, run_id: str) -> dict[str, Any]:
+    run = client.get_run(run_id)
+    history = {
+        key: sorted(
+            (m.step, m.timestamp, str(m.value)) for m in client.get_metric_history(run_id, key)
+        )
+        for key in run.data.metrics
+    }
+    latest = {key: str(value) for key, value in run.data.metrics.items()}
+    tags = {k: v for k, v in run.data.tags.items() if k.startswith("mlops.")}
+    return {
+        "history": history,
+        "latest": latest,
+        "params": run.data.params,
+        "tags": tags,
+        "name": run.info.run_name,
+    }
+
+
+def test_batches_written_directly_read_back_as_mlflows_log_batch(
+    store: Settings, client: Any
+) -> None:
+    from mlflow.entities import Metric, Param, RunTag
+
+    experiment_id = client.create_experiment("batches")
+    ours = client.create_run(experiment_id, run_name="a").info.run_id
+    theirs = client.create_run(experiment_id, run_name="a").info.run_id
+    writer = _writer(store)
+    for metrics, params, tags in BATCHES:
+        assert writer.log_batch(ours, metrics, params, tags) is True
+        client.log_batch(
+            theirs,
+            metrics=[Metric(k, v, ts, step) for k, v, ts, step in metrics],
+            params=[Param(k, v) for k, v in params],
+            tags=[RunTag(k, v) for k, v in tags],
+            synchronous=True,
+        )
+    seen = _values(client, ours)
+    assert seen == _values(client, theirs)
+    assert seen["latest"]["loss"] == "0.5" and seen["latest"]["acc"] == "0.25"
+    assert seen["latest"]["tie"] == "2.0" and seen["name"] == "renamed"
+    assert len(seen["history"]["loss"]) == 4  # the repeated value once
+
+
+def test_a_batch_mlflow_would_refuse_or_change_is_left_to_it(store: Settings, client: Any) -> None:
+    experiment_id = client.create_experiment("refusals")
+    run_id = client.create_run(experiment_id).info.run_id
+    writer = _writer(store)
+    assert writer.log_batch(run_id, [("m", 1.0, 1, 0)], [("lr", "0.1")], [])
+    declined = [
+        ([("m", 2.0, 2, 1)], [("lr", "0.2")], []),  # a param changing value
+        ([("m", 2.0, 2, 1)], [("a", "1"), ("a", "1")], []),  # a param twice in one batch
+        ([("bad name!", 1.0, 2, 1)], [], []),
+        ([("m", True, 2, 1)], [], []),  # MLflow says what a bool metric is
+        ([("m", 1.0, -1, 1)], [], []),  # a negative timestamp
+        ([], [("long", "x" * 6001)], []),
+        ([], [], [("t", "x" * 8001)]),
+    ]
+    for metrics, params, tags in declined:
+        assert writer.log_batch(run_id, metrics, params, tags) is False
+    client.set_terminated(run_id)
+    client.delete_run(run_id)
+    assert writer.log_batch(run_id, [("m", 3.0, 3, 2)], [], []) is False
+    assert writer.log_batch("0" * 32, [("m", 3.0, 3, 2)], [], []) is False
+    history = client.get_metric_history(run_id, "m")
+    assert [(m.step, m.value) for m in history] == [(0, 1.0)]  # nothing half-written
+    assert client.get_run(run_id).data.params == {"lr": "0.1"}

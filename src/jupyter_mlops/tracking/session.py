@@ -34,6 +34,8 @@ from .runs import (
     heartbeat_now,
 )
 from .shared_runs import SharedRuns
+from .sqlite_reader import active_run
+from .sqlite_writer import SqliteRunWriter
 from .store import mlflow_errors, open_client
 from .validation import check_key, check_tag_value, check_values, is_metric_value
 from .writes import RunEnd, apply_record, journal_batches, send_batch
@@ -82,6 +84,8 @@ class Tracker:
         self._buffer: LogBuffer | None = None
         self._lock = threading.RLock()
         self._attached_env_run = False
+        #: writes batches straight into an embedded store (``False`` until looked up)
+        self._direct: SqliteRunWriter | bool | None = False
         self._last_beat = 0.0
         #: notebook path reported by a frontend (e.g. VS Code), see ``context.notebook_path``
         self.notebook_hint: str | None = None
@@ -186,7 +190,24 @@ class Tracker:
         return top
 
     def _attach(self, run_id: str) -> None:
+        """Log to run ``run_id`` (not ours to end); read without MLflow when it can be."""
         self._attached_env_run = True
+        if not mlflow_link.is_bound(self.shared):
+            # MLflow not in use here yet: its own API resumes the run from $MLFLOW_RUN_ID
+            found = active_run(self.settings, run_id)
+            if found is not None:
+                self._experiment_id = found.experiment_id
+                self.runs.push(
+                    RunState(
+                        run_id,
+                        found.name,
+                        found.experiment_id,
+                        owned=False,
+                        params=found.params,
+                        started_ms=found.start_time or int(time.time() * 1000),
+                    )
+                )
+                return
         with mlflow_errors(f"attach to run {run_id} from ${RUN_ID_ENV}"):
             run = self.client.get_run(run_id)
         state = RunState.of(run, owned=False)
@@ -392,6 +413,11 @@ class Tracker:
 
     # -- background --------------------------------------------------------------------
     def _send(self, run_id: str, metrics: list, params: list, tags: list) -> None:
+        if self._direct is False:
+            self._direct = SqliteRunWriter.open(self.settings)
+        direct = self._direct
+        if isinstance(direct, SqliteRunWriter) and direct.log_batch(run_id, metrics, params, tags):
+            return
         send_batch(self.client, run_id, metrics, params, tags)
 
     def _heartbeat(self) -> None:

@@ -36,9 +36,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "TESTED_REVISIONS",
+    "ActiveRun",
     "DatasetInput",
     "RunRecord",
     "active_experiment_id",
+    "active_run",
     "finished_runs_tagged",
     "read_runs",
     "schema_revision",
@@ -114,6 +116,36 @@ def active_experiment_id(settings: Settings, name: str) -> str | None:
     except sqlite3.Error:
         return None
     return str(ids[0]) if ids else None
+
+
+@dataclass(frozen=True)
+class ActiveRun:
+    """What a process attaching to a run needs of it: ids, name, start, params."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    start_time: int
+    params: dict[str, str]
+
+
+def active_run(settings: Settings, run_id: str) -> ActiveRun | None:
+    """The active (not deleted) run ``run_id``; ``None`` when missing or MLflow must say."""
+    try:
+        with _tested_store(settings) as conn:
+            if conn is None:
+                return None
+            row = conn.execute(
+                "SELECT experiment_id, name, start_time FROM runs "
+                "WHERE run_uuid = ? AND lifecycle_stage = 'active'",
+                (run_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            params = conn.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,))
+            return ActiveRun(run_id, str(row[0]), row[1] or "", row[2] or 0, dict(params))
+    except sqlite3.Error:
+        return None
 
 
 def finished_runs_tagged(

@@ -28,18 +28,19 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput, NotFound
-from .experiments import check_experiment_name
+from .experiments import check_experiment_name, experiment_id_for
 from .run_writer import CreatedRun, MlflowRunWriter, RunWriter
 from .sqlite_reader import TESTED_REVISIONS, active_experiment_id, schema_revision
 from .store import open_client, sqlite_path
@@ -82,6 +83,92 @@ def _local_root(artifact_location: str | None) -> str | None:
     if parsed.scheme not in ("", "file") or parsed.query or parsed.params or parsed.fragment:
         return None
     return artifact_location.rstrip("/")
+
+
+class _ForMlflow(Exception):
+    """The batch is one MLflow must write (or refuse): roll back what was begun."""
+
+
+#: MLflow stores an infinite metric as the largest finite double of its sign
+_MAX_DOUBLE = 1.7976931348623157e308
+#: bound of a 64-bit integer, which timestamps and steps are stored as
+_LONG = 2**63
+#: a metric row: key, stored value, timestamp, run id, step, is_nan
+MetricRow = tuple[str, float, int, str, int, int]
+
+
+def _metric_rows(
+    run_id: str, metrics: Sequence[tuple[str, float, int, int]]
+) -> list[MetricRow] | None:
+    """The rows MLflow stores for ``metrics``, or ``None`` if it would refuse one."""
+    rows = []
+    for key, value, timestamp, step in metrics:
+        numbers_ok = type(value) in (int, float) and type(timestamp) is int and type(step) is int
+        if not numbers_ok or not (0 <= timestamp < _LONG and -_LONG <= step < _LONG):
+            return None
+        try:
+            check_key(key)
+        except InvalidInput:
+            return None
+        is_nan = math.isnan(value)
+        stored = 0.0 if is_nan else max(-_MAX_DOUBLE, min(_MAX_DOUBLE, float(value)))
+        rows.append((key, stored, timestamp, run_id, step, int(is_nan)))
+    return rows
+
+
+def _add_params(conn: sqlite3.Connection, run_id: str, params: Mapping[str, str]) -> None:
+    """Add ``params``; one already logged with another value is MLflow's to refuse."""
+    if not params:
+        return
+    marks = ", ".join("?" * len(params))
+    logged = dict(
+        conn.execute(
+            f"SELECT key, value FROM params WHERE run_uuid = ? AND key IN ({marks})",
+            (run_id, *params),
+        )
+    )
+    if any(logged[k] != v for k, v in params.items() if k in logged):
+        raise _ForMlflow
+    conn.executemany(
+        "INSERT INTO params (key, value, run_uuid) VALUES (?, ?, ?)",
+        [(k, v, run_id) for k, v in params.items() if k not in logged],
+    )
+
+
+def _add_metrics(conn: sqlite3.Connection, run_id: str, rows: list[MetricRow]) -> None:
+    """Insert metric rows (an identical one is kept once) and move each key's latest."""
+    if not rows:
+        return
+    conn.executemany(
+        "INSERT OR IGNORE INTO metrics (key, value, timestamp, run_uuid, step, is_nan) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    newest: dict[str, MetricRow] = {}
+    for row in rows:  # ordered as MLflow orders them: step, timestamp, value; first one wins
+        seen = newest.get(row[0])
+        if seen is None or (row[4], row[2], row[1]) > (seen[4], seen[2], seen[1]):
+            newest[row[0]] = row
+    marks = ", ".join("?" * len(newest))
+    latest = {
+        key: (step, timestamp, value)
+        for key, step, timestamp, value in conn.execute(
+            "SELECT key, step, timestamp, value FROM latest_metrics "
+            f"WHERE run_uuid = ? AND key IN ({marks})",
+            (run_id, *newest),
+        )
+    }
+    conn.executemany(
+        "INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, run_uuid) DO UPDATE SET "
+        "value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, "
+        "is_nan = excluded.is_nan",
+        [
+            (key, value, timestamp, step, is_nan, run_id)
+            for key, value, timestamp, _, step, is_nan in newest.values()
+            if key not in latest or (step, timestamp, value) > latest[key]
+        ],
+    )
 
 
 class SqliteRunWriter:
@@ -235,15 +322,59 @@ class SqliteRunWriter:
                 raise InvalidInput(f"tag {key!r} is longer than {MAX_TAG_LENGTH} characters")
         with self._transaction() as conn:
             self._active(conn, run_id)
-            conn.executemany(
-                "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
-                "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
-                [(k, v, run_id) for k, v in tags.items()],
+            self._upsert_tags(conn, run_id, tags)
+
+    @staticmethod
+    def _upsert_tags(conn: sqlite3.Connection, run_id: str, tags: Mapping[str, str]) -> None:
+        conn.executemany(
+            "INSERT INTO tags (key, value, run_uuid) VALUES (?, ?, ?) "
+            "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
+            [(k, v, run_id) for k, v in tags.items()],
+        )
+        if _RUN_NAME_TAG in tags:
+            conn.execute(
+                "UPDATE runs SET name = ? WHERE run_uuid = ?", (tags[_RUN_NAME_TAG], run_id)
             )
-            if _RUN_NAME_TAG in tags:
-                conn.execute(
-                    "UPDATE runs SET name = ? WHERE run_uuid = ?", (tags[_RUN_NAME_TAG], run_id)
-                )
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[tuple[str, float, int, int]],
+        params: Sequence[tuple[str, str]],
+        tags: Sequence[tuple[str, str]],
+    ) -> bool:
+        """Write one batch of values as MLflow's ``log_batch`` does; ``False`` when MLflow must.
+
+        Metrics ``(key, value, timestamp_ms, step)`` are added (an identical value again is
+        not), each key's latest value kept as MLflow orders them (step, then time, then
+        value); NaN and infinities are stored as MLflow stores them. Nothing is written and
+        ``False`` returned when MLflow would refuse or change something (a name, a length,
+        a parameter given a new value, a run that is not active): MLflow's own ``log_batch``
+        then says what is wrong.
+        """
+        metric_rows = _metric_rows(run_id, metrics)
+        param_map, tag_map = dict(params), dict(tags)
+        if (
+            metric_rows is None
+            or len(param_map) != len(params)
+            or not _accepted(param_map, MAX_PARAM_LENGTH)
+            or not _accepted(tag_map, MAX_TAG_LENGTH)
+        ):
+            return False
+        try:
+            with self._transaction() as conn:
+                conn.execute("BEGIN IMMEDIATE")  # params are compared, then written, alone
+                row = conn.execute(
+                    "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,)
+                ).fetchone()
+                if row is None or row[0] != "active":
+                    raise _ForMlflow
+                _add_params(conn, run_id, param_map)
+                _add_metrics(conn, run_id, metric_rows)
+                self._upsert_tags(conn, run_id, tag_map)
+        except _ForMlflow:
+            return False
+        return True
 
     def set_tag(self, run_id: str, key: str, value: str) -> None:
         """Set one tag."""
@@ -340,6 +471,6 @@ def experiment_for(settings: Settings, name: str) -> str:
         created = direct.create_experiment(check_experiment_name(name), location)
         if created is not None:
             return created
-    from .session import Tracker
-
-    return Tracker(settings).set_experiment(name)
+    return experiment_id_for(
+        open_client(settings), check_experiment_name(name), settings.artifact_root, create=True
+    )
