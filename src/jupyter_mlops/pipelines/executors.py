@@ -261,6 +261,7 @@ def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
     """:func:`run_unit` on a Dask worker; setting the Dask event ``event_name`` interrupts it."""
     from ..headless.execution import ExecutionControl
 
+    _unit_imports()  # after the worker's warm-up, or in its place
     control = ExecutionControl()
     cancel = _dask_event(event_name)
 
@@ -274,22 +275,29 @@ def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
     return run_unit(task, None, control)
 
 
-async def _warm_worker_imports() -> None:
-    """Start importing what every unit needs, in a thread of each worker process.
+#: held while a worker process imports what units need: two threads importing the same
+#: packages at once can each find a module of the other half-initialised (ImportError)
+_IMPORTS_LOCK = threading.Lock()
 
-    A coroutine (Dask runs it on the worker's event loop without waiting) that hands the
-    imports to a thread, so the worker keeps answering its scheduler meanwhile.
-    """
-    import threading
 
-    def imports() -> None:
-        import sys
+def _unit_imports() -> None:
+    """Import what every unit needs, once per process, one thread at a time."""
+    import sys
 
+    with _IMPORTS_LOCK:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see cli
         import mlflow  # noqa: F401
         import papermill  # noqa: F401
 
-    threading.Thread(target=imports, name="mlops-warm-imports", daemon=True).start()
+
+async def _warm_worker_imports() -> None:
+    """Start importing what every unit needs, in a thread of each worker process.
+
+    A coroutine (Dask runs it on the worker's event loop without waiting) that hands the
+    imports to a thread, so the worker keeps answering its scheduler meanwhile; a unit
+    arriving meanwhile waits for them (:func:`_unit_imports`).
+    """
+    threading.Thread(target=_unit_imports, name="mlops-warm-imports", daemon=True).start()
 
 
 #: URL scheme -> factory ``(address, jobs) -> Executor``
