@@ -77,6 +77,10 @@ def test_a_filter_or_an_unknown_experiment_takes_mlflows_path(store: Settings) -
     assert {line.split()[1] for line in filtered.stdout.splitlines()[1:]} == {"r4", "r5", "r6"}
     unknown = _cli(store, _CLI, "runs", "--experiment", "nope")
     assert unknown.returncode == 2 and "no experiment named 'nope'" in unknown.stderr
+    # the default experiment is empty: say so, and name the experiments that have runs
+    default = _cli(store, _CLI, "runs")
+    assert default.returncode == 0, default.stderr
+    assert "no runs in experiment 'Default'" in default.stdout and "cold" in default.stdout
 
 
 @pytest.mark.sqlite_only

@@ -49,7 +49,25 @@ def _runs(args: argparse.Namespace) -> int:
     if args.json:
         print(frame.to_json(orient="records", date_format="iso"))
     elif frame.empty:
-        print("no runs")
+        print(_no_runs(args))
     else:
         print(frame.to_string(index=False, max_colwidth=40))
     return 0
+
+
+def _no_runs(args: argparse.Namespace) -> str:
+    """Say which experiment was empty and, when it was the default one, name the others."""
+    if args.experiment or args.filter:
+        return "no runs"
+    from ..tracking.browse import experiments
+
+    tracker = api.tracker()
+    name = tracker.experiment_name
+    others = [e["name"] for e in experiments(tracker.client) if e["name"] != name]
+    if not others:
+        return f"no runs in experiment {name!r} (the default here)"
+    shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+    return (
+        f"no runs in experiment {name!r} (the default here); "
+        f"pass --experiment NAME, e.g. one of: {shown}"
+    )
