@@ -272,7 +272,10 @@ def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
                 return
 
     threading.Thread(target=follow, name="mlops-dask-cancel", daemon=True).start()
-    return run_unit(task, None, control)
+    try:
+        return run_unit(task, None, control)
+    finally:
+        control.over.set()  # whatever happened, stop following the event with the task
 
 
 #: held while a worker process imports what units need: two threads importing the same
