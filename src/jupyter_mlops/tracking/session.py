@@ -9,6 +9,7 @@ ended here, because the process that created them owns their status.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -84,8 +85,6 @@ class Tracker:
         self._buffer: LogBuffer | None = None
         self._lock = threading.RLock()
         self._attached_env_run = False
-        #: writes batches straight into an embedded store (``False`` until looked up)
-        self._direct: SqliteRunWriter | bool | None = False
         self._last_beat = 0.0
         #: notebook path reported by a frontend (e.g. VS Code), see ``context.notebook_path``
         self.notebook_hint: str | None = None
@@ -412,11 +411,14 @@ class Tracker:
                     self._journal_batches(left)
 
     # -- background --------------------------------------------------------------------
+    @functools.cached_property
+    def _direct(self) -> SqliteRunWriter | None:
+        """Writes batches straight into an embedded store; ``None`` when MLflow must."""
+        return SqliteRunWriter.open(self.settings)
+
     def _send(self, run_id: str, metrics: list, params: list, tags: list) -> None:
-        if self._direct is False:
-            self._direct = SqliteRunWriter.open(self.settings)
         direct = self._direct
-        if isinstance(direct, SqliteRunWriter) and direct.log_batch(run_id, metrics, params, tags):
+        if direct is not None and direct.log_batch(run_id, metrics, params, tags):
             return
         send_batch(self.client, run_id, metrics, params, tags)
 

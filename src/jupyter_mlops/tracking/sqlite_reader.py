@@ -24,10 +24,10 @@ from __future__ import annotations
 import contextlib
 import math
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .store import sqlite_path
 
@@ -45,6 +45,8 @@ __all__ = [
     "read_runs",
     "schema_revision",
 ]
+
+T = TypeVar("T")
 
 #: MLflow schema revisions (``alembic_version.version_num``) whose tables were tested (MLflow
 #: 3.17): read directly here and by the runs index; any other store goes through MLflow
@@ -108,13 +110,22 @@ def _tested_store(settings: Settings) -> Iterator[sqlite3.Connection | None]:
         conn.close()
 
 
-def active_experiment_id(settings: Settings, name: str) -> str | None:
-    """Id of the active experiment ``name``; ``None`` when missing, deleted or MLflow must say."""
+def _read(settings: Settings, read: Callable[[sqlite3.Connection], T | None]) -> T | None:
+    """``read(conn)`` on an embedded store of a tested revision; ``None`` when MLflow must answer.
+
+    Another store or revision, a locked or changing database (``sqlite3.Error``) and an
+    id SQLite cannot take (``ValueError``) all leave the answer to MLflow.
+    """
     try:
         with _tested_store(settings) as conn:
-            ids = _experiment_ids(conn, [name]) if conn is not None else None
-    except sqlite3.Error:
+            return read(conn) if conn is not None else None
+    except (sqlite3.Error, ValueError):
         return None
+
+
+def active_experiment_id(settings: Settings, name: str) -> str | None:
+    """Id of the active experiment ``name``; ``None`` when missing, deleted or MLflow must say."""
+    ids = _read(settings, lambda conn: _experiment_ids(conn, [name]))
     return str(ids[0]) if ids else None
 
 
@@ -131,21 +142,19 @@ class ActiveRun:
 
 def active_run(settings: Settings, run_id: str) -> ActiveRun | None:
     """The active (not deleted) run ``run_id``; ``None`` when missing or MLflow must say."""
-    try:
-        with _tested_store(settings) as conn:
-            if conn is None:
-                return None
-            row = conn.execute(
-                "SELECT experiment_id, name, start_time FROM runs "
-                "WHERE run_uuid = ? AND lifecycle_stage = 'active'",
-                (run_id,),
-            ).fetchone()
-            if row is None:
-                return None
-            params = conn.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,))
-            return ActiveRun(run_id, str(row[0]), row[1] or "", row[2] or 0, dict(params))
-    except sqlite3.Error:
-        return None
+
+    def read(conn: sqlite3.Connection) -> ActiveRun | None:
+        row = conn.execute(
+            "SELECT experiment_id, name, start_time FROM runs "
+            "WHERE run_uuid = ? AND lifecycle_stage = 'active'",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        params = conn.execute("SELECT key, value FROM params WHERE run_uuid = ?", (run_id,))
+        return ActiveRun(run_id, str(row[0]), row[1] or "", row[2] or 0, dict(params))
+
+    return _read(settings, read)
 
 
 def finished_runs_tagged(
@@ -156,20 +165,18 @@ def finished_runs_tagged(
     What ``search_runs`` answers for ``tags.`key` = 'value' and attributes.status =
     'FINISHED'`` ordered by start time; ``None`` when MLflow must answer.
     """
-    try:
-        with _tested_store(settings) as conn:
-            if conn is None:
-                return None
-            found = conn.execute(
-                "SELECT r.run_uuid FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
-                "WHERE r.experiment_id = ? AND r.status = 'FINISHED' "
-                "AND r.lifecycle_stage = 'active' AND t.key = ? AND t.value = ? "
-                "ORDER BY r.start_time DESC, r.run_uuid ASC LIMIT ?",
-                (int(experiment_id), key, value, limit),
-            ).fetchall()
-            return [(run_id, _dataset_inputs(conn, run_id)) for (run_id,) in found]
-    except (sqlite3.Error, ValueError):
-        return None
+
+    def read(conn: sqlite3.Connection) -> list[tuple[str, list[DatasetInput]]]:
+        found = conn.execute(
+            "SELECT r.run_uuid FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+            "WHERE r.experiment_id = ? AND r.status = 'FINISHED' "
+            "AND r.lifecycle_stage = 'active' AND t.key = ? AND t.value = ? "
+            "ORDER BY r.start_time DESC, r.run_uuid ASC LIMIT ?",
+            (int(experiment_id), key, value, limit),
+        ).fetchall()
+        return [(run_id, _dataset_inputs(conn, run_id)) for (run_id,) in found]
+
+    return _read(settings, read)
 
 
 def _dataset_inputs(conn: sqlite3.Connection, run_id: str) -> list[DatasetInput]:
@@ -209,21 +216,14 @@ def read_runs(
     max_results : int
         At most this many runs.
     """
-    path = sqlite_path(settings.tracking_uri)
-    if path is None or filter_string.strip() or tuple(order_by or ()) not in _DEFAULT_ORDERS:
+    if filter_string.strip() or tuple(order_by or ()) not in _DEFAULT_ORDERS:
         return None
-    conn = _connect(path)
-    if conn is None:
-        return None
-    try:
-        if schema_revision(conn) not in TESTED_REVISIONS:
-            return None
+
+    def read(conn: sqlite3.Connection) -> list[RunRecord] | None:
         ids = _experiment_ids(conn, experiments)
         return None if ids is None else _runs(conn, ids, max_results)
-    except sqlite3.Error:
-        return None  # locked, or changed under us: MLflow's path reports it properly
-    finally:
-        conn.close()
+
+    return _read(settings, read)
 
 
 def _experiment_ids(conn: sqlite3.Connection, names: list[str]) -> list[int] | None:

@@ -364,15 +364,11 @@ class SqliteRunWriter:
         try:
             with self._transaction() as conn:
                 conn.execute("BEGIN IMMEDIATE")  # params are compared, then written, alone
-                row = conn.execute(
-                    "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?", (run_id,)
-                ).fetchone()
-                if row is None or row[0] != "active":
-                    raise _ForMlflow
+                self._active(conn, run_id)
                 _add_params(conn, run_id, param_map)
                 _add_metrics(conn, run_id, metric_rows)
                 self._upsert_tags(conn, run_id, tag_map)
-        except _ForMlflow:
+        except (_ForMlflow, NotFound, InvalidInput):  # MLflow says what is wrong with it
             return False
         return True
 
