@@ -19,7 +19,7 @@ from ._version import __version__
 from .tracking import mlflow_link as _mlflow_link
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data.api import SnapshotRef, diff, drift, load, snapshot, snapshots
+    from .data.api import SnapshotRef, drift, load, snapshot, snapshots
     from .data.validation.api import infer_schema, save_schema, validate
     from .headless.api import notebook_params, reproduce, run_notebook
     from .models.api import (
@@ -52,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
         status,
         sync,
     )
+    from .tracking.diff.api import diff
     from .widgets.panel import panel
 
 #: public name -> module that defines it (loaded on first access)
@@ -80,7 +81,9 @@ _API = {
     **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.api"),
     **dict.fromkeys(("schedule", "schedules"), ".schedules.handle"),
     **dict.fromkeys(("search",), ".pipelines.search.api"),
-    **dict.fromkeys(("SnapshotRef", "diff", "drift", "load", "snapshot", "snapshots"), ".data.api"),
+    **dict.fromkeys(("SnapshotRef", "drift", "load", "snapshot", "snapshots"), ".data.api"),
+    # runs -> RunDiff; snapshots or frames -> the data diff (rule: tracking/diff/api.py)
+    **dict.fromkeys(("diff",), ".tracking.diff.api"),
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(
         (

@@ -18,7 +18,7 @@ from ..errors import MlopsError
 __all__ = ["build_parser", "main"]
 
 #: modules defining ``add_commands(subparsers)``; optional ones may be absent
-_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines", "_schedules")
+_FEATURES = ("_tracking", "_data", "_models", "_runs", "_diff", "_pipelines", "_schedules")
 #: commands parsed by their own module alone: importing every feature (NumPy, pandas and
 #: pyarrow among them) would be most of their start-up time
 _FAST_COMMANDS = {
@@ -27,6 +27,7 @@ _FAST_COMMANDS = {
     "runs": "_tracking",
     "status": "_tracking",
     "pipeline": "_pipelines",
+    "diff": "_diff",
 }
 
 

@@ -23,7 +23,16 @@ from ._registry import SUBCOMMANDS
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
 
 #: feature modules whose import registers subcommands; a missing optional one is skipped
-_FEATURES = ("_tracking", "_data", "_models", "_runs", "_pipelines", "_schedules", "_panel")
+_FEATURES = (
+    "_tracking",
+    "_data",
+    "_diff",
+    "_models",
+    "_runs",
+    "_pipelines",
+    "_schedules",
+    "_panel",
+)
 _features_lock = threading.Lock()
 _features_loaded = False
 

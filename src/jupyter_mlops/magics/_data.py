@@ -1,4 +1,4 @@
-"""``%mlops`` subcommands for data snapshots: snapshot, snapshots, diff, drift, validate."""
+"""``%mlops`` subcommands for data snapshots: snapshot, snapshots, drift, validate (diff: _diff)."""
 
 from __future__ import annotations
 
@@ -40,15 +40,6 @@ def snapshot(shell: Any, args: Any) -> api.SnapshotRef:
 def snapshots(shell: Any, args: Any) -> Any:
     """Table of snapshot versions (or the latest version of every snapshot)."""
     return api.snapshots(args.name)
-
-
-@subcommand("diff", "%mlops diff train@v1 train@v2 --key id")
-@argument("a", help="old side: snapshot ref (train@v1) or variable")
-@argument("b", help="new side: snapshot ref or variable")
-@argument("--key", action="append", help="column identifying rows (repeatable)")
-def diff(shell: Any, args: Any) -> Any:
-    """Schema, row and statistics differences between two snapshots or frames."""
-    return api.diff(_data_or_ref(shell, args.a), _data_or_ref(shell, args.b), key=args.key)
 
 
 @subcommand("drift", "%mlops drift train@v1 live_df --threshold 0.01")
