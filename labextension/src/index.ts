@@ -28,6 +28,7 @@ import { h } from './elements';
 import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
 import { handshakeProblem, RunsModel } from './model';
 import { ModelsPanel } from './modelsPanel';
+import { openReadOnly } from './readOnly';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
 import { addRunsTableCommand } from './runsTableCommand';
@@ -84,32 +85,6 @@ function sidebar(
     }
   });
   return panel;
-}
-
-/**
- * Open `path` as a record: no kernel, nothing editable (executed notebooks,
- * run artifacts).
- */
-async function openReadOnly(app: JupyterFrontEnd, path: string): Promise<void> {
-  const widget: any = await app.commands.execute('docmanager:open', { path });
-  const session = widget?.sessionContext;
-  if (session) {
-    session.kernelPreference = { ...session.kernelPreference, shouldStart: false, canStart: false };
-  }
-  await widget?.context?.ready;
-  if (!widget || widget.isDisposed) {
-    return;
-  }
-  for (const cell of widget.content?.widgets ?? []) {
-    cell.readOnly = true;
-  }
-  widget.content?.editor?.setOption?.('readOnly', true);
-  if (widget.context?.model) {
-    widget.context.model.dirty = false; // loading may normalise the file; nothing to save
-  }
-  if (!String(widget.title.label).endsWith('(read-only)')) {
-    widget.title.label = `${widget.title.label} (read-only)`;
-  }
 }
 
 function showSidebarTab(app: JupyterFrontEnd, features: IFeatures, tab: Widget): void {

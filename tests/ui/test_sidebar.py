@@ -135,7 +135,13 @@ def _notebook(path: Path) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with mlops_lab(tmp_path_factory, BUILT, _fill_store) as (url, token, ids, base):
-        yield {"url": url, "token": token, "ids": ids, "log": base / "lab.log"}
+        yield {
+            "url": url,
+            "token": token,
+            "ids": ids,
+            "log": base / "lab.log",
+            "root": base / "project",
+        }
 
 
 def _open_sidebar(page: Any, lab: dict[str, Any]) -> float:
@@ -259,7 +265,23 @@ def test_models_view_shows_monitoring_runs_and_alerts(page: Any, lab: dict[str, 
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
+def _headless_runs(page: Any, lab: dict[str, Any]) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = page.evaluate(
+        "async ([url, token]) => (await (await fetch(url + '/mlops/api/v1/headless',"
+        " {headers: {Authorization: 'token ' + token}})).json()).runs",
+        [lab["url"], lab["token"]],
+    )
+    return runs
+
+
 def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) -> None:
+    writes: list[str] = []  # renames (PATCH) and deletions of files the page asked for
+
+    def _record(request: Any) -> None:
+        if request.method in ("PATCH", "DELETE") and "/api/contents" in request.url:
+            writes.append(f"{request.method} {request.url}")
+
+    page.on("request", _record)
     page.goto(f"{lab['url']}/lab/tree/train.ipynb?reset&token={lab['token']}")
     button = page.locator(".jp-mlops-run-headless")
     button.wait_for(state="visible", timeout=60_000)
@@ -274,9 +296,22 @@ def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) 
     row = page.locator(".jp-mlops-headless-run")
     row.wait_for(state="visible", timeout=30_000)
     page.locator('.jp-mlops-headless-run[data-status="FINISHED"]').wait_for(timeout=180_000)
-    opened = page.locator(".lm-TabBar-tab", has_text="(read-only)")
+    # The executed notebook opens read-only, and stays on disk under its own name.
+    [run] = [r for r in _headless_runs(page, lab) if r["notebook"].endswith("train.ipynb")]
+    output = lab["root"] / run["output_path"]
+    opened = page.locator(".lm-TabBar-tab", has_text=output.stem)
     opened.wait_for(state="visible", timeout=30_000)
+    page.locator(".jp-NotebookPanel:visible .jp-Cell", has_text="score").first.wait_for()
+    page.wait_for_timeout(1_000)  # a rename, if any, follows the tab's first layout
     _shot(page, "headless-finished")
+    assert output.is_file(), sorted(p.name for p in output.parent.iterdir())
+    assert [p.name for p in output.parent.iterdir() if "read-only" in p.name] == []
+    assert writes == []
+    assert "PATCH /api/contents" not in lab["log"].read_text(errors="replace")
+    # Read-only shows on the tab (a class and its tooltip), never in the document's name.
+    assert opened.locator(".lm-TabBar-tabLabel").inner_text() == output.name
+    assert "jp-mlops-read-only" in (opened.get_attribute("class") or "")
+    assert "read-only" in (opened.get_attribute("title") or "").lower()
     # The run the notebook logged shows in the Runs view, with the parameter given.
     _open_tab(page, "Runs")
     page.locator(".jp-mlops-experiment").select_option(label="train")
@@ -352,8 +387,9 @@ def test_run_detail_links_inputs_opens_artifacts_and_reproduces(
     page.locator(".lm-TabBar-tab", has_text="repro-me").click()
     detail.locator(".jp-mlops-folder", has_text="notebook").click()
     detail.locator(".jp-mlops-file", has_text="repro.ipynb").click()
-    tab = page.locator(".lm-TabBar-tab", has_text="repro.ipynb (read-only)")
+    tab = page.locator(".lm-TabBar-tab.jp-mlops-read-only", has_text="repro.ipynb")
     tab.wait_for(state="visible", timeout=30_000)
+    assert tab.locator(".lm-TabBar-tabLabel").inner_text() == "repro.ipynb"
     notebook = page.locator(".jp-NotebookPanel:visible")
     notebook.locator(".jp-Cell", has_text="mlops.snapshot").wait_for(timeout=30_000)
     assert notebook.locator(".jp-Cell").count() >= 2
