@@ -26,12 +26,14 @@ if TYPE_CHECKING:  # pragma: no cover
         gate,
         history,
         load_model,
+        model_card,
         models,
         monitor,
         monitoring,
         promote,
         register_model,
     )
+    from .models.evaluate import evaluate
     from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .pipelines.search.api import search
     from .schedules.handle import schedule, schedules
@@ -90,6 +92,7 @@ _API = {
             "gate",
             "history",
             "load_model",
+            "model_card",
             "models",
             "monitor",
             "monitoring",
@@ -98,6 +101,7 @@ _API = {
         ),
         ".models.api",
     ),
+    **dict.fromkeys(("evaluate",), ".models.evaluate"),
     **dict.fromkeys(("panel",), ".widgets.panel"),
 }
 

@@ -55,10 +55,19 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)
 
-    p = sub.add_parser("models", help="list registered models, versions, aliases, metrics")
-    p.add_argument("name", nargs="?", help="one model (default: all)")
+    p = sub.add_parser(
+        "models",
+        help="list registered models, versions, aliases, metrics; `models card REF`: model card",
+        description="jupyter mlops models [NAME] [--history] lists; "
+        "jupyter mlops models card NAME@ALIAS [-o card.md] [--html] prints or writes the "
+        "version's model card, generated from its lineage.",
+    )
+    p.add_argument("name", nargs="?", help="one model (default: all), or `card`")
+    p.add_argument("ref", nargs="?", help="with card: NAME@ALIAS, NAME/VERSION or NAME")
     p.add_argument("--history", action="store_true", help="the promotion audit trail of NAME")
     p.add_argument("--json", action="store_true", help="print JSON records")
+    p.add_argument("-o", "--output", metavar="FILE", help="with card: write the card to FILE")
+    p.add_argument("--html", action="store_true", help="with card: HTML instead of Markdown")
     p.set_defaults(func=_models)
 
 
@@ -99,7 +108,35 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(served)
 
 
+def _card(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+
+    if not args.ref:
+        raise InvalidInput("give the version, e.g. jupyter mlops models card churn@production")
+    card = api.model_card(args.ref)
+    text = card.html if args.html else card.markdown
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {args.output!r}: {exc.strerror}") from None
+        print(f"wrote the card of {card.name} version {card.version} to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
 def _models(args: argparse.Namespace) -> int:
+    if args.name == "card":
+        return _card(args)
+    if args.ref or args.output or args.html:
+        print(
+            "jupyter mlops models: REF, -o and --html are for: jupyter mlops models card REF",
+            file=sys.stderr,
+        )
+        return 2
     if args.history:
         if not args.name:
             print("jupyter mlops models: --history needs a model NAME", file=sys.stderr)

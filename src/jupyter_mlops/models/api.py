@@ -32,6 +32,7 @@ __all__ = [
     "history",
     "lineage",
     "load_model",
+    "model_card",
     "models",
     "monitor",
     "monitoring",
@@ -48,6 +49,7 @@ def register_model(
     example: Any = None,
     alias: str | None = None,
     description: str | None = None,
+    card: dict[str, str] | None = None,
 ) -> RegisteredVersion:
     """Log ``model`` to the active run (started if needed) and register a new version.
 
@@ -69,6 +71,12 @@ def register_model(
     alias : str, optional
         Alias to point at the new version (recorded in the audit trail).
     description : str, optional
+    card : dict, optional
+        Written sections of the model card (``intended_use``, ``limitations``,
+        ``ethical_considerations``, ``caveats``, any other), Markdown text each; they
+        override the same sections of the notebook's cell tagged ``model-card``. The card
+        (``model_card.md``, ``model_card.html``) is stored with the version now and again
+        at each promotion.
 
     Examples
     --------
@@ -76,11 +84,13 @@ def register_model(
     >>> v.version
     '3'
     """
+    from .cards.sections import card_tag
     from .examples import from_object, from_snapshot
     from .flavors import choose_flavor
     from .register import check_name, create_version
 
     name = check_name(name)
+    card_tags = card_tag(card)
     flavor = choose_flavor(model)
     if alias is not None:
         check_alias(alias)
@@ -101,6 +111,9 @@ def register_model(
         run_id=run.run_id, experiment_id=run.experiment_id,
         cell_source=t.cell_source, description=description,
     )  # fmt: skip
+    for key, value in card_tags.items():
+        with mlflow_errors(f"record the model card sections on {name}/{version.version}"):
+            t.client.set_model_version_tag(name, version.version, key, value)
     if alias is not None:
         from dataclasses import replace
 
@@ -108,7 +121,36 @@ def register_model(
 
         run_gates(t.client, ModelRef(name, version.version), promote_to=alias, action="register")
         version = replace(version, alias=alias)
+    _store_card(t, ModelRef(name, version.version))
     return version
+
+
+def _store_card(t: Any, ref: ModelRef) -> None:
+    """Write the version's model card (its own failure is a tag, never the caller's)."""
+    from .cards.api import store_card
+
+    t.flush()  # the card reads the run's latest metrics
+    store_card(t.client, resolve(t.client, ref), t.settings.tracking_uri)
+
+
+def model_card(ref: str) -> Any:
+    """The model card of ``"name@alias"``, ``"name/3"`` or ``"name"``, generated now.
+
+    From lineage: model, aliases and promotion history, training run, snapshots,
+    evaluation (with ``mlops.evaluate`` slices), monitoring, signature, dependencies;
+    and the sections people wrote. ``.markdown`` is ``model_card.md`` (Hugging Face
+    layout), ``.html`` the page.
+
+    Examples
+    --------
+    >>> card = mlops.model_card("churn@production")  # doctest: +SKIP
+    >>> print(card.markdown)                          # doctest: +SKIP
+    """
+    from .cards.api import build_card
+
+    t = tracker()
+    t.flush()
+    return build_card(t.client, resolve(t.client, ref), t.settings.tracking_uri)
 
 
 def _record_training_input(client: Any, run_id: str, manifest: dict[str, Any]) -> None:
@@ -174,7 +216,10 @@ def gate(
     t.flush()
     from .promote import run_gates
 
-    return run_gates(t.client, target, reqs, b, promote)
+    report = run_gates(t.client, target, reqs, b, promote)
+    if report.promoted_to:
+        _store_card(t, ModelRef(report.model, report.version))
+    return report
 
 
 def promote(

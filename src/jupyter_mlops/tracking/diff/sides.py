@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities import Run
 
-__all__ = ["Side", "file_side", "resolve_run", "run_side"]
+__all__ = ["Side", "file_side", "resolve_run", "run_side", "stored_notebook"]
 
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 #: where headless runs keep the executed notebook and the notebook as read, then the manifest
@@ -119,7 +119,7 @@ def run_side(client: MlflowClient, text: str) -> Side:
     with tempfile.TemporaryDirectory(prefix="mlops-diff-") as scratch:
         manifest = _json_artifact(client, info.run_id, _MANIFEST, Path(scratch))
         side.injected = dict(manifest.get("parameters") or {})
-        side.notebook_artifact, side.notebook = _stored_notebook(client, info.run_id, scratch)
+        side.notebook_artifact, side.notebook = stored_notebook(client, info.run_id, scratch)
     side.env = _run_env(data.tags, manifest)
     return side
 
@@ -169,10 +169,14 @@ def _json_artifact(client: MlflowClient, run_id: str, name: str, into: Path) -> 
     return doc if isinstance(doc, dict) else {}
 
 
-def _stored_notebook(
+def stored_notebook(
     client: MlflowClient, run_id: str, scratch: str
 ) -> tuple[str | None, dict[str, Any] | None]:
-    """The executed notebook when the run has one, else the notebook as logged."""
+    """``(artifact path, notebook JSON)`` of run ``run_id``: the executed notebook when the
+    run has one, else the notebook as logged; ``(None, None)`` without one.
+
+    ``scratch`` is a folder the caller removes (remote stores download into it).
+    """
     for folder in (_OUTPUT_DIR, _INPUT_DIR):
         with mlflow_errors(f"list artifacts of run {run_id}"):
             files = [f.path for f in client.list_artifacts(run_id, folder) if not f.is_dir]
