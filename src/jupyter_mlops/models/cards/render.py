@@ -21,12 +21,7 @@ _PLACEHOLDER = "_Not written yet: add a `## {}` section to the markdown cell tag
 
 def _cell(value: Any) -> str:
     text = "—" if value is None or value == "" else str(value)
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace("\n", " ")
-    )
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> str:
