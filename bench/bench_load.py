@@ -195,7 +195,7 @@ def _loads(procs: int, values: int, short_runs: int, experiment: str) -> list[Lo
 
 def _embedded_env(base: Path) -> dict[str, str]:
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     root = base / "embedded"
     (root / ".mlops").mkdir(parents=True)

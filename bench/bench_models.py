@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.tracking import api
-from jupyter_mlops.tracking.store import open_client
+from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
 
 def _median(fn: Callable[[], Any], repeats: int) -> float:

@@ -27,7 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from _table import print_table
 from jupyter_mlops.config import load_settings
-from jupyter_mlops.tracking.store import open_client
+from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
 PAGE = 25
 EXPERIMENT = "bench-panel"

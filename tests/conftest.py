@@ -124,7 +124,7 @@ def client(store: Settings):  # type: ignore[no-untyped-def]
     """An ``MlflowClient`` on the test store, reading exactly what MLflow's UI reads."""
     from mlflow import MlflowClient
 
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     open_client(store)  # the store is created the way the product creates it
 

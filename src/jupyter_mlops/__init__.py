@@ -16,7 +16,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .tracking import mlflow_link as _mlflow_link
+from .tracking.mlflow_bridge import fluent as _mlflow_link
 
 if TYPE_CHECKING:  # pragma: no cover
     from .data.api import SnapshotRef, drift, load, snapshot, snapshots

@@ -14,7 +14,7 @@ import pytest
 from jupyter_mlops.config import Settings
 from jupyter_mlops.headless.cold_start import execute_cold
 from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
-from jupyter_mlops.tracking.sqlite_reader import read_runs
+from jupyter_mlops.tracking.mlflow_tables.run_reads import read_runs
 
 pytestmark = pytest.mark.integration
 
@@ -87,7 +87,7 @@ def test_a_filter_or_an_unknown_experiment_takes_mlflows_path(store: Settings) -
 def test_reader_declines_a_schema_it_was_not_tested_with(store: Settings) -> None:
     import sqlite3
 
-    from jupyter_mlops.tracking.store import sqlite_path
+    from jupyter_mlops.tracking.mlflow_bridge.store import sqlite_path
 
     _log_runs(store)
     assert read_runs(store, ["cold"], max_results=3) is not None

@@ -11,7 +11,8 @@ import pytest
 import jupyter_mlops as mlops
 from jupyter_mlops.config import load_settings
 from jupyter_mlops.testing.mlflow_server import MlflowServer
-from jupyter_mlops.tracking import api, session
+from jupyter_mlops.tracking import api
+from jupyter_mlops.tracking.writing import tracker as session
 
 pytestmark = pytest.mark.integration
 

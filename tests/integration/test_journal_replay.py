@@ -8,7 +8,8 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import StoreError
-from jupyter_mlops.tracking import api, writes
+from jupyter_mlops.tracking import api
+from jupyter_mlops.tracking.writing import batches as writes
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ import pytest
 
 from jupyter_mlops.config import Settings
 from jupyter_mlops.errors import InvalidInput, MlopsError
-from jupyter_mlops.tracking.run_writer import MlflowRunWriter, RunWriter
-from jupyter_mlops.tracking.sqlite_writer import SqliteRunWriter
-from jupyter_mlops.tracking.store import sqlite_path
+from jupyter_mlops.tracking.mlflow_bridge.store import sqlite_path
+from jupyter_mlops.tracking.mlflow_tables.run_writes import SqliteRunWriter
+from jupyter_mlops.tracking.writing.owned_run import MlflowRunWriter, RunWriter
 
 pytestmark = [pytest.mark.integration, pytest.mark.sqlite_only]
 
@@ -159,8 +159,8 @@ def test_a_missing_experiment_is_created_as_mlflows_path_creates_it(
     store: Settings, client: Any
 ) -> None:
     from jupyter_mlops.errors import Conflict
-    from jupyter_mlops.tracking.session import Tracker
-    from jupyter_mlops.tracking.sqlite_writer import experiment_for
+    from jupyter_mlops.tracking.mlflow_tables.run_writes import experiment_for
+    from jupyter_mlops.tracking.writing.tracker import Tracker
 
     direct_id = experiment_for(store, "made directly")
     assert experiment_for(store, "made directly") == direct_id

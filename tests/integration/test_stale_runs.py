@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from jupyter_mlops.tracking.context import BOOT_TAG
-from jupyter_mlops.tracking.liveness import boot_identity
-from jupyter_mlops.tracking.session import HEARTBEAT_TAG
-from jupyter_mlops.tracking.stale import reap_stale_runs
+from jupyter_mlops.liveness import boot_identity
+from jupyter_mlops.tracking.writing.run_context import BOOT_TAG
+from jupyter_mlops.tracking.writing.stale_runs import reap_stale_runs
+from jupyter_mlops.tracking.writing.tracker import HEARTBEAT_TAG
 
 pytestmark = pytest.mark.integration
 

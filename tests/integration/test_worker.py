@@ -22,8 +22,8 @@ from jupyter_mlops.headless.progress import Progress
 from jupyter_mlops.headless.worker import client as worker_client
 from jupyter_mlops.headless.worker.address import NO_WORKER_ENV, lock_path, socket_path, worker_key
 from jupyter_mlops.headless.worker.server import EXECUTOR_TAG
+from jupyter_mlops.liveness import process_alive
 from jupyter_mlops.testing.notebooks import code, write_notebook
-from jupyter_mlops.tracking.liveness import process_alive
 
 pytestmark = pytest.mark.integration
 

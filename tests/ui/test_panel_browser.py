@@ -24,7 +24,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def _fill(root: Path) -> dict[str, str]:
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     client = open_client(load_settings(home=str(root)))
     exp = client.create_experiment("ui-panel", (root / ".mlops" / "artifacts").as_uri())

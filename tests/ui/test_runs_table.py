@@ -61,7 +61,7 @@ def _copy_big_store(root: Path) -> None:
 
 def _fill_store(root: Path) -> dict[str, Any]:
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     if BIG_STORE:
         _copy_big_store(root)

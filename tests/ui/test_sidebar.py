@@ -29,7 +29,7 @@ def _fill_store(root: Path) -> dict[str, str]:
     from mlflow import MlflowClient
 
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     client: MlflowClient = open_client(load_settings(home=str(root)))
     # First, so "ui-demo" stays the newest experiment (the one the sidebar opens on).

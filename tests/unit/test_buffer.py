@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from jupyter_mlops.errors import InvalidInput, StoreError
-from jupyter_mlops.tracking.buffer import (
+from jupyter_mlops.tracking.writing.log_buffer import (
     FLUSH_ENV,
     MAX_METRICS_PER_BATCH,
     LogBuffer,

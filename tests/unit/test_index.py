@@ -8,7 +8,7 @@ import pytest
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 
 from jupyter_mlops.errors import InvalidInput
-from jupyter_mlops.tracking.index import RunsIndex, SearchSource, shared_index
+from jupyter_mlops.tracking.reading.index import RunsIndex, SearchSource, shared_index
 
 
 def _make_runs(client, exp_id: str, n: int = 24) -> list[str]:
@@ -45,7 +45,7 @@ def shared_runs(tmp_path_factory):
     from mlflow import MlflowClient
 
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     root = tmp_path_factory.mktemp("index-oracle")
     settings = load_settings(home=str(root))
@@ -241,8 +241,8 @@ def test_an_unknown_mlflow_schema_revision_reads_through_search_runs(runs, caplo
     import logging
     import sqlite3
 
-    from jupyter_mlops.tracking.index.sources import SqlSource, schema_revision
-    from jupyter_mlops.tracking.store import sqlite_path
+    from jupyter_mlops.tracking.mlflow_bridge.store import sqlite_path
+    from jupyter_mlops.tracking.mlflow_tables.index_source import SqlSource, schema_revision
 
     client, exp, _ = runs
     assert isinstance(RunsIndex(client.tracking_uri, [exp])._source, SqlSource)

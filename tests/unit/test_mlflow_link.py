@@ -1,4 +1,4 @@
-"""The MLflow internals ``tracking/mlflow_link.py`` relies on still have the expected shape.
+"""The MLflow internals ``tracking/mlflow_bridge/fluent.py`` relies on have the expected shape.
 
 An MLflow upgrade that changes them fails here first (the link then falls back to
 sharing the store only, with one warning).
@@ -6,7 +6,7 @@ sharing the store only, with one warning).
 
 from __future__ import annotations
 
-from jupyter_mlops.tracking import mlflow_link
+from jupyter_mlops.tracking.mlflow_bridge import fluent as mlflow_link
 
 
 def test_mlflow_run_stack_has_the_shape_the_link_relies_on() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_mlops.config import Settings
-from jupyter_mlops.tracking.index import shared_index
-from jupyter_mlops.tracking.table import AnswerCache, nested_order, runs_columns
+from jupyter_mlops.tracking.reading.columns import AnswerCache, nested_order, runs_columns
+from jupyter_mlops.tracking.reading.index import shared_index
 
 
 def test_cache_drops_the_least_recently_used_over_count_or_size() -> None:

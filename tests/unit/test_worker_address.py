@@ -72,7 +72,7 @@ def test_no_worker_answers_when_none_runs(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_our_own_mlflow_defaults_do_not_change_the_worker_key() -> None:
     from jupyter_mlops.headless.worker.address import worker_key
-    from jupyter_mlops.tracking.store import MLFLOW_DEFAULTS
+    from jupyter_mlops.tracking.mlflow_bridge.store import MLFLOW_DEFAULTS
 
     base = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
     assert worker_key({**base, **MLFLOW_DEFAULTS}) == worker_key(base)

@@ -59,7 +59,7 @@ def _no_runs(args: argparse.Namespace) -> str:
     """Say which experiment was empty and, when it was the default one, name the others."""
     if args.experiment or args.filter:
         return "no runs"
-    from ..tracking.browse import experiments
+    from ..tracking.reading.browse import experiments
 
     tracker = api.tracker()
     name = tracker.experiment_name

@@ -41,7 +41,7 @@ def log_input(manifest: dict[str, Any], context: str) -> str | None:
         ``mlflow.data.context`` tag value, e.g. ``"snapshot"`` or ``"training"``.
     """
     from ..tracking import api
-    from ..tracking.store import mlflow_errors
+    from ..tracking.mlflow_bridge.store import mlflow_errors
 
     tracker = api.tracker()
     run = tracker.active

@@ -8,7 +8,7 @@ while this one checks the run's parameters and creates the run (the run's
 variables are set in the kernel afterwards, as the warm worker does with its
 spare kernels), and a thread imports papermill, then loads nbconvert and renders
 once. The kernel is shut down while the outcome is logged. On the embedded store
-the run is written without importing MLflow at all (:mod:`~..tracking.sqlite_writer`).
+the run is written without importing MLflow at all (``tracking.mlflow_tables.run_writes``).
 
 What is recorded, printed and returned is exactly what
 :func:`~.execution.execute_notebook` gives.
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings, load_settings
-from ..tracking.store import apply_mlflow_defaults
+from ..tracking.mlflow_bridge.store import apply_mlflow_defaults
 from .execution import HeadlessResult, execute_notebook, kernel_env
 from .kernel_pool import KernelPool
 from .parameters import load_notebook_json

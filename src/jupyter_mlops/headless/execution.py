@@ -22,16 +22,16 @@ from typing import Any
 
 from ..config import Settings, load_settings
 from ..errors import InvalidInput, MlopsError
-from ..tracking.context import NOTEBOOK_ENV, context_tags
-from ..tracking.experiments import check_experiment_name
-from ..tracking.run_writer import CreatedRun, RunWriter
-from ..tracking.session import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV
-from ..tracking.shared_runs import MLFLOW_RUN_ENV
-from ..tracking.sqlite_writer import experiment_for, open_run_writer
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.shared_runs import MLFLOW_RUN_ENV
+from ..tracking.mlflow_bridge.store import mlflow_errors
+from ..tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
+from ..tracking.writing.experiments import check_experiment_name
+from ..tracking.writing.owned_run import CreatedRun, RunWriter
+from ..tracking.writing.run_context import NOTEBOOK_ENV, context_tags
+from ..tracking.writing.tracker import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV
 from .control import ExecutionControl
 from .outcome import CellFailure, HeadlessResult
-from .plan import Plan, prepare
+from .preflight import Plan, prepare
 from .progress import Progress, ProgressCallback
 from .recording import PINNED_ENV, record_outcome
 

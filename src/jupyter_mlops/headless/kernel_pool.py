@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import STORE_DIRNAME
-from ..tracking.context import NOTEBOOK_ENV
-from ..tracking.session import RUN_ID_ENV
-from ..tracking.shared_runs import MLFLOW_RUN_ENV
+from ..tracking.mlflow_bridge.shared_runs import MLFLOW_RUN_ENV
+from ..tracking.writing.run_context import NOTEBOOK_ENV
+from ..tracking.writing.tracker import RUN_ID_ENV
 from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 
 __all__ = ["KernelPool"]

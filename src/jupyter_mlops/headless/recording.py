@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..tracking.run_writer import RunWriter
+    from ..tracking.writing.owned_run import RunWriter
     from .outcome import HeadlessResult
 
 __all__ = ["INPUT_DIR", "MANIFEST", "OUTPUT_DIR", "record_outcome"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from ..errors import InvalidInput, NotFound
-from ..tracking.store import mlflow_errors, open_client
+from ..tracking.mlflow_bridge.store import mlflow_errors, open_client
 from .execution import ExecutionControl, HeadlessResult, execute_notebook
 from .progress import ProgressCallback
 from .recording import INPUT_DIR, MANIFEST, PINNED_ENV

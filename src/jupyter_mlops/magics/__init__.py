@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.process import arg_split
 
 from ..errors import MlopsError
-from ..tracking.runs import RUN_ID_ENV
+from ..tracking.writing.run_stack import RUN_ID_ENV
 from ._registry import SUBCOMMANDS
 
 __all__ = ["MlopsMagics", "help_text", "load", "unload"]
@@ -167,7 +167,7 @@ def _warm_up(notebook_hint: str | None) -> None:
         if t.notebook_hint is None:
             t.notebook_hint = notebook_hint
         client = t.client
-        from ..tracking.stale import reap_stale_runs
+        from ..tracking.writing.stale_runs import reap_stale_runs
 
         reap_stale_runs(client)
     except Exception:

@@ -10,7 +10,7 @@ from IPython.core.magic_arguments import argument
 
 from ..errors import MlopsError
 from ..tracking import api
-from ..tracking.validation import to_metric
+from ..tracking.writing.value_checks import to_metric
 from ._kv import parse_pairs
 from ._registry import subcommand
 

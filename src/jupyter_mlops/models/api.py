@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..tracking.api import tracker
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
 from .gates import GateReport, PromotionRefused, parse_beat, parse_requirement
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import InvalidInput
-from ..tracking.artifact_copy import private_folder
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
+from ..tracking.reading.artifact_copy import private_folder
 from .quiet import quiet
 
 if TYPE_CHECKING:  # pragma: no cover

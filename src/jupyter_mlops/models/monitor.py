@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..data.lineage import snapshot_ref
 from ..errors import InvalidInput
 from ..tracking.api import tracker
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
 from .lineage import read_lineage, snapshot_inputs
 from .loading import load_version, model_copy
 from .refs import parse_ref, resolve

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, MlopsError, NotFound
-from ..tracking.store import mlflow_errors, translate
+from ..tracking.mlflow_bridge.store import mlflow_errors, translate
 from .gates import Beat, GateReport, Threshold, evaluate
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 

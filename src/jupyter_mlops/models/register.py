@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
 from .examples import Example
 from .flavors import Flavor
 from .lineage import PREFIX, lineage_tags

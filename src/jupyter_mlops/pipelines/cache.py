@@ -169,8 +169,8 @@ def find_hit(
 def _candidates(
     client: MlflowClient, experiment_id: str, key: str, settings: Settings
 ) -> list[tuple[str, dict[str, str], dict[str, str]]]:
-    from ..tracking.sqlite_reader import finished_runs_tagged
-    from ..tracking.store import mlflow_errors
+    from ..tracking.mlflow_bridge.store import mlflow_errors
+    from ..tracking.mlflow_tables.run_reads import finished_runs_tagged
 
     direct = finished_runs_tagged(settings, experiment_id, CACHE_TAG, key, _CANDIDATES)
     if direct is not None:

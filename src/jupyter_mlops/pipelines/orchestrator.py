@@ -39,7 +39,7 @@ from .upstream import UPSTREAM_ENV
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-    from ..tracking.run_writer import RunWriter
+    from ..tracking.writing.owned_run import RunWriter
     from .search.driver import StudyFeed
     from .spec import PipelineSpec
 
@@ -114,8 +114,8 @@ def run_spec(
     listener: PipelineListener | None = None,
 ) -> PipelineResult:
     """Run a validated pipeline; see :func:`~.pipeline_api.run_pipeline`."""
-    from ..tracking.sqlite_writer import experiment_for, open_run_writer
-    from ..tracking.store import lazy_client
+    from ..tracking.mlflow_bridge.store import lazy_client
+    from ..tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
 
     scope = select_scope(spec, options.only, options.from_step)
     executor = open_executor(options.executor, options.jobs)
@@ -461,7 +461,7 @@ def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome, feed: Feed) -> 
     unit.detail = ""
     status, message = "failed", outcome.message or outcome.status
     if outcome.ok and outcome.run_id:
-        from ..tracking.store import mlflow_errors
+        from ..tracking.mlflow_bridge.store import mlflow_errors
 
         with mlflow_errors(f"read run {outcome.run_id}"):
             unit.produced, unit.loaded = snapshots_of(state.client.get_run(outcome.run_id))

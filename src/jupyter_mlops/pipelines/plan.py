@@ -116,9 +116,9 @@ def _plan_study(ctx: RunContext, name: str, key: str) -> None:
 
 def plan_spec(spec: PipelineSpec, settings: Settings, options: Options) -> PipelinePlan:
     """Decide, as a run would, which units are cached; start nothing, create no run."""
-    from ..tracking.run_writer import MlflowRunWriter
-    from ..tracking.sqlite_writer import experiment_for
-    from ..tracking.store import lazy_client
+    from ..tracking.mlflow_bridge.store import lazy_client
+    from ..tracking.mlflow_tables.run_writes import experiment_for
+    from ..tracking.writing.owned_run import MlflowRunWriter
     from .units import PipelineListener
 
     experiment_id = experiment_for(settings, spec.experiment_name)

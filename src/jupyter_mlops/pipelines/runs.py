@@ -15,15 +15,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MlopsError, StoreError
-from ..tracking.context import context_tags
-from ..tracking.session import HEARTBEAT_TAG
-from ..tracking.store import mlflow_errors
+from ..tracking.mlflow_bridge.store import mlflow_errors
+from ..tracking.writing.run_context import context_tags
+from ..tracking.writing.tracker import HEARTBEAT_TAG
 from .cache import CACHE_TAG, CachedRun, snapshots_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-    from ..tracking.run_writer import RunWriter
+    from ..tracking.writing.owned_run import RunWriter
     from .search.driver import StudyFeed
     from .spec import PipelineSpec
     from .units import PipelineResult, Unit
@@ -210,7 +210,7 @@ def _manifest_runs(client: MlflowClient, parent: str) -> list[str]:
     has it but cannot be read is an error, not an empty list: resuming would silently
     run again every step it had taken from the cache.
     """
-    from ..tracking.artifact_copy import read_artifact_text
+    from ..tracking.reading.artifact_copy import read_artifact_text
 
     with mlflow_errors(f"list the artifacts of pipeline run {parent}"):
         names = {f.path for f in client.list_artifacts(parent)}

@@ -123,7 +123,7 @@ def _upstream_ids() -> dict[str, list[str]]:
 
 
 def _ids_of_pipeline_run(client: Any, parent: str) -> dict[str, list[str]]:
-    from ..tracking.artifact_copy import read_artifact_text
+    from ..tracking.reading.artifact_copy import read_artifact_text
     from .runs import MANIFEST
 
     doc = json.loads(read_artifact_text(client, parent, MANIFEST))
@@ -153,7 +153,7 @@ def upstream(step: str | None = None, *, pipeline_run: str | None = None) -> Ups
     """
     from ..headless.parameters import resolve_value
     from ..tracking.api import tracker
-    from ..tracking.store import mlflow_errors
+    from ..tracking.mlflow_bridge.store import mlflow_errors
     from .cache import snapshots_of
 
     client = tracker().client

@@ -105,7 +105,7 @@ class _PipelineListener:
     def started(self, units: Any, parent_run_id: str) -> None:
         from mlflow.entities import RunTag
 
-        from ..tracking.store import open_client
+        from ..tracking.mlflow_bridge.store import open_client
 
         tags = [RunTag(k, v) for k, v in self.tags.items()]
         open_client(self.settings).log_batch(parent_run_id, tags=tags)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import Conflict, NotFound
-from ..tracking.store import mlflow_errors, open_client
+from ..tracking.mlflow_bridge.store import mlflow_errors, open_client
 from .spec import Schedule
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -69,7 +69,7 @@ class ReproduceHandler(MlopsHandler):
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
         from ..headless.reproduce import DEFAULT_ATOL, DEFAULT_RTOL
-        from ..tracking.browse import get_run
+        from ..tracking.reading.browse import get_run
 
         body = self.json_body()
         rtol = _tolerance(body, "rtol", DEFAULT_RTOL)

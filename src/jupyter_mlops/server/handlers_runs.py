@@ -9,7 +9,7 @@ from typing import Any
 import tornado.web
 
 from ..errors import InvalidInput
-from ..tracking import browse
+from ..tracking.reading import browse
 from .base import MlopsHandler
 
 __all__ = ["routes"]

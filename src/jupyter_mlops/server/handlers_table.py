@@ -8,7 +8,7 @@ from typing import Any
 import tornado.web
 
 from ..errors import InvalidInput
-from ..tracking import table
+from ..tracking.reading import columns as table
 from .base import MlopsHandler
 
 __all__ = ["routes"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Settings, load_settings
-from ..tracking.store import open_client
+from ..tracking.mlflow_bridge.store import open_client
 from .jobs import Jobs
 
 if TYPE_CHECKING:  # pragma: no cover

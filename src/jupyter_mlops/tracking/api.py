@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import InvalidInput
-from .buffer import interval_from_env
-from .journal import ReplayResult
-from .query import check_max_results, experiment_ids, records_frame, runs_frame
-from .session import RunState, Tracker
-from .sqlite_reader import read_runs
+from .mlflow_tables.run_reads import read_runs
+from .reading.frames import check_max_results, experiment_ids, records_frame, runs_frame
+from .writing.journal import ReplayResult
+from .writing.log_buffer import interval_from_env
+from .writing.tracker import RunState, Tracker
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -82,7 +82,7 @@ def link_mlflow() -> None:
     """Make MLflow's fluent API use the process-wide tracker's store and active run.
 
     Called when MLflow is imported (``import jupyter_mlops`` arranges it) and when
-    the tracker is replaced; see :mod:`.mlflow_link`.
+    the tracker is replaced; see :mod:`~jupyter_mlops.tracking.mlflow_bridge.fluent`.
     """
     tracker().link_mlflow(open_store=True)
 
@@ -300,7 +300,7 @@ def status() -> dict[str, Any]:
 
 
 def _run_status(t: Tracker, run_id: str) -> str:
-    from .store import mlflow_errors
+    from .mlflow_bridge.store import mlflow_errors
 
     with mlflow_errors(f"read run {run_id}"):
         return str(t.client.get_run(run_id).info.status)

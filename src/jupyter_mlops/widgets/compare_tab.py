@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InvalidInput, MlopsError
-from ..tracking import browse
+from ..tracking.reading import browse
 from .charts import history_chart, output_of
 from .tables import html_table, message
 

@@ -8,9 +8,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InvalidInput
-from ..tracking import browse
 from ..tracking.api import tracker
-from ..tracking.query import experiment_ids
+from ..tracking.reading import browse
+from ..tracking.reading.frames import experiment_ids
 from .compare_tab import CompareTab
 from .data_tab import DataTab
 from .live import LiveUpdater
@@ -159,7 +159,7 @@ def panel(
         raise InvalidInput(
             f"page_size must be one of {', '.join(map(str, PAGE_SIZES))}, got {page_size!r}"
         )
-    from ..tracking.index import compile_filter
+    from ..tracking.reading.index import compile_filter
 
     compile_filter(filter)  # a bad filter is the caller's mistake: refuse before building
     return Panel(experiment, filter, page_size, live)

@@ -8,8 +8,8 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import MlopsError
-from ..tracking import browse
-from ..tracking.index import UNFINISHED, RunRow
+from ..tracking.reading import browse
+from ..tracking.reading.index import UNFINISHED, RunRow
 from .charts import history_chart, output_of
 from .tables import esc, format_time, html_table, message, status_html
 

@@ -1,6 +1,6 @@
 """The Runs tab: experiment picker, MLflow filter box, sortable paged table, run selection.
 
-Pages come from a :class:`~jupyter_mlops.tracking.index.RunsIndex`, so any sort
+Pages come from a :class:`~jupyter_mlops.tracking.reading.index.RunsIndex`, so any sort
 (metrics included) or filter answers in milliseconds on 10,000 runs. The grid
 of cell widgets is built once per page size and column set; a page change only
 updates cell values.
@@ -16,7 +16,7 @@ import ipywidgets as w
 from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..errors import InvalidInput, MlopsError
-from ..tracking.index import RunRow, RunsIndex, shared_index
+from ..tracking.reading.index import RunRow, RunsIndex, shared_index
 from .tables import esc, format_time, format_value, message, status_html
 
 __all__ = ["PAGE_SIZES", "RunsTab"]

@@ -1,6 +1,6 @@
 """The Table tab: every run of the panel's experiment, grouped, with parallel coordinates.
 
-Rows come from :func:`jupyter_mlops.tracking.table.runs_columns` (the runs index):
+Rows come from :func:`jupyter_mlops.tracking.reading.columns.runs_columns` (the runs index):
 nested runs are indented under their parent, the first :data:`MAX_TABLE_ROWS` are
 shown as escaped HTML, and the charts are Vega-Lite drawn by the frontend.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import MlopsError
-from ..tracking.table import nested_order, runs_columns
+from ..tracking.reading.columns import nested_order, runs_columns
 from .charts import output_of
 from .table_charts import numeric_columns, runs_charts
 from .tables import esc, format_time, format_value, message, status_html

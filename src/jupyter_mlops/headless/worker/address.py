@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..._version import __version__
-from ...tracking.store import MLFLOW_DEFAULTS
+from ...tracking.mlflow_bridge.store import MLFLOW_DEFAULTS
 
 __all__ = [
     "NO_WORKER_ENV",

@@ -21,7 +21,7 @@ from typing import Any
 
 from ... import errors
 from ...errors import MlopsError
-from ...tracking.liveness import process_alive
+from ...liveness import process_alive
 from ..progress import Progress, ProgressCallback
 from .address import (
     NO_WORKER_ENV,

@@ -373,7 +373,7 @@ def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
     import mlflow  # noqa: F401
     import papermill  # noqa: F401
 
-    from ...tracking.store import open_client
+    from ...tracking.mlflow_bridge.store import open_client
     from ..kernel_launch import register_engine
     from ..recording import _html
 

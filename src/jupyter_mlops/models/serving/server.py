@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from ...errors import InvalidInput, MlopsError, NotFound
 from ...tracking.api import tracker
-from ...tracking.store import mlflow_errors
+from ...tracking.mlflow_bridge.store import mlflow_errors
 from ..refs import parse_ref, resolve
 from .alerts import Alert, AlertState, parse_alerts
 from .app import ServeState, build_app

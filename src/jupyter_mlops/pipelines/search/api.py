@@ -144,7 +144,7 @@ def search(
 
 
 def _best(result: PipelineResult, config: Any, settings: Settings) -> BestTrial | None:
-    from ...tracking.session import Tracker
+    from ...tracking.writing.tracker import Tracker
 
     client = Tracker(settings).client
     scored = []

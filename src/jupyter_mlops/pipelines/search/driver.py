@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...tracking.buffer import FLUSH_ENV
+from ...tracking.writing.log_buffer import FLUSH_ENV
 from ..feed import Feed
 from ..sweep import member_label
 from .engine import import_optuna

@@ -141,7 +141,7 @@ def record_study(client: MlflowClient, run_id: str, feed: StudyFeed) -> bool:
     """Log the study on the step run ``run_id``; whether it has a best trial."""
     from mlflow.entities import Metric, Param, RunTag
 
-    from ...tracking.store import mlflow_errors
+    from ...tracking.mlflow_bridge.store import mlflow_errors
 
     metric = feed.config.metric
     summary = study_summary(feed.study, metric)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
-from .liveness import boot_identity, process_start_ticks
+from ...liveness import boot_identity, process_start_ticks
 
 __all__ = [
     "BOOT_TAG",

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .store import sqlite_path
+from ..mlflow_bridge.store import sqlite_path
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import Settings
+    from ...config import Settings
 
 __all__ = [
     "TESTED_REVISIONS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import Conflict, InvalidInput, NotFound
-from .store import mlflow_errors
+from ...errors import Conflict, InvalidInput, NotFound
+from ..mlflow_bridge.store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

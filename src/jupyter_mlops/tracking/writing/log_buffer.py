@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ..errors import MlopsError, StoreError
+from ...errors import MlopsError, StoreError
 
 __all__ = ["FLUSH_ENV", "Batch", "LogBuffer", "count_values", "interval_from_env"]
 

@@ -22,9 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
-from .query import FILTER_HINT
-from .store import mlflow_errors
+from ...errors import InvalidInput
+from ..mlflow_bridge.store import mlflow_errors
+from .frames import FILTER_HINT
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

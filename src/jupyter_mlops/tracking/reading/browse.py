@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from ..errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound
+from ..mlflow_bridge.store import mlflow_errors
 from .artifact_copy import ArtifactCopy, copy_artifact
-from .query import FILTER_HINT
-from .store import mlflow_errors
+from .frames import FILTER_HINT
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
@@ -184,7 +184,7 @@ def _dataset_inputs(run: Run) -> list[dict[str, Any]]:
 
 def _snapshot_ref(source_type: str, source: str) -> str | None:
     """``train@v2`` for an input recorded by a snapshot, else ``None``."""
-    from ..data.lineage import SOURCE_TYPE, snapshot_ref
+    from ...data.lineage import SOURCE_TYPE, snapshot_ref
 
     return snapshot_ref(source) if source_type == SOURCE_TYPE else None
 

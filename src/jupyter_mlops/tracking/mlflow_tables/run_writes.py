@@ -13,7 +13,7 @@ writer takes MLflow's path for a run or artifact it cannot write exactly. Direct
 writing needs:
 
 - the database exists and its schema revision is one this package was tested with
-  (:data:`~.sqlite_reader.TESTED_REVISIONS`), and MLflow workspaces are off;
+  (:data:`~.run_reads.TESTED_REVISIONS`), and MLflow workspaces are off;
 - the experiment is active and keeps its artifacts on the local disk (a missing one
   is created under the store's artifact root, as MLflow's path creates it);
 - every tag and parameter is one MLflow accepts (names, lengths).
@@ -39,15 +39,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlparse
 
-from ..errors import InvalidInput, NotFound
-from .experiments import check_experiment_name, experiment_id_for
-from .run_writer import CreatedRun, MlflowRunWriter, RunWriter
-from .sqlite_reader import TESTED_REVISIONS, active_experiment_id, schema_revision
-from .store import open_client, sqlite_path
-from .validation import MAX_PARAM_LENGTH, MAX_TAG_LENGTH, check_key
+from ...errors import InvalidInput, NotFound
+from ..mlflow_bridge.store import open_client, sqlite_path
+from ..writing.experiments import check_experiment_name, experiment_id_for
+from ..writing.owned_run import CreatedRun, MlflowRunWriter, RunWriter
+from ..writing.value_checks import MAX_PARAM_LENGTH, MAX_TAG_LENGTH, check_key
+from .run_reads import TESTED_REVISIONS, active_experiment_id, schema_revision
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import Settings
+    from ...config import Settings
 
 __all__ = ["SqliteRunWriter", "experiment_for", "open_run_writer"]
 
@@ -172,7 +172,7 @@ def _add_metrics(conn: sqlite3.Connection, run_id: str, rows: list[MetricRow]) -
 
 
 class SqliteRunWriter:
-    """:class:`~.run_writer.RunWriter` on an embedded MLflow SQLite database.
+    """``writing.owned_run.RunWriter`` on an embedded MLflow SQLite database.
 
     Parameters
     ----------

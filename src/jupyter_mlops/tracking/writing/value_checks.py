@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 
 __all__ = [
     "Checked",

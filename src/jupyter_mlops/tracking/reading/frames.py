@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, NotFound
-from .sqlite_reader import RunRecord
-from .store import mlflow_errors
+from ...errors import InvalidInput, NotFound
+from ..mlflow_bridge.store import mlflow_errors
+from ..mlflow_tables.run_reads import RunRecord
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd

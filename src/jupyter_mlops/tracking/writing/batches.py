@@ -6,10 +6,10 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings
-from .buffer import Batch, count_values
+from ...config import Settings
+from ..mlflow_bridge.store import mlflow_errors, open_client
 from .journal import Journal
-from .store import mlflow_errors, open_client
+from .log_buffer import Batch, count_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

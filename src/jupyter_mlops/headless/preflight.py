@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from ..tracking.validation import check_param_value
+from ..tracking.writing.value_checks import check_param_value
 from .parameters import check_params, load_notebook_json
 
 __all__ = ["Plan", "prepare"]

@@ -12,10 +12,10 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from .context import BOOT_TAG
-from .liveness import boot_identity, process_alive
-from .runs import HEARTBEAT_TAG
-from .store import mlflow_errors
+from ...liveness import boot_identity, process_alive
+from ..mlflow_bridge.store import mlflow_errors
+from .run_context import BOOT_TAG
+from .run_stack import HEARTBEAT_TAG
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

@@ -3,7 +3,7 @@
 A ``%%mlops run`` cell nests a child under the run that was active, so the
 process keeps a stack, innermost last. The stack is process-wide (any thread's
 ``mlops.log`` goes to its top); MLflow's own run stack is per thread and is kept
-in step by :mod:`.mlflow_link`.
+in step by :mod:`~jupyter_mlops.tracking.mlflow_bridge.fluent`.
 """
 
 from __future__ import annotations

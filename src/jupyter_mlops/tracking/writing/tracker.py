@@ -1,7 +1,7 @@
 """Run lifecycle for one process: experiment choice, active runs, buffered logging.
 
-A :class:`Tracker` owns a :class:`~.runs.RunStack` (a ``%%mlops run`` cell nests a
-child under the run that was active) and one :class:`~.buffer.LogBuffer`. When
+A :class:`Tracker` owns a :class:`~.run_stack.RunStack` (a ``%%mlops run`` cell nests a
+child under the run that was active) and one :class:`~.log_buffer.LogBuffer`. When
 ``MLOPS_RUN_ID`` is set, as the headless runner does, the first call attaches
 to that run instead of creating another; attached runs are flushed but never
 ended here, because the process that created them owns their status.
@@ -18,14 +18,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import Settings, load_settings
-from ..errors import Conflict, InvalidInput, StoreError
-from . import mlflow_link
-from .buffer import Batch, LogBuffer
-from .context import context_tags, notebook_path
+from ...config import Settings, load_settings
+from ...errors import Conflict, InvalidInput, StoreError
+from ..mlflow_bridge import fluent as mlflow_link
+from ..mlflow_bridge.shared_runs import SharedRuns
+from ..mlflow_bridge.store import mlflow_errors, open_client
+from ..mlflow_tables.run_reads import active_run
+from ..mlflow_tables.run_writes import SqliteRunWriter
+from .batches import RunEnd, apply_record, journal_batches, send_batch
 from .experiments import check_experiment_name, experiment_id_for
 from .journal import Journal, ReplayResult
-from .runs import (
+from .log_buffer import Batch, LogBuffer
+from .run_context import context_tags, notebook_path
+from .run_stack import (
     HEARTBEAT_EVERY_S,
     HEARTBEAT_TAG,
     RUN_ID_ENV,
@@ -34,12 +39,7 @@ from .runs import (
     RunState,
     heartbeat_now,
 )
-from .shared_runs import SharedRuns
-from .sqlite_reader import active_run
-from .sqlite_writer import SqliteRunWriter
-from .store import mlflow_errors, open_client
-from .validation import check_key, check_tag_value, check_values, is_metric_value
-from .writes import RunEnd, apply_record, journal_batches, send_batch
+from .value_checks import check_key, check_tag_value, check_values, is_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

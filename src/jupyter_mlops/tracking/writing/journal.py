@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MlopsError, NotFound
-from .buffer import Batch
+from ...errors import MlopsError, NotFound
+from .log_buffer import Batch
 
 __all__ = ["Journal", "ReplayResult"]
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ...errors import InvalidInput
+from ....errors import InvalidInput
 from .filters import compile_filter, compile_order, sort_rows
 from .rows import MAX_PAGE, RunRow, RunsPage
 from .sources import Source, open_source

@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import InvalidInput
-from ..query import FILTER_HINT, ORDER_HINT
-from ..store import mlflow_errors
+from ....errors import InvalidInput
+from ...mlflow_bridge.store import mlflow_errors
+from ..frames import FILTER_HINT, ORDER_HINT
 from .rows import UNINDEXED_TAGS, RunRow
 
 #: one compiled clause of a filter

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
-from ..config import Settings
-from ..errors import Conflict, InvalidInput, MlopsError, NotFound, StoreError
+from ...config import Settings
+from ...errors import Conflict, InvalidInput, MlopsError, NotFound, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

@@ -31,7 +31,7 @@ pointer to ``mlops.runs``.
 
 Examples
 --------
->>> from jupyter_mlops.tracking.index import shared_index
+>>> from jupyter_mlops.tracking.reading.index import shared_index
 >>> index = shared_index(settings.tracking_uri, ["1"])          # doctest: +SKIP
 >>> page = index.page("metrics.acc > 0.8", ["metrics.acc DESC"],  # doctest: +SKIP
 ...                   offset=0, page_size=50)

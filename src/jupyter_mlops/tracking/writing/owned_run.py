@@ -3,7 +3,7 @@
 A headless execution creates its run, beats its heartbeat, logs the notebooks it
 produced and ends the run. :class:`RunWriter` is that much of a store; it is met
 by MLflow's client (:class:`MlflowRunWriter`) and, for the embedded SQLite store,
-by :class:`~.sqlite_writer.SqliteRunWriter`, which needs no MLflow import at all.
+by ``mlflow_tables.run_writes.SqliteRunWriter``, which needs no MLflow import at all.
 Both leave the very same rows and files.
 """
 
@@ -75,7 +75,7 @@ class MlflowRunWriter:
         """Create a RUNNING run, then log ``params`` (MLflow's client has no single call)."""
         from mlflow.entities import Param
 
-        from .store import mlflow_errors
+        from ..mlflow_bridge.store import mlflow_errors
 
         with mlflow_errors("start a run"):
             run = self.client.create_run(experiment_id, run_name=run_name, tags=dict(tags))

@@ -1,4 +1,4 @@
-"""The tracker's side of sharing runs with MLflow's fluent API (see :mod:`.mlflow_link`).
+"""The tracker's side of sharing runs with MLflow's fluent API (see :mod:`.fluent`).
 
 MLflow may start, end and write to the runs we log to. This keeps the tracker's
 run stack and its knowledge of params right when it does:
@@ -18,9 +18,9 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import StoreError
-from . import mlflow_link
-from .runs import RUN_ID_ENV, RunStack, RunState
+from ...errors import StoreError
+from ..writing.run_stack import RUN_ID_ENV, RunStack, RunState
+from . import fluent as mlflow_link
 from .store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +50,7 @@ class Tracker(Protocol):
 
 
 class SharedRuns:
-    """Keeps one :class:`~.session.Tracker` and MLflow's active runs in step."""
+    """Keeps one ``Tracker`` and MLflow's active runs in step."""
 
     def __init__(self, tracker: Tracker) -> None:
         self._tracker = tracker
