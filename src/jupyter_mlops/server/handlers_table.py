@@ -20,7 +20,7 @@ _encoded = table.AnswerCache(table.ANSWERS_KEPT, ENCODED_CHARS)
 
 
 def encode(answer: dict[str, Any]) -> str:
-    """JSON text of a :func:`~.tracking.table.runs_columns` answer, reused while it is cached.
+    """JSON text of a :func:`~.tracking.reading.columns.runs_columns` answer, kept while cached.
 
     Its values are finite already (non-finite metrics are ``null``), so it is encoded as is.
     """

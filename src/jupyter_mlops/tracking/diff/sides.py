@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput, NotFound
-from ..context import git_info, package_versions
-from ..store import mlflow_errors
+from ..mlflow_bridge.store import mlflow_errors
+from ..writing.run_context import git_info, package_versions
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

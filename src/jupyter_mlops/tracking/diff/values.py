@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..store import mlflow_errors
+from ..mlflow_bridge.store import mlflow_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

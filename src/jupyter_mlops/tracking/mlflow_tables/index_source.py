@@ -13,7 +13,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ..mlflow_bridge.store import mlflow_errors, sqlite_path
-from ..reading.index.rows import CHUNK, DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
+from ..reading.run_rows import CHUNK, DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
 
 __all__ = ["SqlSource", "schema_revision"]
 

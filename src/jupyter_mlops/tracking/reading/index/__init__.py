@@ -45,8 +45,8 @@ experiment set and answering ``GET runs`` with ``index.page(...)``; the
 
 from __future__ import annotations
 
+from ..run_rows import MAX_PAGE, UNFINISHED, UNINDEXED_TAGS, RunRow, RunsPage
 from .filters import compile_filter, compile_order, sort_rows
-from .rows import MAX_PAGE, UNFINISHED, UNINDEXED_TAGS, RunRow, RunsPage
 from .runs_index import RunsIndex, shared_index
 from .sources import SOURCES, SearchSource, Source, SqlSource
 

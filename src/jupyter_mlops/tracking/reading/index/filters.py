@@ -10,7 +10,7 @@ from typing import Any
 from ....errors import InvalidInput
 from ...mlflow_bridge.store import mlflow_errors
 from ..frames import FILTER_HINT, ORDER_HINT
-from .rows import UNINDEXED_TAGS, RunRow
+from ..run_rows import UNINDEXED_TAGS, RunRow
 
 #: one compiled clause of a filter
 Predicate = Callable[[RunRow], bool]

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ....errors import InvalidInput
+from ..run_rows import MAX_PAGE, RunRow, RunsPage
 from .filters import compile_filter, compile_order, sort_rows
-from .rows import MAX_PAGE, RunRow, RunsPage
 from .sources import Source, open_source
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ...mlflow_bridge.store import mlflow_errors
 from ...mlflow_tables.index_source import SqlSource, schema_revision
 from ...mlflow_tables.run_reads import TESTED_REVISIONS
-from .rows import DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
+from ..run_rows import DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient

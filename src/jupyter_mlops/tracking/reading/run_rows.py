@@ -1,4 +1,4 @@
-"""One row per run, and a page of rows: what the runs index holds and answers."""
+"""One row per run, and a page of rows: what the runs index (:mod:`.index`) holds and answers."""
 
 from __future__ import annotations
 
