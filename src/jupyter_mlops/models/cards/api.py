@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError
-from ...tracking.store import mlflow_errors
+from ...tracking.mlflow_bridge.store import mlflow_errors
 from ..lineage import PREFIX
 from .facts import gather
 from .render import to_html, to_markdown

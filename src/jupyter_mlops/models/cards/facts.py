@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import MlopsError
-from ...tracking.store import mlflow_errors
+from ...tracking.mlflow_bridge.store import mlflow_errors
 from ..lineage import read_lineage
 from ..loading import model_copy
 from ..monitor import monitoring_history
