@@ -100,6 +100,31 @@ class PromoteHandler(MlopsHandler):
         self.reply({"report": report.to_dict()})
 
 
+class CardHandler(MlopsHandler):
+    """``GET models/{name}/card[?version=3|?alias=production]``: the model card, generated now."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        from ..models.api import model_card
+
+        version = self.get_query_argument("version", "")
+        alias = self.get_query_argument("alias", "")
+        if version and alias:
+            raise InvalidInput("give ?version=N or ?alias=NAME, not both")
+        ref = f"{name}/{version}" if version else f"{name}@{alias}" if alias else name
+        settings = self.state.settings
+
+        def _card() -> Any:
+            use_server_store(settings)
+            return model_card(ref)
+
+        card = await self.call(_card)
+        html = card.html
+        self.reply(
+            {"model": card.name, "version": card.version, "markdown": card.markdown, "html": html}
+        )
+
+
 def routes() -> list[tuple[str, Any]]:
     """Return ``(pattern, handler)`` pairs relative to the API prefix."""
     return [
@@ -107,4 +132,5 @@ def routes() -> list[tuple[str, Any]]:
         (f"models/{NAME}/history", HistoryHandler),
         (f"models/{NAME}/monitoring", MonitoringHandler),
         (f"models/{NAME}/promote", PromoteHandler),
+        (f"models/{NAME}/card", CardHandler),
     ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from . import handlers_runs, handlers_status, handlers_table
+from . import handlers_diff, handlers_runs, handlers_status, handlers_table
 from .state import ServerState
 
 __all__ = ["API_PREFIX", "all_routes", "register"]
@@ -22,7 +22,12 @@ def all_routes() -> list[tuple[str, Any]]:
 
     Feature modules whose service is not installed contribute nothing.
     """
-    table = [*handlers_status.routes(), *handlers_runs.routes(), *handlers_table.routes()]
+    table = [
+        *handlers_status.routes(),
+        *handlers_runs.routes(),
+        *handlers_diff.routes(),
+        *handlers_table.routes(),
+    ]
     for feature, present in handlers_status.features().items():
         if present:
             table += import_module(f"{__package__}.handlers_{feature}").routes()
