@@ -28,7 +28,12 @@ from tests.clean_venv import run as _run
 
 # Binder launches on the embedded store whatever the session's store (MLOPS_*/MLFLOW_* are
 # cleared), so the team pass would only build the same environment again.
-pytestmark = [pytest.mark.integration, pytest.mark.binder, pytest.mark.sqlite_only]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.binder,
+    pytest.mark.sqlite_only,
+    pytest.mark.timeout(1800),  # the module's fixture builds and installs a wheel first
+]
 
 NOTEBOOKS = ["quickstart.ipynb", "data_versioning.ipynb", "model_registry.ipynb", "reproduce.ipynb"]
 

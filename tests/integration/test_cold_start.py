@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import psutil
 import pytest
@@ -81,6 +82,30 @@ def test_a_filter_or_an_unknown_experiment_takes_mlflows_path(store: Settings) -
     default = _cli(store, _CLI, "runs")
     assert default.returncode == 0, default.stderr
     assert "no runs in experiment 'Default'" in default.stdout and "cold" in default.stdout
+
+
+@pytest.mark.sqlite_only
+def test_listing_runs_creates_no_store_and_no_experiment(
+    store: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = store.root.parent / "fresh"  # a project where nothing was logged yet
+    (fresh / ".mlops").mkdir(parents=True)
+    # (a process that imports MLflow opens the store anyway: the cold command does not)
+    empty = _cli(SimpleNamespace(root=fresh), _CLI, "runs")  # type: ignore[arg-type]
+    assert empty.returncode == 0, empty.stderr
+    assert "nothing was logged in this project yet" in empty.stdout
+    assert list((fresh / ".mlops").iterdir()) == []
+    _log_runs(store)
+    from mlflow import MlflowClient
+
+    client = MlflowClient(store.tracking_uri)
+    before = sorted(e.name for e in client.search_experiments())
+    monkeypatch.setenv("MLOPS_EXPERIMENT", "not-yet")  # the default experiment: missing
+    for code_ in (_CLI, _CLI_VIA_MLFLOW):
+        listed = _cli(store, code_, "runs")
+        assert listed.returncode == 0, listed.stderr
+        assert "no runs in experiment 'not-yet'" in listed.stdout
+    assert sorted(e.name for e in client.search_experiments()) == before
 
 
 @pytest.mark.sqlite_only

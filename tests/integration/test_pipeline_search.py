@@ -7,6 +7,7 @@ they are recorded and what the study remembers, not how well a sampler does.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,20 @@ def test_dask_executor_runs_the_same_trials(project: Path, client) -> None:  # t
         [client.get_run(u.run_id).data.metrics["score"] for u in r.units] for r in (local, remote)
     ]
     assert scores[0] == scores[1]
+
+
+def test_a_search_without_optuna_is_refused_before_any_run(
+    project: Path, client, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """Optuna missing: exit 2 with the install hint, and the store holds no pipeline run."""
+    from jupyter_mlops.cli import main
+
+    path = _pipeline(project, "{method: tpe, trials: 3, metric: score, seed: 1}")
+    monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` fails
+    code_ = main(["pipeline", "run", str(path), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code_ == 2
+    assert len(err.splitlines()) == 1 and "pip install 'jupyter-mlops[search]'" in err
+    experiments = client.search_experiments()
+    runs = client.search_runs([e.experiment_id for e in experiments])
+    assert runs == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ import jupyter_mlops as mlops
 from tests.serving import metrics, register_wine, score, serving, wine
 
 pytestmark = pytest.mark.integration
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``seconds``."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not seen within {seconds:.0f} s")
+        time.sleep(0.1)
 
 
 def test_promotion_switches_version_without_failed_requests(store: Any, tmp_path: Path) -> None:
@@ -32,16 +42,14 @@ def test_promotion_switches_version_without_failed_requests(store: Any, tmp_path
         client = threading.Thread(target=traffic, args=(base,))
         client.start()
         try:
-            while len(answers) < 20:
-                time.sleep(0.1)
+            _wait_for(lambda: len(answers) >= 20, 120, "20 answers before the promotion")
             report = mlops.gate("wine@candidate", promote="production")
             assert report.promoted_to == "production"
-            end = time.monotonic() + 120
-            while time.monotonic() < end and not any(v == second for _, v in answers[-5:]):
-                time.sleep(0.2)
+            _wait_for(
+                lambda: any(v == second for _, v in answers[-5:]), 120, f"version {second} serving"
+            )
             seen = len(answers)
-            while len(answers) < seen + 20:  # keep going after the switch
-                time.sleep(0.1)
+            _wait_for(lambda: len(answers) >= seen + 20, 120, "20 answers after the switch")
         finally:
             stop.set()
             client.join(timeout=60)

@@ -59,10 +59,14 @@ def _no_runs(args: argparse.Namespace) -> str:
     """Say which experiment was empty and, when it was the default one, name the others."""
     if args.experiment or args.filter:
         return "no runs"
+    from ..tracking.mlflow_bridge.store import sqlite_path
     from ..tracking.reading.browse import experiments
 
     tracker = api.tracker()
     name = tracker.experiment_name
+    db = sqlite_path(tracker.settings.tracking_uri)
+    if db is not None and not db.exists():
+        return "no runs: nothing was logged in this project yet"
     others = [e["name"] for e in experiments(tracker.client) if e["name"] != name]
     if not others:
         return f"no runs in experiment {name!r} (the default here)"

@@ -118,6 +118,11 @@ def run_spec(
     from ..tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
 
     scope = select_scope(spec, options.only, options.from_step)
+    if any(spec.steps[name].search is not None for name in scope):
+        # a searched step needs Optuna: refuse before any run, study or kernel exists
+        from .search.engine import import_optuna
+
+        import_optuna()
     executor = open_executor(options.executor, options.jobs)
     try:
         experiment_id = experiment_for(settings, spec.experiment_name)

@@ -19,7 +19,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
+from .mlflow_bridge.store import sqlite_path
 from .mlflow_tables.run_reads import read_runs
 from .reading.frames import check_max_results, experiment_ids, records_frame, runs_frame
 from .writing.journal import ReplayResult
@@ -251,6 +252,12 @@ def runs(
     t.flush()
     names = [experiment] if isinstance(experiment, str) else list(experiment or [])
     orders = [order_by] if isinstance(order_by, str) else order_by
+    db = sqlite_path(t.settings.tracking_uri)
+    if db is not None and not db.exists():  # a read creates nothing, not even the store
+        check_max_results(max)
+        if names:
+            raise NotFound(f"no experiment named {names[0]!r}; known: (none yet)")
+        return records_frame([])
     if "mlflow" not in sys.modules:  # a cold process: skip MLflow's import when SQLite can answer
         check_max_results(max)
         records = read_runs(
@@ -262,8 +269,13 @@ def runs(
         )
         if records is not None:
             return records_frame(records)
-    ids = experiment_ids(t.client, names) if names else [t.experiment_id()]
-    return runs_frame(t.client, ids, filter, orders, max)
+    if names:
+        return runs_frame(t.client, experiment_ids(t.client, names), filter, orders, max)
+    default = t.existing_experiment_id()
+    if default is None:  # the default experiment does not exist yet: nothing to list
+        check_max_results(max)
+        return records_frame([])
+    return runs_frame(t.client, [default], filter, orders, max)
 
 
 def sync() -> ReplayResult:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...config import Settings, load_settings
-from ...errors import Conflict, InvalidInput, StoreError
+from ...errors import Conflict, InvalidInput, NotFound, StoreError
 from ..mlflow_bridge import fluent as mlflow_link
 from ..mlflow_bridge.shared_runs import SharedRuns
 from ..mlflow_bridge.store import mlflow_errors, open_client
@@ -172,6 +172,17 @@ class Tracker:
         if self._experiment_id is None:
             self._experiment_id = self._experiment_by_name(self.experiment_name)
         return self._experiment_id
+
+    def existing_experiment_id(self) -> str | None:
+        """Id of the experiment new runs go to, or ``None`` when it does not exist yet."""
+        if self._experiment_id is not None:
+            return self._experiment_id
+        try:
+            return experiment_id_for(
+                self.client, self.experiment_name, self.settings.artifact_root, create=False
+            )
+        except NotFound:
+            return None
 
     def _experiment_by_name(self, name: str) -> str:
         return experiment_id_for(self.client, name, self.settings.artifact_root, create=True)
