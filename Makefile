@@ -6,7 +6,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo lab test lint typecheck pytest bench clean labextension jstest jslint chromium
+.PHONY: demo lab test lint typecheck pytest bench docs clean labextension jstest jslint chromium
 .PHONY: test-services pytest-team
 
 $(BIN)/python:
@@ -49,8 +49,8 @@ lab: $(VENV)/.installed-demo
 		$(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs
+	$(BIN)/ruff format --check src tests bench docs/*.py
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -101,10 +101,22 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-test: lint typecheck labextension jslint jstest chromium pytest pytest-team
+test: lint typecheck labextension jslint jstest chromium pytest pytest-team docs
 
+# The documentation site, strictly: a broken link or anchor, a page missing from the nav or a
+# stale generated page fails. The examples are executed once, then only when they change.
+docs: $(VENV)/.installed-test
+	$(BIN)/python docs/generate.py --check
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python docs/examples.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "site: build/site/index.html"
+
+# Every bench script (or BENCH=bench/bench_x.py), its tables kept in bench/results/ with date,
+# machine and load, then docs/benchmarks.md assembled from them.
+BENCH ?= $(wildcard bench/bench_*.py)
 bench: $(VENV)/.installed-test
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(BENCH); do echo "== $$script"; $(BIN)/python bench/record.py $$script || exit 1; done
+	$(BIN)/python docs/generate.py
 
 clean:
 	rm -rf $(VENV) .mlops build dist

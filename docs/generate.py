@@ -2,7 +2,9 @@
 
 - ``docs/magics.md`` from the ``%mlops`` subcommand parsers (``SUBCOMMANDS``),
 - ``docs/cli.md`` from ``jupyter_mlops.cli.build_parser()``,
-- ``docs/rest-api.md`` from ``specification/openapi.yaml``.
+- ``docs/rest-api.md`` from ``specification/openapi.yaml``,
+- ``docs/benchmarks.md`` from the bench scripts' recorded output, ``bench/results/*.md``
+  (``make bench`` refreshes them).
 
 Usage::
 
@@ -22,6 +24,8 @@ from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent
+#: files of the repository outside the site are linked on GitHub
+BLOB = "https://github.com/jupyter-mlops/jupyter-mlops/blob/main"
 #: help text is wrapped at this width whatever the terminal is
 WIDTH = "100"
 HEADER = (
@@ -162,7 +166,8 @@ def rest_reference() -> str:
         "# REST API reference\n",
         "The Jupyter server extension `jupyter_mlops` serves these routes; the JupyterLab "
         "sidebar uses them. The contract is the OpenAPI file "
-        "[`specification/openapi.yaml`](../specification/openapi.yaml) (schemas, parameters, "
+        "[`specification/openapi.yaml`]("
+        f"{BLOB}/specification/openapi.yaml) (schemas, parameters, "
         "responses); a test checks that every route the server registers is described there.\n",
         spec.get("info", {}).get("description", "").strip() + "\n",
         "| method | route | summary |",
@@ -176,11 +181,130 @@ def rest_reference() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+#: sections of docs/benchmarks.md: title, the results files (bench/results/NAME.md), intro
+BENCHMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Logging", ("bench_logging",), "Log calls against MLflow's own calls (tracking)."),
+    (
+        "Headless runs",
+        ("bench_headless", "bench_cold"),
+        "Notebook runs and cold commands against papermill and MLflow's client (headless).",
+    ),
+    ("Snapshots", ("bench_snapshots",), "Snapshot time and stored bytes against DVC."),
+    ("Models", ("bench_models",), "Registering, loading and gated promotion against MLflow."),
+    (
+        "Pipelines and searched sweeps",
+        ("bench_pipelines",),
+        "Sweeps, cached re-runs and chains; searched sweeps against a grid.",
+    ),
+    ("Schedules", ("bench_schedules",), "Claiming a tick against a plain SQLite claims table."),
+    ("Serving", ("bench_serve",), "`jupyter mlops serve --monitor` against `mlflow models serve`."),
+    ("The notebook panel", ("bench_panel",), "The panel's runs index against `search_runs`."),
+    (
+        "The REST API and the runs table",
+        ("bench_server",),
+        "`python bench/bench_server.py` times a 100-row page of 10,000 runs (4 metrics and 4 "
+        "params each; default order, ordered by a metric, filtered by a metric) and the runs "
+        "table's `GET runs-table` (its first page of 200 grouped rows, and every matching run "
+        "with 8 columns in one request, each as a new and as a repeated query) against MLflow's "
+        "own `runs/search` (one page of 200, or paging 1,000 runs at a time for every run) on "
+        "an `mlflow server` over the same SQLite file.",
+    ),
+    (
+        "The runs table in the browser",
+        ("ui_runs_table",),
+        "`tests/ui/test_runs_table.py` prints browser timings of the runs table (first paint, "
+        "sort, parallel coordinates, brushing) and writes them to "
+        "`build/ui-screenshots/runs-table-timing.txt`; `MLOPS_UI_TABLE_STORE=PATH` adds "
+        "timings on a bench store.",
+    ),
+    (
+        "Logging under load",
+        ("bench_load",),
+        "Many processes logging at once, on the embedded store and on a server, every value "
+        "counted back.",
+    ),
+)
+
+
+RESULTS = REPO / "bench" / "results"
+
+
+def _result(results: Path, stem: str) -> tuple[dict[str, str], str] | None:
+    """The header fields and the body of ``results/STEM.md``, if it was recorded."""
+    path = results / f"{stem}.md"
+    if not path.exists():
+        return None
+    _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    fields = dict(line.split(": ", 1) for line in head.strip().splitlines())
+    return fields, body.strip()
+
+
+def _as_markdown(output: str) -> str:
+    """A bench's printed output: its Markdown tables and headings as they are, the rest fenced."""
+    blocks: list[list[str]] = []
+    for line in output.splitlines():
+        if not line.strip() and blocks:
+            blocks[-1].append(line)
+            continue
+        markdown = line.startswith(("|", "### "))
+        if not blocks or (blocks[-1][0] == "md") != markdown:
+            blocks.append(["md" if markdown else "text"])
+        blocks[-1].append(line)
+    parts = []
+    for kind, *lines in blocks:
+        text = "\n".join(lines).strip("\n")
+        if text:
+            parts.append(text if kind == "md" else f"```text\n{text}\n```")
+    return "\n\n".join(parts)
+
+
+def benchmarks_page(results: Path = RESULTS) -> str:
+    """``docs/benchmarks.md``: every recorded bench result, with when, where and load."""
+    lines = [
+        HEADER.format(source="bench/results/*.md"),
+        "# Benchmarks\n",
+        "Each bench runs ours and the named alternative side by side, in one run, and prints "
+        "ratios. `make bench` runs every script through `bench/record.py`, which keeps its "
+        "output in `bench/results/` with the date, the machine and the load average; this page "
+        "is assembled from those files (`python docs/generate.py`). Figures marked *recorded* "
+        "were copied from the README of the date shown and have not been measured again since; "
+        "*measured* ones were written by `bench/record.py`.\n",
+        "| section | script | measured | load | |",
+        "|---|---|---|---|---|",
+    ]
+    sections = []
+    for title, stems, intro in BENCHMARKS:
+        parts = [f"## {title}\n", intro + "\n"]
+        for stem in stems:
+            found = _result(results, stem)
+            if found is None:
+                parts.append(f"No results recorded yet: `make bench BENCH=bench/{stem}.py`.\n")
+                continue
+            fields, body = found
+            kind = "recorded" if "recorded in README" in fields["measured"] else "measured"
+            when = fields["measured"].split(" (")[0]
+            lines.append(
+                f"| [{title}](#{_anchor(title)}) | `{fields['script']}` | {when} | "
+                f"{fields['load']} | {kind} |"
+            )
+            parts.append(
+                f"`{fields['command']}` — measured {fields['measured']}; machine: "
+                f"{fields['machine']}; load average: {fields['load']}; "
+                f"commit `{fields['commit']}`.\n"
+            )
+            if fields.get("format") == "output":
+                body = _as_markdown(body)
+            parts.append(body + "\n")
+        sections.append("\n".join(parts))
+    return "\n".join(lines) + "\n\n" + "\n".join(sections).rstrip("\n") + "\n"
+
+
 #: generated page -> function producing its text
 PAGES: dict[str, Callable[[], str]] = {
     "magics.md": magics_reference,
     "cli.md": cli_reference,
     "rest-api.md": rest_reference,
+    "benchmarks.md": benchmarks_page,
 }
 
 

@@ -1,0 +1,190 @@
+"""Render the example notebooks into the documentation site, executed.
+
+Each example is copied into its own empty project under ``build/docs-examples/`` and run the
+way a user runs it (``jupyter mlops run NOTEBOOK``; the pipeline with ``jupyter mlops pipeline
+run``), then converted to Markdown with nbconvert into ``docs/examples/NAME.md`` (images beside
+it), which mkdocs builds. A page records the digest of the files it was made from; an example
+whose files did not change is not executed again, so a second ``make docs`` costs no kernel.
+
+Usage::
+
+    python docs/examples.py           # render the examples whose notebooks changed
+    python docs/examples.py --force   # execute and render every example again
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+SOURCE = REPO / "example_notebooks"
+BUILD = REPO / "build" / "docs-examples"
+OUT = DOCS / "examples"
+BLOB = "https://github.com/jupyter-mlops/jupyter-mlops/blob/main/example_notebooks"
+MARK = "<!-- example digest: "
+
+
+@dataclass(frozen=True)
+class Example:
+    """One example page: the notebook (or the pipeline folder) it renders and its title."""
+
+    name: str
+    title: str
+    path: str  # relative to example_notebooks/
+
+    @property
+    def pipeline(self) -> bool:
+        return self.path.endswith(".yaml")
+
+
+EXAMPLES = (
+    Example("quickstart", "Quickstart", "quickstart.ipynb"),
+    Example("data_versioning", "Data versioning", "data_versioning.ipynb"),
+    Example("model_registry", "Model registry", "model_registry.ipynb"),
+    Example("pipeline", "Pipeline", "pipeline/pipeline.yaml"),
+    Example("reproduce", "Reproduce", "reproduce.ipynb"),
+    Example("monitoring", "Monitoring", "monitoring.ipynb"),
+)
+
+
+def _inputs(example: Example) -> list[Path]:
+    if example.pipeline:
+        return sorted((SOURCE / example.path).parent.glob("*"))
+    return [SOURCE / example.path]
+
+
+def digest(example: Example) -> str:
+    """A digest of the files the page is made from."""
+    h = hashlib.sha256()
+    for path in _inputs(example):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _is_current(example: Example) -> bool:
+    page = OUT / f"{example.name}.md"
+    if not page.exists():
+        return False
+    with page.open(encoding="utf-8") as f:
+        first = f.readline()
+    return first.startswith(MARK) and first[len(MARK) :].split()[0] == digest(example)
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    """Run a ``jupyter-mlops`` command in ``cwd`` (its own store); return its output."""
+    env = dict(os.environ)
+    for name in ("MLFLOW_TRACKING_URI", "MLOPS_DATA_URI", "MLOPS_EXPERIMENT"):
+        env.pop(name, None)
+    env["MLOPS_HOME"] = str(cwd)
+    # The scoring server the examples start needs the environment's scripts on PATH.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    cli = [sys.executable, "-c", "import sys; from jupyter_mlops.cli import main; sys.exit(main())"]
+    done = subprocess.run(
+        [*cli, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"examples: `jupyter mlops {' '.join(args)}` failed in {cwd}:\n"
+            f"{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def _project(example: Example) -> Path:
+    project = BUILD / example.name
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(SOURCE, project, ignore=shutil.ignore_patterns("*.out.ipynb", ".mlops"))
+    (project / ".mlops").mkdir()
+    return project
+
+
+def _execute(example: Example) -> tuple[list[tuple[str, Path]], str]:
+    """Execute ``example`` in a fresh project: (title, executed notebook) pairs, CLI output."""
+    project = _project(example)
+    if not example.pipeline:
+        out = project / "executed" / example.path
+        _run(["run", example.path, "--output", str(out), "--quiet"], project)
+        return [(example.path, out)], ""
+    printed = _run(["pipeline", "run", example.path], project)
+    # Each step run keeps its executed notebook under artifacts/output/; one of each step.
+    found: dict[str, Path] = {}
+    for nb in sorted(project.glob(".mlops/artifacts/**/output/*.ipynb")):
+        found.setdefault(nb.name, nb)
+    folder = (SOURCE / example.path).parent
+    steps = [p.name for p in sorted(folder.glob("*.ipynb")) if p.name in found]
+    return [(f"{folder.name}/{name}", found[name]) for name in steps], printed
+
+
+def _markdown(notebook: Path, files: str) -> tuple[str, dict[str, bytes]]:
+    import nbformat
+    from nbconvert import MarkdownExporter
+
+    exporter = MarkdownExporter()
+    body, resources = exporter.from_notebook_node(
+        nbformat.read(notebook, as_version=4),
+        resources={"output_files_dir": files, "unique_key": files},
+    )
+    return body, resources.get("outputs", {})
+
+
+def render(example: Example) -> None:
+    """Execute ``example`` and write its page (and images) under ``docs/examples/``."""
+    notebooks, printed = _execute(example)
+    shutil.rmtree(OUT / f"{example.name}_files", ignore_errors=True)
+    head = [
+        f"{MARK}{digest(example)} (docs/examples.py: do not edit) -->",
+        f"# {example.title}",
+        "",
+        f"[`example_notebooks/{example.path}`]({BLOB}/{example.path}), executed headless with",
+        (
+            f"`jupyter mlops pipeline run {example.path}`"
+            if example.pipeline
+            else f"`jupyter mlops run {example.path}`"
+        )
+        + " on an empty store when the site was built.",
+        "",
+    ]
+    parts = ["\n".join(head)]
+    if example.pipeline:
+        spec = (SOURCE / example.path).read_text(encoding="utf-8")
+        parts.append(f"```yaml\n{spec.rstrip()}\n```\n")
+        parts.append(
+            f"```text\n$ jupyter mlops pipeline run {example.path}\n{printed.rstrip()}\n```\n"
+        )
+    for label, notebook in notebooks:
+        files = f"{example.name}_files/{Path(label).stem}"
+        body, images = _markdown(notebook, files)
+        if example.pipeline:
+            parts.append(f"## {label}\n\n{body}")
+        else:
+            parts.append(body)
+        for name, data in images.items():
+            target = OUT / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{example.name}.md").write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render the example notebooks, executed.")
+    parser.add_argument("--force", action="store_true", help="execute every example again")
+    args = parser.parse_args(argv)
+    for example in EXAMPLES:
+        if not args.force and _is_current(example):
+            continue
+        print(f"examples: executing {example.path}", flush=True)
+        render(example)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
