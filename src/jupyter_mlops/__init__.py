@@ -15,6 +15,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from . import warm_imports as _warm_imports
 from ._version import __version__
 from .tracking.mlflow_bridge import fluent as _mlflow_link
 
@@ -109,6 +110,7 @@ __all__ = ["__version__", "load_ipython_extension", *sorted(_API)]
 
 
 def _link_mlflow() -> None:
+    # not through _warm_imports: this runs inside ``import mlflow``, holding its module lock
     import_module(".tracking.api", __name__).link_mlflow()
 
 
@@ -120,7 +122,7 @@ def __getattr__(name: str) -> Any:
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
+    value = getattr(_warm_imports.load(module, __name__), name)
     globals()[name] = value
     return value
 

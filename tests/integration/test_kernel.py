@@ -9,6 +9,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+import jupyter_mlops as mlops
+
 pytestmark = pytest.mark.integration
 
 
@@ -71,3 +73,29 @@ def test_kernel_whose_last_cell_failed_ends_the_run_failed(store, client, monkey
     (run,) = client.search_runs([exp.experiment_id])
     assert run.info.status == "FAILED"
     assert run.data.metrics == {"acc": 0.5}
+
+
+def test_numbers_declared_as_parameters_are_params_interactive_and_headless(
+    store, client, monkeypatch
+) -> None:
+    nb = _notebook(
+        store.root / "settings.ipynb",
+        "lr = 0.01\nepochs = 3",
+        "%load_ext jupyter_mlops\n%mlops experiment settings",
+        "import jupyter_mlops as mlops\nmlops.log(lr=lr, epochs=epochs, model='rf', acc=0.9)",
+        "%mlops log loss=0.5 --step 1   # a stepped value is a metric",
+    )
+    doc = nbformat.read(nb, as_version=4)
+    doc.cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(doc, nb)
+    _execute(nb, monkeypatch)
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    headless = mlops.run_notebook(nb, {"lr": 0.05}, experiment="settings")
+    assert headless.status == "FINISHED", headless
+    exp = client.get_experiment_by_name("settings")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time ASC"])
+    assert [r.data.params for r in runs] == [
+        {"lr": "0.01", "epochs": "3", "model": "rf"},
+        {"lr": "0.05", "epochs": "3", "model": "rf"},
+    ]
+    assert [r.data.metrics for r in runs] == [{"acc": 0.9, "loss": 0.5}] * 2

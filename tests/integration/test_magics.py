@@ -231,3 +231,41 @@ def test_vscode_notebook_variable_names_the_notebook(ip, client, store) -> None:
     exp = client.get_experiment_by_name("explore")
     (run,) = client.search_runs([exp.experiment_id])
     assert run.data.tags["mlops.notebook.path"].endswith("vs/explore.ipynb")
+
+
+def test_a_trailing_comment_is_ignored_as_in_a_shell(ip, client, capsys) -> None:
+    cell = (
+        "%mlops experiment churn   # select or create (default: the notebook's name)\n"
+        "%mlops log model=rf note='a # b' colour=#fff issue=\\#27   # numbers → metrics\n"
+        "%mlops status   # store, root, experiment\n"
+    )
+    result = ip.run_cell(cell)
+    assert result.success, result.error_in_exec
+    result = ip.run_cell("%%mlops run --name baseline --metrics acc   # its own run\nacc = 0.9")
+    assert result.success, result.error_in_exec
+    ip.run_line_magic("mlops", "end")
+    exp = client.get_experiment_by_name("churn")
+    runs = {r.info.run_name: r for r in client.search_runs([exp.experiment_id])}
+    assert len(runs) == 2 and "baseline" in runs
+    (first,) = [r for name, r in runs.items() if name != "baseline"]
+    assert first.data.params == {"model": "rf", "note": "a # b", "colour": "#fff", "issue": "#27"}
+    assert runs["baseline"].data.metrics == {"acc": 0.9}
+    assert "churn" in capsys.readouterr().out
+
+
+def test_an_unclosed_quote_before_a_comment_is_still_a_usage_error(ip) -> None:
+    with pytest.raises(UsageError, match="No closing quotation"):
+        ip.run_line_magic("mlops", "log note='a # b")
+
+
+def test_a_number_already_a_param_of_the_run_stays_a_param(ip, client) -> None:
+    ip.run_line_magic("mlops", "experiment settings")
+    ip.run_cell("%%mlops run --name tuned --params lr\nlr = 0.05")
+    ip.run_line_magic("mlops", "start --name again")
+    ip.run_line_magic("mlops", "params lr=0.01")
+    ip.run_line_magic("mlops", "log lr=0.01 acc=0.8")
+    ip.run_line_magic("mlops", "end")
+    exp = client.get_experiment_by_name("settings")
+    runs = {r.info.run_name: r.data for r in client.search_runs([exp.experiment_id])}
+    assert runs["tuned"].params == {"lr": "0.05"} and runs["again"].params == {"lr": "0.01"}
+    assert runs["again"].metrics == {"acc": 0.8}

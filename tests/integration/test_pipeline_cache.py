@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import jupyter_mlops as mlops
+from jupyter_mlops.pipelines.runs import REUSED_TAG
 from jupyter_mlops.testing.notebooks import code, markdown, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
@@ -69,3 +70,26 @@ def test_cache_matrix(store, client) -> None:  # type: ignore[no-untyped-def]
     # --force ignores the cache (for the selected steps only)
     forced = mlops.run_pipeline(path, only="b", force=True)
     assert _statuses(forced) == {"a": "cached", "b": "ran"}
+
+
+def test_a_cached_run_links_the_runs_it_reused(store, client) -> None:  # type: ignore[no-untyped-def]
+    root = store.root
+    write_notebook(
+        root / "a.ipynb", [params("n = 1"), code("import jupyter_mlops as m\nm.log(a=n)")]
+    )
+    write_notebook(root / "b.ipynb", B_CELLS)
+    path = write_pipeline(
+        root / "pipeline.yaml",
+        "name: linked\nsteps:\n  a: {notebook: a.ipynb}\n  b: {notebook: b.ipynb, needs: [a]}\n",
+    )
+    first = mlops.run_pipeline(path)
+    ran = {u.label: u.run_id for u in first.units}
+    assert first.ok and client.get_run(first.parent_run_id).data.tags.get(REUSED_TAG) is None
+
+    again = mlops.run_pipeline(path)
+    assert _statuses(again) == {"a": "cached", "b": "cached"}
+    parent = client.get_run(again.parent_run_id)
+    assert json.loads(parent.data.tags[REUSED_TAG]) == ran
+    note = parent.data.tags["mlflow.note.content"]
+    for label, run_id in ran.items():
+        assert f"[{label}](#/experiments/{again.experiment_id}/runs/{run_id})" in note

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,17 @@ async def test_headless_run_start_progress_finish(
     assert job["output_path"] == f"mlops-outputs/train-{job['id']}.ipynb"
     executed = nbformat.read(jp_root_dir / job["output_path"], as_version=4)
     assert any("0.5" in c.source for c in executed.cells)
+    outputs = jp_root_dir / "mlops-outputs"
+    assert not [p.name for p in outputs.glob("*.kernel.log") if not p.stat().st_size]
+    subprocess.run(["git", "init", "-q", str(jp_root_dir)], check=True)
+    untracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=jp_root_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "train.ipynb" in untracked and "mlops-outputs" not in untracked, untracked
     code, listed = await call(jp_fetch, "headless")
     assert [j["id"] for j in listed["runs"]] == [job["id"]]
     code, body = await call(jp_fetch, "headless", "0" * 16)

@@ -350,10 +350,17 @@ def _status(control: ExecutionControl, failure: CellFailure | None, error: str |
     return "FAILED" if failure or error else "FINISHED"
 
 
+#: a folder of executed notebooks beside the sources (Lab's runs, ``make demo``): git ignores it
+OUTPUTS_FOLDER = "mlops-outputs"
+
+
 def _output_path(plan: Plan, settings: Settings, run_id: str) -> Path:
     out = plan.output or settings.store_dir / "outputs" / run_id / plan.notebook.name
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        ignore = out.parent / ".gitignore"
+        if out.parent.name == OUTPUTS_FOLDER and not ignore.exists():
+            ignore.write_text("# executed notebooks of jupyter-mlops runs (kept in MLflow)\n*\n")
     except OSError as exc:
         raise InvalidInput(
             f"cannot write the output notebook to {out.parent}: {exc.strerror or exc}; "

@@ -150,6 +150,8 @@ def record_outcome(
             kernel_log = result.output_path.with_name(result.output_path.stem + ".kernel.log")
             if kernel_log.is_file() and kernel_log.stat().st_size:
                 client.log_artifact(run_id, str(kernel_log), artifact_path=OUTPUT_DIR)
+            else:
+                kernel_log.unlink(missing_ok=True)  # a quiet kernel leaves no empty file behind
             doc = manifest(result, kernel_name, env)
             client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
             client.set_tags(run_id, {**_outcome_tags(result, doc), **tags})

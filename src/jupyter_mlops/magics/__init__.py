@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import sys
 import threading
 from typing import Any
 
@@ -16,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.process import arg_split
 
+from .. import warm_imports
 from ..errors import MlopsError
 from ..tracking.writing.run_stack import RUN_ID_ENV
 from ._registry import SUBCOMMANDS
@@ -33,21 +33,20 @@ _FEATURES = (
     "_schedules",
     "_panel",
 )
-_features_lock = threading.Lock()
 _features_loaded = False
 
 
 def _load_features() -> None:
     """Import every feature module once (the warm-up thread does it right after loading)."""
     global _features_loaded
-    from importlib import import_module
-
-    with _features_lock:
+    if _features_loaded:
+        return
+    with warm_imports.importing():
         if _features_loaded:
             return
         for name in _FEATURES:
             try:
-                import_module(f"{__name__}.{name}")
+                warm_imports.load(f"{__name__}.{name}")
             except ModuleNotFoundError as exc:
                 if exc.name != f"{__name__}.{name}":
                     raise
@@ -72,7 +71,7 @@ class MlopsMagics(Magics):
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:
         """Dispatch ``%mlops SUBCOMMAND ...``; replaced below by the full usage."""
-        name, _, rest = line.strip().partition(" ")
+        name, _, rest = _without_comment(line).strip().partition(" ")
         if not name or name in ("help", "-h", "--help"):
             _load_features()
             print(help_text())
@@ -104,6 +103,29 @@ class MlopsMagics(Magics):
             raise UsageError(_one_line(str(exc))) from None
 
 
+def _without_comment(line: str) -> str:
+    """``line`` without a trailing shell-style ``# comment`` (IPython hands magics the comment).
+
+    As in a shell, ``#`` starts a comment only at the start of a word and outside quotes:
+    ``tag=#1``, ``"a # b"`` and ``\\#`` stay. A line with an unclosed quote is returned
+    whole, for the parser to report.
+    """
+    quote = None
+    escaped = False
+    for i, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i].rstrip()
+    return line
+
+
 def _one_line(message: str) -> str:
     """A message listing problems on lines of their own, as one line (``head: a; b``)."""
     head, *rest = message.strip().splitlines() or [""]
@@ -131,10 +153,11 @@ def _notebook_hint(user_ns: dict[str, Any]) -> str | None:
     return None
 
 
-def _tracker() -> Any:
-    from ..tracking import api
+_API = "jupyter_mlops.tracking.api"
 
-    return api.tracker()
+
+def _tracker() -> Any:
+    return warm_imports.load(_API).tracker()
 
 
 def _on_pre_run_cell(info: Any) -> None:
@@ -153,7 +176,7 @@ def _on_pre_run_cell(info: Any) -> None:
 
 
 def _on_post_run_cell(result: Any) -> None:
-    api = sys.modules.get("jupyter_mlops.tracking.api")
+    api = warm_imports.loaded(_API)  # never wait here: this runs after every cell
     if api is None:
         return  # no tracker yet, hence no run whose end status this cell decides
     api.tracker().last_cell_failed = bool(result.error_in_exec or result.error_before_exec)
@@ -162,14 +185,13 @@ def _on_post_run_cell(result: Any) -> None:
 def _warm_up(notebook_hint: str | None) -> None:
     """Off the kernel's thread: the subcommands, MLflow, the store, and dead runs marked KILLED."""
     try:
-        _load_features()
-        t = _tracker()
+        with warm_imports.importing():  # our modules: the kernel's thread waits only for these
+            _load_features()
+            t = _tracker()
+            from ..tracking.writing.stale_runs import reap_stale_runs
         if t.notebook_hint is None:
             t.notebook_hint = notebook_hint
-        client = t.client
-        from ..tracking.writing.stale_runs import reap_stale_runs
-
-        reap_stale_runs(client)
+        reap_stale_runs(t.client)
     except Exception:
         return  # best effort: the first real call reports store errors to the user
 

@@ -46,10 +46,16 @@ def end(shell: Any, args: Any) -> None:
 
 
 @subcommand("log", "%mlops log lr=0.01 model=rf --step 3")
-@argument("pairs", nargs="*", metavar="K=V", help="numbers become metrics, other values params")
-@argument("--step", type=int, help="metric step")
+@argument(
+    "pairs",
+    nargs="*",
+    metavar="K=V",
+    help="numbers become metrics, other values params; a number named in the notebook's "
+    "parameters cell, or already a param of the run, is a param",
+)
+@argument("--step", type=int, help="metric step (a stepped value is always a metric)")
 def log(shell: Any, args: Any) -> None:
-    """Log numbers as metrics and other values as params."""
+    """Log numbers as metrics and other values as params (settings' numbers as params)."""
     values = parse_pairs(args.pairs, "%mlops log k=v ... [--step N]", typed=True)
     api.log(step=args.step, **values)
 

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import warm_imports
 from ..config import Settings
 from ..errors import InvalidInput, MlopsError, StoreError
 
@@ -278,16 +279,11 @@ def _run_remote(task: UnitTask, event_name: str) -> UnitOutcome:
         control.over.set()  # whatever happened, stop following the event with the task
 
 
-#: held while a worker process imports what units need: two threads importing the same
-#: packages at once can each find a module of the other half-initialised (ImportError)
-_IMPORTS_LOCK = threading.Lock()
-
-
 def _unit_imports() -> None:
     """Import what every unit needs, once per process, one thread at a time."""
     import sys
 
-    with _IMPORTS_LOCK:
+    with warm_imports.importing():  # one importing thread at a time (see warm_imports)
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # see cli
         import mlflow  # noqa: F401
         import papermill  # noqa: F401

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "NAME_TAG",
     "PARENT_TAG",
+    "REUSED_TAG",
     "ROLE_TAG",
     "STEP_TAG",
     "UNIT_TAG",
@@ -48,7 +49,11 @@ PARENT_TAG = "mlops.pipeline.run_id"
 ROLE_TAG = "mlops.pipeline.role"
 STEP_TAG = "mlops.pipeline.step"
 UNIT_TAG = "mlops.pipeline.unit"
+#: on the parent: JSON ``{unit label: run id}`` of the cached results it reused
+REUSED_TAG = "mlops.pipeline.reused"
 MANIFEST = "pipeline.json"
+#: MLflow's longest tag value
+_TAG_MAX = 8000
 
 
 def unit_hash(unit: Unit) -> str:
@@ -157,11 +162,34 @@ def end_parent(writer: RunWriter, result: PipelineResult, status: str) -> None:
     doc = json.dumps(result.to_dict(), indent=2, default=str)
     tags = {f"mlops.pipeline.{k}": str(v) for k, v in result.counts.items()}
     tags["mlops.duration_s"] = f"{result.duration_s:.3f}"
+    tags.update(_reused_tags(result))
     with mlflow_errors(f"record pipeline run {result.parent_run_id}"):
         try:
             writer.log_text(result.parent_run_id, doc, MANIFEST)
         finally:
             end_run(writer, result.parent_run_id, status, tags)
+
+
+def _reused_tags(result: PipelineResult) -> dict[str, str]:
+    """Link the parent to the runs its cached units reused (else a cached run has no children).
+
+    ``mlops.pipeline.reused`` holds ``{label: run id}``; the run's MLflow description
+    (``mlflow.note.content``) lists them as links for MLflow's UI. Both stay within a tag's
+    length: past it they name how many more ``pipeline.json`` lists.
+    """
+    reused = {u.label: u.run_id for u in result.units if u.status == "cached" and u.run_id}
+    if not reused:
+        return {}
+    kept: dict[str, str] = {}
+    lines = [f"Reused {len(reused)} cached result(s) of earlier runs:"]
+    for label, run_id in reused.items():
+        line = f"- [{label}](#/experiments/{result.experiment_id}/runs/{run_id})"
+        grown = {**kept, label: run_id}
+        if len(json.dumps(grown)) > _TAG_MAX - 40 or len("\n".join([*lines, line])) > _TAG_MAX - 80:
+            lines.append(f"- … {len(reused) - len(kept)} more in {MANIFEST}")
+            break
+        kept, lines = grown, [*lines, line]
+    return {REUSED_TAG: json.dumps(kept), "mlflow.note.content": "\n".join(lines)}
 
 
 def previous_results(

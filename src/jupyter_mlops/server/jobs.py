@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MlopsError, NotFound
+from ..headless.execution import OUTPUTS_FOLDER
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Settings
@@ -26,8 +27,6 @@ __all__ = ["Jobs", "notebook_inside"]
 
 #: finished jobs kept for the sidebar to read their outcome
 _KEEP = 50
-#: folder (beside the notebook) receiving executed notebooks of headless runs
-OUTPUT_DIR = "mlops-outputs"
 
 
 def notebook_inside(root: Path, rel: str) -> Path:
@@ -83,7 +82,7 @@ class Jobs:
         notebook = notebook_inside(self.root, rel)
         job_id = secrets.token_hex(8)
         # Beside the notebook, not under the hidden store, so Lab can open it.
-        output = notebook.parent / OUTPUT_DIR / f"{notebook.stem}-{job_id}.ipynb"
+        output = notebook.parent / OUTPUTS_FOLDER / f"{notebook.stem}-{job_id}.ipynb"
         handle = run_notebook(
             notebook,
             params,
@@ -109,7 +108,7 @@ class Jobs:
 
         check_tolerances(rtol, atol)
         job_id = secrets.token_hex(8)
-        output = self.root / OUTPUT_DIR / f"reproduce-{run_id[:12]}-{job_id}.ipynb"
+        output = self.root / OUTPUTS_FOLDER / f"reproduce-{run_id[:12]}-{job_id}.ipynb"
         target = _Reproduction()
         handle = NotebookRun(
             output,

@@ -159,6 +159,9 @@ def active_run() -> Run | None:
 def log(step: int | None = None, **values: Any) -> None:
     """Log numbers as metrics and other values as params, starting a run if needed.
 
+    A number whose name is a setting is a param: assigned in the notebook's cell tagged
+    ``parameters``, or already a param of the run. A value logged with ``step`` is a metric.
+
     Examples
     --------
     >>> mlops.log(lr=0.01, model="rf")  # doctest: +SKIP

@@ -39,6 +39,7 @@ from .run_stack import (
     RunState,
     heartbeat_now,
 )
+from .settings_names import declared_names
 from .value_checks import check_key, check_tag_value, check_values, is_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -328,8 +329,16 @@ class Tracker:
 
     # -- logging -----------------------------------------------------------------------
     def log(self, values: Mapping[str, Any], step: int | None = None) -> RunState:
-        """Log numbers as metrics and everything else as params, all-or-nothing."""
-        metrics = {k: v for k, v in values.items() if is_metric_value(v)}
+        """Log numbers as metrics and everything else as params, all-or-nothing.
+
+        A number whose name is a setting (declared in the notebook's ``parameters`` cell,
+        or already a param of the active run) is a param; see :mod:`.settings_names`.
+        """
+        settings = declared_names(self.notebook) if step is None else frozenset()
+        active = self.active if step is None else None
+        if active is not None:
+            settings = settings | active.params.keys()
+        metrics = {k: v for k, v in values.items() if is_metric_value(v) and k not in settings}
         params = {k: v for k, v in values.items() if k not in metrics}
         return self._log_checked(metrics, params, {}, step)
 
