@@ -23,14 +23,21 @@ def wine() -> tuple[Any, Any]:
     return load_wine(return_X_y=True, as_frame=True)
 
 
-def register_wine(name: str = "wine", alias: str = "production", n_estimators: int = 20) -> str:
-    """Snapshot the wine features, fit a classifier on them and register it with ``alias``."""
+def register_wine(
+    name: str = "wine", alias: str = "production", n_estimators: int = 20, max_depth: int = 3
+) -> str:
+    """Snapshot the wine features, fit a classifier on them and register it with ``alias``.
+
+    ``n_estimators=1, max_depth=1`` gives a weak model (about 70 % right on its data).
+    """
     from sklearn.ensemble import GradientBoostingClassifier
 
     import jupyter_mlops as mlops
 
     X, y = wine()
-    clf = GradientBoostingClassifier(n_estimators=n_estimators, random_state=0).fit(X, y)
+    clf = GradientBoostingClassifier(
+        n_estimators=n_estimators, max_depth=max_depth, random_state=0
+    ).fit(X, y)
     with mlops.start_run():
         mlops.snapshot(X, name="wine-train")
         mlops.log(accuracy=float(clf.score(X, y)), n_estimators=n_estimators)
@@ -88,3 +95,25 @@ def metrics(base: str) -> dict[str, float]:
             labels = ",".join(f'{k}="{v}"' for k, v in sorted(s.labels.items()))
             out[f"{s.name}{{{labels}}}" if labels else s.name] = s.value
     return out
+
+
+def post(
+    base: str, path: str, payload: Any, token: str | None = None, raw: bytes | None = None
+) -> tuple[int, Any, Any]:
+    """POST ``payload`` as JSON (or ``raw`` bytes); return status, decoded body and headers."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else json.dumps(payload).encode()
+    request = urllib.request.Request(f"{base}{path}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, json.loads(resp.read()), resp.headers
+    except urllib.error.HTTPError as err:
+        body = err.read()
+        return err.code, json.loads(body) if body else {}, err.headers
+
+
+def split(rows: Any, **extra: Any) -> dict[str, Any]:
+    """A ``dataframe_split`` body of ``rows`` with ``extra`` keys beside it."""
+    return {"dataframe_split": json.loads(rows.to_json(orient="split", index=False)), **extra}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .data.validation.api import infer_schema, save_schema, validate
     from .headless.api import notebook_params, reproduce, run_notebook
     from .models.api import (
+        feedback,
         gate,
         history,
         load_model,
@@ -90,6 +91,7 @@ _API = {
     **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
     **dict.fromkeys(
         (
+            "feedback",
             "gate",
             "history",
             "load_model",

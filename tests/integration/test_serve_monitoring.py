@@ -60,11 +60,12 @@ def test_metrics_drift_and_one_alert_per_episode(
                 "the first drift of the window",
                 120,
             )
-            assert m['mlops_requests_total{status="200"}'] == 3
-            assert m['mlops_requests_total{status="400"}'] == 1
-            assert m["mlops_request_duration_seconds_count"] == 4
-            assert m['mlops_request_duration_seconds_bucket{le="+Inf"}'] == 4
-            assert m["mlops_rows_scored_total"] == 60
+            v1 = 'role="champion",'
+            assert m["mlops_requests_total{" + v1 + 'status="200",version="1"}'] == 3
+            assert m["mlops_requests_total{" + v1 + 'status="400",version="1"}'] == 1
+            assert m["mlops_request_duration_seconds_count{" + v1 + 'version="1"}'] == 4
+            assert m['mlops_request_duration_seconds_bucket{le="+Inf",' + v1 + 'version="1"}'] == 4
+            assert m["mlops_rows_scored_total{" + v1 + 'version="1"}'] == 60
             assert m['mlops_model_version_info{alias="production",model="wine",version="1"}'] == 1
             assert sum(v for k, v in m.items() if k.startswith("mlops_prediction_share{")) == (
                 pytest.approx(1.0)
@@ -82,7 +83,8 @@ def test_metrics_drift_and_one_alert_per_episode(
             wait_until(lambda: received, "the webhook POST", 120)
             for start in range(60, 120, 20):  # the episode goes on: no second alert
                 score(base, shifted.iloc[start : start + 20])
-            wait_until(lambda: metrics(base)["mlops_rows_scored_total"] == 180, "the rows", 120)
+            rows_key = 'mlops_rows_scored_total{role="champion",version="1"}'
+            wait_until(lambda: metrics(base)[rows_key] == 180, "the rows", 120)
             time.sleep(1.5)
             m = metrics(base)
     assert m["mlops_drift_share_drifted"] > 0.3

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -52,8 +53,40 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--interval", type=float, default=5.0, metavar="S", help="seconds between checks (5)"
     )
+    p.add_argument(
+        "--log-limit", type=int, default=1_000_000, metavar="N",
+        help="rows of the prediction log kept for the model (1000000)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-log", action="store_true", help="keep no prediction log (and take no feedback)"
+    )
+    p.add_argument(
+        "--feedback-window", type=int, default=1000, metavar="N",
+        help="last labelled rows live performance is computed over (1000)",
+    )  # fmt: skip
+    p.add_argument(
+        "--token", default=os.environ.get("MLOPS_SERVE_TOKEN") or None,
+        help="require 'Authorization: Bearer TOKEN' on /feedback (default $MLOPS_SERVE_TOKEN)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-body", type=int, default=32 * 1024 * 1024, metavar="BYTES",
+        help="largest request body accepted; larger ones get 413 (33554432)",
+    )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser(
+        "feedback",
+        help="record true labels of served predictions from a CSV or Parquet file",
+        description="Labels go straight into the prediction log of the store; no server "
+        "needed. Late, out-of-order and repeated labels are fine (the last one wins); "
+        "ids the log does not hold are counted. Exit 2 for a bad file or column.",
+    )
+    p.add_argument("name", help="registered model")
+    p.add_argument("labels", help="labels.csv or labels.parquet")
+    p.add_argument("--id-column", default="request_id", help="column of request ids (request_id)")
+    p.add_argument("--label-column", default="label", help="column of labels (label)")
+    p.set_defaults(func=_feedback)
 
     p = sub.add_parser(
         "models",
@@ -100,6 +133,8 @@ def _serve(args: argparse.Namespace) -> int:
         args.ref, port=args.port, host=args.host, monitor=args.monitor, window=args.window,
         alerts=args.alert, webhook=args.webhook, follow_alias=args.follow_alias,
         run_schedule=args.run_schedule, interval=args.interval,
+        prediction_log=not args.no_log, log_limit=args.log_limit,
+        feedback_window=args.feedback_window, token=args.token, max_body=args.max_body,
     )  # fmt: skip
     served = prepare(options)
     print(served.banner, flush=True)
@@ -150,4 +185,18 @@ def _models(args: argparse.Namespace) -> int:
         print("no promotions recorded" if args.history else "no registered models")
     else:
         print(frame.to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from ..models.feedback import read_labels_file
+
+    frame = read_labels_file(args.labels)
+    result = api.feedback(
+        args.name, frame, id_column=args.id_column, label_column=args.label_column
+    )
+    print(
+        f"{args.name}: {result.received} labels received, {result.stored} ids labelled, "
+        f"{result.unknown} unknown ids"
+    )
     return 0

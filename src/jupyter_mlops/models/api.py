@@ -25,9 +25,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .monitor import MonitorResult
+    from .prediction_log import FeedbackResult
     from .register import RegisteredVersion
 
 __all__ = [
+    "feedback",
     "gate",
     "history",
     "lineage",
@@ -408,6 +410,39 @@ def monitoring(name: str, limit: int = 5) -> pd.DataFrame:
 
 
 _MONITORING_COLUMNS = ["version", "time", "run_id", "rows", "share_drifted", "alert", "value"]
+
+
+def feedback(
+    name: str, labels: Any, id_column: str = "request_id", label_column: str = "label"
+) -> FeedbackResult:
+    """Record true labels of served (or batch-scored) predictions of model ``name``.
+
+    Each row of ``labels`` names a request id (as ``jupyter mlops serve`` returned it
+    in ``X-Request-Id``) and its label. Labels may come late, out of order or twice
+    (the last one wins); ids the prediction log does not hold are counted in
+    ``unknown``. The batch is checked whole before anything is written.
+
+    Parameters
+    ----------
+    name : str
+        Registered model.
+    labels : DataFrame
+        With columns ``id_column`` and ``label_column``.
+
+    Returns
+    -------
+    FeedbackResult
+        ``received``, ``stored`` (distinct ids) and ``unknown``.
+
+    Examples
+    --------
+    >>> labels = pd.DataFrame({"request_id": ids, "label": y_true})  # doctest: +SKIP
+    >>> mlops.feedback("churn", labels)                               # doctest: +SKIP
+    FeedbackResult(received=100, stored=100, unknown=0)
+    """
+    from .feedback import record_feedback
+
+    return record_feedback(name, labels, id_column=id_column, label_column=label_column)
 
 
 def lineage(ref: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ __all__ = [
     "MonitorResult",
     "log_monitoring",
     "monitoring_history",
+    "record_monitoring_run",
     "run_monitor",
     "training_reference",
 ]
@@ -200,16 +201,16 @@ def log_monitoring(
         t.end_run("FAILED")
         raise
     t.end_run("FINISHED")
-    _record_on_version(t.client, version, run.run_id, stats, alert)
+    record_monitoring_run(t.client, version, run.run_id, stats, alert)
     return run.run_id, stats
 
 
-def _record_on_version(
+def record_monitoring_run(
     client: MlflowClient,
     version: ModelVersion,
     run_id: str,
     stats: Mapping[str, float],
-    alert: Mapping[str, Any] | None,
+    alert: Mapping[str, Any] | None = None,
 ) -> None:
     """Point the version at its newest monitoring run and add one history entry."""
     now = time.time()

@@ -300,6 +300,14 @@ class PredictionLog:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    def last_seq(self) -> int:
+        """The newest row's sequence number (0 when empty): "anything new since?"."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT max(seq) FROM predictions WHERE model = ?", (self.model,)
+            ).fetchone()
+        return int(row[0] or 0)
+
     def rows(self) -> int:
         """Predictions held for the model."""
         with self._lock:

@@ -19,6 +19,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
@@ -39,16 +40,22 @@ class ServeMetrics:
         disable_created_metrics()  # no ``*_created`` series: dashboards never use them
         r = self.registry = CollectorRegistry()
         self.requests = Counter(
-            "mlops_requests", "Scoring requests by HTTP status", ["status"], registry=r
+            "mlops_requests",
+            "Scoring requests by HTTP status and the version (and role) that answered",
+            ["status", "version", "role"],
+            registry=r,
         )
         self.duration = Histogram(
             "mlops_request_duration_seconds",
-            "Scoring request duration",
+            "Scoring request duration by version and role",
+            ["version", "role"],
             buckets=_BUCKETS,
             registry=r,
         )
         self.in_progress = Gauge("mlops_requests_in_progress", "Requests being scored", registry=r)
-        self.rows = Counter("mlops_rows_scored", "Rows scored", registry=r)
+        self.rows = Counter(
+            "mlops_rows_scored", "Rows scored by version and role", ["version", "role"], registry=r
+        )
         self.prediction_mean = Gauge(
             "mlops_prediction_mean", "Mean prediction over the window", registry=r
         )
@@ -76,21 +83,49 @@ class ServeMetrics:
         self.alert_active = Gauge(
             "mlops_alert_active", "1 while an alert's episode lasts", ["expression"], registry=r
         )
+        self.feedback_metric = Gauge(
+            "mlops_feedback_metric",
+            "Live performance over the last labelled rows (accuracy, f1_macro, log_loss, mae, ...)",
+            ["model", "version", "role", "metric"],
+            registry=r,
+        )
+        self.feedback_labels = Gauge(
+            "mlops_feedback_labels_total",
+            "Labelled predictions of a version in a role",
+            ["model", "version", "role"],
+            registry=r,
+        )
+        self.feedback_unknown = Gauge(
+            "mlops_feedback_unknown_labels_total",
+            "Labels received for ids the prediction log does not hold",
+            ["model"],
+            registry=r,
+        )
+        ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes
         for unknown in (self.prediction_mean, self.share_drifted):
             unknown.set(math.nan)  # NaN, not 0, until the window holds enough rows
-        self._recent: deque[tuple[float, bool]] = deque(maxlen=RECENT_REQUESTS)
-        self._by_status: dict[int, Any] = {}  # labelled children, looked up once per status
+        self._recent: dict[str, deque[tuple[float, bool]]] = {}
+        self._children: dict[tuple[int, str, str], tuple[Any, Any, Any]] = {}
 
-    def observe_request(self, status: int, seconds: float, rows: int) -> None:
-        """Count one answered request (called on the request path)."""
-        counter = self._by_status.get(status)
-        if counter is None:
-            counter = self._by_status[status] = self.requests.labels(str(status))
-        counter.inc()
-        self.duration.observe(seconds)
+    def observe_request(
+        self, status: int, seconds: float, rows: int, version: str = "", role: str = "champion"
+    ) -> None:
+        """Count one answered request of ``version`` in ``role`` (called on the request path)."""
+        key = (status, version, role)
+        children = self._children.get(key)  # labelled children, looked up once per key
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(str(status), version, role),
+                self.duration.labels(version, role),
+                self.rows.labels(version, role),
+            )
+            self._recent.setdefault(version, deque(maxlen=RECENT_REQUESTS))
+        requests, duration, scored = children
+        requests.inc()
+        duration.observe(seconds)
         if rows:
-            self.rows.inc(rows)
-        self._recent.append((seconds, status >= 400))
+            scored.inc(rows)
+        self._recent[version].append((seconds, status >= 400))
 
     def serving(self, model: str, alias: str, version: str) -> None:
         """Show ``version`` as the one served (the previous one disappears)."""
@@ -124,9 +159,13 @@ class ServeMetrics:
         if fired:
             self.alerts.labels(expression).inc()
 
-    def request_figures(self) -> dict[str, float]:
-        """``request_duration_p50/p95/p99`` and ``error_rate`` of the recent requests."""
-        recent = list(self._recent)
+    def request_figures(self, version: str | None = None) -> dict[str, float]:
+        """``request_duration_p50/p95/p99`` and ``error_rate`` of the recent requests.
+
+        ``version`` restricts them to the requests that version answered.
+        """
+        rings = list(self._recent.items())
+        recent = [r for v, ring in rings if version in (None, v) for r in list(ring)]
         if not recent:
             return {}
         seconds = np.array([s for s, _ in recent])
@@ -138,15 +177,31 @@ class ServeMetrics:
             "error_rate": sum(1 for _, failed in recent if failed) / len(recent),
         }
 
-    def totals(self) -> dict[str, float]:
-        """``requests_total`` and ``rows_scored_total`` since start."""
-        requests = sum(
-            s.value for m in self.requests.collect() for s in m.samples if s.name.endswith("_total")
-        )
-        rows = sum(
-            s.value for m in self.rows.collect() for s in m.samples if s.name.endswith("_total")
-        )
-        return {"requests_total": float(requests), "rows_scored_total": float(rows)}
+    def totals(self, version: str | None = None) -> dict[str, float]:
+        """``requests_total`` and ``rows_scored_total`` since start (of ``version``)."""
+
+        def total(metric: Any) -> float:
+            return float(
+                sum(
+                    s.value
+                    for m in metric.collect()
+                    for s in m.samples
+                    if s.name.endswith("_total") and version in (None, s.labels.get("version"))
+                )
+            )
+
+        return {"requests_total": total(self.requests), "rows_scored_total": total(self.rows)}
+
+    def set_feedback(self, model: str, performance: Any, unknown: int) -> None:
+        """Publish live performance (``prediction_log.VersionPerformance`` list)."""
+        values, counts = {}, {}
+        for p in performance:
+            counts[(model, p.version, p.role)] = float(p.labels)
+            for metric, value in p.metrics.items():
+                values[(model, p.version, p.role, metric)] = float(value)
+        _replace(self.feedback_metric, values)
+        _replace(self.feedback_labels, counts)
+        self.feedback_unknown.labels(model).set(unknown)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

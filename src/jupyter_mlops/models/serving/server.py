@@ -7,7 +7,9 @@ before the port is bound, so a mistake exits 2 without serving anything.
 
 from __future__ import annotations
 
+import signal
 import socket
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -15,9 +17,10 @@ from urllib.parse import urlparse
 from ...errors import InvalidInput, MlopsError, NotFound
 from ...tracking.api import tracker
 from ...tracking.mlflow_bridge.store import mlflow_errors
+from ..prediction_log import DEFAULT_LIMIT, DEFAULT_WINDOW, LogWriter, open_log
 from ..refs import parse_ref, resolve
 from .alerts import Alert, AlertState, parse_alerts
-from .app import ServeState, build_app
+from .app import DEFAULT_MAX_BODY, ServeState, build_app
 from .loaded import Loaded, freeze_heap, load
 from .notify import AlertContext
 from .window import Window
@@ -39,6 +42,11 @@ class ServeOptions:
     follow_alias: bool = False
     run_schedule: str | None = None
     interval: float = 5.0
+    prediction_log: bool = True
+    log_limit: int = DEFAULT_LIMIT
+    feedback_window: int = DEFAULT_WINDOW
+    token: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
 
 
 @dataclass
@@ -79,6 +87,14 @@ def _check(o: ServeOptions) -> list[Alert]:
         raise InvalidInput(f"--follow-alias needs NAME@ALIAS, got {o.ref!r}")
     if o.run_schedule is not None:
         check_schedule(o.run_schedule)
+    if o.log_limit < 1:
+        raise InvalidInput(f"--log-limit must be at least 1 row, got {o.log_limit}")
+    if o.feedback_window < 1:
+        raise InvalidInput(f"--feedback-window must be at least 1 row, got {o.feedback_window}")
+    if o.max_body < 1024:
+        raise InvalidInput(f"--max-body must be at least 1024 bytes, got {o.max_body}")
+    if o.token is not None and len(o.token) < 8:
+        raise InvalidInput("--token must be at least 8 characters (MLOPS_SERVE_TOKEN likewise)")
     return alerts
 
 
@@ -103,7 +119,10 @@ def prepare(o: ServeOptions) -> Served:
     ref = parse_ref(o.ref)
     loaded: Loaded = load(resolve(client, ref), monitor=o.monitor)
     _monitoring_experiment(loaded)
-    state = ServeState(loaded, ref.alias or "", Window(o.window))
+    state = ServeState(loaded, ref.alias or "", Window(o.window), token=o.token)
+    state.max_body = o.max_body
+    if o.prediction_log:
+        state.log = open_log(loaded.version.name, limit=o.log_limit)
     state.metrics.serving(loaded.version.name, state.alias, loaded.number)
     return Served(o, state, alerts)
 
@@ -147,17 +166,37 @@ def serve(served: Served) -> int:
         o.ref, served.state.alias, o.webhook, o.run_schedule, f"http://{o.host}:{o.port}"
     )
     watcher = Watcher(
-        served.state, AlertState(served.alerts), ctx,
-        interval=o.interval, monitor=o.monitor, follow=o.follow_alias,
+        served.state, AlertState(served.alerts), ctx, interval=o.interval,
+        monitor=o.monitor, follow=o.follow_alias, feedback_window=o.feedback_window,
     )  # fmt: skip
+    state = served.state
+    if state.log is not None:
+        state.writer = LogWriter(state.log)
+    if o.host not in ("127.0.0.1", "localhost", "::1") and o.token is None:
+        print(
+            f"jupyter mlops serve: listening on {o.host} without --token: anyone who reaches "
+            "the port can POST /feedback; pass --token (or MLOPS_SERVE_TOKEN)",
+            file=sys.stderr,
+            flush=True,
+        )
     freeze_heap()
     watcher.start()
     config = uvicorn.Config(
         build_app(served.state), log_level="warning", access_log=False, lifespan="off"
     )
+    # uvicorn re-raises the SIGTERM it stopped on once it is done: with this handler that
+    # is an exit through the ``finally`` below, which writes what the log still queues
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         watcher.stop()
+        if state.writer is not None:
+            state.writer.close()  # every answer is in the log before the last refresh
+        watcher.finish()
         sock.close()
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)

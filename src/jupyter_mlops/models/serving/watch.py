@@ -15,10 +15,12 @@ from typing import Any
 
 from ...errors import MlopsError
 from ...tracking.api import tracker
-from ..monitor import prediction_stats, shared_columns
+from ..live_metrics import task_from_schema
+from ..monitor import features, prediction_stats, shared_columns
 from .alerts import AlertState
 from .app import ServeState
-from .loaded import freeze_heap, load
+from .live_runs import LiveRuns
+from .loaded import Loaded, freeze_heap, load
 from .notify import AlertContext, fire
 
 __all__ = ["Watcher"]
@@ -30,6 +32,7 @@ class Watcher(threading.Thread):
     def __init__(
         self, state: ServeState, alerts: AlertState, ctx: AlertContext, *,
         interval: float, monitor: bool, follow: bool, threshold: float = 0.05,
+        feedback_window: int = 1000,
     ) -> None:  # fmt: skip
         super().__init__(name="mlops-serve-watch", daemon=True)
         self.state, self.alerts, self.ctx = state, alerts, ctx
@@ -43,6 +46,11 @@ class Watcher(threading.Thread):
         self._seen = -1
         self._figures: dict[str, float] = {}
         self._window: tuple[Any, Any, Any] = (None, [], None)
+        self.feedback_window = feedback_window
+        self._feedback_seen: tuple[int, int] | None = None
+        #: (version, role) -> the latest live performance
+        self.performance: dict[tuple[str, str], Any] = {}
+        self.live_runs = LiveRuns(state.current.version.name, ctx.ref)
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -55,11 +63,21 @@ class Watcher(threading.Thread):
         """Ask the thread to end after its current tick."""
         self._stop_event.set()
 
+    def finish(self) -> None:
+        """After :meth:`stop`: one last refresh of live performance, then end the live runs."""
+        self.join(timeout=60)
+        try:
+            self._refresh_feedback()
+        except Exception as exc:
+            _print(f"feedback: {type(exc).__name__}: {exc}")
+        self.live_runs.end()
+
     def tick(self) -> None:
         """One round: follow the alias, refresh the window figures, evaluate alerts."""
         if self.follow:
             self._follow()
         self._refresh_window()
+        self._refresh_feedback()
         figures = {**self._figures, **self.state.metrics.request_figures()}
         figures.update(self.state.metrics.totals())
         for alert, value in self.alerts.update(figures):
@@ -89,6 +107,48 @@ class Watcher(threading.Thread):
                     float(report.table["psi"].max()) if len(report.table) else 0.0
                 )
         self._figures, self._window = figures, (rows, predictions, report)
+
+    def _refresh_feedback(self) -> None:
+        """Join the labels that came back into live performance per version (when anything new)."""
+        log = self.state.log
+        if log is None:
+            return
+        marker = (log.counter("labels_received"), log.last_seq())
+        if marker == self._feedback_seen:
+            return
+        self._feedback_seen = marker
+        current = self.state.current
+        task = task_from_schema(current.model.metadata.get_output_schema())
+        found = log.performance(self.feedback_window, task=task, probabilities=self._probabilities)
+        self.state.metrics.set_feedback(log.model, found, log.counter("unknown_labels"))
+        changed = [p for p in found if self.performance.get((p.version, p.role)) != p]
+        self.performance = {(p.version, p.role): p for p in found}
+        for p in changed:
+            loaded = self._loaded(p.version)
+            if loaded is not None and p.metrics:
+                self.live_runs.log(loaded.version, p.role, p.labels, p.metrics)
+
+    def _loaded(self, version: str) -> Loaded | None:
+        for loaded in (self.state.current, self.state.challenger):
+            if loaded is not None and loaded.number == version:
+                return loaded
+        return None
+
+    def _probabilities(self, version: str, rows: Any) -> Any:
+        """Class probabilities of a loaded version on ``rows`` (None when it has none)."""
+        loaded = self._loaded(version)
+        if loaded is None:
+            return None
+        try:
+            raw = loaded.model.get_raw_model()
+        except Exception:
+            return None
+        if not (hasattr(raw, "predict_proba") and hasattr(raw, "classes_")):
+            return None
+        try:
+            return list(raw.classes_), raw.predict_proba(features(raw, rows))
+        except Exception:
+            return None
 
     def _drift(self, rows: Any) -> Any:
         from ...data.drift import compute_drift
