@@ -17,6 +17,7 @@ Usage: ``python bench/bench_models.py [--repeats 5]``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import statistics
 import sys
@@ -81,6 +82,13 @@ def main() -> None:
     mlops.start_run(name="bench")
     run_id = mlops.active_run().run_id  # type: ignore[union-attr]
 
+    def in_run() -> Any:
+        # The jupyter-mlops run is MLflow's active run too; MLflow refuses to start it again.
+        active = mlflow.active_run()
+        if active is not None and active.info.run_id == run_id:
+            return contextlib.nullcontext()
+        return mlflow.start_run(run_id=run_id)
+
     class Wrapped(mlflow.pyfunc.PythonModel):
         def __init__(self, obj: Any) -> None:
             self.obj = obj
@@ -91,19 +99,19 @@ def main() -> None:
     # warm both paths once (imports, first-time caches) so medians compare steady state
     mlops.register_model(clf, "ours", example=X)
     mlops.register_model(Rule(), "ours_rule", example=X)
-    with mlflow.start_run(run_id=run_id):
+    with in_run():
         mlflow.sklearn.log_model(clf, name="m", signature=signature, input_example=example,
                                  registered_model_name="theirs")  # fmt: skip
         mlflow.pyfunc.log_model(name="r", python_model=Wrapped(Rule()), input_example=example,
                                 registered_model_name="theirs_rule")  # fmt: skip
 
     def theirs_sklearn() -> None:
-        with mlflow.start_run(run_id=run_id):
+        with in_run():
             mlflow.sklearn.log_model(clf, name="m", signature=signature, input_example=example,
                                      registered_model_name="theirs")  # fmt: skip
 
     def theirs_pyfunc() -> None:
-        with mlflow.start_run(run_id=run_id):
+        with in_run():
             mlflow.pyfunc.log_model(name="r", python_model=Wrapped(Rule()), input_example=example,
                                     registered_model_name="theirs_rule")  # fmt: skip
 

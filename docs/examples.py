@@ -3,12 +3,13 @@
 Each example is copied into its own empty project under ``build/docs-examples/`` and run the
 way a user runs it (``jupyter mlops run NOTEBOOK``; the pipeline with ``jupyter mlops pipeline
 run``), then converted to Markdown with nbconvert into ``docs/examples/NAME.md`` (images beside
-it), which mkdocs builds. A page records the digest of the files it was made from; an example
-whose files did not change is not executed again, so a second ``make docs`` costs no kernel.
+it), which mkdocs builds. A page records the digest of the files it was made from (and of this
+script); an example whose files did not change is neither executed nor rendered again, so a
+second ``make docs`` starts no kernel.
 
 Usage::
 
-    python docs/examples.py           # render the examples whose notebooks changed
+    python docs/examples.py           # render what changed (re-execute what changed)
     python docs/examples.py --force   # execute and render every example again
 """
 
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,13 +72,35 @@ def digest(example: Example) -> str:
     return h.hexdigest()[:16]
 
 
+def _stamp(example: Example) -> str:
+    """What a page records: the digest of its example and of this renderer."""
+    renderer = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]
+    return f"{digest(example)}-{renderer}"
+
+
 def _is_current(example: Example) -> bool:
     page = OUT / f"{example.name}.md"
     if not page.exists():
         return False
     with page.open(encoding="utf-8") as f:
         first = f.readline()
-    return first.startswith(MARK) and first[len(MARK) :].split()[0] == digest(example)
+    return first.startswith(MARK) and first[len(MARK) :].split()[0] == _stamp(example)
+
+
+def _executed(example: Example, force: bool) -> tuple[list[tuple[str, Path]], str]:
+    """The executed notebooks of ``example``: kept from an earlier build if its files match."""
+    kept = BUILD / f"{example.name}.json"
+    if not force and kept.exists():
+        record = json.loads(kept.read_text(encoding="utf-8"))
+        notebooks = [(label, Path(path)) for label, path in record["notebooks"]]
+        if record["digest"] == digest(example) and all(p.exists() for _, p in notebooks):
+            return notebooks, record["printed"]
+    print(f"examples: executing {example.path}", flush=True)
+    notebooks, printed = _execute(example)
+    record = {"digest": digest(example), "printed": printed}
+    record["notebooks"] = [[label, str(path)] for label, path in notebooks]
+    kept.write_text(json.dumps(record), encoding="utf-8")
+    return notebooks, printed
 
 
 def _run(args: list[str], cwd: Path) -> str:
@@ -118,29 +143,37 @@ def _execute(example: Example) -> tuple[list[tuple[str, Path]], str]:
     found: dict[str, Path] = {}
     for nb in sorted(project.glob(".mlops/artifacts/**/output/*.ipynb")):
         found.setdefault(nb.name, nb)
+    import yaml
+
     folder = (SOURCE / example.path).parent
-    steps = [p.name for p in sorted(folder.glob("*.ipynb")) if p.name in found]
+    spec = yaml.safe_load((SOURCE / example.path).read_text(encoding="utf-8"))
+    order = [step["notebook"] for step in spec["steps"].values()]  # the file's step order
+    steps = [name for name in order if name in found]
     return [(f"{folder.name}/{name}", found[name]) for name in steps], printed
 
 
-def _markdown(notebook: Path, files: str) -> tuple[str, dict[str, bytes]]:
+def _markdown(notebook: Path, files: str, down: int) -> tuple[str, dict[str, bytes]]:
     import nbformat
     from nbconvert import MarkdownExporter
 
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:  # the page has its own title: the notebook's headings go down
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"^(#{1,4}) ", "#" * down + r"\1 ", cell.source, flags=re.M)
     exporter = MarkdownExporter()
     body, resources = exporter.from_notebook_node(
-        nbformat.read(notebook, as_version=4),
+        nb,
         resources={"output_files_dir": files, "unique_key": files},
     )
     return body, resources.get("outputs", {})
 
 
-def render(example: Example) -> None:
-    """Execute ``example`` and write its page (and images) under ``docs/examples/``."""
-    notebooks, printed = _execute(example)
+def render(example: Example, force: bool = False) -> None:
+    """Write the page (and images) of ``example`` under ``docs/examples/``, executed."""
+    notebooks, printed = _executed(example, force)
     shutil.rmtree(OUT / f"{example.name}_files", ignore_errors=True)
     head = [
-        f"{MARK}{digest(example)} (docs/examples.py: do not edit) -->",
+        f"{MARK}{_stamp(example)} (docs/examples.py: do not edit) -->",
         f"# {example.title}",
         "",
         f"[`example_notebooks/{example.path}`]({BLOB}/{example.path}), executed headless with",
@@ -161,7 +194,7 @@ def render(example: Example) -> None:
         )
     for label, notebook in notebooks:
         files = f"{example.name}_files/{Path(label).stem}"
-        body, images = _markdown(notebook, files)
+        body, images = _markdown(notebook, files, down=2 if example.pipeline else 1)
         if example.pipeline:
             parts.append(f"## {label}\n\n{body}")
         else:
@@ -181,8 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     for example in EXAMPLES:
         if not args.force and _is_current(example):
             continue
-        print(f"examples: executing {example.path}", flush=True)
-        render(example)
+        render(example, force=args.force)
     return 0
 
 

@@ -252,7 +252,7 @@ def test_an_example_page_is_rendered_again_only_when_its_notebook_changed(
     assert not examples._is_current(quickstart)
     (tmp_path / "out").mkdir()
     page = tmp_path / "out" / "quickstart.md"
-    page.write_text(f"{examples.MARK}{examples.digest(quickstart)} -->\n# Quickstart\n")
+    page.write_text(f"{examples.MARK}{examples._stamp(quickstart)} -->\n# Quickstart\n")
     assert examples._is_current(quickstart)
     (source / "quickstart.ipynb").write_text('{"cells": []}')
     assert not examples._is_current(quickstart)
