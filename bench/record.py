@@ -3,7 +3,8 @@
 ``python bench/record.py bench/bench_models.py [--repeats 3]`` runs the script (its output is
 shown as it goes) and writes ``bench/results/bench_models.md``: a header with the date (UTC),
 the machine (CPU count and model, memory), the load average before and after, the command and
-the commit, then the script's output (Markdown tables). ``python docs/generate.py`` assembles
+the commit, then the script's output (Markdown tables); the previous results move to
+``bench_models.DATE.md``. ``python docs/generate.py`` assembles
 ``docs/benchmarks.md`` from those files; ``make bench`` does both for every script.
 """
 
@@ -61,6 +62,18 @@ def _commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def _keep_previous(path: Path) -> None:
+    """Move the last results of a bench to ``NAME.DATE.md`` (its date), unless one is there."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("measured: "):
+            earlier = path.with_name(f"{path.stem}.{line.split()[1]}.md")
+            if not earlier.exists():
+                path.rename(earlier)
+            return
+
+
 def record(script: Path, args: list[str], results: Path = RESULTS) -> int:
     """Run ``script`` with ``args``; on success write ``results/NAME.md`` and return 0."""
     started = dt.datetime.now(dt.timezone.utc)
@@ -90,6 +103,7 @@ def record(script: Path, args: list[str], results: Path = RESULTS) -> int:
     }
     text = "---\n" + "".join(f"{k}: {v}\n" for k, v in header.items()) + "---\n"
     results.mkdir(exist_ok=True)
+    _keep_previous(results / f"{script.stem}.md")
     (results / f"{script.stem}.md").write_text(text + "".join(lines).strip() + "\n", "utf-8")
     print(f"record: wrote {results.name}/{script.stem}.md")
     return 0

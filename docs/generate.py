@@ -265,8 +265,9 @@ def benchmarks_page(results: Path = RESULTS) -> str:
         "# Benchmarks\n",
         "Each bench runs ours and the named alternative side by side, in one run, and prints "
         "ratios. `make bench` runs every script through `bench/record.py`, which keeps its "
-        "output in `bench/results/` with the date, the machine and the load average; this page "
-        "is assembled from those files (`python docs/generate.py`). Figures marked *recorded* "
+        "output in `bench/results/NAME.md` with the date, the machine and the load average; this "
+        "page is assembled from those files (`python docs/generate.py`), earlier measurements "
+        "kept as `NAME.DATE.md` below the latest. Figures marked *recorded* "
         "were copied from the README of the date shown and have not been measured again since; "
         "*measured* ones were written by `bench/record.py`.\n",
         "| section | script | measured | load | |",
@@ -295,6 +296,15 @@ def benchmarks_page(results: Path = RESULTS) -> str:
             if fields.get("format") == "output":
                 body = _as_markdown(body)
             parts.append(body + "\n")
+            for earlier in sorted(results.glob(f"{stem}.*.md"), reverse=True):
+                then, text = _result(results, earlier.stem)  # type: ignore[misc]
+                parts.append(
+                    f"Earlier, `{then['command']}` — measured {then['measured']}; machine: "
+                    f"{then['machine']}; load average: {then['load']}:\n"
+                )
+                parts.append(
+                    (_as_markdown(text) if then.get("format") == "output" else text) + "\n"
+                )
         sections.append("\n".join(parts))
     return "\n".join(lines) + "\n\n" + "\n".join(sections).rstrip("\n") + "\n"
 

@@ -234,6 +234,11 @@ def test_benchmarks_page_shows_when_where_and_load(generator: ModuleType, tmp_pa
     assert "| ours | 4 |" in section and "```text\nwarm-up done\n```" in section
     assert "No results recorded yet: `make bench BENCH=bench/bench_headless.py`" in page
 
+    assert record.record(script, ["--values", "20"], results) == 0  # the first one is kept
+    page = generator.benchmarks_page(results)
+    latest, earlier = page.split("## Logging\n", 1)[1].split("Earlier, ", 1)
+    assert "--values 20" in latest and "--values 10" in earlier.split("\n## ", 1)[0]
+
     failing = tmp_path / "bench_models.py"
     failing.write_text("raise SystemExit(3)\n")
     assert record.record(failing, [], results) == 3
