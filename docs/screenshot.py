@@ -14,25 +14,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import secrets
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from examples import EXAMPLES, _project, _run
 
-from jupyter_mlops.testing.processes import free_port, stop_group, wait_http
-
 DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS.parent))  # the browser tests' Lab and Chromium helpers
+from tests.ui.lab_server import chromium, lab_config, running_lab  # noqa: E402
+
 IMAGE = DOCS / "images" / "lab-sidebar-runs-table.png"
 EXPERIMENT = "wine-pipeline"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 
 def fill() -> Path:
@@ -45,40 +39,9 @@ def fill() -> Path:
     return project
 
 
-def _lab(project: Path, base: Path) -> tuple[subprocess.Popen[bytes], str]:
-    config = base / "config" / "labconfig"
-    config.mkdir(parents=True)
-    # Lab's "news" toast would cover the bottom right of the picture.
-    disabled = {"@jupyterlab/apputils-extension:announcements": True}
-    (config / "page_config.json").write_text(json.dumps({"disabledExtensions": disabled}))
-    port, token = free_port(), secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "MLFLOW_"))}
-    env.update(
-        MLOPS_HOME=str(project),
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-    )
-    log = (base / "lab.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-            f"--port={port}", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={project}", f"--LabApp.user_settings_dir={base / 'settings'}",
-            f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_http(f"{url}/api/status?token={token}", proc)
-    return proc, f"{url}/lab?reset&token={token}"
-
-
 def shoot(url: str, image: Path) -> None:
     """Open Lab at ``url``, show the sidebar and the runs table, save ``image``."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(url)
         page.locator(".jp-LauncherCard").first.wait_for(state="visible", timeout=90_000)
@@ -105,7 +68,6 @@ def shoot(url: str, image: Path) -> None:
         page.wait_for_timeout(1500)  # charts drawn, fonts settled
         image.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(image))
-        browser.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,11 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     project = args.project.resolve() if args.project else fill()
     with tempfile.TemporaryDirectory(prefix="mlops-shot-") as tmp:
-        proc, url = _lab(project, Path(tmp))
-        try:
-            shoot(url, args.output)
-        finally:
-            stop_group(proc)
+        base = Path(tmp)
+        with running_lab(base, project, lab_config(base)) as (url, token):
+            shoot(f"{url}/lab?reset&token={token}", args.output)
     print(f"wrote {args.output}")
     return 0
 
