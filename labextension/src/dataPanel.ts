@@ -3,7 +3,8 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { formatNumber, h, keyValueTable, replaceChildren } from './elements';
+import { formatNumber, h, headRow, keyValueTable, replaceChildren } from './elements';
+import { timeElement } from './dates';
 import { IMlopsSource, ISnapshot, IValidationReport } from './tokens';
 
 export class DataPanel extends Widget {
@@ -107,15 +108,19 @@ export class DataPanel extends Widget {
           className: `jp-mlops-snapshot${i === focus ? ' jp-mlops-selected' : ''}`,
           attrs: { 'data-ref': s.ref }
         },
-        h('td', {}, s.ref),
-        h('td', { title: s.digest }, s.digest),
+        h('td', { title: `digest ${s.digest}` }, s.ref),
         h('td', { className: 'jp-mlops-num' }, `${s.rows} × ${s.cols}`),
-        h('td', {}, s.created ?? '')
+        h('td', {}, timeElement(s.created))
       )
     );
     replaceChildren(
       this._table,
-      h('table', { className: 'jp-mlops-table' }, h('tbody', {}, ...rows))
+      h(
+        'table',
+        { className: 'jp-mlops-table jp-mlops-versions' },
+        headRow(['Version', 'Shape', 'Created']),
+        h('tbody', {}, ...rows)
+      )
     );
     const options = (selectedIndex: number) =>
       versions.map((s, i) => {

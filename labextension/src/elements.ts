@@ -43,6 +43,11 @@ export function replaceChildren(el: Element, ...children: Child[]): void {
   }
 }
 
+/** A table's `<thead>` naming its columns. */
+export function headRow(labels: string[]): HTMLElement {
+  return h('thead', {}, h('tr', {}, ...labels.map(label => h('th', {}, label))));
+}
+
 /** A status badge (`FINISHED`, `RUNNING`, ...), coloured by CSS class. */
 export function statusBadge(status: string): HTMLElement {
   return h(
@@ -62,11 +67,6 @@ export function formatNumber(value: number | null | undefined): string {
   }
   const abs = Math.abs(value);
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(3) : value.toPrecision(4);
-}
-
-/** Format epoch milliseconds as local date and time. */
-export function formatTime(ms: number | null | undefined): string {
-  return ms ? new Date(ms).toLocaleString() : '';
 }
 
 /** Human duration between two epoch-millisecond times. */

@@ -65,6 +65,7 @@ function sidebar(
   });
   const tabs = new TabPanel();
   tabs.addClass('jp-mlops-tabs');
+  fitTabRows(tabs);
   tabs.addWidget(runs);
   features.tabs = tabs;
   const notice = new Widget({
@@ -85,6 +86,23 @@ function sidebar(
     }
   });
   return panel;
+}
+
+/** Let the sidebar's tab bar be as tall as its wrapped rows of tabs (names are never cut). */
+function fitTabRows(tabs: TabPanel): void {
+  const bar = tabs.tabBar;
+  const fit = () => {
+    const top = bar.contentNode.getBoundingClientRect().top;
+    const bottoms = [...bar.contentNode.children].map(t => t.getBoundingClientRect().bottom);
+    const rows = bottoms.length ? Math.ceil(Math.max(...bottoms) - top) : 0;
+    const height = rows > 0 ? `${rows}px` : '';
+    if (bar.node.style.minHeight !== height) {
+      bar.node.style.minHeight = height;
+      tabs.fit();
+    }
+  };
+  new ResizeObserver(fit).observe(bar.node);
+  new MutationObserver(fit).observe(bar.contentNode, { childList: true });
 }
 
 function showSidebarTab(app: JupyterFrontEnd, features: IFeatures, tab: Widget): void {

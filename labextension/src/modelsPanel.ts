@@ -5,7 +5,8 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { formatNumber, h, replaceChildren } from './elements';
+import { formatNumber, h, headRow, replaceChildren } from './elements';
+import { timeElement } from './dates';
 import { gateReportTable, parseGates } from './forms';
 import { monitoringTable } from './monitoringTable';
 import { IMlopsSource, IModelVersion, IPromotion } from './tokens';
@@ -181,18 +182,22 @@ export class ModelsPanel extends Widget {
         h(
           'tr',
           {},
-          h('td', {}, String(e.time ?? '')),
+          h('td', {}, timeElement(e.time as string | number | null)),
           h('td', {}, String(e.version ?? '')),
           h('td', {}, String(e.alias ?? '')),
-          h('td', {}, String(e.result ?? '')),
-          h('td', { title: String(e.gates ?? '') }, String(e.gates ?? ''))
+          h('td', { title: `gates: ${e.gates ?? '(none)'}` }, String(e.result ?? ''))
         )
       );
       replaceChildren(
         this._detail,
         h('h3', {}, `History of ${name}`),
         rows.length
-          ? h('table', { className: 'jp-mlops-table jp-mlops-history' }, h('tbody', {}, ...rows))
+          ? h(
+              'table',
+              { className: 'jp-mlops-table jp-mlops-history' },
+              headRow(['When', 'v', 'Alias', 'Result']),
+              h('tbody', {}, ...rows)
+            )
           : h('p', { className: 'jp-mlops-empty' }, 'no promotions yet'),
         h('h3', {}, `Monitoring of ${name}`),
         monitoringTable(monitoring)

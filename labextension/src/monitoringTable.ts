@@ -2,6 +2,7 @@
  * The Models view's monitoring table: each version's latest monitoring runs and alerts.
  */
 import { formatNumber, h } from './elements';
+import { timeElement } from './dates';
 import { MonitoringEntry } from './tokens';
 
 /** Each version's latest monitoring runs; a run logged by an alert is marked and names it. */
@@ -25,7 +26,6 @@ export function monitoringTable(entries: MonitoringEntry[]): HTMLElement {
         ? ''
         : `${Math.round(Number(e.share_drifted) * 100)}%`;
     const rowsScored = e.rows === null || e.rows === undefined ? '' : formatNumber(Number(e.rows));
-    const time = String(e.time ?? '');
     return h(
       'tr',
       { className: e.alert ? 'jp-mlops-monitoring-run jp-mlops-alert' : 'jp-mlops-monitoring-run' },
@@ -33,7 +33,7 @@ export function monitoringTable(entries: MonitoringEntry[]): HTMLElement {
       h('td', { title: alert }, alert),
       h('td', {}, drifted),
       h('td', {}, rowsScored),
-      h('td', { title: time }, time.replace('T', ' ').slice(0, 16)),
+      h('td', {}, timeElement(e.time as string | number | null)),
       h('td', { title: String(e.run_id ?? '') }, String(e.run_id ?? '').slice(0, 8))
     );
   });

@@ -7,10 +7,10 @@ import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { lineChart } from './charts';
+import { timeElement } from './dates';
 import {
   formatDuration,
   formatNumber,
-  formatTime,
   h,
   keyValueTable,
   replaceChildren,
@@ -100,7 +100,8 @@ export class RunDetailWidget extends Widget {
       h(
         'p',
         { className: 'jp-mlops-meta' },
-        `started ${formatTime(run.start_time)}`,
+        'started ',
+        timeElement(run.start_time),
         run.end_time ? ` · took ${formatDuration(run.start_time, run.end_time)}` : ''
       ),
       h(

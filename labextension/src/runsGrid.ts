@@ -6,14 +6,8 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import {
-  formatDuration,
-  formatNumber,
-  formatTime,
-  h,
-  replaceChildren,
-  statusBadge
-} from './elements';
+import { timeElement } from './dates';
+import { formatDuration, formatNumber, h, replaceChildren, statusBadge } from './elements';
 import { IRowView, RunsTableModel } from './tableModel';
 
 export const ROW_HEIGHT = 26;
@@ -133,7 +127,7 @@ export class RunsGrid extends Widget {
       h('div', { className: 'jp-mlops-grid-cell' }, box),
       this._nameCell(view, runId, name),
       h('div', { className: 'jp-mlops-grid-cell' }, statusBadge(runs.status[i])),
-      h('div', { className: 'jp-mlops-grid-cell' }, formatTime(runs.start_time[i])),
+      h('div', { className: 'jp-mlops-grid-cell' }, timeElement(runs.start_time[i])),
       h(
         'div',
         { className: 'jp-mlops-grid-cell' },

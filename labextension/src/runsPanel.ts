@@ -1,19 +1,16 @@
 /**
- * The Runs view of the MLOps sidebar: experiment picker, filter, sortable and
- * paged runs table with status badges, selection for Compare.
+ * The Runs view of the MLOps sidebar: experiment picker, filter, and a paged
+ * runs list readable at Lab's default sidebar width (name, status, start
+ * time, key metric; nested runs folded under their parent), selection for Compare.
  */
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import {
-  formatDuration,
-  formatNumber,
-  formatTime,
-  h,
-  replaceChildren,
-  statusBadge
-} from './elements';
+import { timeElement } from './dates';
+import { formatNumber, h, replaceChildren, statusBadge } from './elements';
 import { RunsModel } from './model';
+import { keyMetric, metricsByUse, paramsLine, runRows } from './runList';
+import { IRowView } from './tableGroups';
 import { IRunRow } from './tokens';
 
 /** How the panel asks the application to open things. */
@@ -23,9 +20,6 @@ export interface IRunsActions {
   /** Open the main-area runs table of these experiments. */
   openTable?(experimentIds: string[]): void;
 }
-
-const MAX_METRIC_COLUMNS = 6;
-const MAX_PARAM_COLUMNS = 4;
 
 /** Quote a key for MLflow's order_by when it is not a plain identifier. */
 export function orderKey(kind: 'metrics' | 'params', key: string): string {
@@ -48,8 +42,25 @@ export class RunsPanel extends Widget {
       className: 'jp-mlops-filter jp-mod-styled',
       attrs: {
         type: 'search',
-        placeholder: "filter, e.g. metrics.acc > 0.8 and params.model = 'rf'"
+        placeholder: 'filter: metrics.acc > 0.8',
+        title: "An MLflow filter (Enter), e.g. metrics.acc > 0.8 and params.model = 'rf'",
+        'aria-label': 'MLflow filter'
       }
+    });
+    this._metric = h('select', {
+      className: 'jp-mlops-metric-picker',
+      title: 'The metric shown for each run',
+      attrs: { 'aria-label': 'Metric shown' }
+    });
+    this._metricRow = h(
+      'label',
+      { className: 'jp-mlops-toolbar jp-mlops-metric-row' },
+      'Metric shown ',
+      this._metric
+    );
+    this._metric.addEventListener('change', () => {
+      this._picked = this._metric.value || null;
+      this._render();
     });
     this._filter.addEventListener('keydown', event => {
       if (event.key === 'Enter') {
@@ -79,6 +90,7 @@ export class RunsPanel extends Widget {
     this.node.append(
       h('div', { className: 'jp-mlops-toolbar' }, this._experiment, refresh, table),
       h('div', { className: 'jp-mlops-toolbar' }, this._filter),
+      this._metricRow,
       this._error,
       this._table,
       h(
@@ -140,32 +152,40 @@ export class RunsPanel extends Widget {
       const hint = this.model.filter
         ? 'No run matches the filter.'
         : 'No runs yet: log one with %mlops log acc=0.9';
+      this._renderMetricPicker([], null);
       return h('p', { className: 'jp-mlops-empty' }, this.model.loading ? 'Loading…' : hint);
     }
-    const metrics = [...new Set(runs.flatMap(r => Object.keys(r.metrics)))]
-      .sort()
-      .slice(0, MAX_METRIC_COLUMNS);
-    const params = [...new Set(runs.flatMap(r => Object.keys(r.params)))]
-      .sort()
-      .slice(0, MAX_PARAM_COLUMNS);
+    const metric = keyMetric(runs, this.model.orderBy, this._picked);
+    this._renderMetricPicker(metricsByUse(runs), metric);
     const header = h(
       'tr',
       {},
-      h('th', {}, ''),
+      h('th', { className: 'jp-mlops-check' }, ''),
       this._sortHeader('Run', 'attributes.run_name'),
-      this._sortHeader('Status', 'attributes.status'),
-      this._sortHeader('Started', 'attributes.start_time'),
-      h('th', {}, 'Duration'),
-      ...metrics.map(k => this._sortHeader(k, orderKey('metrics', k))),
-      ...params.map(k => this._sortHeader(k, orderKey('params', k), 'jp-mlops-param'))
+      metric
+        ? this._sortHeader(metric, orderKey('metrics', metric), 'jp-mlops-num jp-mlops-key-metric')
+        : h('th', {}, '')
     );
-    const body = runs.map(run => this._renderRow(run, metrics, params));
+    const body = runRows(runs, this._expanded).map(view =>
+      this._renderRow(runs[view.index], view, metric)
+    );
     return h(
       'table',
-      { className: 'jp-mlops-table' },
+      { className: 'jp-mlops-table jp-mlops-run-list' },
       h('thead', {}, header),
       h('tbody', {}, ...body)
     );
+  }
+
+  /** The metric shown beside each run: the key metric, or the one the user picks. */
+  private _renderMetricPicker(metrics: string[], shown: string | null): void {
+    const options = metrics.map(k => {
+      const opt = h('option', { attrs: { value: k } }, k);
+      opt.selected = k === shown;
+      return opt;
+    });
+    replaceChildren(this._metric, ...options);
+    this._metricRow.hidden = metrics.length < 2;
   }
 
   private _sortHeader(label: string, column: string, className = ''): HTMLElement {
@@ -180,33 +200,78 @@ export class RunsPanel extends Widget {
     return th;
   }
 
-  private _renderRow(run: IRunRow, metrics: string[], params: string[]): HTMLElement {
+  private _renderRow(run: IRunRow, view: IRowView, metric: string | null): HTMLElement {
     const box = h('input', { attrs: { type: 'checkbox', 'aria-label': 'select for compare' } });
     box.checked = this.model.selected.has(run.run_id);
     box.addEventListener('click', event => {
       event.stopPropagation();
       this.model.toggleSelected(run.run_id);
     });
-    const name = h(
-      'td',
-      { className: 'jp-mlops-run-name', title: run.run_id },
-      run.name || run.run_id.slice(0, 8)
-    );
+    const params = paramsLine(run.params);
     const row = h(
       'tr',
-      { className: 'jp-mlops-run', attrs: { 'data-run-id': run.run_id } },
-      h('td', {}, box),
-      name,
-      h('td', {}, statusBadge(run.status)),
-      h('td', {}, formatTime(run.start_time)),
-      h('td', {}, formatDuration(run.start_time, run.end_time)),
-      ...metrics.map(k => h('td', { className: 'jp-mlops-num' }, formatNumber(run.metrics[k]))),
-      ...params.map(k =>
-        h('td', { className: 'jp-mlops-param', title: run.params[k] ?? '' }, run.params[k] ?? '')
+      {
+        className: `jp-mlops-run${view.depth ? ' jp-mlops-nested' : ''}`,
+        attrs: { 'data-run-id': run.run_id, 'data-depth': String(view.depth) }
+      },
+      h('td', { className: 'jp-mlops-check' }, box),
+      h(
+        'td',
+        { className: 'jp-mlops-run-cell' },
+        h(
+          'div',
+          { className: 'jp-mlops-run-line' },
+          this._toggle(run, view),
+          h(
+            'span',
+            { className: 'jp-mlops-run-name', title: `${run.name}\n${run.run_id}` },
+            run.name || run.run_id.slice(0, 8)
+          ),
+          view.childCount
+            ? h('span', { className: 'jp-mlops-child-count' }, ` (${view.childCount})`)
+            : null
+        ),
+        h(
+          'div',
+          { className: 'jp-mlops-run-sub' },
+          statusBadge(run.status),
+          timeElement(run.start_time),
+          params ? h('span', { className: 'jp-mlops-run-params', title: params }, params) : null
+        )
+      ),
+      h(
+        'td',
+        { className: 'jp-mlops-num jp-mlops-key-value', title: metric ?? '' },
+        metric ? formatNumber(run.metrics[metric]) : ''
       )
     );
+    const cell = row.querySelector<HTMLElement>('.jp-mlops-run-cell')!;
+    cell.style.paddingLeft = `${4 + view.depth * 14}px`;
     row.addEventListener('click', () => this._actions.openRun(run.run_id, run.name));
     return row;
+  }
+
+  private _toggle(run: IRunRow, view: IRowView): HTMLElement {
+    if (!view.childCount) {
+      return h('span', { className: 'jp-mlops-toggle-space' });
+    }
+    const toggle = h(
+      'button',
+      {
+        className: 'jp-mlops-toggle',
+        title: `${view.expanded ? 'Collapse' : 'Expand'} ${view.childCount} nested runs`,
+        attrs: { 'aria-expanded': String(view.expanded) }
+      },
+      view.expanded ? '▾' : '▸'
+    );
+    toggle.addEventListener('click', event => {
+      event.stopPropagation();
+      if (!this._expanded.delete(run.run_id)) {
+        this._expanded.add(run.run_id);
+      }
+      this._render();
+    });
+    return toggle;
   }
 
   private _experiment: HTMLSelectElement;
@@ -217,4 +282,8 @@ export class RunsPanel extends Widget {
   private _pageLabel: HTMLSpanElement;
   private _error: HTMLDivElement;
   private _table: HTMLDivElement;
+  private _metric: HTMLSelectElement;
+  private _metricRow: HTMLLabelElement;
+  private _picked: string | null = null;
+  private _expanded = new Set<string>();
 }

@@ -10,6 +10,7 @@ import { Poll } from '@lumino/polling';
 import { TabPanel, Widget } from '@lumino/widgets';
 
 import { h, replaceChildren, statusBadge } from './elements';
+import { timeElement } from './dates';
 import { ParamsForm } from './headless';
 import {
   CommandIDs,
@@ -203,7 +204,7 @@ export class SchedulesPanel extends Widget {
   }
 
   private _card(s: ISchedule): HTMLElement {
-    const when = s.paused ? 'paused' : `next ${s.next_run ?? '-'}`;
+    const when = s.paused ? 'paused' : s.next_run ? ['next ', timeElement(s.next_run)] : ['next -'];
     return h(
       'div',
       {
@@ -218,7 +219,7 @@ export class SchedulesPanel extends Widget {
       ),
       h('div', { className: 'jp-mlops-schedule-target' }, s.target),
       h('div', { className: 'jp-mlops-schedule-when', title: s.cron }, s.cron_text),
-      h('div', { className: 'jp-mlops-schedule-next' }, when),
+      h('div', { className: 'jp-mlops-schedule-next' }, ...when),
       h('div', { className: 'jp-mlops-schedule-actions' }, ...this._actions(s)),
       this._runsList(s.name)
     );
