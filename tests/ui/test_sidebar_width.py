@@ -31,7 +31,7 @@ def _fill(root: Path) -> dict[str, str]:
 
     from jupyter_mlops.config import load_settings
     from jupyter_mlops.data.api import snapshot
-    from jupyter_mlops.tracking.store import open_client
+    from jupyter_mlops.tracking.mlflow_bridge.store import open_client
 
     client: MlflowClient = open_client(load_settings(home=str(root)))
     exp = client.create_experiment(
