@@ -2,24 +2,27 @@
 
 A filter that drops scattered rows changes every chunk a little; an insert
 splits one chunk. Instead of rewriting such chunks, the writer matches their
-rows to the rows of the previous version (by row hash, the k-th occurrence of
-a hash to the k-th), and describes each chunk as runs of old rows (an old
-blob plus a 1-bit-per-row mask) and a residual blob holding only the rows
-that are new. Every derived chunk is rebuilt and re-hashed before it is
-accepted, so a hash collision can only cost space, never correctness.
+rows to the rows of the previous version (by row hash, as runs anchored on
+windows of rows found once on each side), and describes each chunk as runs of
+old rows (an old blob plus a 1-bit-per-row mask) and a residual blob holding
+only the rows that are new. Every derived chunk is rebuilt and re-hashed before
+it is accepted, so a hash collision can only cost space, never correctness; and
+it is kept only when its new blobs are smaller than the chunk stored whole.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .codec import decode_blob, load_schema
+from . import chunking
+from .codec import decode_blob, encode_blob, load_schema
 from .hashing import blob_key, canonical, row_hashes
 from .profile import index_columns
-from .selection import Pieces, assemble, physical_keys, provenance, runs
+from .selection import Recipe, assemble, physical_keys, pieces_of, provenance, runs
 from .store import SnapshotStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,11 +30,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Derivation", "NewVersion", "derive"]
 
-#: a chunk needing more pieces than this is stored whole (a manifest stays small)
+#: old rows a matched run may skip (deleted rows) and rounds of extension
+_MAX_SKIP = 3
+_ROUNDS = 8
+#: a chunk needing more runs than this is interleaved by an order blob (a manifest stays small)
 MAX_PIECES = 32
-#: smaller chunks are stored whole: masks and residual blobs would cost about as much
-MIN_ROWS = 512
-_RANK_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass
@@ -52,8 +55,10 @@ class NewVersion:
 class Derivation:
     """Derived chunks for the manifest and the blobs (residuals, masks) they need."""
 
-    derived: dict[str, Pieces] = field(default_factory=dict)
+    derived: dict[str, Recipe] = field(default_factory=dict)
     blobs: dict[str, pa.Array] = field(default_factory=dict)
+    #: blobs already encoded while weighing a derivation, by key
+    encoded: dict[str, bytes] = field(default_factory=dict)
 
 
 def derive(
@@ -105,7 +110,7 @@ class _Matcher:
     ) -> None:
         self.store, self.parent, self.new, self.shared = store, parent, new, shared
         self.have, self.out = have, out
-        self.derived_old: dict[str, Pieces] = parent.get("derived") or {}
+        self.derived_old: dict[str, Recipe] = parent.get("derived") or {}
         self.arrays: dict[str, pa.Array] = {}
         self.masks: dict[str, np.ndarray] = {}
         self.old: dict[tuple[int, int], pa.Array] = {}
@@ -126,14 +131,14 @@ class _Matcher:
         old_hashes = np.concatenate([self._old_hashes(i) for i in self.candidates])
         chunks = sorted(unknown)
         spans = [(self.new.starts[j], self.new.ends[j]) for j in chunks]
-        match = _match(_ranked(old_hashes), _ranked(self._new_hashes(spans)))
+        match = _match(old_hashes, self._new_hashes(spans))
         self.used = np.zeros(len(old_hashes), dtype=bool)
         self.used[match[match >= 0]] = True
         offset = 0
         for j, (a, b) in zip(chunks, spans, strict=True):
             rows = match[offset : offset + b - a]
             offset += b - a
-            if b - a < MIN_ROWS or not (rows >= 0).any():
+            if not (rows >= 0).any():
                 continue
             guess = _aligned(rows)
             self.layouts.clear()
@@ -159,10 +164,11 @@ class _Matcher:
         keys = {cols[p]["blobs"][i] for p in self.shared.values() for i in self.candidates}
         for key in physical_keys(keys, self.derived_old):
             self.arrays[key] = decode_blob(self.store.get_blob(key))
-        for pieces in (self.derived_old[k] for k in keys if k in self.derived_old):
-            for _, mask, _ in pieces:
-                if mask and mask not in self.masks:
-                    self.masks[mask] = self.arrays[mask].to_numpy(zero_copy_only=False)
+        for recipe in (self.derived_old[k] for k in keys if k in self.derived_old):
+            pieces, order = pieces_of(recipe)
+            for blob in [order, *(mask for _, mask, _ in pieces)]:
+                if isinstance(blob, str) and blob not in self.masks:
+                    self.masks[blob] = self.arrays[blob].to_numpy(zero_copy_only=False)
         for c, p in self.shared.items():
             for i in self.candidates:
                 key = cols[p]["blobs"][i]
@@ -275,12 +281,18 @@ class _Matcher:
     def _piece(
         self, base: tuple[str, int], positions: np.ndarray, blobs: dict[str, pa.Array]
     ) -> list[Any]:
-        """``[base_key, mask_key, base_rows]`` selecting ``positions``; new masks join ``blobs``."""
+        """``[base_key, mask, base_rows]`` selecting ``positions``; new masks join ``blobs``.
+
+        ``mask`` is None for every row, ``[start, stop]`` for a contiguous run, else a mask key.
+        """
         import pyarrow as pa
 
         key, rows = base
         if len(positions) == rows:
             return [key, None, rows]
+        first, last = int(positions[0]), int(positions[-1])
+        if last - first + 1 == len(positions):
+            return [key, [first, last + 1], rows]
         # the columns of one chunk mostly share their masks: build and hash each once
         memo = (rows, len(positions), int(positions[0]), positions.tobytes())
         if memo not in self.selectors:
@@ -308,8 +320,6 @@ class _Matcher:
         import pyarrow as pa
 
         bases, which, where, spans = self._layout(c, rows, common)
-        if len(spans) > MAX_PIECES:
-            return
         blobs: dict[str, pa.Array] = {}
         every_base = list(bases)
         chunk = self.new.storage[c].slice(a, b - a)
@@ -317,14 +327,72 @@ class _Matcher:
             residual = chunk.filter(pa.array(rows < 0))
             every_base.append((_key(residual), len(residual)))
             blobs[every_base[-1][0]] = residual
-        pieces = [self._piece(every_base[int(which[s])], where[s:e], blobs) for s, e in spans]
-        arrays = {**{k: self.arrays[k] for k, _ in bases if k in self.arrays}, **blobs}
-        if not all(p[0] in arrays for p in pieces) or not _same(assemble(pieces, arrays), chunk):
+        options: list[tuple[Recipe, dict[str, pa.Array]]] = []
+        if len(spans) <= MAX_PIECES:
+            own = dict(blobs)
+            runs_of = [self._piece(every_base[int(which[s])], where[s:e], own) for s, e in spans]
+            options.append((runs_of, own))
+        own = dict(blobs)
+        interleaved = self._interleaved(every_base, which, where, own)
+        if interleaved is not None:
+            options.append((interleaved, own))
+        if not options:
             return
-        self.out.derived[key] = pieces
+        recipe, blobs = min(options, key=lambda option: self._cost(*option))
+        pieces, _ = pieces_of(recipe)
+        arrays = {**{k: self.arrays[k] for k, _ in bases if k in self.arrays}, **blobs}
+        if not all(p[0] in arrays for p in pieces) or not _same(assemble(recipe, arrays), chunk):
+            return
+        if self._cost(recipe, blobs) >= len(self._encoded(key, chunk)):
+            return  # the chunk stored whole is smaller
+        self.out.derived[key] = recipe
         for k, array in blobs.items():
             if k not in self.have:
                 self.out.blobs[k] = array
+
+    def _interleaved(
+        self,
+        bases: list[tuple[str, int]],
+        which: np.ndarray,
+        where: np.ndarray,
+        blobs: dict[str, pa.Array],
+    ) -> dict[str, Any] | None:
+        """One piece per base and an order blob, when each base's rows keep their order."""
+        import pyarrow as pa
+
+        used = np.flatnonzero(np.bincount(which, minlength=len(bases))).tolist()
+        if len(used) > 255:
+            return None
+        pieces = []
+        for base in used:
+            positions = where[which == base]
+            if len(positions) > 1 and not (np.diff(positions) > 0).all():
+                return None  # rows moved within a base: only runs can say so
+            pieces.append(self._piece(bases[base], positions, blobs))
+        number = np.zeros(len(bases), np.uint8)
+        number[used] = np.arange(len(used), dtype=np.uint8)
+        order = pa.array(number[which])
+        order_key = _key(order)
+        blobs[order_key] = order
+        return {"order": order_key, "pieces": pieces}
+
+    def _cost(self, recipe: Recipe, blobs: dict[str, pa.Array]) -> int:
+        """Bytes a recipe adds: its new blobs and its manifest entry.
+
+        Masks another chunk of this version already needs cost nothing more.
+        """
+        cost = len(json.dumps(recipe, separators=(",", ":")))
+        for k, array in blobs.items():
+            if k not in self.have and k not in self.out.blobs:
+                cost += len(self._encoded(k, array))
+        return cost
+
+    def _encoded(self, key: str, array: pa.Array) -> bytes:
+        """The blob ``key`` holds ``array`` as, encoded once and kept for the writer."""
+        found = self.out.encoded.get(key)
+        if found is None:
+            found = self.out.encoded[key] = encode_blob(array)
+        return found
 
 
 def _aligned(rows: np.ndarray) -> np.ndarray:
@@ -353,25 +421,87 @@ def _key(array: pa.Array) -> str:
     return blob_key(canon.parts(0, canon.length))
 
 
-def _ranked(hashes: np.ndarray) -> np.ndarray:
-    """Row hashes made distinct by occurrence: the k-th copy of a hash gets its own key."""
-    import pandas as pd
-
-    ordered = np.sort(hashes)
-    if not (ordered[1:] == ordered[:-1]).any():
-        return hashes
-    rank = pd.Series(hashes).groupby(hashes, sort=False).cumcount().to_numpy().astype(np.uint64)
-    return hashes ^ (rank * _RANK_MIX)
-
-
 def _match(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """For each new key, the position of the same key in ``old`` (-1 when absent)."""
+    """For each new row, the old row it continues (-1 when none), by row hashes.
+
+    Rows are matched as runs, the way a diff aligns lines, never occurrence by
+    occurrence: a row copied elsewhere must not take its original's match (the
+    k-th copy matched to the k-th old one breaks every run it lands in).
+
+    1. Anchors: a window of :data:`~.chunking.WINDOW` rows found exactly once
+       among the old rows and once among the new ones pairs its last rows.
+    2. Each matched row extends its run forward, then backward, over rows whose
+       hashes equal the old neighbours' and whose old rows are still free; a
+       run stopped by a deleted row resumes past up to :data:`_MAX_SKIP` old
+       rows, so short runs between nearby edits join too.
+    3. The same again with single rows as anchors, among rows still open: it
+       reaches short runs between nearby edits, which no whole window spans.
+
+    Rows left unmatched (fresh rows, inserted copies) become residual rows.
+    """
+    match = np.full(len(new), -1, np.int64)
+    if len(old) == 0 or len(new) == 0:
+        return match
+    windows = (chunking.window_hashes(old), chunking.window_hashes(new))
+    for old_keys, new_keys in (windows, (old, new)):
+        match = _anchor(match, old_keys, new_keys)
+        for _ in range(_ROUNDS):
+            before = int((match >= 0).sum())
+            for skip in range(_MAX_SKIP + 1):
+                match = _extend(match, old, new, skip)
+                flipped = _extend(_flip(match, len(old)), old[::-1], new[::-1], skip)
+                match = _flip(flipped, len(old))
+            if int((match >= 0).sum()) == before:
+                break
+    return match
+
+
+def _anchor(match: np.ndarray, old_keys: np.ndarray, new_keys: np.ndarray) -> np.ndarray:
+    """Pair open new rows with free old rows by keys found once on each side."""
     import pandas as pd
 
-    index = pd.Index(old)
-    if not index.is_unique:  # two ranked keys collided: keep the first of each
-        index = pd.Index(old[np.sort(np.unique(old, return_index=True)[1])])
-        positions = np.sort(np.unique(old, return_index=True)[1])
-        found = index.get_indexer(new)
-        return np.where(found >= 0, positions[found], -1).astype(np.int64)
-    return index.get_indexer(new).astype(np.int64)
+    free = np.ones(len(old_keys), dtype=bool)
+    free[match[match >= 0]] = False
+    old_at, new_at = np.flatnonzero(free), np.flatnonzero(match < 0)
+    old_once = old_at[~pd.Series(old_keys[old_at]).duplicated(keep=False).to_numpy()]
+    new_once = new_at[~pd.Series(new_keys[new_at]).duplicated(keep=False).to_numpy()]
+    found = pd.Index(old_keys[old_once]).get_indexer(new_keys[new_once])
+    out = match.copy()
+    out[new_once[found >= 0]] = old_once[found[found >= 0]]
+    return out
+
+
+def _flip(match: np.ndarray, n_old: int) -> np.ndarray:
+    """The same matching with both sides reversed."""
+    out = match[::-1].copy()
+    hit = out >= 0
+    out[hit] = n_old - 1 - out[hit]
+    return out
+
+
+def _extend(match: np.ndarray, old: np.ndarray, new: np.ndarray, skip: int = 0) -> np.ndarray:
+    """Extend every matched run forward while the next rows agree and the old rows are free.
+
+    With ``skip``, the run continues ``skip`` old rows further on (rows deleted there).
+    """
+    n = len(match)
+    index = np.arange(n)
+    matched = match >= 0
+    used = np.zeros(len(old), dtype=bool)
+    used[match[matched]] = True
+    last = np.maximum.accumulate(np.where(matched, index, -1))
+    guess = np.where(last >= 0, match[np.maximum(last, 0)] + (index - last) + skip, -1)
+    open_ = ~matched & (last >= 0) & (guess < len(old))
+    ok = np.zeros(n, dtype=bool)
+    at = np.flatnonzero(open_)
+    ok[at] = (old[guess[at]] == new[at]) & ~used[guess[at]]
+    # a row joins its run only when every row between the run's end and it joined too
+    broken = np.maximum.accumulate(np.where(~matched & ~ok, index, -1))
+    take = np.flatnonzero(ok & (broken < last))
+    if len(take):
+        # two runs reaching the same old row: the first keeps it
+        _, first = np.unique(guess[take], return_index=True)
+        take = take[np.sort(first)]
+    out = match.copy()
+    out[take] = guess[take]
+    return out

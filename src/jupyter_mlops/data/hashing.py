@@ -50,8 +50,11 @@ class Canon:
 
     def parts(self, start: int, stop: int) -> list[Any]:
         """Canonical byte strings of rows ``start:stop``."""
-        out: list[Any] = [f"{self.type_name}|{stop - start}|{self.mask is not None}".encode()]
-        if self.mask is not None:
+        # a slice without nulls hashes as such, whatever the rest of its column holds:
+        # the same rows get the same key in every version, and a stored blob re-hashes to it
+        nulls = self.mask is not None and bool(self.mask[start:stop].any())
+        out: list[Any] = [f"{self.type_name}|{stop - start}|{nulls}".encode()]
+        if nulls and self.mask is not None:
             out.append(self.mask[start:stop].tobytes())
         if self.kind == "fixed":
             out.append(self.data[start * self.width : stop * self.width].data)

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import MlopsError
 from .codec import decode_blob
 from .hashing import blob_key, canonical
-from .selection import Pieces, assemble, logical_keys, physical_keys
+from .selection import Recipe, assemble, logical_keys, physical_keys
 from .store import TMP_MARK, SnapshotStore
 
 __all__ = ["GcReport", "VerifyReport", "collect_garbage", "verify_store"]
@@ -50,7 +50,7 @@ class GcReport:
 def _referenced(
     store: SnapshotStore,
     report: VerifyReport | None = None,
-    derived: dict[str, tuple[Pieces, str]] | None = None,
+    derived: dict[str, tuple[Recipe, str]] | None = None,
 ) -> dict[str, set[str]]:
     """Stored blob key -> the ``name@vN`` refs that use it.
 
@@ -80,7 +80,7 @@ def _referenced(
     return refs
 
 
-def _check_derived(store: SnapshotStore, key: str, pieces: Pieces) -> str | None:
+def _check_derived(store: SnapshotStore, key: str, pieces: Recipe) -> str | None:
     """Rebuild a derived chunk from its bases and masks and re-hash it."""
     try:
         needed = physical_keys([key], {key: pieces})
@@ -106,7 +106,7 @@ def _check_blob(store: SnapshotStore, path: str) -> str | None:
 def verify_store(store: SnapshotStore) -> VerifyReport:
     """Re-hash every stored blob and check every manifest's blobs are present."""
     report = VerifyReport()
-    derived: dict[str, tuple[Pieces, str]] = {}
+    derived: dict[str, tuple[Recipe, str]] = {}
     refs = _referenced(store, report, derived)
     files = store.blob_files()
     report.leftovers = [p for p in files if TMP_MARK in p]

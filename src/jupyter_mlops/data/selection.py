@@ -2,10 +2,18 @@
 
 A version may name a chunk whose content key has no blob of its own: the
 manifest's ``derived`` table says how to rebuild it from stored blobs, as a
-list of pieces ``[base_key, mask_key | None, base_rows]``. A piece is the rows
-of blob ``base_key`` whose bit is set in the boolean blob ``mask_key`` (every
-row when None); the chunk is the pieces concatenated. Bases are always stored
+list of pieces ``[base_key, mask_key | [start, stop] | None, base_rows]``. A
+piece is the rows of blob ``base_key`` whose bit is set in the boolean blob
+``mask_key``, or its rows ``start:stop`` (a contiguous run needs no mask blob),
+or every row when None; the chunk is the pieces concatenated. Bases are always stored
 blobs, never other derived chunks, so rebuilding is one decode and one filter.
+
+A chunk whose rows alternate often between sources (cells changed all over
+it) would need two pieces per change; its recipe is then interleaved:
+``{"order": order_key, "pieces": [...]}`` with one piece per source and the
+uint8 blob ``order_key`` naming, row by row, the piece the row comes from
+(each piece's rows keep their order). Manifests written before interleaving
+existed hold only lists, which read as before.
 
 The content key of a derived chunk is the one it would have as a blob, so
 digests, dedupe between versions and ``verify`` stay what they were.
@@ -21,10 +29,28 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["Pieces", "assemble", "logical_keys", "physical_keys", "provenance", "runs"]
+__all__ = [
+    "Pieces",
+    "Recipe",
+    "assemble",
+    "logical_keys",
+    "physical_keys",
+    "pieces_of",
+    "provenance",
+    "runs",
+]
 
-#: ``[[base_key, mask_key | None, base_rows], ...]``
+#: ``[[base_key, mask_key | [start, stop] | None, base_rows], ...]``
 Pieces = list[list[Any]]
+#: a derived chunk's recipe: its pieces concatenated, or interleaved by an order blob
+Recipe = Pieces | dict[str, Any]
+
+
+def pieces_of(recipe: Recipe) -> tuple[Pieces, str | None]:
+    """A recipe's pieces and its order blob's key (None when the pieces are concatenated)."""
+    if isinstance(recipe, dict):
+        return recipe["pieces"], recipe["order"]
+    return recipe, None
 
 
 def logical_keys(manifest: Mapping[str, Any]) -> set[str]:
@@ -32,59 +58,96 @@ def logical_keys(manifest: Mapping[str, Any]) -> set[str]:
     return {k for c in manifest["columns"] for k in (*c["blobs"], c["dictionary"]) if k}
 
 
-def physical_keys(keys: Iterable[str], derived: Mapping[str, Pieces]) -> set[str]:
+def physical_keys(keys: Iterable[str], derived: Mapping[str, Recipe]) -> set[str]:
     """The stored blobs needed to read ``keys``: derived keys become their bases and masks."""
     out: set[str] = set()
     for key in keys:
-        pieces = derived.get(key)
-        if pieces is None:
+        recipe = derived.get(key)
+        if recipe is None:
             out.add(key)
             continue
+        pieces, order = pieces_of(recipe)
+        if order:
+            out.add(order)
         for base, mask, _ in pieces:
             out.add(base)
-            if mask:
+            if isinstance(mask, str):
                 out.add(mask)
     return out
 
 
-def assemble(pieces: Pieces, arrays: Mapping[str, pa.Array]) -> pa.Array:
-    """Rebuild a derived chunk from decoded bases and masks."""
+def assemble(recipe: Recipe, arrays: Mapping[str, pa.Array]) -> pa.Array:
+    """Rebuild a derived chunk from decoded bases, masks and order."""
     import pyarrow as pa
 
+    pieces, order = pieces_of(recipe)
     parts = []
     for base, mask, rows in pieces:
         array = arrays[base]
         if len(array) != rows:
             raise ValueError(f"base {base[:16]} has {len(array)} rows, the manifest says {rows}")
-        if mask:
+        if isinstance(mask, list):
+            start, stop = mask
+            if not 0 <= start <= stop <= rows:
+                raise ValueError(f"rows {start}:{stop} are not in base {base[:16]}")
+            array = array.slice(start, stop - start)
+        elif mask:
             selector = arrays[mask]
             if len(selector) != rows:
                 raise ValueError(f"mask {mask[:16]} does not cover base {base[:16]}")
             array = array.filter(selector)
         parts.append(array)
+    if order is not None:
+        return _interleave(parts, arrays[order].to_numpy(zero_copy_only=False))
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
+def _interleave(parts: list[pa.Array], order: np.ndarray) -> pa.Array:
+    """Row ``i`` is the next unused row of ``parts[order[i]]``."""
+    import pyarrow as pa
+
+    counts = np.bincount(order, minlength=len(parts))
+    if len(counts) != len(parts) or any(c != len(p) for c, p in zip(counts, parts, strict=True)):
+        raise ValueError("the order blob does not match its pieces' rows")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    take = np.empty(len(order), np.int64)
+    for s, start in enumerate(starts.tolist()):
+        pick = order == s
+        take[pick] = np.arange(start, start + counts[s])
+    return pa.concat_arrays(parts).take(pa.array(take))
+
+
 def provenance(
-    key: str, rows: int, derived: Mapping[str, Pieces], masks: Mapping[str, np.ndarray]
+    key: str, rows: int, derived: Mapping[str, Recipe], masks: Mapping[str, np.ndarray]
 ) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray]:
     """Where each row of chunk ``key`` is stored: ``(bases, base index per row, row in base)``.
 
     ``bases`` lists ``(base_key, base_rows)``; ``masks`` holds the decoded masks
-    of derived chunks as boolean numpy arrays.
+    (boolean) and order blobs (uint8) of derived chunks as numpy arrays.
     """
-    pieces = derived.get(key)
-    if pieces is None:
+    recipe = derived.get(key)
+    if recipe is None:
         return [(key, rows)], np.zeros(rows, np.int64), np.arange(rows, dtype=np.int64)
+    pieces, order = pieces_of(recipe)
     bases: list[tuple[str, int]] = []
     which, where = [], []
     for base, mask, base_rows in pieces:
         if (base, base_rows) not in bases:
             bases.append((base, base_rows))
-        positions = np.flatnonzero(masks[mask]) if mask else np.arange(base_rows)
+        if isinstance(mask, list):
+            positions = np.arange(mask[0], mask[1])
+        else:
+            positions = np.flatnonzero(masks[mask]) if mask else np.arange(base_rows)
         which.append(np.full(len(positions), bases.index((base, base_rows)), np.int64))
         where.append(positions.astype(np.int64))
-    return bases, np.concatenate(which), np.concatenate(where)
+    if order is None:
+        return bases, np.concatenate(which), np.concatenate(where)
+    source = masks[order].astype(np.int64)
+    out_which, out_where = np.empty(len(source), np.int64), np.empty(len(source), np.int64)
+    for s in range(len(pieces)):
+        pick = source == s
+        out_which[pick], out_where[pick] = which[s], where[s]
+    return bases, out_which, out_where
 
 
 def runs(which: np.ndarray, where: np.ndarray) -> list[tuple[int, int]]:

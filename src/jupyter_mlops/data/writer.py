@@ -66,7 +66,10 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     jobs = _missing(have, columns, storage, keys, dict_keys, starts, ends, derivation)
     with ThreadPoolExecutor(_THREADS * 2) as pool:
         profiled = pool.submit(profile, table)
-        sizes = dict(pool.map(lambda job: _write_blob(store, *job), jobs))
+        encoded = derivation.encoded
+        sizes = dict(
+            pool.map(lambda job: _write_blob(store, job[0], job[1], encoded.get(job[0])), jobs)
+        )
     manifest = {
         "format": FORMAT,
         "name": name,
@@ -198,7 +201,10 @@ def _missing(
     return list(jobs.items())
 
 
-def _write_blob(store: SnapshotStore, key: str, array: pa.Array) -> tuple[str, int]:
-    data = encode_blob(array)
+def _write_blob(
+    store: SnapshotStore, key: str, array: pa.Array, data: bytes | None = None
+) -> tuple[str, int]:
+    if data is None:
+        data = encode_blob(array)
     store.put_blob(key, data)
     return key, len(data)
