@@ -1,23 +1,31 @@
-"""Snapshots vs. DVC on a 2,000,000-row frame: time and new bytes, side by side.
+"""Snapshots vs. DVC over frame families and 1% edits: new bytes, load and first-snapshot time.
 
-Edits include index churn: an insert keeping the original (now non-range) Int64
-index, and a row filter dropping 1% of rows scattered through the frame, with
-its index kept or reset. Each edit is taken relative to the original frame
-(re-snapshotted first, which stores nothing).
+Each family (numbers; + a 3-value string; + a categorical; high-cardinality
+strings with time-zoned datetimes; nullable columns; a sorted low-entropy
+frame) is snapshotted, then every edit is taken relative to the original
+(re-snapshotted first, which stores nothing): append, insert of fresh rows or
+of copies of the frame's own rows in the middle (index renumbered or kept), a
+scattered delete (index kept or reset), changed cells, and a column added,
+dropped or reordered. DVC stores the same frame as one zstd Parquet file.
 
-Run: ``.venv/bin/python bench/bench_snapshots.py [--rows N]``. DVC is installed
-into a throwaway venv under ``~/.cache/jupyter-mlops-bench`` (never into the
-project); when it cannot be installed its column is skipped with a message.
-Fast cases take the best of three runs to damp noise from other processes.
+"before" is the code of another git ref (``--before main`` by default) run in
+a subprocess on the same frames in the same run, so the table shows what this
+tree changes: new bytes per edit, load time and first-snapshot time.
+
+Run: ``.venv/bin/python bench/bench_snapshots.py [--rows N] [--families a,b] [--before REF]``.
+DVC is installed into a throwaway venv under ``~/.cache/jupyter-mlops-bench``
+(never into the project); when it cannot be installed its column is skipped.
+Timings take the best of a few runs to damp noise from other processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,23 +35,204 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jupyter_mlops.data.api import load, snapshot
-from jupyter_mlops.data.maintenance import verify_store
-from jupyter_mlops.data.store import SnapshotStore
-
 CACHE = Path.home() / ".cache" / "jupyter-mlops-bench"
+REPO = Path(__file__).resolve().parent.parent
+FAMILIES = ("numeric", "string3", "categorical", "strings_tz", "nullable", "low_entropy")
+EDITS = {
+    # edit: goal (share of the first snapshot's bytes)
+    "append 1% rows": 0.03,
+    "insert 1% fresh rows, middle": 0.03,
+    "insert 1% copied rows, middle": 0.03,
+    "insert 1% copied rows, kept index": 0.03,
+    "delete 1% scattered, kept index": 0.05,
+    "delete 1% scattered, reset_index": 0.03,
+    "change 100 random cells": 0.03,
+    "change a cell in 1% of rows": 0.05,
+    "add a float column": 0.03,  # plus the column's own bytes: set per frame
+    "drop a column": 0.03,
+    "reorder columns": 0.03,
+}
 
 
-def make_frame(rows: int, seed: int = 0) -> pd.DataFrame:
-    """16 float64 + 1 categorical + 1 string + 1 int column."""
+def make_frame(family: str, rows: int, seed: int = 0, start: int = 0) -> pd.DataFrame:
+    """One frame of ``family``; ``start`` numbers the ids of rows made for an edit."""
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({f"f{i}": rng.normal(size=rows) for i in range(16)})
-    frame["segment"] = pd.Categorical(rng.choice(["a", "b", "c", "d", "e"], rows))
-    frame["user"] = [f"user-{v}" for v in rng.integers(0, 1_000_000, rows)]
-    frame["id"] = np.arange(rows, dtype="int64")
-    return frame
+    if family in ("numeric", "string3", "categorical"):
+        frame = pd.DataFrame({f"f{i}": rng.normal(size=rows) for i in range(6)})
+        frame["id"] = np.arange(start, start + rows, dtype="int64")
+        if family in ("string3", "categorical"):
+            frame["colour"] = rng.choice(["red", "green", "blue"], rows)
+        if family == "categorical":
+            frame["segment"] = pd.Categorical(
+                rng.choice(list("abcde"), rows), categories=list("abcde")
+            )
+        return frame
+    if family == "strings_tz":
+        seconds = rng.integers(0, 10**9, rows)
+        return pd.DataFrame(
+            {
+                "user": [f"user-{v}" for v in rng.integers(0, 10**9, rows)],
+                "at": pd.to_datetime(seconds, unit="s")
+                .tz_localize("UTC")
+                .tz_convert("Europe/Paris"),
+                "amount": rng.normal(size=rows),
+            }
+        )
+    if family == "nullable":
+        score = pd.array(rng.integers(0, 100, rows), dtype="Int64")
+        score[rng.random(rows) < 0.2] = pd.NA
+        return pd.DataFrame(
+            {
+                "score": score,
+                "weight": np.where(rng.random(rows) < 0.2, np.nan, rng.normal(size=rows)),
+                "note": pd.Series(rng.choice(["ok", "late", None], rows), dtype=object),
+                "value": rng.normal(size=rows),
+            }
+        )
+    # low entropy: a few distinct rows, sorted, as in a frame of flags and codes
+    frame = pd.DataFrame(
+        {
+            "country": rng.choice(["no", "it", "pe", "ua"], rows),
+            "flag": rng.random(rows) < 0.3,
+            "level": rng.integers(0, 5, rows).astype("int8"),
+        }
+    )
+    return frame.sort_values(["country", "level"], kind="stable", ignore_index=True)
 
 
+def edited_frames(family: str, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every edit of :data:`EDITS`, each made from ``frame``."""
+    rows = len(frame)
+    some, mid = rows // 100, rows // 2
+    rng = np.random.default_rng(2)
+    fresh = make_frame(family, some, seed=1, start=rows)
+    fresh.index = pd.RangeIndex(rows, rows + some)
+    copies = frame.sample(n=some, random_state=3)
+    gone = frame.index[rng.choice(rows, some, replace=False)]
+    cells = frame.copy()
+    for r, c in zip(rng.integers(0, rows, 100), rng.integers(0, frame.shape[1], 100), strict=True):
+        cells.iloc[int(r), int(c)] = fresh.iloc[int(r) % some, int(c)]
+    spread = frame.copy()
+    for r in rng.choice(rows, some, replace=False).tolist():
+        c = int(rng.integers(0, frame.shape[1]))
+        spread.iloc[r, c] = fresh.iloc[r % some, c]
+    return {
+        "append 1% rows": pd.concat([frame, fresh], ignore_index=True),
+        "insert 1% fresh rows, middle": pd.concat(
+            [frame.iloc[:mid], fresh, frame.iloc[mid:]], ignore_index=True
+        ),
+        "insert 1% copied rows, middle": pd.concat(
+            [frame.iloc[:mid], copies, frame.iloc[mid:]], ignore_index=True
+        ),
+        "insert 1% copied rows, kept index": pd.concat(
+            [frame.iloc[:mid], copies, frame.iloc[mid:]]
+        ),
+        "delete 1% scattered, kept index": frame.drop(index=gone),
+        "delete 1% scattered, reset_index": frame.drop(index=gone).reset_index(drop=True),
+        "change 100 random cells": cells,
+        "change a cell in 1% of rows": spread,
+        "add a float column": frame.assign(added=rng.normal(size=rows)),
+        "drop a column": frame.drop(columns=frame.columns[1]),
+        "reorder columns": frame[list(reversed(frame.columns))],
+    }
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+# -- one code version, in its own process --------------------------------------------------
+def measure(families: list[str], rows: int, work: Path) -> dict[str, Any]:
+    """Bytes and times of the jupyter_mlops importable here, for every family and edit."""
+    from jupyter_mlops.data.api import load, snapshot
+    from jupyter_mlops.data.maintenance import verify_store
+    from jupyter_mlops.data.store import SnapshotStore
+
+    out: dict[str, Any] = {}
+    for family in families:
+        frame = make_frame(family, rows)
+        store = str(work / family)
+        firsts, refs = [], []
+        for attempt in range(3):  # the first snapshot, each time into an empty store
+            target = store if attempt == 0 else str(work / f"{family}-again{attempt}")
+            t_first, ref = timed(lambda f=frame, t=target: snapshot(f, "t", store=t))
+            firsts.append(t_first)
+            refs.append(ref)
+        first = refs[0]
+        t_load, back = timed(lambda s=store: load("t@v1", store=s), repeat=3)
+        pd.testing.assert_frame_equal(back, frame, check_exact=True)
+        edits: dict[str, Any] = {}
+        goals = dict(EDITS)
+        for case, edited in edited_frames(family, frame).items():
+            snapshot(frame, "t", store=store)  # relative to the original: stores nothing
+            t_edit, ref = timed(lambda e=edited, s=store: snapshot(e, "t", store=s))
+            t_back, back = timed(lambda v=ref.version, s=store: load(f"t@v{v}", store=s))
+            pd.testing.assert_frame_equal(back, edited, check_exact=True)
+            if case == "add a float column":  # its goal: what the new column costs alone
+                alone = snapshot(edited[["added"]], "a", store=str(work / f"{family}-alone"))
+                goals[case] = 1.03 * alone.bytes_stored / first.bytes_stored
+            edits[case] = {
+                "share": ref.bytes_stored / first.bytes_stored,
+                "s": t_edit,
+                "load": t_back,
+                "goal": goals[case],
+            }
+        report = verify_store(SnapshotStore(store))
+        out[family] = {
+            "first_s": min(firsts),
+            "first_bytes": first.bytes_stored,
+            "load_s": t_load,
+            "edits": edits,
+            "verify_ok": report.ok,
+        }
+    return out
+
+
+def run_version(src: Path, families: list[str], rows: int) -> dict[str, Any]:
+    """:func:`measure` with ``src`` first on the import path, in a fresh interpreter."""
+    with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as tmp:
+        result = Path(tmp) / "result.json"
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                str(result),
+                "--rows",
+                str(rows),
+                "--families",
+                ",".join(families),
+                "--work",
+                tmp,
+            ],
+            check=True,
+            env=env,
+        )
+        data: dict[str, Any] = json.loads(result.read_text())
+        return data
+
+
+def source_of(ref: str, into: Path) -> Path | None:
+    """``src/`` of git ref ``ref``, extracted into ``into``; None when git cannot give it."""
+    archive = into / "src.tar"
+    try:
+        with archive.open("wb") as fh:
+            subprocess.run(["git", "-C", str(REPO), "archive", ref, "src"], check=True, stdout=fh)
+    except (subprocess.SubprocessError, OSError) as exc:
+        print(f"'before' column skipped: cannot extract {ref} ({exc})")
+        return None
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+# -- DVC -------------------------------------------------------------------------------------
 def dvc_binary() -> Path | None:
     """DVC in a cached venv, installed on first use; None when that fails."""
     exe = CACHE / "dvc-venv" / "bin" / "dvc"
@@ -77,176 +266,133 @@ class Dvc:
         self._run("add", "-q", self.file.name)
         return time.perf_counter() - start
 
-    def add(self) -> float:
-        start = time.perf_counter()
-        self._run("add", "-q", self.file.name)
-        return time.perf_counter() - start
-
     def cache_bytes(self) -> int:
         cache = self.root / ".dvc" / "cache"
         return sum(p.stat().st_size for p in cache.rglob("*") if p.is_file())
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    best, value = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, value
-
-
-def edits(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The edited versions: appends, changed cells, inserts and a scattered filter."""
-    rows = len(frame)
-    extra, inserted, kept = (make_frame(rows // 100, seed=s) for s in (1, 3, 4))
-    for added in (extra, inserted, kept):  # each case its own new rows: none is stored yet
-        added["id"] += rows
-    rng = np.random.default_rng(2)
-    changed = frame.copy()
-    for r, c in zip(rng.integers(0, rows, 100), rng.integers(0, 16, 100), strict=True):
-        changed.iat[int(r), int(c)] = 123.456
-    mid = rows // 2
-    cut = frame["f3"].quantile(0.01)
-    return {
-        "append 1% rows": pd.concat([frame, extra], ignore_index=True),
-        "change 100 random cells": changed,
-        "insert 1% rows in the middle": pd.concat(
-            [frame.iloc[:mid], inserted, frame.iloc[mid:]], ignore_index=True
-        ),
-        "insert 1% rows, kept Int64 index": pd.concat([frame.iloc[:mid], kept, frame.iloc[mid:]]),
-        "drop 1% by a filter, kept index": frame[frame["f3"] > cut],
-        "drop 1% by a filter, reset_index": frame[frame["f3"] > cut].reset_index(drop=True),
-    }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=2_000_000)
-    args = parser.parse_args()
-    exe = dvc_binary()
-    frame = make_frame(args.rows)
-    print(
-        f"frame: {args.rows:,} rows x {frame.shape[1]} cols, "
-        f"{frame.memory_usage(deep=True).sum() / 1e6:.0f} MB in memory; cpus={os.cpu_count()}"
-    )
-    work = Path(tempfile.mkdtemp(prefix="bench-snapshots-"))
-    try:
-        rows = run_cases(frame, work, exe)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print_table(rows)
-
-
-def run_cases(frame: pd.DataFrame, work: Path, exe: Path | None) -> list[tuple[str, ...]]:
-    store = str(work / "store")
-    dvc = Dvc(exe, work / "dvc") if exe else None
-    out: list[tuple[str, ...]] = []
-
-    t_first, first = timed(lambda: snapshot(frame, "train", store=store))
-    t_pq, _ = timed(lambda: frame.to_parquet(work / "once.parquet", compression="zstd"))
-    t_dvc_first = dvc.write_and_add(frame) if dvc else float("nan")
-    dvc_first_bytes = dvc.cache_bytes() if dvc else 0
-    budget = 1.2 * t_dvc_first if dvc else 1.2 * t_pq
-    out.append(
-        (
-            "first snapshot",
-            f"{t_first:.2f} s, {first.bytes_stored / 1e6:.0f} MB",
-            f"{t_dvc_first:.2f} s, {dvc_first_bytes / 1e6:.0f} MB (parquet+add)",
-            f"{t_first / t_dvc_first:.2f}x" if dvc else "-",
-            "<= 1.2x parquet+dvc add",
-            _ok(t_first <= budget),
-        )
-    )
-
-    t_same, same = timed(lambda: snapshot(frame, "train", store=store), repeat=3)
-    t_dvc_same = min(dvc.add() for _ in range(3)) if dvc else float("nan")
-    out.append(
-        (
-            "re-snapshot unchanged",
-            f"{t_same:.2f} s, {same.bytes_stored} B new",
-            f"{t_dvc_same:.2f} s (dvc add)",
-            f"{t_same / t_dvc_same:.2f}x" if dvc else "-",
-            "<= 0.5 s, 0 B",
-            _ok(t_same <= 0.5 and same.bytes_stored == 0),
-        )
-    )
-
-    goals = {
-        "append 1% rows": 0.03,
-        "change 100 random cells": 0.05,
-        "insert 1% rows in the middle": 0.03,
-        "insert 1% rows, kept Int64 index": 0.03,
-        "drop 1% by a filter, kept index": 0.05,
-        "drop 1% by a filter, reset_index": 0.05,
-    }
-    versions = {}
-    for case, edited in edits(frame).items():
-        snapshot(frame, "train", store=store)  # the edit is relative to the original
-        t_ours, ref = timed(lambda e=edited: snapshot(e, "train", store=store))
-        versions[case] = ref.version
-        ours = ref.bytes_stored / first.bytes_stored
-        theirs = "-"
-        if dvc:
+def measure_dvc(exe: Path, families: list[str], rows: int, work: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for family in families:
+        frame = make_frame(family, rows)
+        dvc = Dvc(exe, work / f"dvc-{family}")
+        t_first = dvc.write_and_add(frame)
+        first = dvc.cache_bytes()
+        parquet = work / f"{family}.parquet"
+        frame.to_parquet(parquet, compression="zstd")
+        t_read, _ = timed(lambda p=parquet: pd.read_parquet(p), repeat=3)
+        edits = {}
+        for case, edited in edited_frames(family, frame).items():
             before = dvc.cache_bytes()
-            t_dvc = dvc.write_and_add(edited)
-            grown = (dvc.cache_bytes() - before) / dvc_first_bytes
-            theirs = f"{grown:.1%} new ({t_dvc:.1f} s)"
-        out.append(
-            (
-                case,
-                f"{ours:.2%} new ({t_ours:.1f} s)",
-                theirs,
-                "-",
-                f"<= {goals[case]:.0%}",
-                _ok(ours <= goals[case]),
-            )
-        )
-
-    t_load, back = timed(lambda: load("train@v1", store=store), repeat=3)
-    t_read, _ = timed(lambda: pd.read_parquet(work / "once.parquet"), repeat=3)
-    pd.testing.assert_frame_equal(back, frame, check_exact=True)
-    out.append(_load_row("load a version", t_load, t_read))
-    case = "drop 1% by a filter, kept index"
-    filtered = edits(frame)[case]
-    t_sel, back = timed(lambda: load(f"train@v{versions[case]}", store=store), repeat=3)
-    pd.testing.assert_frame_equal(back, filtered, check_exact=True)
-    out.append(_load_row("load the filtered version (row masks)", t_sel, t_read))
-    t_verify, report = timed(lambda: verify_store(SnapshotStore(store)))
-    assert report.ok, report
-    out.append(
-        (
-            "verify the whole store",
-            f"{t_verify:.2f} s ({report.blobs_checked} blobs, {report.derived_checked} derived)",
-            "-",
-            "-",
-            "OK",
-            _ok(report.ok),
-        )
-    )
+            dvc.write_and_add(edited)
+            edits[case] = (dvc.cache_bytes() - before) / first
+        out[family] = {"first_s": t_first, "read_s": t_read, "edits": edits}
     return out
 
 
-def _load_row(case: str, ours: float, read: float) -> tuple[str, ...]:
-    return (
-        case,
-        f"{ours:.2f} s",
-        f"{read:.2f} s (read_parquet)",
-        f"{ours / read:.2f}x",
-        "<= 1.5x",
-        _ok(ours <= 1.5 * read),
-    )
+# -- the table -------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--before", default="main", help="git ref to compare with ('' for none)")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    families = [f for f in args.families.split(",") if f]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        parser.error(f"unknown families {', '.join(unknown)}; choose from {', '.join(FAMILIES)}")
+    if args.measure:  # a child process: one code version
+        result = measure(families, args.rows, Path(args.work))
+        Path(args.measure).write_text(json.dumps(result))
+        return
+
+    print(f"{args.rows:,} rows per frame; families: {', '.join(families)}; cpus={os.cpu_count()}")
+    with tempfile.TemporaryDirectory(prefix="bench-snapshots-") as tmp:
+        work = Path(tmp)
+        old_src = source_of(args.before, work) if args.before else None
+        before = run_version(old_src, families, args.rows) if old_src else None
+        now = run_version(REPO / "src", families, args.rows)
+        exe = dvc_binary()
+        dvc = measure_dvc(exe, families, args.rows, work) if exe else None
+    print_tables(families, now, before, dvc, args.before)
 
 
 def _ok(flag: bool) -> str:
     return "yes" if flag else "NO"
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("case", "jupyter-mlops", "DVC / baseline", "ratio", "goal", "met")
+def print_tables(
+    families: list[str],
+    now: dict[str, Any],
+    before: dict[str, Any] | None,
+    dvc: dict[str, Any] | None,
+    ref: str,
+) -> None:
+    was = f"before ({ref})"
+    rows: list[tuple[str, ...]] = []
+    for family in families:
+        ours, old = now[family], before[family] if before else None
+        theirs = dvc[family] if dvc else None
+        for case in EDITS:
+            share, goal = ours["edits"][case]["share"], ours["edits"][case]["goal"]
+            rows.append(
+                (
+                    family,
+                    case,
+                    f"{share:.2%} ({ours['edits'][case]['s']:.2f} s)",
+                    f"{old['edits'][case]['share']:.2%}" if old else "-",
+                    f"{theirs['edits'][case]:.1%}" if theirs else "-",
+                    f"<= {goal:.1%}" if case == "add a float column" else f"<= {goal:.0%}",
+                    _ok(share <= goal),
+                )
+            )
+    _table(("frame", "1% edit", "new bytes", was, "DVC", "goal", "met"), rows)
+
+    rows = []
+    for family in families:
+        ours, old = now[family], before[family] if before else None
+        theirs = dvc[family] if dvc else None
+        first_ratio = ours["first_s"] / old["first_s"] if old else float("nan")
+        load_ratio = ours["load_s"] / old["load_s"] if old else float("nan")
+        rows.append(
+            (
+                family,
+                f"{ours['first_bytes'] / 1e6:.1f} MB",
+                f"{ours['first_s']:.2f} s",
+                f"{old['first_s']:.2f} s" if old else "-",
+                f"{first_ratio:.2f}x",
+                f"{theirs['first_s']:.2f} s" if theirs else "-",
+                f"{ours['load_s']:.2f} s",
+                f"{old['load_s']:.2f} s" if old else "-",
+                f"{load_ratio:.2f}x",
+                f"{theirs['read_s']:.2f} s" if theirs else "-",
+                _ok(ours["verify_ok"] and (not old or (first_ratio <= 1.1 and load_ratio <= 1.1))),
+            )
+        )
+    _table(
+        (
+            "frame",
+            "stored",
+            "first snapshot",
+            was,
+            "ratio",
+            "parquet+dvc add",
+            "load v1",
+            was,
+            "ratio",
+            "read_parquet",
+            "no regression",
+        ),
+        rows,
+    )
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    print("\n" + line + "\n" + "-|-".join("-" * w for w in widths))
+    print("\n" + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 

@@ -33,6 +33,8 @@ __all__ = ["Derivation", "NewVersion", "derive"]
 #: old rows a matched run may skip (deleted rows) and rounds of extension
 _MAX_SKIP = 3
 _ROUNDS = 8
+#: rows a resumed run needs (unless it reaches the next matched row)
+_MIN_RESUMED = 8
 #: a chunk needing more runs than this is interleaved by an order blob (a manifest stays small)
 MAX_PIECES = 32
 
@@ -498,6 +500,14 @@ def _extend(match: np.ndarray, old: np.ndarray, new: np.ndarray, skip: int = 0) 
     # a row joins its run only when every row between the run's end and it joined too
     broken = np.maximum.accumulate(np.where(~matched & ~ok, index, -1))
     take = np.flatnonzero(ok & (broken < last))
+    if skip and len(take):
+        # a run resumed past skipped rows must be long or close its gap: in low-entropy
+        # data short runs agree by chance, and a misaligned run splits a chunk into many
+        ahead = np.minimum.accumulate(np.where(matched, index, n)[::-1])[::-1]
+        runs_at, starts, sizes = np.unique(last[take], return_index=True, return_counts=True)
+        closes = runs_at + sizes + 1 == ahead[take[starts + sizes - 1]]
+        keep = (sizes >= _MIN_RESUMED) | closes
+        take = take[np.repeat(keep, sizes)]
     if len(take):
         # two runs reaching the same old row: the first keeps it
         _, first = np.unique(guess[take], return_index=True)
