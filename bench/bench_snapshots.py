@@ -395,11 +395,11 @@ def print_tables(
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Print a Markdown table, columns padded to line up."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print("\n" + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+    print()
+    for line in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
 
 
 if __name__ == "__main__":

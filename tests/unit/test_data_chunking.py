@@ -32,6 +32,19 @@ def test_boundaries_resynchronise_after_an_insert() -> None:
     assert after <= new  # every old boundary past the edit comes back, shifted
 
 
+def test_low_entropy_rows_still_cut_by_content() -> None:
+    """Rows of three distinct values: boundaries still resynchronise after an insert."""
+    values = np.random.default_rng(4).integers(0, 2**63, 3, dtype=np.uint64)
+    rng = np.random.default_rng(5)
+    base = values[rng.integers(0, 3, 60_000)]
+    inserted = np.concatenate([base[:20_000], values[rng.integers(0, 3, 500)], base[20_000:]])
+    sizes = np.diff([0, *boundaries(base, 256)])
+    assert 150 < sizes.mean() < 450  # neither every third row nor the maximum length
+    old = {e for e in boundaries(base, 256) if e > 22_000}
+    new = {e - 500 for e in boundaries(inserted, 256) if e > 20_500}
+    assert old <= new
+
+
 def test_constant_rows_fall_back_to_maximum_chunks() -> None:
     ends = boundaries(np.full(10_000, 12345, dtype=np.uint64), 256)
     assert np.diff([0, *ends]).max() <= 1024
