@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 import jupyter_mlops as mlops
+from jupyter_mlops.testing.processes import wait_until
 from tests.serving import metrics, register_wine, score, serving, wine
 
 pytestmark = pytest.mark.integration
@@ -64,3 +66,36 @@ def test_promotion_switches_version_without_failed_requests(store: Any, tmp_path
     assert m[f'mlops_model_version_info{{alias="production",model="wine",version="{second}"}}'] == 1
     assert not any(k.startswith("mlops_model_version_info") and 'version="1"' in k for k in m)
     assert "production moved: now serving wine version 2" in (tmp_path / "serve.log").read_text()
+
+
+def test_following_to_a_version_without_snapshot_serves_it(store: Any, tmp_path: Path) -> None:
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    register_wine(n_estimators=5)
+    X, y = wine()
+    clf = GradientBoostingClassifier(n_estimators=3, random_state=1).fit(X, y)
+    with mlops.start_run():  # no snapshot: nothing to measure drift against of its own
+        mlops.register_model(clf, "wine", example=X.head(), alias="candidate")
+    args = ["wine@production", "--follow-alias", "--monitor", "--interval", "0.3"]
+    with serving(store.root, args, tmp_path / "serve.log") as base:
+        assert score(base, X.sample(5))[2] == "1"
+        mlops.gate("wine@candidate", promote="production")
+        wait_until(lambda: score(base, X.sample(5))[2] == "2", "the switch to version 2", 120)
+        for start in range(0, 60, 20):
+            score(base, X.sample(20, random_state=start))
+        m = wait_until(
+            lambda: (
+                not math.isnan((mm := metrics(base)).get("mlops_drift_share_drifted", math.nan))
+                and mm
+            ),
+            "drift against the previous version's snapshot",
+            120,
+        )
+        assert m["mlops_drift_available"] == 1
+    log = (tmp_path / "serve.log").read_text()
+    assert (
+        log.count("version 2 has no training snapshot: drift compares against version 1's "
+                  "(wine-train@v1)") == 1
+    )  # fmt: skip
+    assert "production moved: now serving wine version 2" in log
+    assert "monitoring:" not in log  # no error repeated every round

@@ -72,6 +72,23 @@ def add_commands(sub: Any) -> None:
         "--max-body", type=int, default=32 * 1024 * 1024, metavar="BYTES",
         help="largest request body accepted; larger ones get 413 (33554432)",
     )  # fmt: skip
+    p.add_argument("--challenger", metavar="ALIAS|VERSION", help="a version to try on live traffic")
+    p.add_argument(
+        "--mode", choices=("shadow", "canary"),
+        help="shadow: the challenger scores every request unseen; canary: it answers a share",
+    )  # fmt: skip
+    p.add_argument(
+        "--canary-share", type=float, default=0.1, metavar="F",
+        help="share of requests the canary answers, hashed on the request id (0.1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--promote-when", metavar="EXPR",
+        help='move the alias to the challenger when true, e.g. "challenger.labels >= 500"',
+    )  # fmt: skip
+    p.add_argument(
+        "--rollback-when", metavar="EXPR",
+        help='stop the challenger and alert when true: "challenger.error_rate > 0.02"',
+    )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)
 
@@ -135,6 +152,8 @@ def _serve(args: argparse.Namespace) -> int:
         run_schedule=args.run_schedule, interval=args.interval,
         prediction_log=not args.no_log, log_limit=args.log_limit,
         feedback_window=args.feedback_window, token=args.token, max_body=args.max_body,
+        challenger=args.challenger, mode=args.mode, canary_share=args.canary_share,
+        promote_when=args.promote_when, rollback_when=args.rollback_when,
     )  # fmt: skip
     served = prepare(options)
     print(served.banner, flush=True)

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, MlopsError, NotFound
 from ..tracking.mlflow_bridge.store import mlflow_errors, translate
-from .gates import Beat, GateReport, Threshold, evaluate
+from .gates import Beat, Check, GateReport, Threshold, evaluate
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-__all__ = ["AUDIT_PREFIX", "audit_trail", "run_gates", "source_metrics"]
+__all__ = ["AUDIT_PREFIX", "audit_trail", "record_rollback", "run_gates", "source_metrics"]
 
 AUDIT_PREFIX = "mlops.audit."
 #: registered models named so are promotion locks (held for the moment of a promotion)
@@ -60,8 +60,14 @@ def run_gates(
     promote_to: str | None = None,
     *,
     action: str = "promote",
+    expect_from: str | None = None,
+    note: str = "",
 ) -> GateReport:
     """Evaluate gates on ``ref``; when ``promote_to`` is given, move that alias if all pass.
+
+    ``expect_from`` makes the move conditional on the alias still pointing at that
+    version (the one the evidence was gathered against); ``note`` is the audit
+    record's reason for a promotion that passed.
 
     A promotion is compare-and-set: it holds the model's promotion lock while it
     reads the holder, evaluates the gates against it and moves the alias, so two
@@ -80,10 +86,16 @@ def run_gates(
         report = _evaluate(client, candidate, requirements, beat)
         previous = _holder(client, candidate.name, promote_to)
         report.previous = str(previous.version) if previous is not None else None
+        if expect_from is not None and report.previous != expect_from:
+            moved = Check(
+                f"{promote_to} still on version {expect_from}", None, None, False,
+                f"{promote_to} is on version {report.previous} now",
+            )  # fmt: skip
+            report.checks.append(moved)
         if report.passed:
             _move_alias(client, candidate.name, promote_to, str(candidate.version))
             report.promoted_to = promote_to
-        _record(client, candidate, promote_to, report, action)
+        _record(client, candidate, promote_to, report, action, note)
     return report
 
 
@@ -173,7 +185,12 @@ def _user() -> str:
 
 
 def _record(
-    client: MlflowClient, version: ModelVersion, alias: str, report: GateReport, action: str
+    client: MlflowClient,
+    version: ModelVersion,
+    alias: str,
+    report: GateReport,
+    action: str,
+    note: str = "",
 ) -> None:
     now = time.time()
     entry = {
@@ -187,10 +204,28 @@ def _record(
             {"check": c.check, "value": c.value, "threshold": c.threshold, "passed": c.passed}
             for c in report.checks
         ],
-        "reason": report.failure_text(),
+        "reason": report.failure_text() if not report.passed else note,
     }
     key = f"{AUDIT_PREFIX}{int(now * 1000):013d}.{uuid.uuid4().hex[:8]}"
     with mlflow_errors(f"record the promotion on {version.name}/{version.version}"):
+        client.set_model_version_tag(version.name, str(version.version), key, json.dumps(entry))
+
+
+def record_rollback(client: MlflowClient, version: ModelVersion, alias: str, reason: str) -> None:
+    """Record in the audit trail that ``version``, on trial against ``alias``, was rolled back."""
+    now = time.time()
+    entry: dict[str, Any] = {
+        "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
+        "user": _user(),
+        "action": "rollback",
+        "alias": alias,
+        "from_version": None,
+        "result": "rolled back",
+        "gates": [],
+        "reason": reason,
+    }
+    key = f"{AUDIT_PREFIX}{int(now * 1000):013d}.{uuid.uuid4().hex[:8]}"
+    with mlflow_errors(f"record the rollback on {version.name}/{version.version}"):
         client.set_model_version_tag(version.name, str(version.version), key, json.dumps(entry))
 
 

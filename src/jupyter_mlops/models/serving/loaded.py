@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...errors import InvalidInput
 from ...tracking.api import tracker
 from ..loading import load_version, model_copy
 from ..monitor import training_reference
@@ -40,6 +41,8 @@ class Loaded:
     input_schema: Any
     reference_name: str | None
     reference: Any
+    #: how drift is measured when the version has no training snapshot of its own
+    reference_note: str | None = None
 
     @property
     def number(self) -> str:
@@ -47,25 +50,41 @@ class Loaded:
         return str(self.version.version)
 
 
-def load(version: ModelVersion, *, monitor: bool) -> Loaded:
+def load(version: ModelVersion, *, monitor: bool, fallback: Loaded | None = None) -> Loaded:
     """Load ``version`` (and with ``monitor`` its training snapshot).
+
+    With ``fallback`` (the version served until now), a version without training
+    snapshot is still loaded: drift then compares against the fallback's
+    snapshot, or is unavailable when it had none (``reference_note`` says which).
 
     Raises
     ------
     InvalidInput
-        With ``monitor``, when the version has no training snapshot to compare with.
+        With ``monitor`` and no ``fallback``, when the version has no training snapshot.
     """
     t = tracker()
     with model_copy(t.client, version, t.settings.tracking_uri) as path:
         model = load_version(path, "pyfunc")
     schema = model.metadata.get_input_schema()
-    name, frame = None, None
+    name, frame, note = None, None, None
     if monitor:
         from ...data import api as data_api
 
-        name = training_reference(t.client, version)
-        frame = _inputs_only(data_api.load(name), schema)
-    return Loaded(version, model, schema, name, frame)
+        try:
+            name = training_reference(t.client, version)
+        except InvalidInput:
+            if fallback is None:
+                raise
+            name, frame = fallback.reference_name, fallback.reference
+            note = (
+                f"version {version.version} has no training snapshot: drift compares against "
+                f"version {fallback.number}'s ({name})"
+                if name
+                else f"version {version.version} has no training snapshot: drift is unavailable"
+            )
+        else:
+            frame = _inputs_only(data_api.load(name), schema)
+    return Loaded(version, model, schema, name, frame, note)
 
 
 def _inputs_only(frame: Any, schema: Any) -> Any:

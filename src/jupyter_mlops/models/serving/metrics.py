@@ -69,6 +69,11 @@ class ServeMetrics:
         self.share_drifted = Gauge(
             "mlops_drift_share_drifted", "Share of features drifted over the window", registry=r
         )
+        self.drift_available = Gauge(
+            "mlops_drift_available",
+            "1 while the served version has a training snapshot to measure drift against",
+            registry=r,
+        )
         self.feature_drift = Gauge(
             "mlops_feature_drift", "Per-feature drift over the window (psi, statistic, p_value)",
             ["feature", "stat"], registry=r,
@@ -99,6 +104,17 @@ class ServeMetrics:
             "mlops_feedback_unknown_labels_total",
             "Labels received for ids the prediction log does not hold",
             ["model"],
+            registry=r,
+        )
+        self.rollout = Gauge(
+            "mlops_rollout_state",
+            "1 for the challenger's state: running, promoted, rolled_back or refused",
+            ["version", "state"],
+            registry=r,
+        )
+        self.shadow_dropped = Counter(
+            "mlops_shadow_dropped",
+            "Requests the shadow challenger could not keep up with",
             registry=r,
         )
         ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes
@@ -151,7 +167,14 @@ class ServeMetrics:
             for stat in ("psi", "statistic", "p_value")
         }
         _replace(self.feature_drift, values)
+        self.drift_available.set(1)
         self.share_drifted.set(report.share_drifted)  # last: a scrape seeing it sees the rest
+
+    def drift_unavailable(self) -> None:
+        """No snapshot to compare with: drift figures are NaN and ``mlops_drift_available`` 0."""
+        self.drift_available.set(0)
+        self.share_drifted.set(math.nan)
+        _replace(self.feature_drift, {})
 
     def set_alert(self, expression: str, active: bool, fired: bool = False) -> None:
         """Show whether ``expression`` is in an episode (and count it when it just fired)."""
@@ -191,6 +214,10 @@ class ServeMetrics:
             )
 
         return {"requests_total": total(self.requests), "rows_scored_total": total(self.rows)}
+
+    def set_rollout(self, version: str, state: str) -> None:
+        """Show the challenger ``version`` in ``state`` (the previous state disappears)."""
+        _replace(self.rollout, {(version, state): 1.0})
 
     def set_feedback(self, model: str, performance: Any, unknown: int) -> None:
         """Publish live performance (``prediction_log.VersionPerformance`` list)."""

@@ -23,6 +23,9 @@ from .alerts import Alert, AlertState, parse_alerts
 from .app import DEFAULT_MAX_BODY, ServeState, build_app
 from .loaded import Loaded, freeze_heap, load
 from .notify import AlertContext
+from .rollout import Rollout
+from .rollout_rules import Rule, parse_rule
+from .shadow import Shadow
 from .window import Window
 
 __all__ = ["ServeOptions", "Served", "prepare", "serve"]
@@ -47,6 +50,11 @@ class ServeOptions:
     feedback_window: int = DEFAULT_WINDOW
     token: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    challenger: str | None = None
+    mode: str | None = None
+    canary_share: float = 0.1
+    promote_when: str | None = None
+    rollback_when: str | None = None
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Served:
     options: ServeOptions
     state: ServeState
     alerts: list[Alert]
+    rules: tuple[Rule | None, Rule | None] = (None, None)
 
     @property
     def url(self) -> str:
@@ -66,7 +75,12 @@ class Served:
     def banner(self) -> str:
         """The first line the command prints."""
         v = self.state.current.version
-        return f"serving {v.name} version {v.version} at {self.url}"
+        line = f"serving {v.name} version {v.version} at {self.url}"
+        challenger = self.state.challenger
+        if challenger is not None:
+            share = f" {self.state.canary_share:.0%}" if self.state.mode == "canary" else ""
+            line += f"; challenger version {challenger.number} ({self.state.mode}{share})"
+        return line
 
 
 def _check(o: ServeOptions) -> list[Alert]:
@@ -81,7 +95,7 @@ def _check(o: ServeOptions) -> list[Alert]:
         url = urlparse(o.webhook)
         if url.scheme not in ("http", "https") or not url.netloc:
             raise InvalidInput(f"--webhook must be an http(s) URL, got {o.webhook!r}")
-    if (o.webhook or o.run_schedule) and not alerts:
+    if (o.webhook or o.run_schedule) and not alerts and not o.rollback_when:
         raise InvalidInput('--webhook and --run-schedule act on alerts: add --alert "EXPR"')
     if o.follow_alias and parse_ref(o.ref).alias is None:
         raise InvalidInput(f"--follow-alias needs NAME@ALIAS, got {o.ref!r}")
@@ -115,16 +129,72 @@ def check_schedule(name: str) -> None:
 def prepare(o: ServeOptions) -> Served:
     """Check ``o``, resolve and load the version (and its training snapshot with ``--monitor``)."""
     alerts = _check(o)
+    rules = _check_rollout(o)
     client = tracker().client
     ref = parse_ref(o.ref)
     loaded: Loaded = load(resolve(client, ref), monitor=o.monitor)
+    challenger = _challenger(o, loaded)
     _monitoring_experiment(loaded)
     state = ServeState(loaded, ref.alias or "", Window(o.window), token=o.token)
     state.max_body = o.max_body
+    if challenger is not None:
+        state.challenger, state.mode, state.canary_share = challenger, o.mode, o.canary_share
+        state.metrics.set_rollout(challenger.number, "running")
     if o.prediction_log:
         state.log = open_log(loaded.version.name, limit=o.log_limit)
     state.metrics.serving(loaded.version.name, state.alias, loaded.number)
-    return Served(o, state, alerts)
+    if o.monitor:
+        state.metrics.drift_available.set(1 if loaded.reference is not None else 0)
+    return Served(o, state, alerts, rules)
+
+
+_MODES = ("shadow", "canary")
+
+
+def _check_rollout(o: ServeOptions) -> tuple[Rule | None, Rule | None]:
+    """Check the challenger options; parse ``--promote-when`` and ``--rollback-when``."""
+    if o.challenger is None:
+        for flag, value in (("--mode", o.mode), ("--promote-when", o.promote_when),
+                            ("--rollback-when", o.rollback_when)):  # fmt: skip
+            if value is not None:
+                raise InvalidInput(f"{flag} needs a challenger: add --challenger ALIAS|VERSION")
+        return None, None
+    if o.mode not in _MODES:
+        raise InvalidInput(
+            f"--challenger needs --mode shadow or --mode canary, got {o.mode or 'none'}"
+        )
+    if not 0 < o.canary_share <= 1:
+        raise InvalidInput(f"--canary-share must be in (0, 1], got {o.canary_share}; e.g. 0.1")
+    promote = parse_rule("--promote-when", o.promote_when) if o.promote_when else None
+    rollback = parse_rule("--rollback-when", o.rollback_when) if o.rollback_when else None
+    if promote is not None and parse_ref(o.ref).alias is None:
+        raise InvalidInput(f"--promote-when moves an alias: serve NAME@ALIAS, got {o.ref!r}")
+    for rule in (promote, rollback):
+        uses_labels = rule is not None and any(
+            n.split(".")[1] not in _REQUEST_FIGURES for n in rule.names()
+        )
+        if uses_labels and not o.prediction_log:
+            raise InvalidInput(f"{rule.option} uses live labels, which --no-log turns off")  # type: ignore[union-attr]
+    return promote, rollback
+
+
+_REQUEST_FIGURES = ("error_rate", "p50_ms", "p99_ms", "requests")
+
+
+def _challenger(o: ServeOptions, champion: Loaded) -> Loaded | None:
+    """Load the ``--challenger`` (an alias or a version number of the served model)."""
+    if o.challenger is None:
+        return None
+    name = champion.version.name
+    text = o.challenger.strip()
+    ref = f"{name}/{text}" if text.isdigit() else f"{name}@{text}"
+    version = resolve(tracker().client, parse_ref(ref))
+    if str(version.version) == champion.number:
+        raise InvalidInput(
+            f"--challenger {text} is version {version.version}, the version being served; "
+            "name another version or alias"
+        )
+    return load(version, monitor=False)
 
 
 def _monitoring_experiment(loaded: Loaded) -> None:
@@ -165,11 +235,17 @@ def serve(served: Served) -> int:
     ctx = AlertContext(
         o.ref, served.state.alias, o.webhook, o.run_schedule, f"http://{o.host}:{o.port}"
     )
-    watcher = Watcher(
-        served.state, AlertState(served.alerts), ctx, interval=o.interval,
-        monitor=o.monitor, follow=o.follow_alias, feedback_window=o.feedback_window,
-    )  # fmt: skip
     state = served.state
+    promote, rollback = served.rules
+    rollout = None
+    if state.challenger is not None:
+        rollout = Rollout(state, ctx, promote, rollback)
+        if state.mode == "shadow":
+            state.shadow = Shadow(state)
+    watcher = Watcher(
+        state, AlertState(served.alerts), ctx, interval=o.interval, monitor=o.monitor,
+        follow=o.follow_alias, feedback_window=o.feedback_window, rollout=rollout,
+    )  # fmt: skip
     if state.log is not None:
         state.writer = LogWriter(state.log)
     if o.host not in ("127.0.0.1", "localhost", "::1") and o.token is None:
@@ -191,6 +267,8 @@ def serve(served: Served) -> int:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         watcher.stop()
+        if state.shadow is not None:
+            state.shadow.stop()
         if state.writer is not None:
             state.writer.close()  # every answer is in the log before the last refresh
         watcher.finish()

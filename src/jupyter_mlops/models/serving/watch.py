@@ -22,6 +22,7 @@ from .app import ServeState
 from .live_runs import LiveRuns
 from .loaded import Loaded, freeze_heap, load
 from .notify import AlertContext, fire
+from .rollout import Rollout
 
 __all__ = ["Watcher"]
 
@@ -32,7 +33,7 @@ class Watcher(threading.Thread):
     def __init__(
         self, state: ServeState, alerts: AlertState, ctx: AlertContext, *,
         interval: float, monitor: bool, follow: bool, threshold: float = 0.05,
-        feedback_window: int = 1000,
+        feedback_window: int = 1000, rollout: Rollout | None = None,
     ) -> None:  # fmt: skip
         super().__init__(name="mlops-serve-watch", daemon=True)
         self.state, self.alerts, self.ctx = state, alerts, ctx
@@ -51,6 +52,7 @@ class Watcher(threading.Thread):
         #: (version, role) -> the latest live performance
         self.performance: dict[tuple[str, str], Any] = {}
         self.live_runs = LiveRuns(state.current.version.name, ctx.ref)
+        self.rollout = rollout
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -85,6 +87,8 @@ class Watcher(threading.Thread):
             fire(self.ctx, self.state.current, alert, value, self._window, figures)
         for alert in self.alerts.alerts:
             self.state.metrics.set_alert(alert.text, alert.text in self.alerts.active)
+        if self.rollout is not None:
+            self.rollout.tick(self.performance, self._figures, self._window)
 
     def _refresh_window(self) -> None:
         window = self.state.window
@@ -154,6 +158,9 @@ class Watcher(threading.Thread):
         from ...data.drift import compute_drift
 
         loaded = self.state.current
+        if loaded.reference is None:
+            self.state.metrics.drift_unavailable()
+            return None
         try:
             columns = shared_columns(loaded.reference, rows)
         except MlopsError as exc:
@@ -170,7 +177,11 @@ class Watcher(threading.Thread):
         latest = client.get_model_version_by_alias(name, self.state.alias)
         if str(latest.version) == current.number:
             return
-        loaded = load(latest, monitor=self.monitor)  # in this thread: requests keep going
+        # in this thread: requests keep going; a version without training snapshot is served
+        # all the same, drift then says how it is measured (or that it is unavailable)
+        loaded = load(latest, monitor=self.monitor, fallback=current)
+        if loaded.reference_note:
+            _print(loaded.reference_note)
         self.state.current = loaded
         self.state.window.clear()
         self.state.metrics.serving(name, self.state.alias, loaded.number)
