@@ -6,7 +6,6 @@ true wine labels sent back late, twice and for ids nobody served.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -146,4 +145,3 @@ def test_feedback_api_takes_a_frame(store: Any) -> None:
     )
     assert result.to_dict() == {"received": 3, "stored": 2, "unknown": 0}
     assert open_log("wine").labelled("1", "champion")["label"].tolist() == [0, 0]
-    assert sys.modules.get("jupyter_mlops.models.serving.app") is None

@@ -26,7 +26,7 @@ from ..prediction_log import CHALLENGER, CHAMPION
 from ..promote import record_rollback, run_gates
 from .alerts import Alert
 from .app import ServeState
-from .loaded import freeze_heap
+from .loaded import Loaded, freeze_heap
 from .notify import AlertContext, fire
 from .rollout_rules import Rule
 
@@ -86,17 +86,17 @@ class Rollout:
             return
         figures = self.figures(performance, window)
         if self.rollback is not None and self.rollback.holds(figures):
-            self._roll_back(figures, drift_window)
+            self._roll_back(self.rollback, self.state.challenger, figures, drift_window)
         elif self.promote is not None and self.promote.holds(figures):
-            self._promote(figures)
+            self._promote(self.promote, self.state.challenger, figures)
 
-    def _promote(self, figures: Mapping[str, Mapping[str, float]]) -> None:
-        assert self.promote is not None
+    def _promote(
+        self, rule: Rule, challenger: Loaded, figures: Mapping[str, Mapping[str, float]]
+    ) -> None:
         state = self.state
-        champion, challenger = state.current, state.challenger
-        assert challenger is not None
+        champion = state.current
         name = champion.version.name
-        note = f"promoted by live {state.mode}: {self.promote.describe(figures)}"
+        note = f"promoted by live {state.mode}: {rule.describe(figures)}"
         report = run_gates(
             tracker().client, f"{name}/{challenger.number}", promote_to=state.alias,
             action=f"live {state.mode}", expect_from=champion.number, note=note,
@@ -119,14 +119,15 @@ class Rollout:
         _print(f"{state.alias} -> {name} version {challenger.number}: {note}")
 
     def _roll_back(
-        self, figures: Mapping[str, Mapping[str, float]], drift_window: tuple[Any, Any, Any]
+        self,
+        rule: Rule,
+        challenger: Loaded,
+        figures: Mapping[str, Mapping[str, float]],
+        drift_window: tuple[Any, Any, Any],
     ) -> None:
-        assert self.rollback is not None
         state = self.state
-        challenger = state.challenger
-        assert challenger is not None
         state.challenger_on = False  # no request goes to it from now on
-        reason = f"rolled back by live {state.mode}: {self.rollback.describe(figures)}"
+        reason = f"rolled back by live {state.mode}: {rule.describe(figures)}"
         self.outcome = "rolled back"
         state.metrics.set_rollout(challenger.number, "rolled_back")
         _print(f"challenger {challenger.version.name} version {challenger.number} {reason}")
@@ -134,7 +135,7 @@ class Rollout:
             record_rollback(tracker().client, challenger.version, state.alias, reason)
         except Exception as exc:
             _print(f"rollback: could not record it: {type(exc).__name__}: {exc}")
-        alert = Alert("rollback", ">", 0.0, f"rollback-when {self.rollback.text}")
+        alert = Alert("rollback", ">", 0.0, f"rollback-when {rule.text}")
         flat = {f"{side}.{k}": v for side, values in figures.items() for k, v in values.items()}
         fire(self.ctx, challenger, alert, 1.0, drift_window, flat)
 
