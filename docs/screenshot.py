@@ -50,6 +50,9 @@ def shoot(url: str, image: Path) -> None:
         picker.locator("option", has_text=EXPERIMENT).wait_for(state="attached", timeout=60_000)
         picker.select_option(label=EXPERIMENT)
         page.locator(".jp-mlops-runs .jp-mlops-run").first.wait_for(timeout=60_000)
+        # the pipeline's run unfolded in the sidebar too
+        for toggle in page.locator(".jp-mlops-runs").get_by_text("▸").all():
+            toggle.click()
         page.keyboard.press("Control+Shift+C")
         box = page.locator(".lm-CommandPalette-input")
         box.fill("MLOps: Runs table")
