@@ -32,6 +32,7 @@ import {
   MetricHistory
 } from './tokens';
 import { IRunsTable, IRunsTableQuery, ITableSource } from './tableTokens';
+import { IRunDiff, IRunDiffSource } from './diffTokens';
 
 const PREFIX = 'mlops/api/v1';
 
@@ -94,7 +95,7 @@ export async function requestAPI<T>(
 }
 
 /** The REST implementation of `IMlopsSource`. */
-export class RestSource implements IMlopsSource, IScheduleSource, ITableSource {
+export class RestSource implements IMlopsSource, IScheduleSource, ITableSource, IRunDiffSource {
   constructor(
     private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
@@ -140,6 +141,13 @@ export class RestSource implements IMlopsSource, IScheduleSource, ITableSource {
       params.push(['nested', 'true']);
     }
     return this._get<IRunsTable>('runs-table', params);
+  }
+
+  runDiff(a: string, b: string): Promise<IRunDiff> {
+    return this._get<IRunDiff>('run-diff', [
+      ['a', a],
+      ['b', b]
+    ]);
   }
 
   run(runId: string): Promise<IRunDetail> {

@@ -23,6 +23,7 @@ import { Panel, TabPanel, Widget } from '@lumino/widgets';
 import { ExtensionMissingError, RestSource } from './api';
 import { ArtifactDrive, artifactDocumentPath } from './artifactDrive';
 import { CompareWidget } from './compare';
+import { addRunDiffCommand } from './runDiffCommand';
 import { DataPanel } from './dataPanel';
 import { h } from './elements';
 import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
@@ -61,6 +62,7 @@ function sidebar(
   const runs = new RunsPanel(model, {
     openRun: (runId, name) => void app.commands.execute(CommandIDs.openRun, { runId, name }),
     compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds }),
+    diff: runIds => void app.commands.execute(CommandIDs.diffRuns, { runIds }),
     openTable: experimentIds => void app.commands.execute(RUNS_TABLE_COMMAND, { experimentIds })
   });
   const tabs = new TabPanel();
@@ -319,6 +321,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     );
     addCommands(app, source, tracker, features);
     addRunsTableCommand(app, source, model, mlopsIcon, palette);
+    addRunDiffCommand(app, source, mlopsIcon);
     const panel = sidebar(app, source, model, features, status => {
       if (statusBar) {
         addStatusItem(app, shell, statusBar, source, status);

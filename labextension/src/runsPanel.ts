@@ -17,6 +17,8 @@ import { IRunRow } from './tokens';
 export interface IRunsActions {
   openRun(runId: string, name: string): void;
   compare(runIds: string[]): void;
+  /** Open the Diff view of exactly two runs. */
+  diff?(runIds: string[]): void;
   /** Open the main-area runs table of these experiments. */
   openTable?(experimentIds: string[]): void;
 }
@@ -69,6 +71,12 @@ export class RunsPanel extends Widget {
     });
     this._compare = h('button', { className: 'jp-mlops-button jp-mlops-compare' }, 'Compare');
     this._compare.addEventListener('click', () => this._actions.compare([...this.model.selected]));
+    this._diff = h(
+      'button',
+      { className: 'jp-mlops-button jp-mlops-diff-runs', title: 'What changed between two runs' },
+      'Diff'
+    );
+    this._diff.addEventListener('click', () => this._actions.diff?.([...this.model.selected]));
     const refresh = h('button', { className: 'jp-mlops-button', title: 'Refresh now' }, 'Refresh');
     refresh.addEventListener('click', () => void this.model.poll.refresh());
     this._prev = h('button', { className: 'jp-mlops-button', title: 'Previous page' }, '‹');
@@ -97,6 +105,7 @@ export class RunsPanel extends Widget {
         'div',
         { className: 'jp-mlops-toolbar jp-mlops-footer' },
         this._compare,
+        this._diff,
         this._prev,
         this._pageLabel,
         this._next
@@ -131,6 +140,8 @@ export class RunsPanel extends Widget {
     this._pageLabel.textContent = `page ${m.page}`;
     this._compare.disabled = m.selected.size < 2;
     this._compare.textContent = `Compare (${m.selected.size})`;
+    this._diff.disabled = m.selected.size !== 2;
+    this._diff.hidden = !this._actions.diff;
     replaceChildren(this._table, this._renderTable(m.runs));
   }
 
@@ -277,6 +288,7 @@ export class RunsPanel extends Widget {
   private _experiment: HTMLSelectElement;
   private _filter: HTMLInputElement;
   private _compare: HTMLButtonElement;
+  private _diff: HTMLButtonElement;
   private _prev: HTMLButtonElement;
   private _next: HTMLButtonElement;
   private _pageLabel: HTMLSpanElement;

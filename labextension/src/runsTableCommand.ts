@@ -57,7 +57,8 @@ export function addRunsTableCommand(
         model,
         {
           openRun: (runId, name) => void app.commands.execute(CommandIDs.openRun, { runId, name }),
-          compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds })
+          compare: runIds => void app.commands.execute(CommandIDs.compareRuns, { runIds }),
+          diff: runIds => void app.commands.execute(CommandIDs.diffRuns, { runIds })
         },
         names.join(', ')
       );

@@ -17,6 +17,8 @@ import { Change, RunsTableModel } from './tableModel';
 export interface IRunsViewActions {
   openRun(runId: string, name: string): void;
   compare(runIds: string[]): void;
+  /** Open the Diff view of exactly two runs. */
+  diff?(runIds: string[]): void;
 }
 
 export class RunsTableView extends Widget {
@@ -52,6 +54,9 @@ export class RunsTableView extends Widget {
     this._compare = this._button('Compare', 'Compare the selected (or first brushed) runs', () =>
       this._actions.compare(this.model.compareIds())
     );
+    this._diff = this._button('Diff', 'What changed between the two selected runs', () =>
+      this._actions.diff?.(this.model.compareIds())
+    );
     this._clear = this._button('Clear brushes', 'Show every filtered run again', () =>
       this.model.clearBrushes()
     );
@@ -71,6 +76,7 @@ export class RunsTableView extends Widget {
         this._button('Refresh', 'Read the runs again', () => void this.model.refresh()),
         this._clear,
         this._compare,
+        this._diff,
         this._count
       ),
       this._error,
@@ -182,6 +188,8 @@ export class RunsTableView extends Widget {
     const ids = m.compareIds();
     this._compare.disabled = ids.length < 2;
     this._compare.textContent = `Compare (${ids.length})`;
+    this._diff.disabled = ids.length !== 2;
+    this._diff.hidden = !this._actions.diff;
   }
 
   private _renderPicker(): void {
@@ -224,6 +232,7 @@ export class RunsTableView extends Widget {
   private _columns: HTMLDetailsElement;
   private _count: HTMLSpanElement;
   private _compare: HTMLButtonElement;
+  private _diff: HTMLButtonElement;
   private _clear: HTMLButtonElement;
   private _error: HTMLDivElement;
   private _theme: MutationObserver;

@@ -16,6 +16,7 @@ export namespace CommandIDs {
   export const openSidebar = 'mlops:open-sidebar';
   export const openRun = 'mlops:open-run';
   export const compareRuns = 'mlops:compare-runs';
+  export const diffRuns = 'mlops:diff-runs';
   export const refresh = 'mlops:refresh';
   export const reproduceRun = 'mlops:reproduce-run';
   export const openArtifact = 'mlops:open-artifact';

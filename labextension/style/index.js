@@ -1,2 +1,3 @@
 import './base.css';
 import './table.css';
+import './diff.css';

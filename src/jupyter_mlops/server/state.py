@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
 __all__ = ["ServerState"]
+
+
+#: what the first run diff loads (cells, snapshots, their diff and drift)
+_DIFF_MODULES = (
+    "nbdime.diffing.notebooks",
+    "jupyter_mlops.tracking.diff.api",
+    "jupyter_mlops.data.api",
+    "jupyter_mlops.data.reader",
+    "jupyter_mlops.data.diff",
+    "jupyter_mlops.data.drift",
+    "scipy.stats",
+)
 
 
 @dataclass
@@ -54,12 +67,19 @@ class ServerState:
             return self._settings
 
     def warm_up(self) -> threading.Thread:
-        """Open the store in the background so the sidebar's first request is fast."""
+        """Open the store in the background so the sidebar's first request is fast.
+
+        Then load what the first run diff needs (nbdime, the data diff and drift), which
+        would otherwise cost that request seconds.
+        """
 
         def _open() -> None:
             # A failure is reported again, as JSON, on the first request.
             with contextlib.suppress(Exception):
                 _ = self.client
+            for module in _DIFF_MODULES:
+                with contextlib.suppress(Exception):
+                    importlib.import_module(module)
 
         thread = threading.Thread(target=_open, name="mlops-store-warm-up", daemon=True)
         thread.start()

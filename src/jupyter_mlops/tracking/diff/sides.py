@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
 
 from ...errors import InvalidInput, NotFound
 from ..mlflow_bridge.store import mlflow_errors
@@ -116,10 +117,15 @@ def run_side(client: MlflowClient, text: str) -> Side:
     )
     if note:
         side.notes.append(note)
-    with tempfile.TemporaryDirectory(prefix="mlops-diff-") as scratch:
-        manifest = _json_artifact(client, info.run_id, _MANIFEST, Path(scratch))
-        side.injected = dict(manifest.get("parameters") or {})
-        side.notebook_artifact, side.notebook = stored_notebook(client, info.run_id, scratch)
+    local = _local_root(info.artifact_uri)
+    if local is not None:  # read in place: MLflow's client resolves the run again per file
+        manifest = _json_file(local / _MANIFEST)
+        side.notebook_artifact, side.notebook = _local_notebook(local)
+    else:
+        with tempfile.TemporaryDirectory(prefix="mlops-diff-") as scratch:
+            manifest = _json_artifact(client, info.run_id, _MANIFEST, Path(scratch))
+            side.notebook_artifact, side.notebook = stored_notebook(client, info.run_id, scratch)
+    side.injected = dict(manifest.get("parameters") or {})
     side.env = _run_env(data.tags, manifest)
     return side
 
@@ -158,6 +164,34 @@ def _inputs(run: Run) -> list[dict[str, Any]]:
         ref = snapshot_ref(ds.source) if ds.source_type == SOURCE_TYPE else None
         rows.append({"name": ds.name, "digest": ds.digest, "ref": ref})
     return rows
+
+
+def _local_root(artifact_uri: str) -> Path | None:
+    """The run's artifact folder when the store keeps it on this machine."""
+    parsed = urlparse(artifact_uri or "")
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" and artifact_uri.startswith("/"):
+        return Path(artifact_uri)
+    return None
+
+
+def _json_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _local_notebook(root: Path) -> tuple[str | None, dict[str, Any] | None]:
+    """:func:`stored_notebook` for an artifact folder on this machine."""
+    for folder in (_OUTPUT_DIR, _INPUT_DIR):
+        for path in sorted((root / folder).glob("*.ipynb")):
+            doc = _json_file(path)
+            if doc and path.resolve().is_relative_to(root.resolve()):
+                return f"{folder}/{path.name}", doc
+    return None, None
 
 
 def _json_artifact(client: MlflowClient, run_id: str, name: str, into: Path) -> dict[str, Any]:
