@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo lab test lint typecheck pytest bench docs clean labextension jstest jslint chromium
-.PHONY: test-services pytest-team
+.PHONY: test-services pytest-team test-compat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,7 +98,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-test: lint typecheck labextension jslint jstest chromium pytest pytest-team docs
+# The compatibility matrix: the tests marked `compat` again in uv-made environments at both
+# ends of the supported MLflow range and on pandas 2.2 and 3 (scripts/test_compat.py, .compat/).
+test-compat: $(VENV)/.installed-test
+	$(BIN)/python scripts/test_compat.py
+
+test: lint typecheck labextension jslint jstest chromium pytest pytest-team test-compat docs
 
 # The documentation site, strictly: a broken link or anchor, a page missing from the nav or a
 # stale generated page fails. The examples are executed once, then only when they change.

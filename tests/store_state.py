@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 #: tags that change with time alone (liveness), not with what a command did
@@ -55,3 +59,15 @@ def _models(client: Any) -> list[tuple[Any, ...]]:
             )
         )
     return sorted(out)
+
+
+@contextlib.contextmanager
+def extra_column(db: Path, table: str) -> Iterator[None]:
+    """Give ``table`` of the SQLite store ``db`` a column MLflow never made, for the block."""
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN mlops_probe TEXT")
+    try:
+        yield
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN mlops_probe")

@@ -24,7 +24,7 @@ from jupyter_mlops.errors import Conflict
 from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 from jupyter_mlops.tracking import api
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.compat]
 
 
 @pytest.fixture

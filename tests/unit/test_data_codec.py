@@ -8,6 +8,9 @@ import pytest
 
 from jupyter_mlops.data.codec import decode_blob, encode_blob
 
+#: at the boundary with MLflow or pandas: run again in each environment of make test-compat
+pytestmark = pytest.mark.compat
+
 
 @pytest.mark.parametrize(
     "values",

@@ -20,6 +20,9 @@ from jupyter_mlops.data.reader import PIN_ENV
 from jupyter_mlops.data.store import SnapshotStore, StoreUnwritable
 from jupyter_mlops.errors import InvalidInput, NotFound
 
+#: at the boundary with MLflow or pandas: run again in each environment of make test-compat
+pytestmark = pytest.mark.compat
+
 
 @pytest.fixture(params=["file", "memory"])
 def uri(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> str:

@@ -6,7 +6,12 @@ sharing the store only, with one warning).
 
 from __future__ import annotations
 
+import pytest
+
 from jupyter_mlops.tracking.mlflow_bridge import fluent as mlflow_link
+
+#: at the boundary with MLflow or pandas: run again in each environment of make test-compat
+pytestmark = pytest.mark.compat
 
 
 def test_mlflow_run_stack_has_the_shape_the_link_relies_on() -> None:

@@ -121,12 +121,37 @@ def from_table(table: pa.Table, meta: dict[str, Any]) -> Any:
     if kind == "numpy":
         return _to_numpy(table, meta)
     frame = table.to_pandas()
+    _restore_string_storage(frame, table)
     for name in meta.get("object_columns", []):
         if name in frame.columns and frame[name].dtype != object:
             frame[name] = _as_objects(table.column(name), frame.index)
     if kind == "series":
         return frame.iloc[:, 0]
     return frame
+
+
+def _restore_string_storage(frame: Any, table: pa.Table) -> None:
+    """Give ``string`` columns back their storage: pandas' metadata names no storage.
+
+    ``pd.StringDtype`` becomes ``large_string`` when backed by pyarrow and ``string`` when
+    backed by Python objects, and ``to_pandas`` gives every one pandas' default storage
+    (python in pandas 2, pyarrow in 3); the Arrow type says which it was.
+    """
+    import pandas as pd
+    import pyarrow.types as pt
+
+    columns = (table.schema.pandas_metadata or {}).get("columns", [])
+    for column in columns:
+        name = column.get("name")
+        if column.get("numpy_type") != "string" or name not in frame.columns:
+            continue
+        if not isinstance(frame[name], pd.Series) or name not in table.column_names:
+            continue
+        arrow_type = table.schema.field(name).type
+        storage = "pyarrow" if pt.is_large_string(arrow_type) else "python"
+        dtype = frame[name].dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.storage != storage:
+            frame[name] = frame[name].astype(pd.StringDtype(storage))
 
 
 def _as_objects(column: Any, index: Any) -> Any:

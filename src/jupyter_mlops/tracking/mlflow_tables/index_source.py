@@ -1,8 +1,8 @@
 """The runs index's SQL source: MLflow's tables read directly (read-only) from a SQL store.
 
 Reads the ``runs``, ``latest_metrics``, ``params``, ``tags`` and ``inputs``/``datasets`` tables
-of a store whose schema revision is one :data:`~.run_reads.TESTED_REVISIONS` names (checked by
-:func:`~jupyter_mlops.tracking.reading.index.sources.open_source` with :func:`schema_revision`).
+of a store of the tested shape (checked by
+:func:`~jupyter_mlops.tracking.reading.index.sources.open_source` with :func:`store_mismatch`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from typing import Any
 from ...errors import InvalidInput
 from ..mlflow_bridge.store import mlflow_errors, sqlite_path
 from ..reading.run_rows import CHUNK, DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
+from .contract import mismatch, sqlalchemy_columns
 
-__all__ = ["SqlSource", "schema_revision"]
+__all__ = ["SqlSource", "store_mismatch"]
+
+#: the tables read here
+_TABLES = ("runs", "latest_metrics", "params", "tags", "inputs", "datasets", "input_tags")
 
 
 # -- SQL stores ------------------------------------------------------------------------
@@ -199,16 +203,16 @@ def _sql_experiment_id(value: str) -> int:
         ) from None
 
 
-def schema_revision(uri: str) -> str | None:
-    """MLflow's schema revision of the SQL store at ``uri``, or ``None`` when unreadable."""
+def store_mismatch(uri: str) -> str | None:
+    """Why the SQL store at ``uri`` must be read through MLflow (``None``: read it directly)."""
     import sqlalchemy as sa
 
     db = sqlite_path(uri)
     engine = sa.create_engine(f"sqlite:///{db}" if db is not None else uri)
     try:
         with engine.connect() as conn:
-            return str(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar())
-    except Exception:
-        return None
+            return mismatch(sqlalchemy_columns(conn), _TABLES)
+    except Exception as exc:
+        return f"the store could not be inspected ({type(exc).__name__})"
     finally:
         engine.dispose()

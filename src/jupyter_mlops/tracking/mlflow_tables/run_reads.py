@@ -6,8 +6,8 @@ reads MLflow's tables with the standard library's :mod:`sqlite3`, read-only, and
 returns the very records ``MlflowClient.search_runs`` would (same runs, same order,
 latest metric values, params). It answers only what it can answer exactly:
 
-- the database's schema revision (MLflow's ``alembic_version`` table) is one this
-  package was tested with (:data:`TESTED_REVISIONS`);
+- the store is one this package was tested with (:func:`.contract.mismatch`: MLflow's
+  release, the columns of the tables read, no workspaces);
 - no filter, and the default order (newest first, MLflow's tie-break on run id);
 - the experiments exist already (the MLflow path creates a missing default one).
 
@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from ..mlflow_bridge.store import sqlite_path
+from .contract import fast_path_off, mismatch, sqlite_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...config import Settings
 
 __all__ = [
-    "TESTED_REVISIONS",
     "ActiveRun",
     "DatasetInput",
     "RunRecord",
@@ -43,14 +43,15 @@ __all__ = [
     "active_run",
     "finished_runs_tagged",
     "read_runs",
-    "schema_revision",
 ]
 
 T = TypeVar("T")
 
-#: MLflow schema revisions (``alembic_version.version_num``) whose tables were tested (MLflow
-#: 3.17): read directly here and by the runs index; any other store goes through MLflow
-TESTED_REVISIONS = frozenset({"dc11669786a5"})
+#: the tables read here
+_TABLES = (
+    *("experiments", "runs", "params", "latest_metrics", "tags"),
+    *("inputs", "datasets", "input_tags"),
+)
 _DEFAULT_ORDERS = ((), ("attributes.start_time DESC",), ("start_time DESC",))
 
 
@@ -87,31 +88,25 @@ def _connect(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def schema_revision(conn: sqlite3.Connection) -> str | None:
-    """MLflow's schema revision of the database, or ``None`` when it has none."""
-    try:
-        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return None
-    return str(row[0]) if row else None
-
-
 @contextlib.contextmanager
 def _tested_store(settings: Settings) -> Iterator[sqlite3.Connection | None]:
-    """A read-only connection to an embedded store of a tested revision, else ``None``."""
+    """A read-only connection to an embedded store of the tested shape, else ``None``."""
     path = sqlite_path(settings.tracking_uri)
     conn = _connect(path) if path is not None else None
     if conn is None:
         yield None
         return
     try:
-        yield conn if schema_revision(conn) in TESTED_REVISIONS else None
+        reason = mismatch(sqlite_columns(conn), _TABLES)
+        if reason is not None:
+            fast_path_off(str(path), reason, "runs are read")
+        yield conn if reason is None else None
     finally:
         conn.close()
 
 
 def _read(settings: Settings, read: Callable[[sqlite3.Connection], T | None]) -> T | None:
-    """``read(conn)`` on an embedded store of a tested revision; ``None`` when MLflow must answer.
+    """``read(conn)`` on an embedded store of the tested shape; ``None`` when MLflow must answer.
 
     Another store or revision, a locked or changing database (``sqlite3.Error``) and an
     id SQLite cannot take (``ValueError``) all leave the answer to MLflow.
@@ -184,7 +179,8 @@ def _dataset_inputs(conn: sqlite3.Connection, run_id: str) -> list[DatasetInput]
         "SELECT i.input_uuid, d.name, d.digest, t.name, t.value FROM inputs i "
         "JOIN datasets d ON d.dataset_uuid = i.source_id "
         "LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid "
-        "WHERE i.destination_type = 'RUN' AND i.destination_id = ?",
+        "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' "
+        "AND i.destination_id = ?",
         (run_id,),
     ).fetchall()
     inputs: dict[str, DatasetInput] = {}

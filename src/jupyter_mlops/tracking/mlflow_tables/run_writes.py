@@ -12,8 +12,8 @@ exactly, and hands the rest to MLflow (which says what is wrong, if anything):
 writer takes MLflow's path for a run or artifact it cannot write exactly. Direct
 writing needs:
 
-- the database exists and its schema revision is one this package was tested with
-  (:data:`~.run_reads.TESTED_REVISIONS`), and MLflow workspaces are off;
+- the database exists and is one this package was tested with (:func:`.contract.mismatch`:
+  MLflow's release, the columns of the tables written, MLflow workspaces off);
 - the experiment is active and keeps its artifacts on the local disk (a missing one
   is created under the store's artifact root, as MLflow's path creates it);
 - every tag and parameter is one MLflow accepts (names, lengths).
@@ -44,7 +44,8 @@ from ..mlflow_bridge.store import open_client, sqlite_path
 from ..writing.experiments import check_experiment_name, experiment_id_for
 from ..writing.owned_run import CreatedRun, MlflowRunWriter, RunWriter
 from ..writing.value_checks import MAX_PARAM_LENGTH, MAX_TAG_LENGTH, check_key
-from .run_reads import TESTED_REVISIONS, active_experiment_id, schema_revision
+from .contract import WORKSPACE, fast_path_off, mismatch, sqlite_columns
+from .run_reads import active_experiment_id
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...config import Settings
@@ -52,8 +53,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["SqliteRunWriter", "experiment_for", "open_run_writer"]
 
 _RUN_NAME_TAG = "mlflow.runName"
-_WORKSPACES_ENV = "MLFLOW_ENABLE_WORKSPACES"
-_DEFAULT_WORKSPACE = "default"
+#: the tables written here
+_TABLES = ("experiments", "runs", "tags", "params", "metrics", "latest_metrics")
 _MAX_RUN_NAME = 250
 #: MLflow's default ``MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH``
 _MAX_LOCATION = 2048
@@ -194,18 +195,18 @@ class SqliteRunWriter:
     def open(cls, settings: Settings) -> SqliteRunWriter | None:
         """A writer for the store of ``settings``, or ``None`` when MLflow must do it all."""
         db = sqlite_path(settings.tracking_uri)
-        enabled = os.environ.get(_WORKSPACES_ENV, "").strip().lower() in ("1", "true", "yes")
-        if db is None or enabled or not db.is_file():
+        if db is None or not db.is_file():
             return None
         try:
             conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                reason = mismatch(sqlite_columns(conn), _TABLES)
+            finally:
+                conn.close()
         except sqlite3.Error:
             return None
-        try:
-            revision = schema_revision(conn)
-        finally:
-            conn.close()
-        if revision not in TESTED_REVISIONS:
+        if reason is not None:
+            fast_path_off(str(db), reason, "runs are written")
             return None
         return cls(db, lambda: MlflowRunWriter(open_client(settings)))
 
@@ -256,7 +257,7 @@ class SqliteRunWriter:
             row = conn.execute(
                 "SELECT experiment_id, artifact_location, lifecycle_stage FROM experiments "
                 "WHERE experiment_id = ? AND workspace = ?",
-                (int(experiment_id), _DEFAULT_WORKSPACE),
+                (int(experiment_id), WORKSPACE),
             ).fetchone()
             root = _local_root(row[1]) if row and row[2] == "active" else None
             if root is None:
@@ -296,7 +297,7 @@ class SqliteRunWriter:
                 cursor = conn.execute(
                     "INSERT INTO experiments (name, artifact_location, lifecycle_stage, "
                     "creation_time, last_update_time, workspace) VALUES (?, ?, 'active', ?, ?, ?)",
-                    (name, artifact_location, now, now, _DEFAULT_WORKSPACE),
+                    (name, artifact_location, now, now, WORKSPACE),
                 )
         except sqlite3.IntegrityError:
             return None

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...mlflow_bridge.store import mlflow_errors
-from ...mlflow_tables.index_source import SqlSource, schema_revision
-from ...mlflow_tables.run_reads import TESTED_REVISIONS
+from ...mlflow_tables.contract import fast_path_off
+from ...mlflow_tables.index_source import SqlSource, store_mismatch
 from ..run_rows import DATASET_CONTEXT_TAG, UNFINISHED, UNINDEXED_TAGS, RunRow
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,24 +120,14 @@ SOURCES: dict[str, Callable[[str, Sequence[str], Any], Source]] = {
 }
 
 
-_told: set[tuple[str, str | None]] = set()
-
-
 def open_source(uri: str, exps: Sequence[str], client: MlflowClient | None) -> Source:
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     factory = SOURCES.get(scheme)
     if factory is not None:
-        revision = schema_revision(uri) if scheme in _SQL_SCHEMES else None
-        if scheme not in _SQL_SCHEMES or revision in TESTED_REVISIONS:
+        reason = store_mismatch(uri) if scheme in _SQL_SCHEMES else None
+        if reason is None:
             return factory(uri, exps, client)
-        if (uri, revision) not in _told:  # one line per store and revision, not per index
-            _told.add((uri, revision))
-            log.warning(
-                "jupyter-mlops: MLflow schema revision %s of this store is not one the runs "
-                "index reads directly (tested: %s); reading runs through search_runs",
-                revision or "(unreadable)",
-                ", ".join(sorted(TESTED_REVISIONS)),
-            )
+        fast_path_off(uri, reason, "the runs index reads runs (search_runs)")
     if client is None:
         from mlflow import MlflowClient
 
