@@ -33,6 +33,7 @@ import {
 } from './tokens';
 import { IRunsTable, IRunsTableQuery, ITableSource } from './tableTokens';
 import { IRunDiff, IRunDiffSource } from './diffTokens';
+import { IModelCard, IModelCardSource } from './modelCard';
 
 const PREFIX = 'mlops/api/v1';
 
@@ -95,7 +96,9 @@ export async function requestAPI<T>(
 }
 
 /** The REST implementation of `IMlopsSource`. */
-export class RestSource implements IMlopsSource, IScheduleSource, ITableSource, IRunDiffSource {
+export class RestSource
+  implements IMlopsSource, IScheduleSource, ITableSource, IRunDiffSource, IModelCardSource
+{
   constructor(
     private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
@@ -141,6 +144,10 @@ export class RestSource implements IMlopsSource, IScheduleSource, ITableSource, 
       params.push(['nested', 'true']);
     }
     return this._get<IRunsTable>('runs-table', params);
+  }
+
+  modelCard(name: string, version: string): Promise<IModelCard> {
+    return this._get<IModelCard>(`models/${encodeURIComponent(name)}/card`, [['version', version]]);
   }
 
   runDiff(a: string, b: string): Promise<IRunDiff> {

@@ -24,6 +24,7 @@ import { ExtensionMissingError, RestSource } from './api';
 import { ArtifactDrive, artifactDocumentPath } from './artifactDrive';
 import { CompareWidget } from './compare';
 import { addRunDiffCommand } from './runDiffCommand';
+import { addModelCardCommand } from './modelCard';
 import { DataPanel } from './dataPanel';
 import { h } from './elements';
 import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
@@ -145,7 +146,11 @@ function addFeatureTabs(
 ): void {
   const tabs = features.tabs!;
   if (status.features.models) {
-    tabs.addWidget(new ModelsPanel(source));
+    tabs.addWidget(
+      new ModelsPanel(source, (name, version) =>
+        app.commands.execute(CommandIDs.modelCard, { name, version })
+      )
+    );
   }
   if (status.features.data) {
     features.data = new DataPanel(source);
@@ -322,6 +327,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     addCommands(app, source, tracker, features);
     addRunsTableCommand(app, source, model, mlopsIcon, palette);
     addRunDiffCommand(app, source, mlopsIcon);
+    addModelCardCommand(app, source, mlopsIcon);
     const panel = sidebar(app, source, model, features, status => {
       if (statusBar) {
         addStatusItem(app, shell, statusBar, source, status);

@@ -55,7 +55,10 @@ class PromoteForm extends Widget {
 }
 
 export class ModelsPanel extends Widget {
-  constructor(private readonly _source: IMlopsSource) {
+  constructor(
+    private readonly _source: IMlopsSource,
+    private readonly _openCard?: (name: string, version: string) => unknown
+  ) {
     super();
     this.addClass('jp-mlops-models');
     this.title.label = 'Models';
@@ -107,6 +110,16 @@ export class ModelsPanel extends Widget {
     const rows = versions.map(v => {
       const promote = h('button', { className: 'jp-mlops-button jp-mlops-promote' }, 'Promote…');
       promote.addEventListener('click', () => void this._promote(v));
+      const card = h(
+        'button',
+        {
+          className: 'jp-mlops-button jp-mlops-card-open',
+          title: 'The model card of this version'
+        },
+        'Card'
+      );
+      card.addEventListener('click', () => this._openCard?.(v.name, String(v.version)));
+      card.hidden = !this._openCard;
       const name = h('td', { className: 'jp-mlops-model-name', title: 'Show history' }, v.name);
       name.addEventListener('click', () => void this._history(v.name));
       return h(
@@ -121,7 +134,7 @@ export class ModelsPanel extends Widget {
         ...metricKeys.map(k =>
           h('td', { className: 'jp-mlops-num' }, formatNumber(v[k] as number | null))
         ),
-        h('td', {}, promote)
+        h('td', {}, promote, card)
       );
     });
     const header = h(

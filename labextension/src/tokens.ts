@@ -17,6 +17,7 @@ export namespace CommandIDs {
   export const openRun = 'mlops:open-run';
   export const compareRuns = 'mlops:compare-runs';
   export const diffRuns = 'mlops:diff-runs';
+  export const modelCard = 'mlops:model-card';
   export const refresh = 'mlops:refresh';
   export const reproduceRun = 'mlops:reproduce-run';
   export const openArtifact = 'mlops:open-artifact';

@@ -50,6 +50,7 @@ def _fill_store(root: Path) -> dict[str, str]:
 
     settings = load_settings(home=str(root))
     client = open_client(settings)
+    _register(settings)  # first: diff-demo stays the newest experiment, the sidebar's choice
     exp = client.create_experiment(
         "diff-demo", artifact_location=(root / ".mlops" / "artifacts").as_uri()
     )
@@ -73,6 +74,25 @@ def _fill_store(root: Path) -> dict[str, str]:
         client.set_terminated(rid)
         ids[name] = rid
     return ids
+
+
+def _register(settings: Any) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    import jupyter_mlops as mlops
+    from jupyter_mlops.tracking import api
+
+    api.reset(settings)
+    try:
+        X = np.arange(20, dtype=float).reshape(-1, 1)
+        clf = LogisticRegression().fit(X, (X[:, 0] > 9).astype(int))
+        with mlops.start_run(name="train"):
+            mlops.log(acc=0.95)
+            card = {"intended_use": f"Demo {XSS_NAME}"}
+            mlops.register_model(clf, "churn", example=X[:3], alias="production", card=card)
+    finally:
+        api.reset(None)
 
 
 @pytest.fixture(scope="module")
@@ -166,4 +186,24 @@ def test_diff_of_two_runs_opens_with_tabs_in_light_and_dark(page: Any, lab: dict
     assert dark["del"] == light["del"]  # the same translucent mark over either background
     _palette(page, "Use Theme: JupyterLab Light")
     page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_models_view_opens_the_card_of_a_version(page: Any, lab: dict[str, Any]) -> None:
+    page.goto(f"{lab['url']}/lab?reset&token={lab['token']}")
+    page.locator('.jp-SideBar [data-id="jp-mlops-sidebar"]').click(timeout=60_000)
+    page.locator(".jp-mlops-tabs .lm-TabBar-tab", has_text="Models").click()
+    row = page.locator('.jp-mlops-model-version[data-model="churn"]')
+    row.wait_for(state="visible", timeout=30_000)
+    row.locator(".jp-mlops-card-open").click()
+    view = page.locator(".jp-mlops-card[data-ready=true]")
+    view.wait_for(state="visible", timeout=30_000)
+    frame = page.frame_locator(".jp-mlops-card-frame")
+    assert "Model Card for churn (version 1)" in frame.locator("h1").inner_text()
+    assert f"Demo {XSS_NAME}" in frame.locator("body").inner_text()
+    assert frame.locator("img").count() == 0
+    assert "Intended use" in frame.locator("body").inner_text()
+    screenshot(page, SHOTS, "model-card")
+    view.locator("button", has_text="Markdown").click()
+    assert view.locator(".jp-mlops-card-markdown").inner_text().startswith("---\nlibrary_name")
     assert page.dialogs == []  # type: ignore[attr-defined]
