@@ -153,6 +153,12 @@ def test_missing_pieces_are_said_and_the_rest_compared(store, client, capsys) ->
     assert acc["difference"] == pytest.approx(0.25) and acc["ratio"] == pytest.approx(1.5)
     loss = next(r for r in d.metrics if r["key"] == "loss")
     assert loss["history"]["a"] == [[0, 1.0], [1, 0.5]] and loss["b"] is None
+    from jupyter_mlops.widgets.compare_tab import CompareTab
+
+    tab = CompareTab(client, lambda: [])
+    assert tab.compare([headless, run.run_id])
+    assert "no stored notebook on by hand" in tab.diff_html.value
+    assert "<h4>Data</h4>" in tab.diff_html.value and "<h4>Params</h4>" not in tab.diff_html.value
     everything = mlops.diff(headless, run.run_id, all=True)
     assert {r["key"] for r in everything.params} == {"lr", "epochs"}
 

@@ -1,4 +1,7 @@
-"""The Compare tab: 2–10 runs side by side, differing params highlighted, overlaid curves."""
+"""The Compare tab: 2–10 runs side by side, differing params highlighted, overlaid curves.
+
+For two runs it also shows their run diff: code cell by cell, input data, environment.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InvalidInput, MlopsError
+from ..tracking.diff.api import diff_runs
 from ..tracking.reading import browse
 from .charts import history_chart, output_of
 from .tables import html_table, message
@@ -60,6 +64,8 @@ class CompareTab:
         self.params_html = w.HTML()
         self.metrics_html = w.HTML()
         self.chart = w.Output()
+        #: the run diff of exactly two runs (code, data, environment), else empty
+        self.diff_html = w.HTML()
         self.widget = w.VBox(
             [
                 w.HBox([self.compare_button, self.message]),
@@ -68,6 +74,7 @@ class CompareTab:
                 w.HTML("<b>Metrics</b> (latest values)"),
                 self.metrics_html,
                 self.chart,
+                self.diff_html,
             ]
         )
 
@@ -82,10 +89,13 @@ class CompareTab:
                 )
             runs = [browse.run_detail(self._client, rid) for rid in ids]
             curves = {_label(r): browse.metric_history(self._client, r["run_id"], []) for r in runs}
+            pair = len(ids) == 2
+            diff = diff_runs(*ids, only="code,data,env", client=self._client) if pair else None
         except MlopsError as exc:
             self.message.value = message(str(exc))
             return False
         self.run_ids, self.runs = ids, runs
+        self.diff_html.value = diff.to_html() if diff is not None else ""
         self._render(curves)
         return True
 
