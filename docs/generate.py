@@ -200,6 +200,11 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Serving", ("bench_serve",), "`jupyter mlops serve --monitor` against `mlflow models serve`."),
     ("The notebook panel", ("bench_panel",), "The panel's runs index against `search_runs`."),
     (
+        "Run diff",
+        ("bench_diff",),
+        "Cell alignment against `nbdime.diff_notebooks` alone, and the whole run diff.",
+    ),
+    (
         "The REST API and the runs table",
         ("bench_server",),
         "`python bench/bench_server.py` times a 100-row page of 10,000 runs (4 metrics and 4 "
