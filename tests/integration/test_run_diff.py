@@ -103,13 +103,21 @@ def test_each_change_shows_in_its_section_and_nowhere_else(
     # A new input snapshot version: the data section, with the data diff's summary.
     _nb(store.root / "train.ipynb", _base_cells())
     mlops.snapshot(v2, "train")
-    d = mlops.diff(base, _run(nb))
+    on_v2 = _run(nb)
+    d = mlops.diff(base, on_v2)
     [row] = d.data
     assert row["a"]["ref"] == "train@v1" and row["b"]["ref"] == "train@v2"
     assert row["same"] is False
     assert row["summary"]["rows"] == mlops.diff("train@v1", "train@v2").to_dict()["rows"]
     assert row["summary"]["rows"]["added"] >= 1
     _empty_except(d, "data")
+    # Outputs only when asked: the cell printing the row count printed another number.
+    assert d.outputs is None
+    outputs = mlops.diff(base, on_v2, only="outputs")
+    assert outputs.code is None and outputs.params is None and outputs.data is None
+    [out] = outputs.outputs
+    assert (out["a_index"], out["b_index"]) == (3, 3)
+    assert "-rows 3\n" in out["diff"] and "+rows 4\n" in out["diff"]
 
     # A package upgrade in the environment that ran the notebook.
     site = tmp_path / "site"
