@@ -145,3 +145,24 @@ def test_feedback_api_takes_a_frame(store: Any) -> None:
     )
     assert result.to_dict() == {"received": 3, "stored": 2, "unknown": 0}
     assert open_log("wine").labelled("1", "champion")["label"].tolist() == [0, 0]
+
+
+def test_body_limit_and_token_from_the_environment(store: Any, tmp_path: Path) -> None:
+    register_wine()
+    X, _ = wine()
+    args = ["wine@production", "--max-body", "4096"]
+    env = {"MLOPS_SERVE_TOKEN": TOKEN}
+    with serving(store.root, args, tmp_path / "serve.log", env=env) as base:
+        status, body, _ = post(base, "/invocations", split(X.iloc[:100]))
+        assert status == 413 and "larger than 4,096 bytes" in body["message"]
+        status, body, headers = post(base, "/invocations", split(X.iloc[:2]))
+        assert status == 200 and len(headers["X-Request-Id"].split(",")) == 2
+        big = {"labels": [{"request_id": f"x{i}", "label": 1} for i in range(200)]}
+        assert post(base, "/feedback", big, TOKEN)[0] == 413
+        one = {"request_id": headers["X-Request-Id"].split(",")[0], "label": 1}
+        assert post(base, "/feedback", one, "wrong-token")[0] == 401
+        assert post(base, "/feedback", one, TOKEN)[1] == {"received": 1, "stored": 1, "unknown": 0}
+        status, body, _ = post(base, "/invocations", split(X.iloc[:2], ids=["a"]))
+        assert status == 400 and "'ids' has 1 entries for 2 rows" in body["message"]
+    log = open_log("wine")
+    assert log.counter("labels_received") == 1 and log.rows() == 2  # the refused changed nothing

@@ -23,6 +23,8 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ..prediction_log import CHALLENGER, CHAMPION, LogWriter, PredictionLog
+from .batcher import Batcher
+from .fast_path import FastPath, answer, fast_path_for
 from .loaded import Loaded
 from .metrics import CONTENT_TYPE, ServeMetrics
 from .request_ids import ID_HEADER, answer_with_ids, read_request_ids
@@ -59,6 +61,9 @@ class ServeState:
     canary_share: float = 0.1
     challenger_on: bool = True
     shadow: Any = None  # a one-thread executor scoring the challenger off the request path
+    #: version -> its numpy path and batcher (None: MLflow's path only)
+    fast: dict[str, tuple[FastPath, Batcher] | None] = field(default_factory=dict)
+    fast_path: bool = True
 
     def pick(self, first_id: str | None) -> tuple[Loaded, str]:
         """The version answering a request: the champion, or the canary for its share."""
@@ -96,6 +101,29 @@ def _score(loaded: Loaded, body: bytes, content_type: str) -> tuple[int, str, st
     except MlflowException as exc:
         return exc.get_http_status_code(), exc.serialize_as_json(), "application/json", capture
     return result.status, result.response, result.mimetype, capture
+
+
+async def _fast(state: ServeState, loaded: Loaded, body: bytes, content_type: str) -> Any:
+    """Score through the numpy path and the batcher; None when MLflow's path must answer."""
+    if not state.fast_path or not content_type.startswith("application/json"):
+        return None
+    if loaded.number not in state.fast:
+        path = fast_path_for(loaded)
+        state.fast[loaded.number] = (path, Batcher(path.predict)) if path is not None else None
+    found = state.fast[loaded.number]
+    if found is None:
+        return None
+    path, batcher = found
+    array = path.parse(body)
+    if array is None:
+        return None
+    try:
+        predictions = await batcher.score(array)
+    except Exception:
+        return None  # MLflow's path answers with its own error
+    capture = _Capture.__new__(_Capture)
+    capture.rows, capture.predictions = path.frame(array), predictions
+    return capture
 
 
 def _rows(data: Any) -> int:
@@ -154,9 +182,13 @@ def build_app(state: ServeState) -> Any:
         state.metrics.in_progress.inc()
         start = time.perf_counter()
         try:
-            status, content, mime, capture = await asyncio.to_thread(
-                _score, loaded, body, content_type
-            )
+            capture = await _fast(state, loaded, body, content_type)
+            if capture is not None:
+                status, content, mime = 200, answer(capture.predictions), "application/json"
+            else:
+                status, content, mime, capture = await asyncio.to_thread(
+                    _score, loaded, body, content_type
+                )
         except Exception as exc:  # the model itself failed in an unexpected way
             status, content, mime, capture = 500, _error(exc), "application/json", None
         finally:
