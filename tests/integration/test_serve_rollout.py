@@ -53,17 +53,14 @@ def test_a_stronger_canary_is_promoted_through_the_gate_path(
         assert str(client.get_model_version_by_alias("wine", "production").version) == "1"
         labels = [{"request_id": f"q{i}", "label": int(y.loc[i])} for i in rows.index]
         assert post(base, "/feedback", {"labels": labels})[0] == 200
-        wait_until(
-            lambda: str(client.get_model_version_by_alias("wine", "production").version) == "2",
-            "the promotion",
-            120,
-        )
+        promoted = 'mlops_rollout_state{state="promoted",version="2"}'
+        wait_until(lambda: metrics(base).get(promoted) == 1, "the promotion", 120)
+        assert str(client.get_model_version_by_alias("wine", "production").version) == "2"
         for _ in range(10):  # served as champion now, no failed request
             status, _, headers = post(base, "/invocations", split(X.sample(3)))
             assert status == 200 and headers["X-Mlops-Model-Version"] == "2"
             assert headers["X-Mlops-Role"] == "champion"
         m = metrics(base)
-    assert m['mlops_rollout_state{state="promoted",version="2"}'] == 1
     assert m['mlops_model_version_info{alias="production",model="wine",version="2"}'] == 1
     (entry,) = [e for e in audit_trail(client, "wine") if e["action"] == "live canary"]
     assert entry["result"] == "promoted" and entry["from_version"] == "1"

@@ -121,9 +121,15 @@ async def _fast(state: ServeState, loaded: Loaded, body: bytes, content_type: st
         predictions = await batcher.score(array)
     except Exception:
         return None  # MLflow's path answers with its own error
-    capture = _Capture.__new__(_Capture)
-    capture.rows, capture.predictions = path.frame(array), predictions
-    return capture
+    return _Scored(path.frame(array), predictions)
+
+
+@dataclass
+class _Scored:
+    """What the numpy path scored: the rows (as a DataFrame) and their predictions."""
+
+    rows: Any
+    predictions: Any
 
 
 def _rows(data: Any) -> int:
