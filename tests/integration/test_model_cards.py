@@ -144,6 +144,16 @@ def test_card_from_lineage_is_stored_at_registration_and_promotion(
     assert "| register | candidate | promoted |" in body
     assert "<script>" not in html and "&lt;script&gt;" in html and "<b>retention" not in html
 
+    # Served predictions with labels: the live accuracy of version 1 joins the card.
+    from jupyter_mlops.models.prediction_log import new_ids, open_log
+
+    log = open_log("churn")
+    ids = new_ids(4)
+    rows = _customers(4)[["tenure", "spend", "region_code"]]
+    log.append("1", "champion", ids, rows, [0, 1, 1, 0])
+    log.add_labels(ids, [0, 1, 0, 0])
+    log.close()
+
     # A promotion regenerates the card: its history grows, the written sections stay.
     mlops.promote("churn", 1, "production", require="eval.accuracy>=0.5")
     md2, _ = _md_files(client, "churn", "1")
@@ -151,6 +161,7 @@ def test_card_from_lineage_is_stored_at_registration_and_promotion(
     for kept in ("Rank customers by churn risk", "Trained on EU customers only.", "Scores drift"):
         assert kept in md2
     assert "Aliases | candidate, production" in md2
+    assert "Live performance (labelled predictions):" in md2 and "| champion | 4 | 0.75 |" in md2
 
     # The CLI prints the card of an alias, or writes it.
     assert main(["models", "card", "churn@production", "-o", str(tmp_path / "card.md")]) == 0

@@ -47,10 +47,32 @@ def gather(client: MlflowClient, version: ModelVersion, tracking_uri: str) -> di
         "snapshots": _snapshots(run, lineage),
         "evaluation": _evaluation(client, run) if run is not None else None,
         "monitoring": monitoring_history(tags, 5),
+        "live": _live(version),
         "sections": merged(notebook, tags),
     }
     facts.update(_files(client, version, tracking_uri))
     return facts
+
+
+def _live(version: ModelVersion) -> list[dict[str, Any]]:
+    """Live performance of the version from the prediction log's labelled rows, if any."""
+    from ..prediction_log.log import database_path, open_log
+
+    try:
+        if not database_path().is_file():
+            return []  # nothing served or scored yet: never create the log for a card
+        log = open_log(version.name)
+        try:
+            found = log.performance()
+        finally:
+            log.close()
+    except (MlopsError, OSError):
+        return []
+    return [
+        {"role": p.role, "labels": p.labels, "task": p.task, "metrics": dict(p.metrics)}
+        for p in found
+        if str(p.version) == str(version.version)
+    ]
 
 
 def _run(client: MlflowClient, run_id: str | None) -> Run | None:

@@ -165,6 +165,12 @@ def _operations(facts: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
     head = ["when", "monitoring run", "rows", "share drifted", "alert"]
     out += [_table(head, mon) if mon else "No monitoring recorded yet.", ""]
+    live = facts.get("live") or []
+    if live:
+        names = sorted({k for p in live for k in p["metrics"]})
+        rows = [[p["role"], p["labels"], *(_num(p["metrics"].get(n)) for n in names)] for p in live]
+        out += ["Live performance (labelled predictions):", ""]
+        out += [_table(["role", "labels", *names], rows), ""]
     return out
 
 
