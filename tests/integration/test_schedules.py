@@ -271,3 +271,39 @@ def test_a_pipeline_schedule_runs_as_a_tagged_pipeline_run(store, client) -> Non
     ids = [e.experiment_id for e in client.search_experiments()]
     (step,) = client.search_runs(ids, f"tags.`mlflow.parentRunId` = '{execution.run_id}'")
     assert step.data.metrics["y"] == 8
+
+
+def test_the_ledger_keeps_two_weeks_of_claims_and_each_tick_is_claimed_once(
+    store, client, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from jupyter_mlops.schedules.store import KEPT_SEGMENTS, Claim
+
+    train_notebook(store.root / "train.ipynb")
+    monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0, speed=0))
+    api.add_schedule("daily", "train.ipynb", "0 3 * * *")
+    one, two = ScheduleStore(store), ScheduleStore(store)  # two schedulers on one store
+    schedule = one.get("daily")
+    ticks = [_T0 + timedelta(days=d) for d in range(28)]  # four ISO weeks
+    for tick in ticks:
+        won = [
+            s.claim(schedule, tick, Claim(tick.isoformat(), "run", by))
+            for s, by in ((one, "a"), (two, "b"))
+        ]
+        assert won == [True, False]  # the first claim stands, the second is refused
+    kept = [c.tick for c in one.claims("daily")]
+    weeks = {t.isocalendar()[:2] for t in ticks}
+    newest = sorted(weeks)[-KEPT_SEGMENTS:]
+    assert kept == [t.isoformat() for t in reversed(ticks) if t.isocalendar()[:2] in newest]
+    ledger = client.get_run(schedule.id).data.params
+    assert not any(k.startswith("tick.") for k in ledger)  # claims live in the segments
+    assert len(ledger) == len(weeks)  # one pointer per week, not one param per tick
+    old_tick = ticks[0]
+    assert one.claim(schedule, old_tick, Claim(old_tick.isoformat(), "run", "c")) is False
+    live = client.search_runs(
+        [one.experiment_id()], "tags.`mlops.schedule.claims` = 'daily'", max_results=100
+    )
+    assert len(live) == KEPT_SEGMENTS
+    api.remove_schedule("daily")
+    assert client.search_runs([one.experiment_id()], "", max_results=100) == []

@@ -9,10 +9,18 @@ run and key), so the scheduler that logs ``tick.<UTC time>`` first owns that
 tick and every other scheduler, on this machine or another one using the same
 tracking store, sees its claim refused. A retry with the *same* value succeeds,
 so a claim whose reply was lost can be repeated safely.
+
+The claims are bounded: each UTC ISO week's claims live in a *segment run* of the
+ledger experiment, named by a write-once param ``claims.<year>W<week>`` of the
+schedule's ledger run (so every scheduler agrees on one segment per week, the same
+way it agrees on a tick), and only the :data:`KEPT_SEGMENTS` newest segments are
+kept: a schedule ticking every minute holds two weeks of claims, not every tick
+since it was added. A tick older than the kept segments cannot be claimed any more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -31,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow.entities import Run
 
 __all__ = [
+    "KEPT_SEGMENTS",
     "LEDGER_EXPERIMENT",
     "SCHEDULE_TAG",
     "TICK_TAG",
@@ -52,11 +61,23 @@ _DEFINITION_TAG = "mlops.schedule.definition"
 _PAUSED_TAG = "mlops.schedule.paused"
 _LAST_TICK_TAG = "mlops.schedule.last_tick"
 _CLAIM_PREFIX = "tick."
+#: ledger-run param naming the segment run holding one week's claims
+_SEGMENT_PREFIX = "claims."
+#: tag of a segment run: the schedule whose claims it holds
+_SEGMENT_TAG = "mlops.schedule.claims"
+#: segments kept: the newest week's and the one before it
+KEPT_SEGMENTS = 2
 
 
 def scheduler_id() -> str:
     """A name for this scheduler, unique across machines: ``host:pid:random``."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def segment_key(tick: datetime) -> str:
+    """The ledger param naming the segment of ``tick``: ``claims.2026W01`` (UTC ISO week)."""
+    year, week, _ = tick.astimezone(timezone.utc).isocalendar()
+    return f"{_SEGMENT_PREFIX}{year}W{week:02d}"
 
 
 def tick_key(tick: datetime) -> str:
@@ -201,7 +222,10 @@ class ScheduleStore:
         """Delete ``name`` (its executions stay, as ordinary runs)."""
         schedule = self.get(name)
         with mlflow_errors("remove the schedule"):
-            for run in self._ledgers(name):
+            segments = self.client.search_runs(
+                [self.experiment_id()], f"tags.`{_SEGMENT_TAG}` = '{name}'", max_results=5000
+            )
+            for run in [*self._ledgers(name), *segments]:
                 self.client.delete_run(run.info.run_id)
         return schedule
 
@@ -210,13 +234,57 @@ class ScheduleStore:
         """Record ``claim`` for ``tick``; True only for the one scheduler whose claim stands."""
         from mlflow.exceptions import MlflowException
 
+        segment = self._segment(schedule, tick)
+        if segment is None:
+            return False  # older than the kept claims: not claimable any more
         try:
-            self.client.log_param(schedule.id, tick_key(tick), claim.value())
+            self.client.log_param(segment, tick_key(tick), claim.value())
         except MlflowException as exc:
             if exc.error_code == "INVALID_PARAMETER_VALUE":
                 return False  # claimed by another scheduler: the store refused a new value
             raise
         return True
+
+    def _ledger_params(self, schedule: Schedule) -> dict[str, str]:
+        with mlflow_errors("read the schedule's claims"):
+            return dict(self.client.get_run(schedule.id).data.params)
+
+    def _segment(self, schedule: Schedule, tick: datetime) -> str | None:
+        """The run holding the claims of ``tick``'s week, made by whoever needs it first."""
+        from mlflow.exceptions import MlflowException
+
+        key = segment_key(tick)
+        params = self._ledger_params(schedule)
+        if key in params:
+            return params[key]
+        kept = sorted(k for k in params if k.startswith(_SEGMENT_PREFIX))[-KEPT_SEGMENTS:]
+        if len(kept) == KEPT_SEGMENTS and key < kept[0]:
+            return None
+        with mlflow_errors("store the schedule's claims"):
+            run = self.client.create_run(
+                self.experiment_id(),
+                run_name=f"{schedule.name} claims {key[len(_SEGMENT_PREFIX) :]}",
+                tags={_SEGMENT_TAG: schedule.name},
+            )
+            self.client.set_terminated(run.info.run_id, "FINISHED")
+            try:  # write-once: the first scheduler's segment is everyone's
+                self.client.log_param(schedule.id, key, run.info.run_id)
+            except MlflowException as exc:
+                self.client.delete_run(run.info.run_id)
+                if exc.error_code != "INVALID_PARAMETER_VALUE":
+                    raise
+                return self._ledger_params(schedule)[key]
+        self._prune({**params, key: run.info.run_id})
+        return run.info.run_id
+
+    def _prune(self, params: dict[str, str]) -> None:
+        """Delete the segments beyond the newest :data:`KEPT_SEGMENTS`."""
+        from mlflow.exceptions import MlflowException
+
+        segments = sorted(k for k in params if k.startswith(_SEGMENT_PREFIX))
+        for key in segments[:-KEPT_SEGMENTS]:
+            with contextlib.suppress(MlflowException):  # deleted already (another scheduler)
+                self.client.delete_run(params[key])
 
     def advance(self, schedule: Schedule, tick: str) -> None:
         """Remember ``tick`` as the latest dealt with (a hint; the claims decide)."""
@@ -226,8 +294,13 @@ class ScheduleStore:
     def claims(self, name: str) -> list[Claim]:
         """Every recorded claim of ``name``, newest first."""
         schedule = self.get(name)
+        ledger = self._ledger_params(schedule)
+        # claims written before segments existed live on the ledger run itself
+        params = {k: v for k, v in ledger.items() if k.startswith(_CLAIM_PREFIX)}
+        segments = sorted(k for k in ledger if k.startswith(_SEGMENT_PREFIX))[-KEPT_SEGMENTS:]
         with mlflow_errors("read the schedule's claims"):
-            params = self.client.get_run(schedule.id).data.params
+            for key in segments:
+                params.update(self.client.get_run(ledger[key]).data.params)
         found = [Claim.parse(v) for k, v in sorted(params.items()) if k.startswith(_CLAIM_PREFIX)]
         return [c for c in reversed(found) if c is not None]
 
