@@ -18,7 +18,16 @@ from ..errors import MlopsError
 __all__ = ["build_parser", "main"]
 
 #: modules defining ``add_commands(subparsers)``; optional ones may be absent
-_FEATURES = ("_tracking", "_data", "_models", "_runs", "_diff", "_pipelines", "_schedules")
+_FEATURES = (
+    "_tracking",
+    "_data",
+    "_models",
+    "_runs",
+    "_diff",
+    "_environment",
+    "_pipelines",
+    "_schedules",
+)
 #: commands parsed by their own module alone: importing every feature (NumPy, pandas and
 #: pyarrow among them) would be most of their start-up time
 _FAST_COMMANDS = {
@@ -28,6 +37,7 @@ _FAST_COMMANDS = {
     "status": "_tracking",
     "pipeline": "_pipelines",
     "diff": "_diff",
+    "env": "_environment",
 }
 
 

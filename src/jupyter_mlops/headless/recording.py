@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ..tracking.mlflow_bridge.store import mlflow_errors
+from ..tracking.writing.environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tracking.writing.owned_run import RunWriter
@@ -154,6 +155,9 @@ def record_outcome(
                 kernel_log.unlink(missing_ok=True)  # a quiet kernel leaves no empty file behind
             doc = manifest(result, kernel_name, env)
             client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
+            lock = current_lock()
+            client.log_text(run_id, lock.to_toml(), LOCK_ARTIFACT)
+            tags[LOCK_DIGEST_TAG] = lock.digest()
             client.set_tags(run_id, {**_outcome_tags(result, doc), **tags})
     finally:
         kernel_gone()

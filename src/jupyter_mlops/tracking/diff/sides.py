@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlparse
 
 from ...errors import InvalidInput, NotFound
 from ..mlflow_bridge.store import mlflow_errors
-from ..writing.run_context import git_info, package_versions
+from ..reading.environment import read_lock
+from ..writing.environment_lock import current_lock
+from ..writing.run_context import git_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
@@ -127,6 +129,9 @@ def run_side(client: MlflowClient, text: str) -> Side:
             side.notebook_artifact, side.notebook = stored_notebook(client, info.run_id, scratch)
     side.injected = dict(manifest.get("parameters") or {})
     side.env = _run_env(data.tags, manifest)
+    lock = read_lock(client, run, local)
+    if lock is not None:  # every distribution, not only the key packages of the tag
+        side.env["packages"] = lock.versions
     return side
 
 
@@ -148,7 +153,7 @@ def file_side(path: str | Path) -> Side:
         "kernel": kernel,
         "git_commit": git.get("commit"),
         "git_dirty": git.get("dirty"),
-        "packages": package_versions(),
+        "packages": current_lock().versions,
     }
     side = Side(label=str(file), run_id=None, notebook=doc, notebook_artifact=str(file), env=env)
     side.notes.append(f"{file.name} is a file, not a run: it has no params, metrics or inputs")

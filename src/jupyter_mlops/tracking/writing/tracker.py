@@ -26,6 +26,7 @@ from ..mlflow_bridge.store import mlflow_errors, open_client
 from ..mlflow_tables.run_reads import active_run
 from ..mlflow_tables.run_writes import SqliteRunWriter
 from .batches import RunEnd, apply_record, journal_batches, send_batch
+from .environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
 from .experiments import check_experiment_name, experiment_id_for
 from .journal import Journal, ReplayResult
 from .log_buffer import Batch, LogBuffer
@@ -302,6 +303,14 @@ class Tracker:
         if nb is not None and nb.is_file():
             with mlflow_errors(f"log notebook {nb}"):
                 self.client.log_artifact(run.run_id, str(nb), artifact_path="notebook")
+        self._log_environment(run)
+
+    def _log_environment(self, run: RunState) -> None:
+        """Log the environment lock of an owned top-level run (headless runners log their own)."""
+        lock = current_lock()
+        with mlflow_errors(f"log the environment of run {run.run_id}"):
+            self.client.log_text(run.run_id, lock.to_toml(), LOCK_ARTIFACT)
+            self.client.set_tag(run.run_id, LOCK_DIGEST_TAG, lock.digest())
 
     # -- outages -----------------------------------------------------------------------
     def _flush_or_journal(self, end: RunEnd | None) -> bool:

@@ -1,0 +1,79 @@
+"""``jupyter mlops env show|export RUN``: the environment a run recorded (its lock)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+
+FORMATS = ("pylock", "requirements")
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("env", help="the environment a run recorded: show it or export it")
+    env = p.add_subparsers(dest="env_command", metavar="ACTION", required=True)
+    show = env.add_parser("show", help="interpreter and distributions of a run")
+    show.add_argument("run", metavar="RUN", help="run id or run name (the newest of that name)")
+    show.add_argument("--json", action="store_true", help="print the lock as JSON")
+    show.set_defaults(func=_show)
+    export = env.add_parser("export", help="write a run's lock as pylock.toml or requirements")
+    export.add_argument("run", metavar="RUN", help="run id or run name (the newest of that name)")
+    export.add_argument("--format", default="pylock", help="pylock (PEP 751) or requirements")
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.set_defaults(func=_export)
+
+
+def _lock(ref: str) -> Any:
+    from ..tracking import api
+    from ..tracking.diff.sides import resolve_run
+    from ..tracking.reading.environment import read_lock
+    from ..tracking.writing.environment_lock import LOCK_ARTIFACT
+
+    client = api.tracker().client
+    run, _ = resolve_run(client, ref)
+    lock = read_lock(client, run)
+    if lock is None:
+        raise NotFound(
+            f"run {run.info.run_id} has no environment lock ({LOCK_ARTIFACT}): it was recorded "
+            "before runs kept one, or its process ended before the run did"
+        )
+    return lock
+
+
+def _show(args: argparse.Namespace) -> int:
+    lock = _lock(args.run)
+    if args.json:
+        print(json.dumps(lock.to_dict(), indent=2))
+        return 0
+    print(f"Python {lock.python} ({lock.implementation}) on {lock.platform}")
+    print(
+        f"interpreter {lock.executable}; {len(lock.packages)} distributions; digest {lock.digest()}"
+    )
+    width = max((len(p.name) for p in lock.packages), default=0)
+    for package in lock.packages:
+        where = package.source.get("url") or package.source.get("path") or ""
+        if package.source.get("commit"):
+            dirty = " (dirty)" if package.source.get("dirty") else ""
+            where += f" @ {package.source['commit'][:12]}{dirty}"
+        print(f"  {package.name:<{width}}  {package.version}  {where}".rstrip())
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    if args.format not in FORMATS:
+        raise InvalidInput(f"unknown --format {args.format!r}; use one of {', '.join(FORMATS)}")
+    lock = _lock(args.run)
+    text = lock.to_toml() if args.format == "pylock" else lock.requirements()
+    if not args.output:
+        print(text, end="")
+        return 0
+    out = Path(args.output)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, out)  # a failed write leaves no half-written file
+    print(f"wrote {out} ({len(lock.packages)} distributions, {args.format})")
+    return 0

@@ -1,0 +1,308 @@
+"""The environment a run ran in, as a PEP 751 lock: ``environment/pylock.toml`` on the run.
+
+Every installed distribution is listed with its version and, where the installer
+recorded one (PEP 610 ``direct_url.json``), its source: a VCS URL and commit, a local
+directory (editable or not, with the git commit and dirty state of that checkout) or
+an archive URL. Distributions installed from an index carry no source: the index they
+came from is not recorded by installers.
+
+Scanning the distributions costs tens of milliseconds, so the lock is cached per
+interpreter in memory and in the user cache, keyed by the interpreter and the
+modification times of the ``sys.path`` entries (an install or removal changes its
+``site-packages`` folder's mtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+import threading
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "LOCK_ARTIFACT",
+    "LOCK_DIGEST_TAG",
+    "EnvironmentLock",
+    "LockedPackage",
+    "current_lock",
+    "parse_lock",
+]
+
+#: where a run keeps its lock
+LOCK_ARTIFACT = "environment/pylock.toml"
+#: tag holding the lock's digest, so two runs' environments compare without a download
+LOCK_DIGEST_TAG = "mlops.environment.digest"
+#: bumped when the cached form changes
+_CACHE_FORMAT = 1
+_TOOL = "jupyter-mlops"
+
+
+def normalize(name: str) -> str:
+    """A distribution name in its PEP 503 normal form (``Foo_Bar`` -> ``foo-bar``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    """One installed distribution: name, version and where it came from when known.
+
+    ``source`` is empty (an index), or has ``kind`` ``vcs`` (``url``, ``commit``),
+    ``directory`` (``path``, ``editable``, and ``commit``/``dirty`` for a git checkout)
+    or ``archive`` (``url``).
+    """
+
+    name: str
+    version: str
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def requirement(self) -> str:
+        """The line installing exactly this distribution (``pip``/``uv`` syntax)."""
+        kind = self.source.get("kind")
+        if kind == "vcs":
+            return f"{self.name} @ git+{self.source['url']}@{self.source.get('commit', '')}"
+        if kind == "directory":
+            prefix = "-e " if self.source.get("editable") else ""
+            return f"{prefix}{Path(self.source['path']).as_uri()}"
+        if kind == "archive":
+            return f"{self.name} @ {self.source['url']}"
+        return f"{self.name}=={self.version}"
+
+
+@dataclass(frozen=True)
+class EnvironmentLock:
+    """The interpreter and every distribution installed for it."""
+
+    python: str
+    implementation: str
+    platform: str
+    executable: str
+    packages: tuple[LockedPackage, ...]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Distribution name -> version."""
+        return {p.name: p.version for p in self.packages}
+
+    def digest(self) -> str:
+        """A digest of the interpreter version and the distributions (not of the paths)."""
+        doc = [self.implementation, self.python, [(p.name, p.version) for p in self.packages]]
+        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()[:16]
+
+    def requirements(self) -> str:
+        """The distributions as a requirements file, one exact pin per line."""
+        head = f"# Python {self.python} ({self.implementation}) on {self.platform}\n"
+        return head + "".join(p.requirement() + "\n" for p in self.packages)
+
+    def to_toml(self) -> str:
+        """The lock in PEP 751 layout (``pylock.toml``)."""
+        lines = [
+            'lock-version = "1.0"',
+            f"created-by = {_s(_TOOL)}",
+            f"requires-python = {_s('==' + self.python)}",
+            "",
+        ]
+        for package in self.packages:
+            lines += [
+                "[[packages]]",
+                f"name = {_s(package.name)}",
+                f"version = {_s(package.version)}",
+            ]
+            lines += _source_toml(package.source)
+            lines.append("")
+        lines += [
+            f"[tool.{_TOOL}]",
+            f"python = {_s(self.python)}",
+            f"implementation = {_s(self.implementation)}",
+            f"platform = {_s(self.platform)}",
+            f"executable = {_s(self.executable)}",
+            f"digest = {_s(self.digest())}",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {
+            "python": self.python,
+            "implementation": self.implementation,
+            "platform": self.platform,
+            "executable": self.executable,
+            "digest": self.digest(),
+            "packages": [
+                {"name": p.name, "version": p.version, **({"source": p.source} if p.source else {})}
+                for p in self.packages
+            ],
+        }
+
+
+def _s(text: str) -> str:
+    # a JSON string is a TOML basic string (same escapes, \uXXXX included)
+    return json.dumps(text)
+
+
+def _source_toml(source: dict[str, Any]) -> list[str]:
+    kind = source.get("kind")
+    if kind == "vcs":
+        out = ["[packages.vcs]", 'type = "git"', f"url = {_s(source['url'])}"]
+        if source.get("commit"):
+            out.append(f"commit-id = {_s(source['commit'])}")
+        return out
+    if kind == "directory":
+        out = ["[packages.directory]", f"path = {_s(source['path'])}"]
+        out.append(f"editable = {'true' if source.get('editable') else 'false'}")
+        if source.get("commit"):
+            out += [
+                f"[packages.tool.{_TOOL}]",
+                f"git-commit = {_s(source['commit'])}",
+                f"git-dirty = {'true' if source.get('dirty') else 'false'}",
+            ]
+        return out
+    if kind == "archive":
+        return ["[packages.archive]", f"url = {_s(source['url'])}"]
+    return []
+
+
+def parse_lock(text: str) -> EnvironmentLock:
+    """Read a lock written by :meth:`EnvironmentLock.to_toml`."""
+    doc = tomllib.loads(text)
+    tool = doc.get("tool", {}).get(_TOOL, {})
+    packages = []
+    for entry in doc.get("packages", []):
+        source: dict[str, Any] = {}
+        if "vcs" in entry:
+            source = {"kind": "vcs", "url": entry["vcs"]["url"]}
+            if "commit-id" in entry["vcs"]:
+                source["commit"] = entry["vcs"]["commit-id"]
+        elif "directory" in entry:
+            d = entry["directory"]
+            source = {"kind": "directory", "path": d["path"], "editable": d.get("editable", False)}
+            extra = entry.get("tool", {}).get(_TOOL, {})
+            if "git-commit" in extra:
+                source.update(commit=extra["git-commit"], dirty=extra.get("git-dirty", False))
+        elif "archive" in entry:
+            source = {"kind": "archive", "url": entry["archive"]["url"]}
+        packages.append(LockedPackage(entry["name"], entry["version"], source))
+    return EnvironmentLock(
+        python=tool.get("python", str(doc.get("requires-python", "")).lstrip("=")),
+        implementation=tool.get("implementation", ""),
+        platform=tool.get("platform", ""),
+        executable=tool.get("executable", ""),
+        packages=tuple(packages),
+    )
+
+
+# -- reading this interpreter --------------------------------------------------------------
+_memo: dict[str, EnvironmentLock] = {}
+_memo_lock = threading.Lock()
+
+
+def current_lock() -> EnvironmentLock:
+    """The lock of this interpreter's environment (cached until an install changes it)."""
+    key = _environment_key()
+    with _memo_lock:
+        found = _memo.get(key)
+        if found is None:
+            found = _from_cache(key)
+            if found is None:
+                found = _scan()
+                _to_cache(key, found)
+            _memo.clear()
+            _memo[key] = found
+    return found
+
+
+def _environment_key() -> str:
+    parts: list[Any] = [_CACHE_FORMAT, sys.executable, sys.version]
+    for entry in sys.path:
+        try:
+            parts.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            parts.append((entry, None))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _cache_file(key: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jupyter-mlops" / "environment-locks" / f"{key}.toml"
+
+
+def _from_cache(key: str) -> EnvironmentLock | None:
+    try:
+        return parse_lock(_cache_file(key).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _to_cache(key: str, lock: EnvironmentLock) -> None:
+    path = _cache_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(lock.to_toml(), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache we cannot write only costs the next run a scan
+
+
+def _scan() -> EnvironmentLock:
+    found: dict[str, LockedPackage] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if not name:
+            continue
+        key = normalize(name)
+        if key in found:  # the first on sys.path is the one imports see
+            continue
+        found[key] = LockedPackage(key, dist.version, _source(dist))
+    return EnvironmentLock(
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform=platform.platform(),
+        executable=sys.executable,
+        packages=tuple(found[k] for k in sorted(found)),
+    )
+
+
+def _source(dist: metadata.Distribution) -> dict[str, Any]:
+    try:
+        text = dist.read_text("direct_url.json")
+        direct = json.loads(text) if text else None
+    except (OSError, ValueError):
+        direct = None
+    if not isinstance(direct, dict) or "url" not in direct:
+        return {}
+    url = str(direct["url"])
+    if "vcs_info" in direct:
+        return {"kind": "vcs", "url": url, "commit": direct["vcs_info"].get("commit_id", "")}
+    if "dir_info" in direct or (url.startswith("file:") and Path(_path(url)).is_dir()):
+        path = _path(url)
+        source: dict[str, Any] = {
+            "kind": "directory",
+            "path": path,
+            "editable": bool(direct.get("dir_info", {}).get("editable")),
+        }
+        from .run_context import git_info
+
+        git = git_info(Path(path)) if Path(path).is_dir() else {}
+        if git:
+            source.update(commit=git["commit"], dirty=git["dirty"] == "True")
+        return source
+    return {"kind": "archive", "url": url}
+
+
+def _path(url: str) -> str:
+    parsed = urlparse(url)
+    return unquote(parsed.path) if parsed.scheme == "file" else url
