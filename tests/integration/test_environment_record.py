@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
