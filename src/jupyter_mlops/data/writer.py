@@ -72,6 +72,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         )
     manifest = {
         "format": FORMAT,
+        "chunker": chunking.CHUNKER,
         "name": name,
         "digest": digest,
         "created": now_iso(),
