@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from ..portability import posix
 from .progress import Progress, ProgressCallback, cell_summary
 
 __all__ = [
@@ -66,7 +67,7 @@ def _transport() -> dict[str, str]:
     kernel dies before it answers. A socket path unique to each kernel cannot
     collide, and nothing listens on the network.
     """
-    if os.name != "posix":
+    if not posix():  # loopback TCP, jupyter_client's default
         return {}
     import tempfile
     import uuid

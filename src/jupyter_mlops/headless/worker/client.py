@@ -22,6 +22,7 @@ from typing import Any
 from ... import errors
 from ...errors import MlopsError
 from ...liveness import process_alive
+from ...portability import posix
 from ..progress import Progress, ProgressCallback
 from .address import (
     NO_WORKER_ENV,
@@ -95,8 +96,11 @@ def run_request(
 
     In-process are requests whose errors quote the argument as typed (an
     ``--output`` not ending in ``.ipynb``) and parameters JSON cannot carry
-    (YAML dates): the in-process path reports or handles them as it always did.
+    (YAML dates): the in-process path reports or handles them as it always did, and every
+    request where the platform has no Unix sockets (:func:`~jupyter_mlops.portability.posix`).
     """
+    if not posix():  # the worker listens on a Unix socket: elsewhere every run is in-process
+        return None
     if output is not None and not os.fspath(output).endswith(".ipynb"):
         return None
     try:

@@ -40,15 +40,12 @@ def sqlite_path(uri: str) -> Path | None:
 
 @contextlib.contextmanager
 def _file_lock(path: Path) -> Iterator[None]:
-    import fcntl
+    """An inter-process lock on ``path`` (``filelock``: ``fcntl`` here, ``msvcrt`` on Windows)."""
+    from filelock import FileLock
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with FileLock(path):
+        yield
 
 
 def _prepare_sqlite(db: Path) -> None:
