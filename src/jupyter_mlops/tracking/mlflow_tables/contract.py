@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from importlib import metadata
@@ -108,15 +109,9 @@ def workspaces_enabled() -> bool:
 
 
 def _parse(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(c for c in piece if c.isdigit()) if piece[:1].isdigit() else ""
-        if not digits:
-            break
-        parts.append(int(digits))
-        if not piece.isdigit():  # 3.18.0rc1: the release it leads to
-            break
-    return tuple(parts)
+    """``(major, minor)`` of a version string: ``3.18.0rc1`` -> ``(3, 18)``."""
+    found = re.match(r"(\d+)\.(\d+)", version)
+    return (int(found[1]), int(found[2])) if found else ()
 
 
 def mlflow_version() -> str | None:
@@ -131,7 +126,7 @@ def _version_problem(version: str | None) -> str | None:
     if version is None:
         return "MLflow is not installed"
     low, high = TESTED_MLFLOW
-    if not low <= _parse(version)[:2] < high:
+    if not low <= _parse(version) < high:
         tested = f"{'.'.join(map(str, low))} to {high[0]}.{high[1] - 1}"
         return f"MLflow {version} is outside the tested releases ({tested})"
     return None
