@@ -37,7 +37,11 @@ export function short(v: number): string {
 }
 
 /** Draw `series` as an SVG chart titled `title`; the series index picks the colour. */
-export function lineChart(title: string, series: ISeries[]): HTMLElement {
+export function lineChart(
+  title: string,
+  series: ISeries[],
+  options: { legend?: boolean } = {}
+): HTMLElement {
   const figure = document.createElement('figure');
   figure.className = 'jp-mlops-chart';
   const caption = document.createElement('figcaption');
@@ -103,16 +107,22 @@ export function lineChart(title: string, series: ISeries[]): HTMLElement {
     root.appendChild(path);
   });
   figure.appendChild(root);
-  if (series.length > 1) {
-    const legend = document.createElement('div');
-    legend.className = 'jp-mlops-legend';
-    series.forEach((s, i) => {
-      const item = document.createElement('span');
-      item.className = `jp-mlops-legend-item jp-mlops-series-${i % 6}`;
-      item.textContent = s.label;
-      legend.appendChild(item);
-    });
-    figure.appendChild(legend);
+  if (series.length > 1 && options.legend !== false) {
+    figure.appendChild(seriesLegend(series.map(s => s.label)));
   }
   return figure;
+}
+
+/** The colour key of series `labels` (in series order); items wrap, long names are cut with a title. */
+export function seriesLegend(labels: string[]): HTMLElement {
+  const legend = document.createElement('div');
+  legend.className = 'jp-mlops-legend';
+  labels.forEach((label, i) => {
+    const item = document.createElement('span');
+    item.className = `jp-mlops-legend-item jp-mlops-series-${i % 6}`;
+    item.textContent = label;
+    item.title = label;
+    legend.appendChild(item);
+  });
+  return legend;
 }

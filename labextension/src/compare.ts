@@ -4,7 +4,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { lineChart } from './charts';
+import { lineChart, seriesLegend } from './charts';
 import { formatNumber, h, replaceChildren, statusBadge } from './elements';
 import { IMlopsSource, IRunDetail, MetricHistory } from './tokens';
 
@@ -90,19 +90,20 @@ export class CompareWidget extends Widget {
       h('tbody', {}, status, ...section('Parameters', params), ...section('Metrics', metrics))
     );
     const keys = [...new Set(histories.flatMap(hist => Object.keys(hist)))].sort();
+    const labels = runs.map(r => r.name || r.run_id.slice(0, 8));
+    // One colour key for every chart (the same run has the same colour in each).
     const charts = keys.map(key =>
       lineChart(
         key,
-        runs.map((r, i) => ({
-          label: r.name || r.run_id.slice(0, 8),
-          points: histories[i][key] ?? []
-        }))
+        runs.map((r, i) => ({ label: labels[i], points: histories[i][key] ?? [] })),
+        { legend: false }
       )
     );
     replaceChildren(
       this.node,
       h('h2', {}, `Comparing ${runs.length} runs`),
       table,
+      charts.length && runs.length > 1 ? seriesLegend(labels) : null,
       h('div', { className: 'jp-mlops-charts' }, ...charts)
     );
   }

@@ -1,7 +1,9 @@
 /**
- * Pure parsing and rendering used by the dialogs (no JupyterLab imports, so
- * Jest tests them directly).
+ * Pure parsing and rendering used by the dialogs, and the parameters form of
+ * Run headless and Schedule… (no JupyterLab imports, so Jest tests them directly).
  */
+import { Widget } from '@lumino/widgets';
+
 import { formatNumber, h } from './elements';
 import { IGateReport, INotebookParam } from './tokens';
 
@@ -64,4 +66,87 @@ export function gateReportTable(report: IGateReport): HTMLElement {
     ),
     h('tbody', {}, ...rows)
   );
+}
+
+/**
+ * What is wrong with the Promote dialog's fields, in the dialog's own words
+ * (the server's messages name the CLI's options), or null when it can be sent.
+ */
+export function promotionProblem(value: {
+  alias: string;
+  beat?: string;
+  on?: string;
+}): string | null {
+  if (!value.alias) {
+    return 'Alias is empty: give the alias to move, e.g. production.';
+  }
+  if (Boolean(value.beat) !== Boolean(value.on)) {
+    return value.beat
+      ? `Beat "${value.beat}" needs the metric to compare on: fill "on", e.g. accuracy.`
+      : `"On ${value.on}" needs the alias to beat: fill "Beat", e.g. production.`;
+  }
+  return null;
+}
+
+/** Inputs built from a notebook's `parameters` cell (also used by the Schedule… dialog). */
+export class ParamsForm extends Widget {
+  /**
+   * `values` (by name) replace the defaults shown, and `problem` is shown above
+   * the fields: how the dialog comes back after a refused run, as the user left it.
+   */
+  constructor(
+    readonly params: INotebookParam[],
+    values: Record<string, string> = {},
+    problem = ''
+  ) {
+    super();
+    this.addClass('jp-mlops-params-form');
+    if (problem) {
+      this.node.append(
+        h('div', { className: 'jp-mlops-error', attrs: { role: 'alert' } }, problem)
+      );
+    }
+    if (params.length === 0) {
+      this.node.append(
+        h('p', {}, 'This notebook has no cell tagged "parameters": it runs with its own values.')
+      );
+    }
+    for (const p of params) {
+      const input = h('input', {
+        className: 'jp-mod-styled jp-mlops-param-input',
+        attrs: { name: p.name, value: values[p.name] ?? p.default, 'aria-label': p.name }
+      });
+      this.inputs.push(input);
+      this.node.append(
+        h(
+          'label',
+          { className: 'jp-mlops-param-row', title: p.help },
+          h('span', {}, `${p.name} (${p.type})`),
+          input
+        )
+      );
+    }
+  }
+
+  /** What each field holds, as typed (to show the dialog again as it was). */
+  getText(): Record<string, string> {
+    return Object.fromEntries(this.params.map((p, i) => [p.name, this.inputs[i].value]));
+  }
+
+  /**
+   * The parameters that differ from their defaults, parsed; throws on a value
+   * that is not of its type. (Not `getValue`: a dialog would call that itself
+   * and lose the form on a throw.)
+   */
+  parsedValues(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    this.params.forEach((p, i) => {
+      if (this.inputs[i].value.trim() !== p.default.trim()) {
+        out[p.name] = parseParamValue(p, this.inputs[i].value);
+      }
+    });
+    return out;
+  }
+
+  inputs: HTMLInputElement[] = [];
 }

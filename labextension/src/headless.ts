@@ -10,49 +10,9 @@ import { Widget } from '@lumino/widgets';
 
 import { h, replaceChildren } from './elements';
 import { outcome } from './jobOutcome';
-import { parseParamValue } from './forms';
+import { ParamsForm } from './forms';
 import { RunFollower } from './runFollower';
-import { IHeadlessRun, IMlopsSource, INotebookParam } from './tokens';
-
-/** Inputs built from a notebook's `parameters` cell (also used by the Schedule… dialog). */
-export class ParamsForm extends Widget {
-  constructor(readonly params: INotebookParam[]) {
-    super();
-    this.addClass('jp-mlops-params-form');
-    if (params.length === 0) {
-      this.node.append(
-        h('p', {}, 'This notebook has no cell tagged "parameters": it runs with its own values.')
-      );
-    }
-    for (const p of params) {
-      const input = h('input', {
-        className: 'jp-mod-styled jp-mlops-param-input',
-        attrs: { name: p.name, value: p.default, 'aria-label': p.name }
-      });
-      this.inputs.push(input);
-      this.node.append(
-        h(
-          'label',
-          { className: 'jp-mlops-param-row', title: p.help },
-          h('span', {}, `${p.name} (${p.type})`),
-          input
-        )
-      );
-    }
-  }
-
-  getValue(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    this.params.forEach((p, i) => {
-      if (this.inputs[i].value.trim() !== p.default.trim()) {
-        out[p.name] = parseParamValue(p, this.inputs[i].value);
-      }
-    });
-    return out;
-  }
-
-  inputs: HTMLInputElement[] = [];
-}
+import { IHeadlessRun, IMlopsSource } from './tokens';
 
 /** Ask for parameters and start `path` headless; return the started run, or null. */
 export async function runHeadless(
@@ -60,16 +20,26 @@ export async function runHeadless(
   path: string
 ): Promise<IHeadlessRun | null> {
   const params = await source.notebookParams(path);
-  const form = new ParamsForm(params);
-  const answer = await showDialog({
-    title: `Run ${path} headless`,
-    body: form,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
-  });
-  if (!answer.button.accept) {
-    return null;
+  let values: Record<string, string> = {};
+  let problem = '';
+  for (;;) {
+    const form = new ParamsForm(params, values, problem);
+    const answer = await showDialog({
+      title: `Run ${path} headless`,
+      body: form,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
+    });
+    if (!answer.button.accept) {
+      return null;
+    }
+    values = form.getText();
+    try {
+      return await source.startHeadless(path, form.parsedValues());
+    } catch (error) {
+      // Back to the dialog with what was typed and what was wrong, not an empty form.
+      problem = (error as Error).message;
+    }
   }
-  return source.startHeadless(path, form.getValue());
 }
 
 /** Adds the "Run headless" button to every notebook's toolbar. */

@@ -325,9 +325,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new ArtifactDrive(source, app.serviceManager.serverSettings)
     );
     addCommands(app, source, tracker, features);
-    addRunsTableCommand(app, source, model, mlopsIcon, palette);
+    addRunsTableCommand(app, source, model, mlopsIcon, palette, restorer);
     addRunDiffCommand(app, source, mlopsIcon);
     addModelCardCommand(app, source, mlopsIcon);
+    // Run detail tabs come back after a reload.
+    void restorer?.restore(tracker, {
+      command: CommandIDs.openRun,
+      args: w => ({ runId: (w.content as RunDetailWidget).runId }),
+      name: w => (w.content as RunDetailWidget).runId
+    });
     const panel = sidebar(app, source, model, features, status => {
       if (statusBar) {
         addStatusItem(app, shell, statusBar, source, status);

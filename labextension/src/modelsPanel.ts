@@ -7,7 +7,7 @@ import { Widget } from '@lumino/widgets';
 
 import { formatNumber, h, headRow, replaceChildren } from './elements';
 import { timeElement } from './dates';
-import { gateReportTable, parseGates } from './forms';
+import { gateReportTable, parseGates, promotionProblem } from './forms';
 import { monitoringTable } from './monitoringTable';
 import { IMlopsSource, IModelVersion, IPromotion } from './tokens';
 
@@ -163,6 +163,11 @@ export class ModelsPanel extends Widget {
       return;
     }
     const values = form.getValue();
+    const problem = promotionProblem(values);
+    if (problem) {
+      replaceChildren(this._status, h('div', { className: 'jp-mlops-error' }, problem));
+      return;
+    }
     try {
       const result = await this._source.promote(version.name, {
         ...values,

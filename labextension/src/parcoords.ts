@@ -8,13 +8,28 @@ import { Widget } from '@lumino/widgets';
 
 import { svg, text } from './charts';
 import { h } from './elements';
-import { axisLabel, columnLabel, sizedContext, themeColors } from './plotCanvas';
+import {
+  axisTicks,
+  columnLabel,
+  fitLabel,
+  linePoints,
+  sizedContext,
+  themeColors
+} from './plotCanvas';
 import { IAxis, RunsTableModel } from './tableModel';
 
 const HEIGHT = 260;
 const PAD = { left: 40, right: 40, top: 28, bottom: 22 };
 /** A drag shorter than this (pixels) is a click: it clears the axis' brush. */
 const CLICK = 3;
+
+/** `el` with an SVG `<title>` (the hover text) of `full`. */
+function titled(el: SVGTextElement, full: string): SVGTextElement {
+  const title = svg('title', {});
+  title.textContent = full;
+  el.appendChild(title);
+  return el;
+}
 
 export class ParallelCoordinates extends Widget {
   constructor(readonly model: RunsTableModel) {
@@ -65,6 +80,12 @@ export class ParallelCoordinates extends Widget {
     });
   }
 
+  /** Pixels between two neighbouring axes. */
+  private get _gap(): number {
+    const n = this.model.axes.length;
+    return (this._width - PAD.left - PAD.right) / Math.max(1, n - 1);
+  }
+
   private _x(k: number, n: number): number {
     return PAD.left + (k * (this._width - PAD.left - PAD.right)) / Math.max(1, n - 1);
   }
@@ -88,18 +109,19 @@ export class ParallelCoordinates extends Widget {
         if (m.inBrushes(i) !== active) {
           continue;
         }
-        let pen = false;
-        axes.forEach((axis, k) => {
-          const p = m.position(axis.column, i);
-          if (Number.isNaN(p)) {
-            pen = false;
-          } else if (pen) {
-            ctx.lineTo(xs[k], this._y(p));
-          } else {
+        const points = linePoints(axes.map(axis => m.position(axis.column, i)));
+        points.forEach(([k, p], j) => {
+          if (j === 0) {
             ctx.moveTo(xs[k], this._y(p));
-            pen = true;
+          } else {
+            ctx.lineTo(xs[k], this._y(p));
           }
         });
+        if (points.length === 1) {
+          // a run with a value on one axis only: a short tick, not nothing
+          const [k, p] = points[0];
+          ctx.lineTo(xs[k] + 4, this._y(p));
+        }
       }
       ctx.stroke();
     };
@@ -116,9 +138,19 @@ export class ParallelCoordinates extends Widget {
   private _axis(axis: IAxis, x: number): void {
     const g = svg('g', { class: 'jp-mlops-axis', 'data-column': axis.column });
     g.appendChild(svg('line', { x1: x, x2: x, y1: this._y(0), y2: this._y(1) }));
-    g.appendChild(text(x, 14, columnLabel(axis.column)));
-    g.appendChild(text(x, this._y(1) - 3, axisLabel(axis, 1)));
-    g.appendChild(text(x, HEIGHT - 6, axisLabel(axis, 0)));
+    // Labels stay within the gap to the next axis; the whole value is the hover title.
+    const room = this._gap - 8;
+    g.appendChild(titled(text(x, 14, fitLabel(columnLabel(axis.column), room)), axis.column));
+    const ticks = axisTicks(axis);
+    for (const tick of ticks) {
+      const y = tick.f === 1 ? this._y(1) - 3 : tick.f === 0 ? HEIGHT - 6 : this._y(tick.f) + 4;
+      const outer = tick.f === 0 || tick.f === 1;
+      const label = outer
+        ? text(x, y, fitLabel(tick.label, room))
+        : text(x + 4, y, fitLabel(tick.label, room / 2 - 4), 'start');
+      label.classList.add('jp-mlops-tick');
+      g.appendChild(titled(label, tick.label));
+    }
     const brush = this.model.brushes.get(axis.column);
     if (brush) {
       g.appendChild(this._brushRect(x, brush[0], brush[1]));

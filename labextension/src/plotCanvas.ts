@@ -43,6 +43,55 @@ export function sizedContext(
   return ctx;
 }
 
+/** A labelled position on an axis: fraction 0 (bottom) .. 1 (top). */
+export interface ITick {
+  f: number;
+  label: string;
+}
+
+/**
+ * The labels of `axis`: both ends of a numeric range, one label for an axis
+ * holding a single value (where its runs are drawn), every category when
+ * there are at most `most`, else the first and last.
+ */
+export function axisTicks(axis: IAxis, most = 8): ITick[] {
+  if (axis.numeric) {
+    return axis.max > axis.min
+      ? [
+          { f: 0, label: axisLabel(axis, 0) },
+          { f: 1, label: axisLabel(axis, 1) }
+        ]
+      : [{ f: 0.5, label: short(axis.min) }];
+  }
+  const n = axis.categories.length;
+  if (n <= 1) {
+    return n ? [{ f: 0.5, label: axis.categories[0] }] : [];
+  }
+  const picked = n <= most ? axis.categories.map((_, i) => i) : [0, n - 1];
+  return picked.map(i => ({ f: i / (n - 1), label: axis.categories[i] }));
+}
+
+/** `label` cut to about `width` pixels of 11px text, ending in "…" when cut. */
+export function fitLabel(label: string, width: number, charWidth = 6.5): string {
+  const room = Math.max(3, Math.floor(width / charWidth));
+  return label.length <= room ? label : `${label.slice(0, room - 1)}…`;
+}
+
+/**
+ * The points of one run's line: the axes where it has a value, in order, so a
+ * missing value is bridged from the axis before to the axis after instead of
+ * breaking the line.
+ */
+export function linePoints(positions: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  positions.forEach((p, k) => {
+    if (!Number.isNaN(p)) {
+      out.push([k, p]);
+    }
+  });
+  return out;
+}
+
 /** The value at fraction `f` (0..1) of `axis`, as a short label. */
 export function axisLabel(axis: IAxis, f: number): string {
   if (!axis.numeric) {

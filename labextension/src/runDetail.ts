@@ -275,7 +275,11 @@ export class RunDetailWidget extends Widget {
     try {
       const text = await this._source.artifactText(this.runId, file.path);
       const body =
-        kind === 'notebook' ? notebookPreview(text) : h('pre', {}, text.slice(0, PREVIEW_LIMIT));
+        kind === 'notebook'
+          ? notebookPreview(text)
+          : /\.html?$/i.test(file.path)
+            ? htmlPreview(text, file.path)
+            : h('pre', {}, text.slice(0, PREVIEW_LIMIT));
       replaceChildren(this._preview, title, body);
     } catch (error) {
       replaceChildren(
@@ -303,6 +307,21 @@ function formatBytes(n: number | null): string {
     i++;
   }
   return `${i ? v.toFixed(1) : v} ${units[i]}`;
+}
+
+/**
+ * An HTML artifact (a report, a profile) rendered as a page, in an iframe
+ * sandboxed with no permission at all: no scripts, no forms, no popups, and an
+ * origin of its own, so the page can neither run code nor reach Lab.
+ */
+export function htmlPreview(html: string, path: string): HTMLIFrameElement {
+  const frame = h('iframe', {
+    className: 'jp-mlops-html-preview',
+    title: path,
+    attrs: { sandbox: '', referrerpolicy: 'no-referrer' }
+  });
+  frame.srcdoc = html;
+  return frame;
 }
 
 /** A read-only view of a notebook's cells: sources and text outputs, as text. */

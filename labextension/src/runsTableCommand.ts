@@ -3,8 +3,8 @@
  * some experiments, from the palette, the sidebar's Runs tab or the context menu
  * of its experiment picker.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
-import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { RunsModel } from './model';
@@ -42,8 +42,18 @@ export function addRunsTableCommand(
   source: IMlopsSource & ITableSource,
   sidebar: RunsModel,
   icon: LabIcon,
-  palette: ICommandPalette | null
+  palette: ICommandPalette | null,
+  restorer: ILayoutRestorer | null = null
 ): void {
+  // Open runs tables come back after a reload, on the same experiments.
+  const tracker = new WidgetTracker<MainAreaWidget<RunsTableView>>({
+    namespace: 'jupyter-mlops-runs-table'
+  });
+  void restorer?.restore(tracker, {
+    command: RUNS_TABLE_COMMAND,
+    args: w => ({ experimentIds: w.content.model.experimentIds }),
+    name: w => w.content.model.experimentIds.join(',')
+  });
   app.commands.addCommand(RUNS_TABLE_COMMAND, {
     label: 'MLOps: Runs table',
     caption: 'Open a wide table, parallel coordinates and scatter of the runs of an experiment',
@@ -72,6 +82,7 @@ export function addRunsTableCommand(
       const widget = new MainAreaWidget({ content });
       widget.id = id;
       widget.title.icon = icon;
+      void tracker.add(widget);
       app.shell.add(widget, 'main');
       app.shell.activateById(widget.id);
     }

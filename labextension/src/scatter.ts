@@ -7,13 +7,30 @@ import { Widget } from '@lumino/widgets';
 
 import { h, replaceChildren } from './elements';
 import { cellText } from './runsGrid';
-import { axisLabel, columnLabel, sizedContext, themeColors } from './plotCanvas';
+import { axisTicks, columnLabel, fitLabel, sizedContext, themeColors } from './plotCanvas';
 import { IAxis, RunsTableModel } from './tableModel';
 
 const HEIGHT = 260;
 const PAD = { left: 48, right: 12, top: 10, bottom: 28 };
 /** Pixels within which a point counts as hovered. */
 const NEAR = 8;
+
+/**
+ * The columns a scatter opens on, as `[x, y]`: a numeric metric on y against
+ * another numeric column (a numeric param first), so the default plot has
+ * points; text columns only when fewer than two columns are numbers.
+ */
+export function defaultPair(axes: IAxis[]): [string, string] {
+  const numeric = axes.filter(a => a.numeric).map(a => a.column);
+  const y = numeric.find(c => c.startsWith('metrics.')) ?? numeric[0] ?? axes[0]?.column ?? '';
+  const others = numeric.filter(c => c !== y);
+  const x =
+    others.find(c => c.startsWith('params.')) ??
+    others[0] ??
+    axes.find(a => a.column !== y)?.column ??
+    y;
+  return [x, y];
+}
 
 export class ScatterPlot extends Widget {
   constructor(
@@ -77,7 +94,6 @@ export class ScatterPlot extends Widget {
 
   private _fillPickers(): void {
     const axes = this.model.axes.map(a => a.column);
-    const metrics = axes.filter(c => c.startsWith('metrics.'));
     const pick = (select: HTMLSelectElement, choices: string[], fallback: string) => {
       const keep = choices.includes(select.value) ? select.value : fallback;
       replaceChildren(
@@ -86,9 +102,9 @@ export class ScatterPlot extends Widget {
       );
       select.value = keep;
     };
-    const params = axes.filter(c => c.startsWith('params.'));
-    pick(this._x, axes, params[0] ?? axes[1] ?? axes[0] ?? '');
-    pick(this._y, axes, metrics[0] ?? axes[0] ?? '');
+    const [x, y] = defaultPair(this.model.axes);
+    pick(this._x, axes, x);
+    pick(this._y, axes, y);
   }
 
   private _sx(f: number): number {
@@ -110,13 +126,16 @@ export class ScatterPlot extends Widget {
       HEIGHT - PAD.top - PAD.bottom
     );
     ctx.font = '11px sans-serif';
+    const room = (PAD.left - 6) * 1.6;
     ctx.textAlign = 'right';
-    ctx.fillText(axisLabel(ay, 1), PAD.left - 4, this._sy(1) + 10);
-    ctx.fillText(axisLabel(ay, 0), PAD.left - 4, this._sy(0));
-    ctx.textAlign = 'left';
-    ctx.fillText(axisLabel(ax, 0), this._sx(0), HEIGHT - 8);
-    ctx.textAlign = 'right';
-    ctx.fillText(axisLabel(ax, 1), this._sx(1), HEIGHT - 8);
+    for (const tick of axisTicks(ay, 2)) {
+      ctx.fillText(fitLabel(tick.label, room), PAD.left - 4, this._sy(tick.f) + (tick.f ? 10 : 0));
+    }
+    const xTicks = axisTicks(ax, 2);
+    for (const tick of xTicks) {
+      ctx.textAlign = tick.f === 0 ? 'left' : tick.f === 1 ? 'right' : 'center';
+      ctx.fillText(fitLabel(tick.label, 160), this._sx(tick.f), HEIGHT - 8);
+    }
     ctx.globalAlpha = 1;
   }
 

@@ -11,7 +11,7 @@ import { TabPanel, Widget } from '@lumino/widgets';
 
 import { h, replaceChildren, statusBadge } from './elements';
 import { timeElement } from './dates';
-import { ParamsForm } from './headless';
+import { ParamsForm } from './forms';
 import {
   CommandIDs,
   ICronPreview,
@@ -62,7 +62,7 @@ class ScheduleForm extends Widget {
       name: this.name.value.trim(),
       cron: this.cron.value.trim(),
       timezone: this.timezone.value.trim() || 'UTC',
-      params: this.params.getValue()
+      params: this.params.parsedValues()
     };
   }
 

@@ -53,6 +53,9 @@ def test_table_tab_groups_nested_runs_and_escapes_text(sweep):
             (1, "m0"),
         ]
         assert "<img" not in tab.table.value and "&lt;b&gt;9&lt;/b&gt;" in tab.table.value
+        # every cell is padded and ruled: columns do not run together
+        cells = re.findall(r"<t[dh](?:\s[^>]*)?>", tab.table.value)
+        assert cells and all("padding:2px 8px" in c for c in cells), cells[:3]
         # lr holds text on one run: only acc is numeric, too few axes for any chart
         assert VEGA_LITE not in tab.charts.outputs[0]["data"]
         tab.filter_box.value = "params.lr != '<b>9</b>'"

@@ -87,6 +87,16 @@ def test_panel_renders_in_jupyterlab_and_a_click_shows_the_run(page: Any, lab: d
     page.get_by_text(run_id).first.wait_for(state="visible", timeout=30_000)
     assert page.get_by_text("<b>rf</b>").count() >= 1  # param shown as text, not bold markup
     assert page.locator("button.jupyter-button", has_text=XSS).count() == 1
+    # Column headers show their whole name; run names read as links, not buttons.
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.widget-gridbox button.jupyter-button')]
+          .filter(b => !b.classList.contains('jp-mlops-run-link') && b.scrollWidth > b.clientWidth)
+          .map(b => b.textContent)"""
+    )
+    assert cut == []
+    link = page.locator("button.jp-mlops-run-link", has_text="tuned")
+    background = link.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert background in ("transparent", "rgba(0, 0, 0, 0)"), background
     assert page.locator('.jp-OutputArea img[src="x"]').count() == 0
     shot = screenshot(page, lab["tmp"], "panel", full_page=True)
     assert shot.stat().st_size > 10_000

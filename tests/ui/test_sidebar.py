@@ -214,7 +214,10 @@ def test_run_detail_tab_and_compare(page: Any, lab: dict[str, Any]) -> None:
     )
     assert "lr" in differing and "acc" in differing
     assert "model" not in differing
-    assert view.locator(".jp-mlops-chart .jp-mlops-legend-item").count() >= 2
+    # One colour key for all the charts (one per chart overlapped its neighbour's).
+    assert view.locator(".jp-mlops-legend").count() == 1
+    assert view.locator(".jp-mlops-chart .jp-mlops-legend").count() == 0
+    assert view.locator(".jp-mlops-legend-item").all_inner_texts() == ["baseline", "tuned"]
     _shot(page, "compare")
     assert page.dialogs == []  # type: ignore[attr-defined]
 
@@ -249,6 +252,22 @@ def test_promote_through_failing_then_passing_gate(page: Any, lab: dict[str, Any
         "?.textContent === 'production'"
     )
     _shot(page, "promote-passed")
+
+
+def test_promote_form_errors_name_its_fields(page: Any, lab: dict[str, Any]) -> None:
+    _open_sidebar(page, lab)
+    _open_tab(page, "Models")
+    page.locator('.jp-mlops-model-version[data-model="churn"] .jp-mlops-promote').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".jp-mlops-alias").fill("staging")
+    dialog.locator('input[placeholder="alias to beat (optional)"]').fill("production")
+    dialog.locator(".jp-mod-accept").click()
+    dialog.wait_for(state="detached")
+    error = page.locator(".jp-mlops-models .jp-mlops-error")
+    error.wait_for(state="visible", timeout=20_000)
+    assert "--" not in error.inner_text()
+    assert '"on"' in error.inner_text()
+    assert "staging" not in page.locator(".jp-mlops-model-version .jp-mlops-aliases").inner_text()
 
 
 def test_models_view_shows_monitoring_runs_and_alerts(page: Any, lab: dict[str, Any]) -> None:
@@ -292,6 +311,16 @@ def test_run_headless_from_the_notebook_toolbar(page: Any, lab: dict[str, Any]) 
     assert lr.input_value() == "0.1"
     assert dialog.locator('input[name="epochs"]').input_value() == "2"
     lr.fill("0.5")
+    # A refused value brings the dialog back as it was left, saying what was wrong.
+    dialog.locator('input[name="epochs"]').fill("three")
+    dialog.locator(".jp-mod-accept").click()
+    problem = page.locator(".jp-Dialog .jp-mlops-params-form .jp-mlops-error")
+    problem.wait_for(state="visible", timeout=20_000)
+    assert "epochs" in problem.inner_text() and "--" not in problem.inner_text()
+    assert dialog.locator('input[name="lr"]').input_value() == "0.5"
+    assert dialog.locator('input[name="epochs"]').input_value() == "three"
+    _shot(page, "headless-dialog-kept-values")
+    dialog.locator('input[name="epochs"]').fill("2")
     dialog.locator(".jp-mod-accept").click()
     row = page.locator(".jp-mlops-headless-run")
     row.wait_for(state="visible", timeout=30_000)

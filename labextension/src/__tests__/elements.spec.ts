@@ -1,6 +1,6 @@
 import { activeRunFilter } from '../statusRun';
 import { gateReportTable, parseGates, parseParamValue } from '../forms';
-import { lineChart } from '../charts';
+import { lineChart, seriesLegend } from '../charts';
 import { differingKeys } from '../compare';
 import { formatNumber, h, keyValueTable } from '../elements';
 import { orderKey } from '../runsPanel';
@@ -121,5 +121,24 @@ describe('status bar', () => {
 
   it('gives up on paths MLflow cannot quote', () => {
     expect(activeRunFilter("/p/it's.ipynb")).toBeNull();
+  });
+});
+
+describe('chart legends', () => {
+  it('leaves the colour key out of a chart when the view shows one for all', () => {
+    const series = [
+      { label: 'a-very-long-run-name-from-a-sweep', points: [{ step: 0, value: 1, timestamp: 0 }] },
+      { label: 'b', points: [{ step: 0, value: 2, timestamp: 0 }] }
+    ];
+    expect(lineChart('acc', series).querySelectorAll('.jp-mlops-legend')).toHaveLength(1);
+    expect(lineChart('acc', series, { legend: false }).querySelector('.jp-mlops-legend')).toBe(
+      null
+    );
+    const key = seriesLegend(series.map(s => s.label));
+    const items = [...key.querySelectorAll('.jp-mlops-legend-item')] as HTMLElement[];
+    expect(items.map(i => [i.textContent, i.title])).toEqual([
+      ['a-very-long-run-name-from-a-sweep', 'a-very-long-run-name-from-a-sweep'],
+      ['b', 'b']
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import { Contents, ServerConnection } from '@jupyterlab/services';
 import { ArtifactDrive, artifactDocumentPath, artifactKind } from '../artifactDrive';
 import { DataPanel } from '../dataPanel';
 import { outcome } from '../jobOutcome';
-import { RunDetailWidget } from '../runDetail';
+import { htmlPreview, RunDetailWidget } from '../runDetail';
 import { IArtifact, IHeadlessRun, IMlopsSource, IRunDetail, ISnapshot } from '../tokens';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -314,5 +314,16 @@ describe('RunDetailWidget', () => {
     expect(calls).toEqual(['snapshot train@v2', `reproduce ${RUN} ${XSS}`]);
     expect(node.textContent).toContain('http: https://example.invalid/x.csv');
     widget.dispose();
+  });
+});
+
+describe('htmlPreview', () => {
+  it('renders the page in a frame that may run no script', () => {
+    const page = '<!DOCTYPE html><h1>Report</h1><script>parent.alert(1)</script>';
+    const frame = htmlPreview(page, 'report.html');
+    expect(frame.tagName).toBe('IFRAME');
+    expect(frame.getAttribute('sandbox')).toBe('');
+    expect(frame.srcdoc).toBe(page);
+    expect(frame.title).toBe('report.html');
   });
 });

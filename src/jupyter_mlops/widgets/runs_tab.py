@@ -169,7 +169,11 @@ class RunsTab:
                 children += [self.tick_boxes[n], self.name_buttons[n], *self.cells[n]]
             self.grid.children = children
             self.grid.layout = w.Layout(
-                grid_template_columns=f"28px 220px repeat({len(cols)}, minmax(80px, auto))",
+                # max-content: a header button is as wide as its name, never cut to "metric…"
+                grid_template_columns=(
+                    f"28px minmax(120px, max-content) "
+                    f"repeat({len(cols)}, minmax(80px, max-content))"
+                ),
                 grid_gap="0px 6px",
             )
             self._render()
@@ -177,12 +181,16 @@ class RunsTab:
     def _header_button(self, column: str) -> w.Button:
         title = _FIXED[column][0] if column in _FIXED else column
         button = w.Button(description=title, tooltip=f"sort by {title}")
-        button.layout = w.Layout(width="auto")
+        button.layout = w.Layout(width="max-content", min_width="100%")
         button.on_click(lambda _, c=column: self.sort_by(c))
         return button
 
     def _name_button(self, n: int) -> w.Button:
+        # a run name reads as a link (it opens the run), not as one more button
         button = w.Button(layout=w.Layout(width="auto", justify_content="flex-start"))
+        button.style.button_color = "transparent"
+        button.style.text_color = "var(--jp-content-link-color, #1976d2)"
+        button.add_class("jp-mlops-run-link")
         button.on_click(lambda _, n=n: self._clicked(n))
         return button
 

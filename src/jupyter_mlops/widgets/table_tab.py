@@ -16,7 +16,7 @@ from ..errors import MlopsError
 from ..tracking.reading.columns import nested_order, runs_columns
 from .charts import output_of
 from .table_charts import numeric_columns, runs_charts
-from .tables import esc, format_time, format_value, message, status_html
+from .tables import CELL_STYLE, esc, format_time, format_value, message, status_html
 
 __all__ = ["TableTab"]
 
@@ -132,20 +132,21 @@ class TableTab:
 
     def _table_html(self) -> str:
         runs, cols = self.data["runs"], self.data["columns"]
-        header = "".join(f"<th>{esc(c.partition('.')[2])}</th>" for c in cols)
+        th, td = f'<th style="{CELL_STYLE}"', f'<td style="{CELL_STYLE}"'
+        header = "".join(f'{th} title="{esc(c)}">{esc(c.partition(".")[2])}</th>' for c in cols)
         body = []
         for i, depth in nested_order(runs["run_id"], runs["parent_id"])[:MAX_TABLE_ROWS]:
             name = runs["name"][i] or runs["run_id"][i][:8]
-            indent = f"padding-left:{4 + 16 * depth}px"
-            values = "".join(f"<td>{esc(format_value(cols[c][i]))}</td>" for c in cols)
+            indent = f"{CELL_STYLE};padding-left:{4 + 16 * depth}px"
+            values = "".join(f"{td}>{esc(format_value(cols[c][i]))}</td>" for c in cols)
             body.append(
                 f'<tr data-depth="{depth}"><td style="{indent}" title="{esc(runs["run_id"][i])}">'
-                f"{'↳ ' if depth else ''}{esc(name)}</td><td>{status_html(runs['status'][i])}</td>"
-                f"<td>{esc(format_time(runs['start_time'][i]))}</td>{values}</tr>"
+                f"{'↳ ' if depth else ''}{esc(name)}</td>{td}>{status_html(runs['status'][i])}</td>"
+                f"{td}>{esc(format_time(runs['start_time'][i]))}</td>{values}</tr>"
             )
         return (
-            '<table style="border-collapse:collapse"><thead><tr><th>run</th><th>status</th>'
-            f"<th>start</th>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            f'<table style="border-collapse:collapse"><thead><tr>{th}>run</th>{th}>status</th>'
+            f"{th}>start</th>{header}</tr></thead><tbody>{''.join(body)}</tbody></table>"
         )
 
     def _draw_charts(self) -> None:

@@ -18,7 +18,7 @@ STATUS_COLOURS = {
     "KILLED": "var(--jp-warn-color1, #f57c00)",
     "SCHEDULED": "var(--jp-ui-font-color2, #757575)",
 }
-_CELL = "padding:2px 8px;text-align:left;border-bottom:1px solid var(--jp-border-color2,#ddd)"
+CELL_STYLE = "padding:2px 8px;text-align:left;border-bottom:1px solid var(--jp-border-color2,#ddd)"
 DIFF_STYLE = "background:var(--jp-warn-color3,#fff3cd)"
 
 
@@ -67,12 +67,12 @@ def html_table(
         Columns whose cells are already HTML built by this module.
     """
     marked, raw = set(highlight), set(raw_columns)
-    head = "".join(f'<th style="{_CELL}">{esc(h)}</th>' for h in header)
+    head = "".join(f'<th style="{CELL_STYLE}">{esc(h)}</th>' for h in header)
     body = []
     for n, row in enumerate(rows):
         style = f' style="{DIFF_STYLE}"' if n in marked else ""
         cells = "".join(
-            f'<td style="{_CELL}">{c if i in raw else esc(format_value(c))}</td>'
+            f'<td style="{CELL_STYLE}">{c if i in raw else esc(format_value(c))}</td>'
             for i, c in enumerate(row)
         )
         body.append(f"<tr{style}>{cells}</tr>")

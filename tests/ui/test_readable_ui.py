@@ -1,8 +1,10 @@
-"""The sidebar read at Lab's default width, in a 1440×900 window, light and dark theme.
+"""What a newcomer reads in a 1440×900 window: the sidebar at Lab's default width, the
+runs table's charts, an HTML artifact's preview, and tabs that survive a reload.
 
-One real ``jupyter lab`` serves a store with a parent run and its nested runs, a
-standalone run, two snapshot versions and a model with a promotion. Screenshots
-land in ``build/ui-screenshots/`` (``width-*-light.png`` and ``width-*-dark.png``).
+One real ``jupyter lab`` serves a store with a parent run and its nested runs (long
+categorical, sparse and single-value columns), a standalone run with an HTML report,
+two snapshot versions and a model with a promotion. Screenshots land in
+``build/ui-screenshots/`` (``width-*``/``charts-*``, each ``-light.png`` and ``-dark.png``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ BUILT = REPO / "src" / "jupyter_mlops" / "labextension"
 SHOTS = REPO / "build" / "ui-screenshots"
 #: the forms a moment must not be shown in (the UI shows "5 min ago", absolute on hover)
 RAW_DATES = re.compile(r"\d{4}-\d\d-\d\dT\d\d|\d{1,2}/\d{1,2}/\d{4}")
+LONG_MODEL = "GradientBoostingClassifier(max_depth=3, subsample=0.8)"
+REPORT = (
+    "<!DOCTYPE html><html><body><h1>Profile report</h1><p>5 rows</p>"
+    "<script>document.body.dataset.ran = 'yes'; parent.document.title = 'pwned'</script>"
+    "</body></html>"
+)
 
 
 def _fill(root: Path) -> dict[str, str]:
@@ -40,19 +48,23 @@ def _fill(root: Path) -> dict[str, str]:
     ids: dict[str, str] = {}
     parent = client.create_run(exp, run_name="sweep").info.run_id
     ids["sweep"] = parent
-    for k, (model, acc) in enumerate(
-        [("GradientBoostingClassifier", 0.81), ("RandomForestClassifier", 0.86), ("LogReg", 0.77)]
-    ):
+    trials = [(LONG_MODEL, 0.81, "0.1"), ("RandomForest", 0.86, "0.05"), ("LogReg", 0.77, "0.01")]
+    for k, (model, acc, lr) in enumerate(trials):
         rid = client.create_run(
             exp, run_name=f"trial-{k}", tags={"mlflow.parentRunId": parent}
         ).info.run_id
         client.log_param(rid, "model", model)
+        client.log_param(rid, "lr", lr)
+        client.log_param(rid, "seed", "42")
         client.log_metric(rid, "acc", acc)
+        client.log_metric(rid, "f1", acc - 0.1)  # not on the baseline: a sparse column
         client.set_terminated(rid)
         ids[f"trial-{k}"] = rid
     client.set_terminated(parent)
     base = client.create_run(exp, run_name="baseline-rf").info.run_id
     client.log_param(base, "model", "dummy")
+    client.log_param(base, "seed", "42")  # one value in every run
+    client.log_text(base, REPORT, "report.html")
     client.log_metric(base, "acc", 0.5)
     client.log_metric(base, "loss", 0.7)
     client.set_terminated(base, "FAILED")
@@ -216,4 +228,101 @@ def test_data_and_model_history_tables_name_their_columns(page: Any, lab: dict[s
     text = page.locator("#jp-mlops-sidebar").inner_text()
     assert RAW_DATES.search(text) is None, RAW_DATES.findall(text)
     _shots(page, "width-models")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+_AXES_JS = """() => [...document.querySelectorAll('.jp-mlops-parcoords .jp-mlops-axis')].map(g => ({
+  column: g.dataset.column,
+  x: parseFloat(g.querySelector('line').getAttribute('x1')),
+  labels: [...g.querySelectorAll('text')].map(t => {
+    const box = t.getBBox();
+    return {text: t.firstChild.textContent, title: t.querySelector('title')?.textContent,
+            left: box.x, right: box.x + box.width};
+  })
+}))"""
+
+
+def _open_table(page: Any, lab: dict[str, Any]) -> Any:
+    _open(page, lab)
+    page.locator(".jp-mlops-open-table").click()
+    view = page.locator(".jp-mlops-runs-view")
+    view.locator(".jp-mlops-parcoords .jp-mlops-axis").first.wait_for(timeout=30_000)
+    return view
+
+
+def test_charts_keep_labels_to_their_axis_and_scatter_opens_on_numbers(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    view = _open_table(page, lab)
+    axes = page.evaluate(_AXES_JS)
+    columns = [a["column"] for a in axes]
+    assert {"params.model", "params.seed", "metrics.f1"} <= set(columns), columns
+    width = float(view.locator(".jp-mlops-parcoords svg").get_attribute("width") or 0)
+    for k, axis in enumerate(axes):
+        left = axes[k - 1]["x"] if k else 0.0
+        right = axes[k + 1]["x"] if k + 1 < len(axes) else width
+        for label in axis["labels"]:
+            # no label reaches a neighbouring axis (it would overlap that axis' labels)
+            assert left < label["left"] and label["right"] < right, (axis["column"], label)
+    model = next(a for a in axes if a["column"] == "params.model")
+    long = [lb for lb in model["labels"] if lb["title"] == LONG_MODEL]
+    assert long and long[0]["text"].endswith("…") and len(long[0]["text"]) < len(LONG_MODEL)
+    seed = next(a for a in axes if a["column"] == "params.seed")
+    assert [lb["text"] for lb in seed["labels"][1:]] == ["42"]  # one value, said once
+    picks = view.locator(".jp-mlops-scatter .jp-mlops-axis-pick")
+    assert [picks.nth(1).input_value(), picks.nth(0).input_value()] == [
+        "params.lr", "metrics.acc",
+    ]  # fmt: skip
+    _shots(page, "charts-runs-table")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_html_artifact_renders_as_a_page_without_its_scripts(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    _open(page, lab)
+    page.locator(".jp-mlops-run", has_text="baseline-rf").click()
+    detail = page.locator(".jp-mlops-detail")
+    detail.locator(".jp-mlops-file", has_text="report.html").click()
+    frame = detail.locator("iframe.jp-mlops-html-preview")
+    frame.wait_for(state="visible", timeout=20_000)
+    assert frame.get_attribute("sandbox") == ""
+    inside = detail.frame_locator("iframe.jp-mlops-html-preview")
+    assert inside.locator("h1").inner_text() == "Profile report"
+    assert inside.locator("body").get_attribute("data-ran") is None
+    assert page.title() != "pwned"
+    assert detail.locator("pre", has_text="<!DOCTYPE").count() == 0
+    _shots(page, "charts-html-artifact")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_run_detail_and_runs_table_tabs_come_back_after_a_reload(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    _open_table(page, lab)
+    page.locator(".jp-mlops-run", has_text="baseline-rf").click()
+    title = page.locator(".jp-mlops-detail .jp-mlops-run-title")
+    title.wait_for(state="visible", timeout=20_000)
+    # Lab saves the layout a moment after a change: wait until it holds both tabs.
+    for _ in range(60):
+        layout = page.evaluate(
+            """async ([url, token]) => JSON.stringify((await (await fetch(
+                 url + '/lab/api/workspaces/default?token=' + token)).json())
+                 .data['layout-restorer:data']?.main ?? {})""",
+            [lab["url"], lab["token"]],
+        )
+        if "jupyter-mlops:" in layout and "jupyter-mlops-runs-table:" in layout:
+            break
+        page.wait_for_timeout(500)
+    assert "jupyter-mlops:" in layout and "jupyter-mlops-runs-table:" in layout, layout
+    page.goto(f"{lab['url']}/lab?token={lab['token']}")
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Runs: first-hour").wait_for(
+        timeout=30_000
+    )
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="baseline-rf").wait_for(
+        timeout=30_000
+    )
+    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="baseline-rf").click()
+    assert title.inner_text() == "baseline-rf"
+    screenshot(page, SHOTS, "restored-tabs")
     assert page.dialogs == []  # type: ignore[attr-defined]
