@@ -193,6 +193,11 @@ def test_sections_runs_status_time_and_key_metric_read_at_default_width(
         for i in range(times.count())
     )
 
+    # The footer's buttons and page label each stay on one line.
+    heights = page.locator(".jp-mlops-runs .jp-mlops-footer > *").evaluate_all(
+        "items => items.map(i => i.getBoundingClientRect().height)"
+    )
+    assert heights and max(heights) < 30, heights
     page.locator(".jp-mlops-run", has_text="sweep").locator(".jp-mlops-toggle").click()
     page.wait_for_function("document.querySelectorAll('.jp-mlops-run').length === 5")
     nested = page.locator('.jp-mlops-run[data-depth="1"] .jp-mlops-run-name').all_inner_texts()
