@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
         models,
         monitor,
         monitoring,
+        predict,
         promote,
         register_model,
     )
@@ -99,6 +100,7 @@ _API = {
             "models",
             "monitor",
             "monitoring",
+            "predict",
             "promote",
             "register_model",
         ),

@@ -93,6 +93,27 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=_serve)
 
     p = sub.add_parser(
+        "predict",
+        help="score a CSV/Parquet file or folder, or a snapshot, with a model version",
+        description="Streams the input in batches (memory bounded by --batch-size), writes "
+        "OUTPUT (.parquet or .csv) with the id column (or row and request_id), prediction, "
+        "proba_<class> and model_version, records the call as a run named 'predict MODEL' "
+        "and logs every prediction with role 'batch' for jupyter mlops feedback. Exit 2 for "
+        "an unknown model, an unreadable input or a column missing or of the wrong type; no "
+        "output file is left behind.",
+    )
+    p.add_argument("ref", help="NAME@ALIAS, NAME/VERSION or NAME (latest)")
+    p.add_argument("input", help="a .csv/.parquet file or folder (fsspec URL) or SNAPSHOT@vN")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="scores.parquet|.csv")
+    p.add_argument("--id-column", metavar="COL", help="column naming each row (default: row)")
+    p.add_argument(
+        "--batch-size", type=int, default=100_000, metavar="N", help="rows at a time (100000)"
+    )
+    p.add_argument("--experiment", metavar="NAME", help="experiment of the run")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser(
         "feedback",
         help="record true labels of served predictions from a CSV or Parquet file",
         description="Labels go straight into the prediction log of the store; no server "
@@ -207,8 +228,19 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from ..models.batch_scoring import score
+
+    result = score(
+        args.ref, args.input, output=args.output, id_column=args.id_column,
+        batch_size=args.batch_size, experiment=args.experiment,
+    )  # fmt: skip
+    print(json.dumps(result.to_dict(), indent=2) if args.json else str(result))
+    return 0
+
+
 def _feedback(args: argparse.Namespace) -> int:
-    from ..models.feedback import read_labels_file
+    from ..models.feedback import live_performance, read_labels_file
 
     frame = read_labels_file(args.labels)
     result = api.feedback(
@@ -218,4 +250,7 @@ def _feedback(args: argparse.Namespace) -> int:
         f"{args.name}: {result.received} labels received, {result.stored} ids labelled, "
         f"{result.unknown} unknown ids"
     )
+    for perf in live_performance(args.name):
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in perf.metrics.items())
+        print(f"  version {perf.version} ({perf.role}): {scores} over {perf.labels} labels")
     return 0

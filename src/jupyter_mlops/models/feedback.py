@@ -12,9 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput
-from .prediction_log import FeedbackResult, open_log
+from .prediction_log import DEFAULT_WINDOW, FeedbackResult, VersionPerformance, open_log
 
-__all__ = ["labels_from_frame", "labels_from_json", "read_labels_file", "record_feedback"]
+__all__ = [
+    "labels_from_frame",
+    "labels_from_json",
+    "live_performance",
+    "read_labels_file",
+    "record_feedback",
+]
 
 _JSON_FORM = (
     'send {"request_id": "...", "label": ...} or '
@@ -95,6 +101,15 @@ def record_feedback(
     log = open_log(name, limit=limit)
     try:
         return log.add_labels(ids, labels)
+    finally:
+        log.close()
+
+
+def live_performance(name: str, window: int = DEFAULT_WINDOW) -> list[VersionPerformance]:
+    """Performance of each version and role of ``name`` over its last ``window`` labelled rows."""
+    log = open_log(name)
+    try:
+        return log.performance(window)
     finally:
         log.close()
 

@@ -1,0 +1,562 @@
+"""Batch scoring: a registered version over a file, a folder or a snapshot, recorded as a run.
+
+The input is read in batches (``ParquetFile.iter_batches``, ``read_csv(chunksize=)``
+or a snapshot's Arrow table sliced), each batch is checked against the version's
+signature, scored, appended to the output (``ParquetWriter`` or CSV) under a
+temporary name and to the model's prediction log with role ``batch``. The output
+is renamed into place only when every batch succeeded, so a failure leaves no
+partial file. Memory holds one batch plus a bounded sample of rows (for drift
+against the version's training snapshot), whatever the input size.
+
+Each call is one MLflow run named ``predict <model>``: the version, the input
+(a snapshot as a dataset input, a file by its content digest), rows, time,
+prediction statistics and the drift metrics and report of :mod:`..data.drift`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+from ..tracking.api import tracker
+from .loading import load_version, model_copy
+from .monitor import prediction_stats, shared_columns, training_reference
+from .refs import parse_ref, resolve
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["BATCH_ROLE", "DEFAULT_BATCH_SIZE", "SAMPLE_ROWS", "BatchResult", "score"]
+
+#: role of batch predictions in the prediction log
+BATCH_ROLE = "batch"
+#: rows read, scored and written at a time
+DEFAULT_BATCH_SIZE = 100_000
+#: rows of the input (and of the training snapshot) drift is measured on
+SAMPLE_ROWS = 10_000
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv",)
+_NUMERIC = {"double", "float", "long", "integer"}
+
+
+@dataclass
+class BatchResult:
+    """What one batch scoring call did.
+
+    Attributes
+    ----------
+    model, version : str
+    run_id : str
+        The ``predict <model>`` run.
+    rows : int
+    seconds : float
+    source : str
+        The input as given (a path, URL or snapshot ref).
+    digest : str
+        The input's content digest (a snapshot's own digest).
+    output : str or None
+        The file written.
+    drift : DriftReport or None
+        Drift of an input sample against the training snapshot (``None`` when the
+        version has none).
+    reference : str or None
+        The training snapshot compared with.
+    frame : DataFrame or None
+        The scores, when collected (``mlops.predict``).
+    """
+
+    model: str
+    version: str
+    run_id: str
+    rows: int
+    seconds: float
+    source: str
+    digest: str
+    output: str | None
+    drift: Any
+    reference: str | None
+    frame: Any = None
+    stats: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (no frame)."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "run_id": self.run_id,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 3),
+            "input": self.source,
+            "input_digest": self.digest,
+            "output": self.output,
+            "reference": self.reference,
+            "share_drifted": None if self.drift is None else float(self.drift.share_drifted),
+        }
+
+    def __str__(self) -> str:
+        drift = (
+            "no training snapshot to compare with"
+            if self.drift is None
+            else f"{self.drift.share_drifted:.0%} of columns drifted vs {self.reference}"
+        )
+        where = f" -> {self.output}" if self.output else ""
+        return (
+            f"predict {self.model}/{self.version}: {self.rows} rows from {self.source}{where} "
+            f"in {self.seconds:.2f} s (run {self.run_id}); {drift}"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    source: str
+    digest: str
+    batches: Callable[[int], Iterator[pd.DataFrame]]
+    manifest: dict[str, Any] | None = None
+
+
+def _frame_input(frame: Any) -> _Input:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput(
+            f"cannot score a {type(frame).__name__}; pass a DataFrame, a .csv/.parquet path "
+            "or a snapshot ref like customers@v7"
+        )
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values).hexdigest()
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for start in range(0, len(frame), size):
+            yield frame.iloc[start : start + size].reset_index(drop=True)
+
+    return _Input("DataFrame", digest, batches)
+
+
+def _files(url: str) -> tuple[Any, list[str]] | None:
+    """The filesystem and data files of ``url`` (a file or a folder), or ``None`` if absent."""
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+        if fs.isdir(path):
+            found = sorted(p for p in fs.find(path) if p.lower().endswith(_PARQUET + _CSV))
+            if not found:
+                raise InvalidInput(f"folder {url!r} holds no .parquet or .csv file to score")
+            return fs, found
+        if fs.isfile(path):
+            return fs, [path]
+    except InvalidInput:
+        raise
+    except (OSError, ValueError, ImportError) as exc:
+        raise InvalidInput(f"cannot read {url!r}: {exc}") from None
+    return None
+
+
+def _file_input(url: str, fs: Any, paths: list[str]) -> _Input:
+    kinds = {p.lower().endswith(_PARQUET) for p in paths}
+    if not all(p.lower().endswith(_PARQUET + _CSV) for p in paths):
+        raise InvalidInput(f"cannot score {url!r}: give a .csv or .parquet file, or a folder")
+    if len(kinds) > 1:
+        raise InvalidInput(f"folder {url!r} mixes .csv and .parquet files; score one kind")
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.rsplit("/", 1)[-1].encode() + b"\0")
+        try:
+            with fs.open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path!r}: {exc}") from None
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for path in paths:
+            yield from _read_file(fs, path, size)
+
+    return _Input(url, digest.hexdigest(), batches)
+
+
+def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open(path, "rb") as fh:
+            if path.lower().endswith(_PARQUET):
+                for batch in pq.ParquetFile(fh).iter_batches(batch_size=size):
+                    yield batch.to_pandas()
+            else:
+                yield from pd.read_csv(fh, chunksize=size)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInput(f"cannot read {path!r}: {first}") from None
+
+
+def _snapshot_input(ref: str) -> _Input | None:
+    from ..data import api as data_api
+    from ..data.reader import read_table
+    from ..data.reader import resolve as resolve_snapshot
+    from ..data.refs import parse_ref as parse_snapshot
+    from ..errors import NotFound
+
+    try:
+        parse_snapshot(ref)
+    except InvalidInput:
+        return None
+    store = data_api.open_store()
+    try:
+        manifest = resolve_snapshot(store, ref)
+    except NotFound:
+        return None
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for batch in read_table(store, manifest).to_batches(max_chunksize=size):
+            yield batch.to_pandas()
+
+    return _Input(ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest)
+
+
+def open_input(data: Any) -> _Input:
+    """The batches of ``data``: a DataFrame, a CSV/Parquet file or folder (fsspec URL), a snapshot.
+
+    Raises
+    ------
+    InvalidInput
+        Neither a readable file nor a known snapshot.
+    """
+    if not isinstance(data, (str, os.PathLike)):
+        return _frame_input(data)
+    text = os.fspath(data)
+    if not text.startswith("mlops://"):
+        found = _files(text)
+        if found is not None:
+            return _file_input(text, *found)
+    snap = _snapshot_input(text)
+    if snap is not None:
+        return snap
+    raise InvalidInput(
+        f"no file, folder or snapshot named {text!r}; give a .csv/.parquet path or URL, "
+        "or a snapshot ref like customers@v7"
+    )
+
+
+# -- the model -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Scorer:
+    model: Any
+    schema: Any
+    columns: list[str] | None
+    classes: list[Any] | None
+
+    def check(self, batch: pd.DataFrame, source: str) -> pd.DataFrame:
+        """The model's input columns of ``batch``, checked against the signature."""
+        import pandas as pd
+
+        if self.columns is None:
+            return batch
+        missing = [c for c in self.columns if c not in batch.columns]
+        if missing:
+            have = ", ".join(map(str, list(batch.columns)[:10]))
+            raise InvalidInput(
+                f"{source} lacks column(s) {', '.join(missing[:5])} the model needs "
+                f"(columns: {have})"
+            )
+        for spec in self.schema.inputs if self.schema is not None else []:
+            kind = getattr(getattr(spec, "type", None), "name", "")
+            series = batch[spec.name]
+            if kind in _NUMERIC and not (
+                pd.api.types.is_numeric_dtype(series) or series.isna().all()
+            ):
+                raise InvalidInput(
+                    f"{source}: column {spec.name!r} is {series.dtype}, the model's signature "
+                    f"needs {kind} numbers"
+                )
+        return batch[self.columns]
+
+    def score(self, X: pd.DataFrame) -> tuple[Any, Any]:
+        predictions = self.model.predict(X)
+        proba = self.model.predict_proba(X) if self.classes is not None else None
+        return predictions, proba
+
+
+def _scorer(path: Path) -> _Scorer:
+    from mlflow.models import Model
+
+    model = load_version(path, "native")
+    schema = Model.load(str(path)).get_input_schema()
+    columns: list[str] | None = None
+    if schema is not None and schema.has_input_names():
+        columns = [str(c) for c in schema.input_names()]
+    elif getattr(model, "feature_names_in_", None) is not None:
+        columns = [str(c) for c in model.feature_names_in_]
+    classes = getattr(model, "classes_", None)
+    if classes is None or not callable(getattr(model, "predict_proba", None)):
+        return _Scorer(model, schema, columns, None)
+    return _Scorer(model, schema, columns, list(classes))
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+class _Output:
+    """Batches written to a temporary sibling of ``path``, renamed into place by :meth:`commit`."""
+
+    def __init__(self, path: str) -> None:
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in _PARQUET + _CSV:
+            raise InvalidInput(f"the output must end in .parquet or .csv, got {path!r}")
+        if not target.parent.is_dir():
+            raise InvalidInput(f"no folder {str(target.parent)!r} to write {path!r} into")
+        self.path, self.parquet = target, suffix in _PARQUET
+        self.tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        self._writer: Any = None
+        self._fh: Any = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.tmp, table.schema)
+            elif table.schema != self._writer.schema:
+                table = table.cast(self._writer.schema)
+            self._writer.write_table(table)
+        else:
+            first = self._fh is None
+            if first:
+                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            frame.to_csv(self._fh, header=first, index=False)
+
+    def _close(self) -> None:
+        for handle in (self._writer, self._fh):
+            if handle is not None:
+                handle.close()
+        self._writer = self._fh = None
+
+    def commit(self) -> None:
+        self._close()
+        if not self.tmp.exists():  # no rows: an empty file of the right kind
+            Path(self.tmp).touch()
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self._close()
+        self.tmp.unlink(missing_ok=True)
+
+
+# -- scoring ---------------------------------------------------------------------------------
+
+
+class _Sample:
+    """A uniform sample of at most ``size`` rows of every batch seen (bottom-k random keys)."""
+
+    def __init__(self, size: int, seed: int = 0) -> None:
+        import numpy as np
+
+        self.size, self.rng, self.frame = size, np.random.default_rng(seed), None
+
+    def add(self, batch: pd.DataFrame) -> None:
+        import pandas as pd
+
+        keyed = batch.assign(__key=self.rng.random(len(batch)))
+        both = keyed if self.frame is None else pd.concat([self.frame, keyed], ignore_index=True)
+        self.frame = both.nsmallest(self.size, "__key") if len(both) > self.size else both
+
+    def rows(self) -> pd.DataFrame | None:
+        return None if self.frame is None else self.frame.drop(columns="__key")
+
+
+def _reference(client: Any, version: Any) -> tuple[str | None, Any]:
+    """The training snapshot (name and a bounded sample of its rows), or ``(None, None)``."""
+    from ..data import api as data_api
+
+    try:
+        name = training_reference(client, version)
+    except InvalidInput:
+        return None, None
+    frame = data_api.load(name)  # before the run: a reference, not an input of it
+    if len(frame) > SAMPLE_ROWS:
+        frame = frame.sample(SAMPLE_ROWS, random_state=0)
+    return name, frame
+
+
+def score(
+    ref: str,
+    data: Any,
+    *,
+    output: str | None = None,
+    id_column: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    experiment: str | None = None,
+    collect: bool = False,
+    threshold: float = 0.05,
+) -> BatchResult:
+    """Score ``data`` with registered version ``ref`` batch by batch, as one run.
+
+    Parameters
+    ----------
+    ref : str
+        ``name@alias``, ``name/3`` or ``name``.
+    data : str, PathLike or DataFrame
+        A .csv/.parquet file or folder (any fsspec URL), a snapshot ref
+        (``customers@v7``) or a DataFrame.
+    output : str, optional
+        A ``.parquet`` or ``.csv`` file to write.
+    id_column : str, optional
+        Column identifying each row: copied to the output and used as the
+        prediction log's request id. Without it the output has a ``row`` number
+        and a ``request_id`` column (``<run id>-<row>``) to join labels on.
+    batch_size : int
+        Rows read and scored at a time.
+    experiment : str, optional
+        Experiment of the run (default: the current one).
+    collect : bool
+        Keep every batch's scores and return them as ``frame``.
+    threshold : float
+        p-value below which a column counts as drifted.
+
+    Raises
+    ------
+    NotFound
+        Unknown model or version.
+    InvalidInput
+        Unreadable input, a column the signature needs missing or of the wrong
+        kind, a bad option. No output file is left behind.
+    """
+    import pandas as pd
+
+    from ..data.drift import compute_drift, log_drift
+    from ..data.lineage import log_input
+    from .prediction_log import open_log
+
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInput(f"the batch size is a positive number of rows, got {batch_size!r}")
+    t = tracker()
+    target = parse_ref(ref)
+    version = resolve(t.client, target)
+    source = open_input(data)
+    sink = _Output(output) if output else None
+    with model_copy(t.client, version, t.settings.tracking_uri) as path:
+        scorer = _scorer(path)
+    against, ref_frame = _reference(t.client, version)
+    if experiment:
+        t.set_experiment(experiment)
+    number = str(version.version)
+    tags = {
+        "mlops.predict.model": version.name,
+        "mlops.predict.version": number,
+        "mlops.predict.ref": str(target),
+        "mlops.predict.input": source.source,
+        "mlops.predict.input_digest": source.digest,
+        "mlops.predict.reference": against or "",
+    }
+    if output:
+        tags["mlops.predict.output"] = output
+    run = t.start_run(f"predict {version.name}", tags)
+    log = open_log(version.name)
+    sample, scored, rows, started = _Sample(SAMPLE_ROWS), _Sample(SAMPLE_ROWS, 1), 0, time.time()
+    frames: list[pd.DataFrame] = []
+    try:
+        if source.manifest is not None:
+            log_input(source.manifest, "scoring")
+        for batch in source.batches(batch_size):
+            if id_column is not None and id_column not in batch.columns:
+                raise InvalidInput(
+                    f"{source.source} has no id column {id_column!r} "
+                    f"(columns: {', '.join(map(str, list(batch.columns)[:10]))})"
+                )
+            X = scorer.check(batch, source.source)
+            try:
+                predictions, proba = scorer.score(X)
+            except Exception as exc:
+                raise InvalidInput(
+                    f"{version.name}/{number} could not score {source.source} "
+                    f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                    "pass rows with the columns and types it was trained on"
+                ) from None
+            out = _scores(batch, id_column, rows, run.run_id, predictions, proba, scorer, number)
+            ids = (out["request_id"] if id_column is None else out[id_column].astype(str)).tolist()
+            log.append(number, BATCH_ROLE, ids, X, list(predictions))
+            if sink is not None:
+                sink.write(out)
+            if collect:
+                frames.append(out)
+            sample.add(X)
+            scored.add(pd.DataFrame({"prediction": list(predictions)}))
+            rows += len(batch)
+        seconds = time.time() - started
+        preds = scored.rows()
+        stats = prediction_stats(preds["prediction"] if preds is not None else [])
+        stats.update(rows=float(rows), seconds=seconds)
+        stats["rows_per_second"] = rows / seconds if seconds > 0 else 0.0
+        t.log_metrics(stats)
+        report = None
+        current = sample.rows()
+        if ref_frame is not None and current is not None and len(current):
+            report = compute_drift(
+                ref_frame, current, threshold=threshold, columns=shared_columns(ref_frame, current)
+            )
+            log_drift(report)
+        t.flush()
+        if sink is not None:
+            sink.commit()
+    except BaseException:
+        if sink is not None:
+            sink.discard()
+        t.end_run("FAILED")
+        raise
+    finally:
+        log.close()
+    t.end_run("FINISHED")
+    frame = pd.concat(frames, ignore_index=True) if collect and frames else None
+    if collect and frame is None:
+        frame = pd.DataFrame(columns=[id_column or "row", "prediction", "model_version"])
+    return BatchResult(
+        version.name, number, run.run_id, rows, seconds, source.source, source.digest,
+        output, report, against, frame, stats,
+    )  # fmt: skip
+
+
+def _scores(
+    batch: pd.DataFrame,
+    id_column: str | None,
+    offset: int,
+    run_id: str,
+    predictions: Any,
+    proba: Any,
+    scorer: _Scorer,
+    version: str,
+) -> pd.DataFrame:
+    """The output rows of one batch: id (or row and request id), prediction, probabilities."""
+    import numpy as np
+    import pandas as pd
+
+    cols: dict[str, Any] = {}
+    if id_column is not None:
+        cols[id_column] = batch[id_column].to_numpy()
+    else:
+        row = np.arange(offset, offset + len(batch))
+        cols["row"] = row
+        cols["request_id"] = [f"{run_id}-{n}" for n in row]
+    cols["prediction"] = np.asarray(predictions)
+    if proba is not None and scorer.classes is not None:
+        for n, cls in enumerate(scorer.classes):
+            cols[f"proba_{cls}"] = np.asarray(proba)[:, n]
+    cols["model_version"] = version
+    return pd.DataFrame(cols)

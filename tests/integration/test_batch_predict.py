@@ -1,0 +1,202 @@
+"""``jupyter mlops predict`` and ``mlops.predict``: batch scoring recorded as a run and joinable.
+
+A real registered scikit-learn model on a real SQLite store; inputs are real
+Parquet and CSV files, a folder and a snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import jupyter_mlops as mlops
+from jupyter_mlops.cli import main
+from jupyter_mlops.models.prediction_log import open_log
+from tests.serving import register_wine, wine
+
+pytestmark = pytest.mark.integration
+
+
+def _customers() -> tuple[pd.DataFrame, pd.Series]:
+    X, y = wine()
+    frame = X.assign(customer_id=[f"c{i:03d}" for i in range(len(X))])
+    return frame, y
+
+
+def _predict_run(client: Any) -> Any:
+    (run,) = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        "attributes.run_name = 'predict wine'",
+    )
+    return run
+
+
+def test_parquet_file_scored_in_batches_as_a_run_with_the_log_and_feedback(
+    store: Any, client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = register_wine()
+    frame, y = _customers()
+    source = tmp_path / "customers.parquet"
+    frame.to_parquet(source, row_group_size=50)
+    out = tmp_path / "scores.parquet"
+
+    argv = ["predict", "wine@production", str(source), "-o", str(out), "--id-column"]
+    code = main([*argv, "customer_id", "--batch-size", "40", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    scores = pd.read_parquet(out)
+    model = mlops.load_model("wine@production")
+    features = frame.drop(columns="customer_id")
+    assert scores["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert scores["prediction"].tolist() == model.predict(features).tolist()
+    proba = model.predict_proba(features)
+    for n, cls in enumerate(model.classes_):
+        assert np.allclose(scores[f"proba_{cls}"], proba[:, n])
+    assert set(scores["model_version"]) == {version}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+    run = _predict_run(client)
+    assert summary["run_id"] == run.info.run_id and summary["rows"] == len(frame)
+    tags, metrics = run.data.tags, run.data.metrics
+    assert tags["mlops.predict.version"] == version
+    assert tags["mlops.predict.input"] == str(source)
+    import hashlib
+
+    digest = hashlib.sha256(b"customers.parquet\0" + source.read_bytes()).hexdigest()
+    assert tags["mlops.predict.input_digest"] == digest
+    assert tags["mlops.predict.reference"] == "wine-train@v1"
+    assert metrics["rows"] == len(frame) and metrics["seconds"] > 0
+    assert metrics["drift.share_drifted"] == 0.0  # scored the training rows themselves
+    assert run.info.status == "FINISHED"
+
+    log = open_log("wine")
+    logged = log.predictions(frame["customer_id"].tolist())
+    assert len(logged) == len(frame)
+    assert set(logged["role"]) == {"batch"} and set(logged["version"]) == {version}
+    log.close()
+
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"customer_id": frame["customer_id"], "label": y}).to_csv(labels, index=False)
+    assert main(["feedback", "wine", str(labels), "--id-column", "customer_id"]) == 0
+    printed = capsys.readouterr().out
+    accuracy = float(np.mean(scores["prediction"].to_numpy() == y.to_numpy()))
+    assert f"version {version} (batch): accuracy {accuracy:.4g}" in printed
+
+
+def test_csv_folder_without_id_column_gets_rows_and_request_ids(
+    store: Any, client: Any, tmp_path: Path
+) -> None:
+    register_wine()
+    X, y = wine()
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    X.iloc[:100].to_csv(folder / "part-0.csv", index=False)
+    X.iloc[100:].to_csv(folder / "part-1.csv", index=False)
+    out = tmp_path / "scores.csv"
+
+    assert main(["predict", "wine", str(folder), "-o", str(out), "--batch-size", "30"]) == 0
+
+    scores = pd.read_csv(out)
+    model = mlops.load_model("wine@production")
+    assert scores["row"].tolist() == list(range(len(X)))
+    assert scores["prediction"].tolist() == model.predict(X).tolist()
+    run_id = _predict_run(client).info.run_id
+    assert scores["request_id"].tolist() == [f"{run_id}-{n}" for n in range(len(X))]
+
+    labels = pd.DataFrame({"request_id": scores["request_id"], "label": y})
+    mlops.feedback("wine", labels)
+    log = open_log("wine")
+    (perf,) = log.performance(window=len(X))
+    log.close()
+    assert perf.role == "batch" and perf.labels == len(X)
+    assert perf.metrics["accuracy"] == pytest.approx(float(np.mean(scores["prediction"] == y)))
+
+
+def test_snapshot_input_is_a_dataset_input_and_the_api_returns_the_frame(
+    store: Any, client: Any
+) -> None:
+    register_wine()
+    frame, _ = _customers()
+    mlops.snapshot(frame.iloc[:60], name="customers")
+
+    scores = mlops.predict("wine@production", "customers@v1", id_column="customer_id")
+
+    model = mlops.load_model("wine@production")
+    expected = model.predict(frame.iloc[:60].drop(columns="customer_id"))
+    assert scores["prediction"].tolist() == expected.tolist()
+    assert scores["customer_id"].tolist() == frame["customer_id"].iloc[:60].tolist()
+    run = client.get_run(scores.attrs["mlops"]["run_id"])
+    assert run.info.run_name == "predict wine"
+    inputs = {(i.dataset.name, t.value) for i in run.inputs.dataset_inputs for t in i.tags}
+    assert ("customers", "scoring") in inputs
+    assert run.data.tags["mlops.predict.input"] == "customers@v1"
+
+
+def test_dataframe_input_matches_model_predict(store: Any) -> None:
+    register_wine()
+    X, _ = wine()
+    scores = mlops.predict("wine", X.iloc[:25], batch_size=7)
+    expected = mlops.load_model("wine").predict(X.iloc[:25])
+    assert scores["prediction"].tolist() == expected.tolist()
+    assert scores.attrs["mlops"]["rows"] == 25
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", r"lacks column\(s\) alcohol the model needs"),
+        ("dtype", r"column 'alcohol' is \w+, the model's signature needs double numbers"),
+        ("unreadable", "cannot read"),
+        ("absent", "no file, folder or snapshot named"),
+        ("model", "no registered model named 'nothing'"),
+        ("id", "has no id column 'customer_id'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
+    store: Any,
+    client: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    message: str,
+) -> None:
+    register_wine()
+    X, _ = wine()
+    source = tmp_path / "in.csv"
+    ref = "wine@production"
+    if case == "missing":
+        X.drop(columns="alcohol").to_csv(source, index=False)
+    elif case == "dtype":
+        # the bad value only in the second batch: the first batch was written, then removed
+        X.astype({"alcohol": object}).assign(
+            alcohol=["twelve" if i == 50 else v for i, v in enumerate(X["alcohol"])]
+        ).to_csv(source, index=False)
+    elif case == "unreadable":
+        source = tmp_path / "in.parquet"
+        source.write_bytes(b"not parquet at all")
+    elif case == "absent":
+        source = tmp_path / "nowhere.parquet"
+    else:
+        X.to_csv(source, index=False)
+        ref = "nothing@production" if case == "model" else ref
+    out = tmp_path / "scores.parquet"
+    argv = ["predict", ref, str(source), "-o", str(out), "--batch-size", "40"]
+    if case == "id":
+        argv += ["--id-column", "customer_id"]
+
+    assert main(argv) == 2
+
+    err = capsys.readouterr().err.strip()
+    assert re.search(message, err), err
+    assert "\n" not in err and err.startswith("jupyter mlops predict: ")
+    left = {p.name for p in tmp_path.iterdir()} - {"project", source.name}
+    assert not left  # neither the output nor its temporary file
+    if case in ("dtype", "id", "missing"):
+        assert _predict_run(client).info.status == "FAILED"
