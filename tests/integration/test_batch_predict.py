@@ -200,3 +200,20 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
     assert not left  # neither the output nor its temporary file
     if case in ("dtype", "id", "missing"):
         assert _predict_run(client).info.status == "FAILED"
+
+
+def test_magic_scores_a_notebook_frame_and_prints_the_summary(
+    ip: Any, client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from IPython.core.error import UsageError
+
+    register_wine()
+    ip.run_cell("from tests.serving import wine\nX, y = wine()\nnew = X.iloc[:30]\n").raise_error()
+    scores = ip.run_line_magic("mlops", "predict wine@production new --batch-size 8")
+    printed = capsys.readouterr().out
+    run_id = _predict_run(client).info.run_id
+    assert "predict wine/1: 30 rows from DataFrame in " in printed and run_id in printed
+    expected = mlops.load_model("wine@production").predict(ip.user_ns["new"])
+    assert scores["prediction"].tolist() == expected.tolist()
+    with pytest.raises(UsageError, match=r"no file, folder or snapshot named 'nowhere\.csv'"):
+        ip.run_line_magic("mlops", "predict wine@production nowhere.csv")

@@ -89,3 +89,31 @@ def promote(shell: Any, args: Any) -> None:
 def history(shell: Any, args: Any) -> Any:
     """Show the audit trail: every promotion and refusal of a model, oldest first."""
     return api.history(args.name)
+
+
+@subcommand(
+    "predict",
+    "%mlops predict churn@production customers@v7 -o scores.parquet --id-column customer_id",
+)
+@argument("ref", help="NAME@ALIAS, NAME/VERSION or NAME (latest)")
+@argument("input", help="a .csv/.parquet file or folder, SNAPSHOT@vN, or a DataFrame variable")
+@argument("-o", "--output", metavar="FILE", help="also write the scores (.parquet or .csv)")
+@argument("--id-column", metavar="COL", help="column naming each row (default: row)")
+@argument("--batch-size", type=int, default=100_000, metavar="N", help="rows at a time")
+@argument("--experiment", metavar="NAME", help="experiment of the run")
+def predict(shell: Any, args: Any) -> Any:
+    """Score a file, snapshot or DataFrame in batches as a run; print a summary, return scores."""
+    import pandas as pd
+
+    from ..models.batch_scoring import summary_line
+
+    data: Any = args.input
+    value = shell.user_ns.get(args.input) if args.input.isidentifier() else None
+    if isinstance(value, pd.DataFrame):
+        data = value
+    scores = api.predict(
+        args.ref, data, output=args.output, id_column=args.id_column,
+        batch_size=args.batch_size, experiment=args.experiment,
+    )  # fmt: skip
+    print(summary_line(scores.attrs["mlops"]))
+    return scores

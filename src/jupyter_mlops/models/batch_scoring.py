@@ -33,7 +33,14 @@ from .refs import parse_ref, resolve
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["BATCH_ROLE", "DEFAULT_BATCH_SIZE", "SAMPLE_ROWS", "BatchResult", "score"]
+__all__ = [
+    "BATCH_ROLE",
+    "DEFAULT_BATCH_SIZE",
+    "SAMPLE_ROWS",
+    "BatchResult",
+    "score",
+    "summary_line",
+]
 
 #: role of batch predictions in the prediction log
 BATCH_ROLE = "batch"
@@ -101,19 +108,25 @@ class BatchResult:
         }
 
     def __str__(self) -> str:
-        drift = (
-            "no training snapshot to compare with"
-            if self.drift is None
-            else f"{self.drift.share_drifted:.0%} of columns drifted vs {self.reference}"
-        )
-        where = f" -> {self.output}" if self.output else ""
-        return (
-            f"predict {self.model}/{self.version}: {self.rows} rows from {self.source}{where} "
-            f"in {self.seconds:.2f} s (run {self.run_id}); {drift}"
-        )
+        return summary_line(self.to_dict())
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
+
+
+def summary_line(info: dict[str, Any]) -> str:
+    """One line about a scoring call from :meth:`BatchResult.to_dict`."""
+    drift = info.get("share_drifted")
+    drifted = (
+        "no training snapshot to compare with"
+        if drift is None
+        else f"{drift:.0%} of columns drifted vs {info.get('reference')}"
+    )
+    where = f" -> {info['output']}" if info.get("output") else ""
+    return (
+        f"predict {info['model']}/{info['version']}: {info['rows']} rows from {info['input']}"
+        f"{where} in {info['seconds']:.2f} s (run {info['run_id']}); {drifted}"
+    )
 
 
 # -- inputs ----------------------------------------------------------------------------------
