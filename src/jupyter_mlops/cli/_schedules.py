@@ -18,7 +18,7 @@ _ACTIONS = ("add", "list", "pause", "resume", "remove", "run")
 
 def add_commands(sub: Any) -> None:
     """Register ``schedule`` and ``scheduler`` on ``sub``."""
-    p = sub.add_parser("schedule", help="notebooks and pipelines on cron schedules")
+    p = sub.add_parser("schedule", help="notebooks and pipelines on cron schedules and events")
     actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
     p.set_defaults(func=lambda args: _missing_action(p))
     _add_parser(actions)
@@ -52,7 +52,11 @@ def _add_parser(actions: Any) -> None:
     a = actions.add_parser("add", help="add a schedule for a notebook or pipeline.yaml")
     a.add_argument("name", help="schedule name: letters, digits, _ . -")
     a.add_argument("target", help="NOTEBOOK.ipynb or pipeline.yaml")
-    a.add_argument("--cron", required=True, metavar="EXPR", help='e.g. "0 3 * * mon-fri"')
+    a.add_argument(
+        "--cron",
+        metavar="EXPR",
+        help='e.g. "0 3 * * mon-fri" (optional when an --on-* trigger is given)',
+    )
     for flags, options in ADD_OPTIONS:
         a.add_argument(*flags, **options)
     a.set_defaults(func=_add)
@@ -68,10 +72,8 @@ def _add(args: argparse.Namespace) -> int:
     from ..schedules.options import add_options
 
     schedule = add_schedule(args.name, args.target, args.cron, **add_options(args))
-    print(
-        f"schedule {schedule.name}: {schedule.target} {schedule.describe()}; "
-        f"next run {next_run(schedule)}"
-    )
+    upcoming = f"; next run {next_run(schedule)}" if schedule.cron else ""
+    print(f"schedule {schedule.name}: {schedule.target} {schedule.describe()}{upcoming}")
     return 0
 
 
@@ -83,7 +85,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(found, indent=2, default=str))
     elif not found:
-        print("no schedules yet; add one with: jupyter mlops schedule add NAME FILE --cron EXPR")
+        print(
+            "no schedules yet; add one with: jupyter mlops schedule add NAME FILE "
+            "--cron EXPR (or --on-snapshot NAME)"
+        )
     else:
         print(schedules_table(found))
     return 0

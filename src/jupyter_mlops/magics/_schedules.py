@@ -12,7 +12,10 @@ from ..schedules.options import ADD_OPTIONS, add_options
 from ._registry import subcommand
 
 _ACTIONS = ("add", "list", "pause", "resume", "remove", "run")
-_FORM = "%mlops schedule add NAME FILE --cron EXPR | list | pause|resume|remove|run NAME"
+_FORM = (
+    "%mlops schedule add NAME FILE --cron EXPR|--on-snapshot NAME | list "
+    "| pause|resume|remove|run NAME"
+)
 
 
 def _add_arguments(func: Any) -> Any:
@@ -51,10 +54,11 @@ def schedule(shell: Any, args: Any) -> Any:
 
 
 def _add(args: Any) -> Any:
-    if not args.target or not args.cron:
-        raise InvalidInput(f"add needs a target file and --cron: {_FORM}")
+    if not args.target:
+        raise InvalidInput(f"add needs a target file and --cron or an --on-* trigger: {_FORM}")
     added = api.add_schedule(args.name, args.target, args.cron, **add_options(args))
-    print(f"schedule {added.name}: {added.target} {added.describe()}; next {api.next_run(added)}")
+    upcoming = f"; next {api.next_run(added)}" if added.cron else ""
+    print(f"schedule {added.name}: {added.target} {added.describe()}{upcoming}")
     return None
 
 

@@ -43,20 +43,23 @@ def _store(settings: Settings | None) -> ScheduleStore:
 def add_schedule(
     name: str,
     target: str | os.PathLike[str],
-    cron: str,
+    cron: str | None = None,
     *,
     settings: Settings | None = None,
     **options: Any,
 ) -> Schedule:
-    """Check and store a schedule; no tick before now will run.
+    """Check and store a schedule; no tick or event before now will run.
 
     ``options``: ``timezone`` (IANA name, default UTC), ``params`` (mapping),
     ``experiment``, ``on_failure`` and ``on_success`` (URLs), ``overlap``
-    (``skip`` or ``queue``) and ``grace_s`` (seconds, default 3600), as
-    :func:`~jupyter_mlops.schedules.spec.new_schedule` takes them.
+    (``skip`` or ``queue``), ``grace_s`` (seconds, default 3600) and the
+    triggers ``on_snapshot`` (snapshot names), ``on_promotion`` (``MODEL@ALIAS``)
+    and ``on_alert`` (model names), as
+    :func:`~jupyter_mlops.schedules.spec.new_schedule` takes them. ``cron`` may be
+    omitted when a trigger is given.
 
     Raises :class:`~jupyter_mlops.errors.InvalidInput` naming the bad cron field,
-    an unknown parameter, a missing target or a bad URL, and
+    an unknown parameter, a missing target, a bad URL or trigger, and
     :class:`~jupyter_mlops.errors.Conflict` when the name is taken.
     """
     store = _store(settings)
@@ -74,7 +77,7 @@ def get_schedule(name: str, *, settings: Settings | None = None) -> Schedule:
 
 def next_run(schedule: Schedule) -> str | None:
     """When ``schedule`` runs next (ISO 8601 in its timezone); ``None`` when paused."""
-    if schedule.paused:
+    if schedule.paused or not schedule.cron:
         return None
     tick = next_tick(schedule.cron, zone(schedule.timezone), clock.now())
     return iso(tick) if tick else None
@@ -97,11 +100,14 @@ def pause_schedule(name: str, *, settings: Settings | None = None) -> Schedule:
 
 
 def resume_schedule(name: str, *, settings: Settings | None = None) -> Schedule:
-    """Resume ``name`` from now on: ticks while it was paused are not caught up."""
+    """Resume ``name`` from now on: ticks and events while it was paused are not caught up."""
     store = _store(settings)
     schedule = store.set_paused(name, False)
-    store.advance(schedule, iso(clock.now().astimezone(zone(schedule.timezone))))
-    return schedule
+    now = iso(clock.now().astimezone(zone(schedule.timezone)))
+    store.advance(schedule, now)
+    if schedule.triggers:  # events while paused are not caught up either
+        store.advance_events(schedule, now)
+    return schedule.with_state(last_tick=now, last_event=now if schedule.triggers else None)
 
 
 def remove_schedule(name: str, *, settings: Settings | None = None) -> Schedule:

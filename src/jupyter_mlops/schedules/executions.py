@@ -2,8 +2,11 @@
 
 The runs are made by the headless and pipeline services exactly as ``jupyter
 mlops run`` / ``pipeline run`` make them; this module adds the tags
-``mlops.schedule``, ``mlops.schedule.tick`` and ``mlops.schedule.trigger`` and
-sends the notifications.
+``mlops.schedule``, ``mlops.schedule.tick`` and ``mlops.schedule.trigger`` (``cron``,
+``manual`` or the identity of the event, e.g. ``snapshot:customers:v7``, with the
+event's ``mlops.schedule.trigger_*`` tags) and sends the notifications. An event is
+handed to a notebook as ``MLOPS_TRIGGER`` in its kernel's environment and as the
+``trigger_*`` parameters its parameters cell declares.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from .cron import iso
 from .notify import notifier
 from .spec import Schedule
 from .store import SCHEDULE_TAG, TICK_TAG, TRIGGER_TAG
+from .triggers import TRIGGER_ENV, Event
 
 __all__ = ["Control", "Execution", "ExecutionHandle", "execute", "notification", "run_tags"]
 
@@ -31,13 +35,15 @@ class Execution:
     """Outcome of one execution.
 
     ``status`` is the run's (FINISHED, FAILED, KILLED), or ERROR when no run could
-    be made (the target vanished, a parameter no longer fits).
+    be made (the target vanished, a parameter no longer fits). ``event`` holds the
+    trigger event's parameters (``trigger_snapshot`` ...), empty for a cron tick.
     """
 
     schedule: str
     target: str
     tick: str
     trigger: str
+    event: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
     experiment_id: str | None = None
     status: str = "RUNNING"
@@ -53,9 +59,24 @@ class Execution:
         return dict(self.__dict__)
 
 
-def run_tags(schedule: Schedule, tick: datetime, trigger: str) -> dict[str, str]:
-    """The tags every execution of ``schedule`` for ``tick`` carries."""
-    return {SCHEDULE_TAG: schedule.name, TICK_TAG: iso(tick), TRIGGER_TAG: trigger}
+def run_tags(
+    schedule: Schedule, tick: datetime, trigger: str, event: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The tags every execution of ``schedule`` for ``tick`` carries (and its event's)."""
+    tags = {SCHEDULE_TAG: schedule.name, TICK_TAG: iso(tick), TRIGGER_TAG: trigger}
+    tags.update({f"{SCHEDULE_TAG}.{k}": v for k, v in (event or {}).items() if v})
+    return tags
+
+
+def _declared_trigger_params(settings: Settings, schedule: Schedule, run: Execution) -> dict:
+    """The event's ``trigger_*`` values the notebook's parameters cell declares."""
+    if not run.event:
+        return {}
+    from ..headless.parameters import declared_params, load_notebook_json, parameters_cell
+
+    source = parameters_cell(load_notebook_json(schedule.path(settings)))
+    names = {p.name for p in declared_params(source) or []} if source else set()
+    return {k: v for k, v in run.event.items() if k in names}
 
 
 @dataclass
@@ -76,10 +97,12 @@ def _run_notebook(
     control.cancel_notebook = headless.cancel
     watcher = threading.Thread(target=_forward_created, args=(headless, run, control), daemon=True)
     watcher.start()
+    params = {**schedule.params, **_declared_trigger_params(settings, schedule, run)}
     result = execute_notebook(
         schedule.path(settings),
-        schedule.params,
+        params,
         experiment=schedule.experiment,
+        env={TRIGGER_ENV: run.trigger},
         tags=tags,
         control=headless,
         settings=settings,
@@ -149,7 +172,8 @@ def execute(
     tick = datetime.fromisoformat(run.tick)
     try:
         runner = _RUNNERS[schedule.kind]
-        runner(settings, schedule, run_tags(schedule, tick, run.trigger), run, control)
+        tags = run_tags(schedule, tick, run.trigger, run.event)
+        runner(settings, schedule, tags, run, control)
     except MlopsError as exc:
         run.status, run.message = "ERROR", str(exc)
     except Exception as exc:  # a scheduler thread must report, never die silently
@@ -194,6 +218,7 @@ def notification(settings: Settings, schedule: Schedule, run: Execution) -> dict
         "kind": schedule.kind,
         "tick": run.tick,
         "trigger": run.trigger,
+        "event": run.event or None,
         "run_id": run.run_id,
         "status": run.status,
         "error": error or None,
@@ -206,11 +231,22 @@ class ExecutionHandle:
     """An execution running in a thread of this process."""
 
     def __init__(
-        self, settings: Settings, schedule: Schedule, tick: datetime, trigger: str
+        self,
+        settings: Settings,
+        schedule: Schedule,
+        tick: datetime,
+        trigger: str,
+        event: Event | None = None,
     ) -> None:
         self.schedule = schedule
         self.control = Control()
-        self.execution = Execution(schedule.name, schedule.target, iso(tick), trigger)
+        self.execution = Execution(
+            schedule.name,
+            schedule.target,
+            iso(tick),
+            event.identity if event else trigger,
+            dict(event.params) if event else {},
+        )
         self._thread = threading.Thread(
             target=execute,
             args=(settings, schedule, self.execution, self.control),

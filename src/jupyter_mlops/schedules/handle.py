@@ -76,7 +76,9 @@ def schedule(
     """Add a schedule (with ``target`` and ``cron``) or get the one called ``name``.
 
     ``options``: ``timezone``, ``params``, ``experiment``, ``on_failure``,
-    ``on_success``, ``overlap`` (``skip`` or ``queue``) and ``grace_s``.
+    ``on_success``, ``overlap`` (``skip`` or ``queue``), ``grace_s`` and the
+    triggers ``on_snapshot``, ``on_promotion`` (``MODEL@ALIAS``), ``on_alert``
+    (lists of names; ``cron`` may then be omitted).
     Each execution is a headless run of the notebook (or a pipeline run of a
     ``pipeline.yaml``) tagged ``mlops.schedule=NAME`` and ``mlops.schedule.tick``.
     A scheduler runs the ticks: ``jupyter mlops scheduler``, or a Lab server with
@@ -91,11 +93,12 @@ def schedule(
     settings = load_settings()
     if target is None and cron is None and not options:
         return ScheduleHandle(api.get_schedule(name, settings=settings), settings)
-    if target is None or cron is None:
+    triggered = any(options.get(k) for k in ("on_snapshot", "on_promotion", "on_alert"))
+    if target is None or (cron is None and not triggered):
         from ..errors import InvalidInput
 
         raise InvalidInput(
-            "give both a target and cron to add a schedule, e.g. "
+            "give a target and cron (or an on_* trigger) to add a schedule, e.g. "
             'mlops.schedule("nightly", "train.ipynb", cron="0 3 * * *"); only a name gets one'
         )
     added = api.add_schedule(name, target, cron, settings=settings, **options)
@@ -118,6 +121,7 @@ def schedules() -> pd.DataFrame:
         "kind",
         "cron",
         "cron_text",
+        "trigger_text",
         "timezone",
         "paused",
         "next_run",

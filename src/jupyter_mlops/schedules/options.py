@@ -30,6 +30,21 @@ ADD_OPTIONS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
          "help": "a tick while the previous execution runs: skip (default) or queue"},
     ),
     (
+        ("--on-snapshot",),
+        {"action": "append", "default": [], "metavar": "SNAPSHOT",
+         "help": "also run at each new version of this snapshot (repeatable)"},
+    ),
+    (
+        ("--on-promotion",),
+        {"action": "append", "default": [], "metavar": "MODEL@ALIAS",
+         "help": "also run each time this alias of the model moves (repeatable)"},
+    ),
+    (
+        ("--on-alert",),
+        {"action": "append", "default": [], "metavar": "MODEL",
+         "help": "also run at each alert episode of the served model (repeatable)"},
+    ),
+    (
         ("--grace",),
         {"type": float, "default": DEFAULT_GRACE_S, "metavar": "SECONDS",
          "help": "a tick missed while no scheduler ran still runs this late (default 3600)"},
@@ -49,4 +64,7 @@ def add_options(args: Any) -> dict[str, Any]:
         "on_success": args.on_success,
         "overlap": args.overlap,
         "grace_s": args.grace,
+        "on_snapshot": args.on_snapshot,
+        "on_promotion": args.on_promotion,
+        "on_alert": args.on_alert,
     }

@@ -5,6 +5,11 @@ machine using the same tracking server): a tick is executed by the one whose
 claim the store accepted (see :mod:`.store`). After a pause in which no
 scheduler ran, only the latest due tick runs, and only when it is at most the
 schedule's grace period late; the ticks before it are recorded as missed.
+
+Trigger events (:mod:`.triggers`) are claimed by the same rules, each under its
+own ledger key: the events since the latest one dealt with are taken oldest
+first; one at most the grace period old runs (or is queued or skipped by the
+``overlap`` rule), an older one is recorded as missed.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .cron import iso, next_tick, zone
 from .executions import ExecutionHandle
 from .spec import Schedule
 from .store import Claim, ScheduleStore, scheduler_id
+from .triggers import Event, events
 
 __all__ = ["POLL_S", "Scheduler"]
 
@@ -66,6 +72,7 @@ class Scheduler:
         self.poll_s = poll_s
         self._stop = threading.Event()
         self._seen: dict[str, datetime] = {}
+        self._seen_events: dict[str, set[str]] = {}
         self._running: dict[str, list[ExecutionHandle]] = {}
         self._queued: set[str] = set()
         self._threads: list[threading.Thread] = []
@@ -87,7 +94,7 @@ class Scheduler:
         now = clock.now()
         wait = self.poll_s
         for schedule in schedules:
-            if schedule.paused:
+            if schedule.paused or not schedule.cron:
                 continue
             tick = next_tick(schedule.cron, zone(schedule.timezone), now)
             if tick is not None:
@@ -115,8 +122,31 @@ class Scheduler:
         schedules = self.store.all()
         for schedule in schedules:
             if not schedule.paused and not self._stop.is_set():
-                self._check(schedule, clock.now())
+                if schedule.cron:
+                    self._check(schedule, clock.now())
+                if schedule.triggers:
+                    self._check_events(schedule, clock.now())
         return schedules
+
+    def _check_events(self, schedule: Schedule, now: datetime) -> None:
+        since = datetime.fromisoformat(schedule.last_event) if schedule.last_event else None
+        seen = self._seen_events.setdefault(schedule.id, set())
+        won = False
+        latest: datetime | None = None
+        for event in events(self.settings, schedule.triggers, schedule.baselines, since):
+            if self._stop.is_set():
+                break
+            latest = event.time
+            if event.ledger_key() in seen:
+                continue
+            if (now - event.time).total_seconds() > schedule.grace_s:
+                note = f"noticed later than the grace period of {schedule.grace_s:g} s allows"
+                won = self._claim(schedule, event.time, "missed", note, event) or won
+            else:
+                won = self._claim_and_run(schedule, event.time, event) or won
+            seen.add(event.ledger_key())
+        if won and latest is not None:
+            self.store.advance_events(schedule, iso(latest))
 
     def _since(self, schedule: Schedule) -> datetime:
         stored = datetime.fromisoformat(schedule.last_tick or schedule.created)
@@ -147,10 +177,20 @@ class Scheduler:
             won = self._claim(schedule, tick, "missed", note) or won
         return won
 
-    def _claim(self, schedule: Schedule, tick: datetime, outcome: str, note: str = "") -> bool:
-        won = self.store.claim(schedule, tick, Claim(iso(tick), outcome, self.id, note))
+    def _claim(
+        self,
+        schedule: Schedule,
+        tick: datetime,
+        outcome: str,
+        note: str = "",
+        event: Event | None = None,
+    ) -> bool:
+        identity = event.identity if event else ""
+        claim = Claim(iso(tick), outcome, self.id, note, identity)
+        won = self.store.claim(schedule, tick, claim, event.ledger_key() if event else None)
         if won and outcome != "run":
-            log.info("schedule %s tick %s: %s (%s)", schedule.name, iso(tick), outcome, note)
+            what = identity or f"tick {iso(tick)}"
+            log.info("schedule %s %s: %s (%s)", schedule.name, what, outcome, note)
         return won
 
     def _busy(self, schedule: Schedule) -> bool:
@@ -158,43 +198,54 @@ class Scheduler:
         self._running[schedule.name] = mine
         return bool(mine) or bool(self.store.executions(schedule.name, 1, running=True))
 
-    def _claim_and_run(self, schedule: Schedule, tick: datetime) -> bool:
+    def _claim_and_run(
+        self, schedule: Schedule, tick: datetime, event: Event | None = None
+    ) -> bool:
         if not self._busy(schedule):
-            won = self._claim(schedule, tick, "run")
+            won = self._claim(schedule, tick, "run", event=event)
             if won:
-                self._start(schedule, tick)
+                self._start(schedule, tick, event=event)
             return won
         if schedule.overlap == "queue" and schedule.name not in self._queued:
-            won = self._claim(schedule, tick, "queued", "the previous execution was still running")
+            note = "the previous execution was still running"
+            won = self._claim(schedule, tick, "queued", note, event)
             if won:
-                self._queue(schedule, tick)
+                self._queue(schedule, tick, event)
             return won
         note = "the previous execution was still running"
         if schedule.overlap == "queue":
             note += " and one execution was already queued"
-        return self._claim(schedule, tick, "skipped", note)
+        return self._claim(schedule, tick, "skipped", note, event)
 
-    def _start(self, schedule: Schedule, tick: datetime, trigger: str = "cron") -> ExecutionHandle:
-        handle = ExecutionHandle(self.settings, schedule, tick, trigger)
+    def _start(
+        self,
+        schedule: Schedule,
+        tick: datetime,
+        trigger: str = "cron",
+        event: Event | None = None,
+    ) -> ExecutionHandle:
+        handle = ExecutionHandle(self.settings, schedule, tick, trigger, event)
         self._running.setdefault(schedule.name, []).append(handle)
         return handle
 
-    def _queue(self, schedule: Schedule, tick: datetime) -> None:
+    def _queue(self, schedule: Schedule, tick: datetime, event: Event | None = None) -> None:
         self._queued.add(schedule.name)
         thread = threading.Thread(
             target=self._run_when_free,
-            args=(schedule, tick),
+            args=(schedule, tick, event),
             name=f"mlops-queue-{schedule.name}",
             daemon=True,
         )
         self._threads.append(thread)
         thread.start()
 
-    def _run_when_free(self, schedule: Schedule, tick: datetime) -> None:
+    def _run_when_free(
+        self, schedule: Schedule, tick: datetime, event: Event | None = None
+    ) -> None:
         try:
             while not self._stop.wait(_QUEUE_POLL_S):
                 if not self._busy(schedule):
-                    self._start(schedule, tick)
+                    self._start(schedule, tick, event=event)
                     return
         except MlopsError as exc:
             log.warning("schedule %s: queued tick %s dropped: %s", schedule.name, iso(tick), exc)

@@ -2,7 +2,7 @@
 
 A schedule runs a target, a notebook (a headless run, exactly as ``jupyter mlops
 run``) or a ``pipeline.yaml`` (a pipeline run), at each tick of a cron expression
-in a timezone.
+in a timezone and/or at each event of its triggers (see :mod:`.triggers`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 from ..config import Settings
 from ..errors import InvalidInput
 from .cron import check_cron, describe, zone
+from .triggers import baseline, check_exists, describe_triggers, parse_trigger
 
 __all__ = ["DEFAULT_GRACE_S", "OVERLAP", "Schedule", "check_name", "new_schedule"]
 
@@ -41,7 +42,8 @@ class Schedule:
     kind : str
         ``notebook`` or ``pipeline``.
     cron, timezone : str
-        When it runs: a five-field cron expression, evaluated in this IANA timezone.
+        When it runs: a five-field cron expression, evaluated in this IANA timezone
+        (``""`` when only triggers start it).
     params : dict
         Parameters injected into the notebook (notebook schedules only).
     experiment : str or None
@@ -60,6 +62,12 @@ class Schedule:
         The ledger run holding it in the tracking store.
     last_tick : str or None
         The latest tick a scheduler has dealt with.
+    triggers : tuple of str
+        Events that start it too: ``snapshot:NAME``, ``promotion:MODEL@ALIAS``, ``alert:MODEL``.
+    baselines : dict
+        Per trigger, its newest event when the schedule was added (only later ones run).
+    last_event : str or None
+        The time of the latest event a scheduler has dealt with.
     """
 
     name: str
@@ -77,11 +85,14 @@ class Schedule:
     paused: bool = False
     id: str = ""
     last_tick: str | None = None
+    triggers: tuple[str, ...] = ()
+    baselines: dict[str, str] = field(default_factory=dict)
+    last_event: str | None = None
 
     def definition(self) -> str:
         """The JSON stored for it (everything but the state fields)."""
         body = asdict(self)
-        for key in ("paused", "id", "last_tick"):
+        for key in ("paused", "id", "last_tick", "last_event"):
             body.pop(key)
         return json.dumps(body, sort_keys=True, default=str)
 
@@ -89,7 +100,7 @@ class Schedule:
     def from_definition(cls, text: str, **state: Any) -> Schedule:
         """Rebuild a schedule from :meth:`definition` and its state fields."""
         body = json.loads(text)
-        for key in ("on_failure", "on_success"):
+        for key in ("on_failure", "on_success", "triggers"):
             body[key] = tuple(body.get(key) or ())
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in body.items() if k in known}, **state)
@@ -99,8 +110,9 @@ class Schedule:
         return (settings.root / self.target).resolve()
 
     def describe(self) -> str:
-        """The cron expression in words, with its timezone."""
-        return f"{describe(self.cron)} ({self.timezone})"
+        """When it runs in words: the cron expression with its timezone, then each trigger."""
+        parts = [f"{describe(self.cron)} ({self.timezone})"] if self.cron else []
+        return "; and ".join([*parts, *describe_triggers(self.triggers)])
 
     def with_state(self, **state: Any) -> Schedule:
         """A copy with state fields replaced."""
@@ -109,7 +121,9 @@ class Schedule:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, with the cron expression in words."""
         body = asdict(self)
-        body["cron_text"] = self.describe()
+        body["cron_text"] = f"{describe(self.cron)} ({self.timezone})" if self.cron else ""
+        body["trigger_text"] = describe_triggers(self.triggers)
+        body["when"] = self.describe()
         return body
 
 
@@ -169,11 +183,31 @@ def _check_target(settings: Settings, kind: str, path: Path, params: Mapping[str
     show_pipeline(path, settings=settings)
 
 
+def _triggers(
+    settings: Settings,
+    on_snapshot: Sequence[str],
+    on_promotion: Sequence[str],
+    on_alert: Sequence[str],
+) -> tuple[str, ...]:
+    given = [
+        parse_trigger(kind, subject)
+        for kind, subjects in (
+            ("snapshot", on_snapshot),
+            ("promotion", on_promotion),
+            ("alert", on_alert),
+        )
+        for subject in subjects
+    ]
+    for trigger in given:
+        check_exists(settings, trigger)
+    return tuple(dict.fromkeys(t.text() for t in given))
+
+
 def new_schedule(
     settings: Settings,
     name: str,
     target: str | Path,
-    cron: str,
+    cron: str | None = None,
     *,
     timezone: str | None = None,
     params: Mapping[str, Any] | None = None,
@@ -183,10 +217,23 @@ def new_schedule(
     overlap: str = "skip",
     grace_s: float = DEFAULT_GRACE_S,
     created: str = "",
+    on_snapshot: Sequence[str] = (),
+    on_promotion: Sequence[str] = (),
+    on_alert: Sequence[str] = (),
 ) -> Schedule:
-    """Check every argument of ``schedule add`` and return the schedule to store."""
+    """Check every argument of ``schedule add`` and return the schedule to store.
+
+    ``cron`` may be omitted when at least one ``on_snapshot`` (snapshot names),
+    ``on_promotion`` (``MODEL@ALIAS``) or ``on_alert`` (model names) trigger is given.
+    """
     check_name(name)
-    expr = check_cron(cron)
+    triggers = _triggers(settings, on_snapshot, on_promotion, on_alert)
+    if not cron and not triggers:
+        raise InvalidInput(
+            "say when it runs: --cron EXPR and/or --on-snapshot NAME, "
+            "--on-promotion MODEL@ALIAS, --on-alert MODEL"
+        )
+    expr = check_cron(cron) if cron else ""
     tz_name = timezone or "UTC"
     zone(tz_name)
     if overlap not in OVERLAP:
@@ -209,4 +256,6 @@ def new_schedule(
         overlap=overlap,
         grace_s=float(grace_s),
         created=created,
+        triggers=triggers,
+        baselines={t: baseline(settings, t) for t in triggers},
     )

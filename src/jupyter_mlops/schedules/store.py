@@ -60,7 +60,10 @@ _LEDGER_TAG = "mlops.schedule.ledger"
 _DEFINITION_TAG = "mlops.schedule.definition"
 _PAUSED_TAG = "mlops.schedule.paused"
 _LAST_TICK_TAG = "mlops.schedule.last_tick"
+_LAST_EVENT_TAG = "mlops.schedule.last_event"
 _CLAIM_PREFIX = "tick."
+#: claims of trigger events (``event.snapshot_customers_v7``), ruled as ticks are
+_EVENT_PREFIX = "event."
 #: ledger-run param naming the segment run holding one week's claims
 _SEGMENT_PREFIX = "claims."
 #: tag of a segment run: the schedule whose claims it holds
@@ -93,10 +96,14 @@ class Claim:
     outcome: str
     by: str
     note: str = ""
+    #: the trigger event's identity (``snapshot:customers:v7``); empty for a cron tick
+    event: str = ""
 
     def value(self) -> str:
         """The param value (at most MLflow's 6000 characters)."""
         body = {"tick": self.tick, "outcome": self.outcome, "by": self.by, "note": self.note}
+        if self.event:
+            body["event"] = self.event
         return json.dumps(body, sort_keys=True)[:6000]
 
     @classmethod
@@ -104,7 +111,13 @@ class Claim:
         """Read a param value back; ``None`` if it is not a claim."""
         try:
             body = json.loads(text)
-            return cls(str(body["tick"]), str(body["outcome"]), str(body["by"]), body["note"])
+            return cls(
+                str(body["tick"]),
+                str(body["outcome"]),
+                str(body["by"]),
+                body["note"],
+                str(body.get("event") or ""),
+            )
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -172,6 +185,7 @@ class ScheduleStore:
             paused=tags.get(_PAUSED_TAG) == "true",
             id=run.info.run_id,
             last_tick=tags.get(_LAST_TICK_TAG) or None,
+            last_event=tags.get(_LAST_EVENT_TAG) or None,
         )
 
     def all(self) -> list[Schedule]:
@@ -230,15 +244,21 @@ class ScheduleStore:
         return schedule
 
     # -- ticks --------------------------------------------------------------------------
-    def claim(self, schedule: Schedule, tick: datetime, claim: Claim) -> bool:
-        """Record ``claim`` for ``tick``; True only for the one scheduler whose claim stands."""
+    def claim(
+        self, schedule: Schedule, tick: datetime, claim: Claim, key: str | None = None
+    ) -> bool:
+        """Record ``claim`` for ``tick``; True only for the one scheduler whose claim stands.
+
+        ``key`` names what is claimed when it is not the cron tick itself (a trigger
+        event's :meth:`~.triggers.Event.ledger_key`, in the segment of its time).
+        """
         from mlflow.exceptions import MlflowException
 
         segment = self._segment(schedule, tick)
         if segment is None:
             return False  # older than the kept claims: not claimable any more
         try:
-            self.client.log_param(segment, tick_key(tick), claim.value())
+            self.client.log_param(segment, key or tick_key(tick), claim.value())
         except MlflowException as exc:
             if exc.error_code == "INVALID_PARAMETER_VALUE":
                 return False  # claimed by another scheduler: the store refused a new value
@@ -291,18 +311,28 @@ class ScheduleStore:
         with mlflow_errors("update the schedule"):
             self.client.set_tag(schedule.id, _LAST_TICK_TAG, tick)
 
+    def advance_events(self, schedule: Schedule, moment: str) -> None:
+        """Remember ``moment`` as the time of the latest event dealt with (a hint)."""
+        with mlflow_errors("update the schedule"):
+            self.client.set_tag(schedule.id, _LAST_EVENT_TAG, moment)
+
     def claims(self, name: str) -> list[Claim]:
         """Every recorded claim of ``name``, newest first."""
         schedule = self.get(name)
         ledger = self._ledger_params(schedule)
         # claims written before segments existed live on the ledger run itself
+        prefixes = (_CLAIM_PREFIX, _EVENT_PREFIX)
         params = {k: v for k, v in ledger.items() if k.startswith(_CLAIM_PREFIX)}
         segments = sorted(k for k in ledger if k.startswith(_SEGMENT_PREFIX))[-KEPT_SEGMENTS:]
         with mlflow_errors("read the schedule's claims"):
             for key in segments:
                 params.update(self.client.get_run(ledger[key]).data.params)
-        found = [Claim.parse(v) for k, v in sorted(params.items()) if k.startswith(_CLAIM_PREFIX)]
-        return [c for c in reversed(found) if c is not None]
+        found = [(k, Claim.parse(v)) for k, v in params.items() if k.startswith(prefixes)]
+        ordered = sorted(
+            ((k, c) for k, c in found if c is not None),
+            key=lambda kc: (datetime.fromisoformat(kc[1].tick), kc[0]),
+        )
+        return [c for _k, c in reversed(ordered)]
 
     # -- executions ---------------------------------------------------------------------
     def executions(self, name: str, max_results: int = 20, running: bool = False) -> list[Run]:

@@ -15,7 +15,9 @@ def _row(s: dict[str, Any]) -> tuple[str, ...]:
     return (
         s["name"],
         s["target"],
-        f"{s['cron']}  ({s['cron_text']})",
+        "; ".join(
+            [*([f"{s['cron']}  ({s['cron_text']})"] if s["cron"] else []), *s["trigger_text"]]
+        ),
         "yes" if s["paused"] else "no",
         s.get("next_run") or "-",
         last,

@@ -32,12 +32,12 @@ def target_inside(root: Path, rel: Any) -> Path:
     return target
 
 
-def _strings(body: dict[str, Any], key: str) -> list[str]:
+def _strings(body: dict[str, Any], key: str, example: str = "https://hooks/x") -> list[str]:
     value = body.get(key) or []
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f'{key} must be a URL or a list of URLs, e.g. ["https://hooks/x"]')
+        raise InvalidInput(f'{key} must be a string or a list of strings, e.g. ["{example}"]')
     return value
 
 
@@ -62,6 +62,9 @@ def _add_arguments(body: dict[str, Any]) -> dict[str, Any]:
         "grace_s": float(grace),
         "on_failure": _strings(body, "on_failure"),
         "on_success": _strings(body, "on_success"),
+        "on_snapshot": _strings(body, "on_snapshot", "customers"),
+        "on_promotion": _strings(body, "on_promotion", "churn@production"),
+        "on_alert": _strings(body, "on_alert", "churn"),
     }
 
 
