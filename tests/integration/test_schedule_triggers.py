@@ -183,3 +183,74 @@ def test_events_during_downtime_are_taken_in_order_or_recorded_missed_beyond_gra
         ("snapshot:customers:v3", "missed"),
     ]
     assert "grace period of 600 s" in strict[0].note
+
+
+def _alert_notebook(path):  # type: ignore[no-untyped-def]
+    return write_notebook(
+        path,
+        [
+            code('trigger_alert = ""\ntrigger_version = ""', "parameters"),
+            code(
+                "import os\nimport jupyter_mlops as mlops\n"
+                "mlops.set_tags(seen_trigger=os.environ['MLOPS_TRIGGER'],"
+                " seen_alert=trigger_alert, seen_version=trigger_version)"
+            ),
+        ],
+    )
+
+
+def _model_version(client, name: str) -> str:  # type: ignore[no-untyped-def]
+    import jupyter_mlops as mlops
+
+    with mlops.start_run(name="train") as run:
+        mlops.log(accuracy=0.9)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    artifacts = client.get_run(run.run_id).info.artifact_uri
+    return str(client.create_model_version(name, f"{artifacts}/model", run.run_id).version)
+
+
+def _run_due(store) -> None:  # type: ignore[no-untyped-def]
+    scheduler = Scheduler(store)
+    scheduler.check()
+    for handles in list(scheduler._running.values()):
+        for handle in handles:
+            handle.wait(120)
+
+
+def test_each_alias_move_and_each_alert_episode_runs_once_with_its_parameters(
+    store, client
+) -> None:
+    import jupyter_mlops as mlops
+    from jupyter_mlops.models.monitor import log_monitoring
+
+    _alert_notebook(store.root / "score.ipynb")
+    one, two = _model_version(client, "churn"), _model_version(client, "churn")
+    mlops.promote("churn", one, "production")  # before the schedule: never runs
+    api.add_schedule("rescore", "score.ipynb", on_promotion=["churn@production"])
+    api.add_schedule("retrain", "score.ipynb", on_alert=["churn"])
+    assert api.get_schedule("rescore").describe() == "when alias production of model churn moves"
+    for version in (two, one):  # the alias moves forward, then back: two events
+        mlops.promote("churn", version, "production")
+        _run_due(store)
+        _run_due(store)  # a second scheduler's look changes nothing
+    runs = sorted(schedule_runs(client, "rescore"), key=lambda r: r.info.start_time)
+    assert [r.data.tags["mlops.schedule.trigger"] for r in runs] == [
+        f"promotion:churn@production:v{two}",
+        f"promotion:churn@production:v{one}",
+    ]
+    assert [r.data.params["trigger_version"] for r in runs] == [two, one]
+    assert all(r.info.status == "FINISHED" and "trigger_alert" not in r.data.params for r in runs)
+    assert schedule_runs(client, "retrain") == []
+
+    version = client.get_model_version("churn", one)
+    alert = {"expression": "error_rate > 0.05", "value": 0.2}
+    monitoring_run, _ = log_monitoring(version, "churn@production", [0, 1], None, None, alert=alert)
+    _run_due(store)
+    _run_due(store)
+    (run,) = schedule_runs(client, "retrain")
+    tags = run.data.tags
+    assert tags["mlops.schedule.trigger"] == tags["seen_trigger"] == f"alert:churn:{monitoring_run}"
+    assert tags["seen_alert"] == "error_rate > 0.05" and tags["seen_version"] == one
+    assert tags["mlops.schedule.trigger_alert"] == "error_rate > 0.05"
+    assert len(schedule_runs(client, "rescore")) == 2
