@@ -132,3 +132,29 @@ async def test_the_server_runs_ticks_when_enabled_and_runs_now_on_request(
     assert [(t["tick"], t["outcome"]) for t in body["ticks"]] == [
         ("2026-01-05T03:00:00+00:00", "run")
     ]
+
+
+async def test_a_schedule_on_events_is_added_and_said_in_words_over_rest(
+    jp_fetch: Any, jp_root_dir: Any
+) -> None:
+    import pandas as pd
+
+    import jupyter_mlops as mlops
+
+    train_notebook(jp_root_dir / "train.ipynb")
+    mlops.snapshot(pd.DataFrame({"a": [1, 2]}), name="customers")
+    good = {"name": "rescore", "target": "train.ipynb", "on_snapshot": ["customers"]}
+    for bad, message in (
+        ({**good, "on_snapshot": "nope"}, "--on-snapshot 'nope': no snapshot of that name"),
+        ({**good, "on_promotion": "churn"}, "'churn' is not NAME@ALIAS"),
+        ({**good, "on_alert": [3]}, "on_alert must be a string or a list of strings"),
+        ({"name": "rescore", "target": "train.ipynb"}, "say when it runs: --cron EXPR"),
+    ):
+        code, body = await call(jp_fetch, "schedules", **_post(bad))
+        assert (code, message in body["message"]) == (400, True), body
+    code, body = await call(jp_fetch, "schedules", **_post(good))
+    words = "when a new version of snapshot customers is written"
+    assert code == 201 and body["cron"] == "" and body["next_run"] is None, body
+    assert body["triggers"] == ["snapshot:customers"] and body["trigger_text"] == [words]
+    code, body = await call(jp_fetch, "schedules")
+    assert [(s["name"], s["when"]) for s in body["schedules"]] == [("rescore", words)]
