@@ -254,3 +254,25 @@ def test_each_alias_move_and_each_alert_episode_runs_once_with_its_parameters(
     assert tags["seen_alert"] == "error_rate > 0.05" and tags["seen_version"] == one
     assert tags["mlops.schedule.trigger_alert"] == "error_rate > 0.05"
     assert len(schedule_runs(client, "rescore")) == 2
+
+
+def test_a_pipeline_on_a_snapshot_gets_the_event_in_each_step_and_on_its_parent_run(
+    store, client
+) -> None:
+    from jupyter_mlops.testing.notebooks import write_pipeline
+
+    _trigger_notebook(store.root / "score.ipynb")
+    write_pipeline(
+        store.root / "pipeline.yaml", "name: retrain\nsteps:\n  score:\n    notebook: score.ipynb\n"
+    )
+    _snapshot("customers", 3)
+    api.add_schedule("retrain", "pipeline.yaml", on_snapshot=["customers"])
+    _snapshot("customers", 4)
+    _run_due(store)
+    (parent,) = schedule_runs(client, "retrain")
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["mlops.schedule.trigger"] == "snapshot:customers:v2"
+    assert parent.data.tags["mlops.schedule.trigger_snapshot"] == "customers@v2"
+    ids = [e.experiment_id for e in client.search_experiments()]
+    (step,) = client.search_runs(ids, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
+    assert step.data.tags["seen_trigger"] == "snapshot:customers:v2"

@@ -12,7 +12,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..config import Settings, load_settings
@@ -56,6 +56,7 @@ def run_pipeline(
     resume: bool = False,
     listener: PipelineListener | None = None,
     settings: Settings | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PipelineResult:
     """Run ``pipeline.yaml``: each step and sweep member in a fresh kernel, as nested MLflow runs.
 
@@ -81,6 +82,8 @@ def run_pipeline(
         Reuse every unit that finished in the previous run of this pipeline; run the rest.
     listener : PipelineListener, optional
         Receives progress (on the calling thread).
+    env : mapping, optional
+        Extra environment variables of every step's kernel.
 
     Returns
     -------
@@ -93,7 +96,8 @@ def run_pipeline(
     >>> print(r.table())                                   # doctest: +SKIP
     """
     spec = load_spec(path)
-    options = Options(jobs, executor, _names(only), from_step, force, resume)
+    extra = tuple(sorted((env or {}).items()))
+    options = Options(jobs, executor, _names(only), from_step, force, resume, extra)
     return run_spec(spec, _settings(spec.path, settings), options, listener)
 
 

@@ -70,6 +70,8 @@ class Options:
     from_step: str | None = None
     force: bool = False
     resume: bool = False
+    #: extra environment of every step's kernel (e.g. the event that started a schedule)
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -435,6 +437,7 @@ def _task(state: RunContext, unit: Unit, ready: ReadyInputs) -> UnitTask:
     }
     if ready.pins:
         env[PINNED_ENV] = json.dumps(ready.pins)
+    env.update(state.options.env)
     if unit.key is None:
         raise ValueError(f"unit {unit.label} has no cache key yet")
     return UnitTask(

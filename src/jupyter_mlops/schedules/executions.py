@@ -5,8 +5,8 @@ mlops run`` / ``pipeline run`` make them; this module adds the tags
 ``mlops.schedule``, ``mlops.schedule.tick`` and ``mlops.schedule.trigger`` (``cron``,
 ``manual`` or the identity of the event, e.g. ``snapshot:customers:v7``, with the
 event's ``mlops.schedule.trigger_*`` tags) and sends the notifications. An event is
-handed to a notebook as ``MLOPS_TRIGGER`` in its kernel's environment and as the
-``trigger_*`` parameters its parameters cell declares.
+handed to a notebook as ``MLOPS_TRIGGER`` in its kernel's environment (to each step's
+kernel for a pipeline) and as the ``trigger_*`` parameters its parameters cell declares.
 """
 
 from __future__ import annotations
@@ -151,6 +151,7 @@ def _run_pipeline(
         schedule.path(settings),
         listener=_PipelineListener(settings, tags, run, control),  # type: ignore[arg-type]
         settings=settings,
+        env={TRIGGER_ENV: run.trigger},
     )
     run.run_id, run.experiment_id = result.parent_run_id, result.experiment_id
     run.status = "FINISHED" if result.ok else "FAILED"
