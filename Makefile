@@ -7,7 +7,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: demo lab test lint typecheck pytest bench docs clean labextension jstest jslint chromium
-.PHONY: test-services pytest-team test-compat
+.PHONY: test-services pytest-team test-compat test-compat-all
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -98,10 +98,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
-# The compatibility matrix: the tests marked `compat` again in uv-made environments at both
-# ends of the supported MLflow range and on pandas 2.2 and 3 (scripts/test_compat.py, .compat/).
+# The compatibility matrix: the tests marked `compat` again in uv-made environments at the
+# other ends of the supported MLflow and pandas ranges (scripts/test_compat.py, .compat/);
+# the test venv itself is the newest end. test-compat-all adds the mixed corners.
 test-compat: $(VENV)/.installed-test
 	$(BIN)/python scripts/test_compat.py
+
+test-compat-all: $(VENV)/.installed-test
+	$(BIN)/python scripts/test_compat.py --all
 
 test: lint typecheck labextension jslint jstest chromium pytest pytest-team test-compat docs
 

@@ -190,6 +190,11 @@ def test_a_one_percent_row_edit_stores_about_one_percent(
     drawn: tuple[list[str], pd.DataFrame], edit: str, where: float, seed: int, renumber: bool
 ) -> None:
     kinds, frame = drawn
+    # Known limit (docs/snapshots.md, "How dedupe works"): when the frame has fewer distinct
+    # rows than the edit touches, no row locates the edit by content, and a scattered delete
+    # or scattered cell changes store the chunks whole. Every other frame is held to the goal.
+    indistinct = len(frame.drop_duplicates()) < len(frame) // 100
+    assume(not (indistinct and edit in ("change_cells", "delete_scattered")))
     _check_pair(frame, _row_edit(kinds, frame, edit, where, seed, renumber), 0)
 
 
