@@ -92,6 +92,16 @@ def test_add_says_the_trigger_in_words_and_refuses_bad_triggers(
     assert row["cron"] == "" and row["next_run"] is None
     assert list(row["triggers"]) == ["snapshot:customers"]
     assert row["trigger_text"] == ["when a new version of snapshot customers is written"]
+    import jupyter_mlops as mlops
+
+    panel = mlops.panel(live=False)
+    try:
+        panel.tabs.selected_index = 4  # the Schedules tab
+        shown = panel.schedules.table_html.value
+        assert "when a new version of snapshot customers is written" in shown
+        assert "at the next event" in shown
+    finally:
+        panel.close()
     both = ["schedule", "add", "both", "score.ipynb", "--cron", "0 3 * * *"]
     assert main([*both, "--on-snapshot", "customers"]) == 0
     assert (

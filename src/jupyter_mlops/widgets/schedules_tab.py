@@ -60,8 +60,8 @@ class SchedulesTab:
             (
                 s["name"],
                 s["target"],
-                s["cron_text"],
-                "paused" if s["paused"] else s["next_run"],
+                s.get("when") or s["cron_text"],
+                "paused" if s["paused"] else s["next_run"] or "at the next event",
                 status_html(s["last_status"]) if s["last_status"] else "-",
             )
             for s in found
