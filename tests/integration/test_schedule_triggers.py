@@ -286,3 +286,19 @@ def test_a_pipeline_on_a_snapshot_gets_the_event_in_each_step_and_on_its_parent_
     ids = [e.experiment_id for e in client.search_experiments()]
     (step,) = client.search_runs(ids, f"tags.`mlflow.parentRunId` = '{parent.info.run_id}'")
     assert step.data.tags["seen_trigger"] == "snapshot:customers:v2"
+
+
+def test_a_trigger_that_cannot_be_read_any_more_does_not_stop_the_other_schedules(
+    store, client, caplog: pytest.LogCaptureFixture
+) -> None:
+    _trigger_notebook(store.root / "score.ipynb")
+    _model_version(client, "churn")
+    _snapshot("customers", 3)
+    api.add_schedule("a-rescore", "score.ipynb", on_promotion=["churn@production"])
+    api.add_schedule("b-retrain", "score.ipynb", on_snapshot=["customers"])
+    client.delete_registered_model("churn")
+    _snapshot("customers", 4)
+    _run_due(store)
+    (run,) = schedule_runs(client, "b-retrain")
+    assert run.data.tags["mlops.schedule.trigger"] == "snapshot:customers:v2"
+    assert "schedule a-rescore: events not read" in caplog.text and "churn" in caplog.text

@@ -68,7 +68,9 @@ def run_tags(
     return tags
 
 
-def _declared_trigger_params(settings: Settings, schedule: Schedule, run: Execution) -> dict:
+def _declared_trigger_params(
+    settings: Settings, schedule: Schedule, run: Execution
+) -> dict[str, str]:
     """The event's ``trigger_*`` values the notebook's parameters cell declares."""
     if not run.event:
         return {}

@@ -125,7 +125,10 @@ class Scheduler:
                 if schedule.cron:
                     self._check(schedule, clock.now())
                 if schedule.triggers:
-                    self._check_events(schedule, clock.now())
+                    try:
+                        self._check_events(schedule, clock.now())
+                    except MlopsError as exc:  # e.g. its model was deleted: the others go on
+                        log.warning("schedule %s: events not read: %s", schedule.name, exc)
         return schedules
 
     def _check_events(self, schedule: Schedule, now: datetime) -> None:
