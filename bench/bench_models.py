@@ -8,7 +8,7 @@ Measures, on one embedded SQLite store, median seconds per call over N repeats:
   hand-written ``PythonModel`` (what a user writes without us);
 - load a version by alias: ``mlops.load_model("m@alias")`` vs
   ``mlflow.sklearn.load_model("models:/m@alias")``;
-- gate + promote with an audit record: ``mlops.gate(..., promote=...)`` vs the
+- gate + promote with an audit record: ``mlops.models.gate(..., promote=...)`` vs the
   bare ``client.set_registered_model_alias`` (no gates, no audit) for scale.
 
 Usage: ``python bench/bench_models.py [--repeats 5]``
@@ -126,7 +126,9 @@ def main() -> None:
     load_theirs = _median(lambda: mlflow.sklearn.load_model("models:/theirs@production"), n)
     mlops.log(accuracy=0.97)
     mlops.flush()
-    gate_ours = _median(lambda: mlops.gate("ours/2", require="accuracy>=0.9", promote="staging"), n)
+    gate_ours = _median(
+        lambda: mlops.models.gate("ours/2", require="accuracy>=0.9", promote="staging"), n
+    )
     alias_bare = _median(lambda: client.set_registered_model_alias("theirs", "staging", "2"), n)
     mlops.end_run()
 

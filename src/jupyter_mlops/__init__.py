@@ -16,30 +16,20 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from . import warm_imports as _warm_imports
+from ._public import DEPRECATED, FLAT, NAMESPACES, deprecated, resolve
 from ._version import __version__
 from .tracking.mlflow_bridge import fluent as _mlflow_link
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .data.api import SnapshotRef, drift, load, snapshot, snapshots
-    from .data.validation.api import infer_schema, save_schema, validate
+    # For type checkers and editors only; the names are FLAT in ``_public.py`` (a test
+    # checks that this block imports exactly those, from the modules the table names).
+    from . import data, models, schedules
+    from .data.api import SnapshotRef, snapshot
     from .headless.api import notebook_params, reproduce, run_notebook
-    from .models.api import (
-        feedback,
-        gate,
-        history,
-        load_model,
-        model_card,
-        models,
-        monitor,
-        monitoring,
-        predict,
-        promote,
-        register_model,
-    )
-    from .models.evaluate import evaluate
+    from .models.api import feedback, load_model, predict, promote, register_model
     from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .pipelines.search.api import search
-    from .schedules.handle import schedule, schedules
+    from .schedules.handle import schedule
     from .tracking.api import (
         Run,
         active_run,
@@ -60,57 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .tracking.diff.api import diff
     from .widgets.panel import panel
 
-#: public name -> module that defines it (loaded on first access)
-_API = {
-    **dict.fromkeys(
-        (
-            "Run",
-            "active_run",
-            "artifact",
-            "autolog",
-            "end_run",
-            "experiment",
-            "flush",
-            "log",
-            "log_metrics",
-            "log_params",
-            "runs",
-            "set_tags",
-            "start_run",
-            "status",
-            "sync",
-        ),
-        ".tracking.api",
-    ),
-    **dict.fromkeys(("notebook_params", "reproduce", "run_notebook"), ".headless.api"),
-    **dict.fromkeys(("run_pipeline", "show_pipeline", "upstream"), ".pipelines.api"),
-    **dict.fromkeys(("schedule", "schedules"), ".schedules.handle"),
-    **dict.fromkeys(("search",), ".pipelines.search.api"),
-    **dict.fromkeys(("SnapshotRef", "drift", "load", "snapshot", "snapshots"), ".data.api"),
-    # runs -> RunDiff; snapshots or frames -> the data diff (rule: tracking/diff/api.py)
-    **dict.fromkeys(("diff",), ".tracking.diff.api"),
-    **dict.fromkeys(("infer_schema", "save_schema", "validate"), ".data.validation.api"),
-    **dict.fromkeys(
-        (
-            "feedback",
-            "gate",
-            "history",
-            "load_model",
-            "model_card",
-            "models",
-            "monitor",
-            "monitoring",
-            "predict",
-            "promote",
-            "register_model",
-        ),
-        ".models.api",
-    ),
-    **dict.fromkeys(("evaluate",), ".models.evaluate"),
-    **dict.fromkeys(("panel",), ".widgets.panel"),
-}
-
-__all__ = ["__version__", "load_ipython_extension", *sorted(_API)]
+__all__ = ["__version__", "load_ipython_extension", *sorted(FLAT), *sorted(NAMESPACES)]
 
 
 def _link_mlflow() -> None:
@@ -123,16 +63,20 @@ _mlflow_link.link_on_import(_link_mlflow)
 
 
 def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
+    if name in NAMESPACES:
+        return _warm_imports.load(f".{name}", __name__)
+    if name in DEPRECATED:
+        return deprecated(name)
+    target = FLAT.get(name)
+    if target is None:
         raise AttributeError(f"module 'jupyter_mlops' has no attribute {name!r}")
-    value = getattr(_warm_imports.load(module, __name__), name)
+    value = resolve(target)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_API))
+    return sorted(set(globals()) | set(FLAT) | set(NAMESPACES))
 
 
 def load_ipython_extension(ipython: Any) -> None:

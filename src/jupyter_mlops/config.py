@@ -32,6 +32,9 @@ _ENV = {
     "data_uri": "MLOPS_DATA_URI",
     "experiment": "MLOPS_EXPERIMENT",
 }
+#: JSON object ``{name: digest}``: a bare snapshot name loads that digest instead of the
+#: latest (set for headless runs and pipeline steps, read by ``data.reader.pinned``)
+PINNED_SNAPSHOTS_ENV = "MLOPS_PINNED_SNAPSHOTS"
 #: seconds SQLite waits on a locked database before giving up
 SQLITE_TIMEOUT_S = 60
 

@@ -11,7 +11,7 @@ from tornado.httpclient import HTTPClientError
 import jupyter_mlops as mlops
 from jupyter_mlops.config import Settings
 from jupyter_mlops.errors import NotFound
-from jupyter_mlops.models.monitor import log_monitoring
+from jupyter_mlops.models.monitoring_runs import log_monitoring
 from jupyter_mlops.models.refs import resolve
 from jupyter_mlops.tracking.api import tracker
 from tests.serving import register_wine, wine

@@ -11,6 +11,7 @@ from IPython.core.error import UsageError
 from mlflow.entities import Metric, Param, RunTag
 
 import jupyter_mlops as mlops
+from jupyter_mlops.testing.processes import wait_until
 from jupyter_mlops.widgets.charts import VEGA_LITE
 
 pytestmark = pytest.mark.integration
@@ -180,26 +181,17 @@ def test_live_run_updates_by_itself_without_blocking(store, client):
             mlops.log(loss=1.0 / (step + 1), step=step)
         assert time.perf_counter() - t0 < 1.0  # logging did not wait for the panel
         mlops.flush()
-        _wait(lambda: len(p.detail.history.get("loss", [])) == 6)
+        wait_until(lambda: len(p.detail.history.get("loss", [])) == 6, "six loss points", 10, 0.05)
         spec = p.detail.chart.outputs[0]["data"][VEGA_LITE]
         assert len(spec["data"]["values"]) == 6
         assert "RUNNING" in p.detail.header.value
         mlops.end_run()
-        _wait(lambda: "FINISHED" in p.detail.header.value)
-        _wait(lambda: p.runs.rows[0].status == "FINISHED")
+        wait_until(lambda: "FINISHED" in p.detail.header.value, "a finished header", 10, 0.05)
+        wait_until(lambda: p.runs.rows[0].status == "FINISHED", "a finished row", 10, 0.05)
         assert p.live.errors == 0
     finally:
         p.close()
     assert not p.live.running
-
-
-def _wait(condition, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_magic_shows_panel_and_refuses_bad_input(ip, populated, capsys):

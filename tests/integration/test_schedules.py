@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -19,22 +18,12 @@ from jupyter_mlops.errors import NotFound
 from jupyter_mlops.schedules import api, clock, run_now
 from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
-from jupyter_mlops.testing.processes import stop_group
+from jupyter_mlops.testing.processes import stop_group, wait_until
 from tests.schedule_helpers import schedule_runs, train_notebook, webhook
 
 pytestmark = pytest.mark.integration
 
 _T0 = datetime(2026, 1, 5, 2, 59, 50, tzinfo=timezone.utc)
-
-
-def _wait(predicate, deadline_s: float = 60.0):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"still not true after {deadline_s} s")
 
 
 def test_cli_adds_lists_pauses_resumes_removes_and_refuses_bad_input(
@@ -110,7 +99,10 @@ def test_run_now_starts_in_the_background_and_returns_the_run(store, client) -> 
     assert run.data.tags["mlops.schedule"] == "retrain"
     tick = datetime.fromisoformat(run.data.tags["mlops.schedule.tick"])
     assert tick.utcoffset() is not None
-    done = _wait(lambda: client.get_run(run_id).info.status != "RUNNING" and client.get_run(run_id))
+    done = wait_until(
+        lambda: client.get_run(run_id).info.status != "RUNNING" and client.get_run(run_id),
+        "the run to end",
+    )
     assert done.info.status == "FINISHED" and done.data.metrics["y"] == 42
 
 
@@ -169,8 +161,9 @@ def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
     logs = [(tmp_path / f"scheduler{i}.log").open("wb") for i in range(2)]
     procs = [_scheduler_process(store, log) for log in logs]
     try:
-        _wait(
+        wait_until(
             lambda: sum(r.info.status == "FINISHED" for r in schedule_runs(client, "every")) >= 2,
+            "two finished executions",
             deadline_s=150,
         )
     finally:
@@ -247,7 +240,7 @@ def test_the_widget_panel_lists_pauses_and_runs_schedules(store, client) -> None
         tab.act("Run now")
         run_id = schedule_runs(client, "weekly")[0].info.run_id
         assert run_id in tab.message.value
-        _wait(lambda: client.get_run(run_id).info.status == "FINISHED")
+        wait_until(lambda: client.get_run(run_id).info.status == "FINISHED", "the run to finish")
         tab.show("weekly")
         assert run_id in tab.history_html.value and "manual" in tab.history_html.value
     finally:

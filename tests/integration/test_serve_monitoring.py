@@ -110,7 +110,7 @@ def test_metrics_drift_and_one_alert_per_episode(
     assert run.data.metrics["rows_scored"] == 60
     files = {f.path for f in client.list_artifacts(run.info.run_id, "drift")}
     assert {"drift/report.html", "drift/report.json"} <= files
-    from jupyter_mlops.models.monitor import monitoring_history
+    from jupyter_mlops.models.monitoring_runs import monitoring_history
 
     tags = client.get_model_version("wine", "1").tags
     history = monitoring_history(tags)

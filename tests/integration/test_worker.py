@@ -24,6 +24,7 @@ from jupyter_mlops.headless.worker.address import NO_WORKER_ENV, lock_path, sock
 from jupyter_mlops.headless.worker.server import EXECUTOR_TAG
 from jupyter_mlops.liveness import process_alive
 from jupyter_mlops.testing.notebooks import code, write_notebook
+from jupyter_mlops.testing.processes import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -212,13 +213,12 @@ def test_interrupting_the_client_cancels_the_run_in_the_worker(worker_env, store
 
 
 def _wait_running() -> str:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def run_id() -> str | None:
         status = worker_client.worker_status()
-        if status and status["running"] and status["running"][0]["run_id"]:
-            return str(status["running"][0]["run_id"])
-        time.sleep(0.2)
-    raise AssertionError("the worker never started the run")
+        running = status["running"] if status else None
+        return str(running[0]["run_id"]) if running and running[0]["run_id"] else None
+
+    return str(wait_until(run_id, "the worker to start the run", 120))
 
 
 def test_runs_at_the_same_time_share_one_worker(worker_env, store, client) -> None:  # type: ignore[no-untyped-def]

@@ -101,7 +101,7 @@ def _second_snapshot(root: Path) -> None:
 def _monitoring_alert(root: Path) -> None:
     """An alert's monitoring run on churn version 1, as ``jupyter mlops serve`` records it."""
     from jupyter_mlops.config import load_settings
-    from jupyter_mlops.models.monitor import log_monitoring
+    from jupyter_mlops.models.monitoring_runs import log_monitoring
     from jupyter_mlops.tracking import api
 
     t = api.reset(load_settings(home=str(root)))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from jupyter_mlops.data.diff import compare
-from jupyter_mlops.data.drift import compute_drift, psi
+from jupyter_mlops.data.drift_report import compute_drift, psi
+from jupyter_mlops.data.snapshot_diff import compare
 from jupyter_mlops.errors import InvalidInput
 
 

@@ -6,9 +6,9 @@ Examples
 >>> ref = mlops.snapshot(train_df, name="train")     # doctest: +SKIP
 >>> ref
 train@v1  digest 3f9c2a41be07  2,000,000 rows × 19 cols  +212.4 MB stored
->>> df = mlops.load("train@v1")                      # doctest: +SKIP
+>>> df = mlops.data.load("train@v1")                      # doctest: +SKIP
 >>> mlops.diff("train@v1", "train@v2", key="id")     # doctest: +SKIP
->>> mlops.drift("train@v1", live_df)                 # doctest: +SKIP
+>>> mlops.data.drift("train@v1", live_df)                 # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from .writer import take_snapshot
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .diff import DiffReport
-    from .drift import DriftReport
+    from .drift_report import DriftReport
+    from .snapshot_diff import DiffReport
 
 __all__ = ["SnapshotRef", "diff", "drift", "load", "open_store", "snapshot", "snapshots"]
 
@@ -165,7 +165,7 @@ def load(ref: str, *, store: str | None = None) -> Any:
 
     Examples
     --------
-    >>> df = mlops.load("train@v1")  # doctest: +SKIP
+    >>> df = mlops.data.load("train@v1")  # doctest: +SKIP
     """
     the_store = open_store(store)
     manifest = resolve(the_store, ref)
@@ -191,7 +191,7 @@ def snapshots(name: str | None = None, *, store: str | None = None) -> pd.DataFr
 
     Examples
     --------
-    >>> mlops.snapshots("train")  # doctest: +SKIP
+    >>> mlops.data.snapshots("train")  # doctest: +SKIP
     """
     import pandas as pd
 
@@ -245,7 +245,7 @@ def diff(
     --------
     >>> mlops.diff("train@v1", "train@v2", key="id")  # doctest: +SKIP
     """
-    from .diff import compare
+    from .snapshot_diff import compare
 
     return compare(_frame(_data(a, store)), _frame(_data(b, store)), key=key)
 
@@ -268,11 +268,11 @@ def drift(
 
     Examples
     --------
-    >>> report = mlops.drift("train@v1", live_df)  # doctest: +SKIP
+    >>> report = mlops.data.drift("train@v1", live_df)  # doctest: +SKIP
     >>> report.drifted_columns                      # doctest: +SKIP
     ['age']
     """
-    from .drift import compute_drift, log_drift
+    from .drift_report import compute_drift, log_drift
 
     report = compute_drift(
         _frame(_data(reference, store)),

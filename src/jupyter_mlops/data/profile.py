@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
+
+from ..json_values import json_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -42,20 +43,12 @@ def _numeric_summary(column: Any, *, mean: bool) -> dict[str, Any]:
 
     try:
         bounds = pc.min_max(column)
-        out = {"min": _plain(bounds["min"].as_py()), "max": _plain(bounds["max"].as_py())}
+        out = {"min": json_scalar(bounds["min"].as_py()), "max": json_scalar(bounds["max"].as_py())}
         if mean:
-            out["mean"] = _plain(pc.mean(column).as_py())
+            out["mean"] = json_scalar(pc.mean(column).as_py())
     except pa.ArrowNotImplementedError:  # e.g. durations in some Arrow versions
         return {}
     return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (int, float, str)) or value is None:
-        return value
-    return str(value)
 
 
 _MLFLOW_TYPES = (

@@ -7,6 +7,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from ..config import PINNED_SNAPSHOTS_ENV as PIN_ENV
 from ..errors import InvalidInput, NotFound, StoreError
 from .codec import decode_blob, from_table, load_schema
 from .refs import parse_ref
@@ -18,8 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["PIN_ENV", "manifests", "pinned", "read_snapshot", "resolve"]
 
-#: JSON object ``{name: digest}``: a bare name loads that digest instead of the latest
-PIN_ENV = "MLOPS_PINNED_SNAPSHOTS"
 _THREADS = max(4, 2 * (os.cpu_count() or 2))
 
 

@@ -22,12 +22,12 @@ from typing import Any
 
 from ..config import Settings, load_settings
 from ..errors import InvalidInput, MlopsError
-from ..tracking.mlflow_bridge.shared_runs import MLFLOW_RUN_ENV
 from ..tracking.mlflow_bridge.store import mlflow_errors
 from ..tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
 from ..tracking.writing.experiments import check_experiment_name
 from ..tracking.writing.owned_run import CreatedRun, RunWriter
 from ..tracking.writing.run_context import NOTEBOOK_ENV, context_tags
+from ..tracking.writing.shared_runs import MLFLOW_RUN_ENV
 from ..tracking.writing.tracker import HEARTBEAT_EVERY_S, HEARTBEAT_TAG, RUN_ID_ENV
 from .control import ExecutionControl
 from .outcome import CellFailure, HeadlessResult

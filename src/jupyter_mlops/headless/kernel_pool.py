@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import STORE_DIRNAME
-from ..tracking.mlflow_bridge.shared_runs import MLFLOW_RUN_ENV
 from ..tracking.writing.run_context import NOTEBOOK_ENV
+from ..tracking.writing.shared_runs import MLFLOW_RUN_ENV
 from ..tracking.writing.tracker import RUN_ID_ENV
 from .kernel_launch import kernel_manager, start_kernel, stop_kernel
 

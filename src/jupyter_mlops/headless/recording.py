@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from ..config import PINNED_SNAPSHOTS_ENV as PINNED_ENV
 from ..tracking.mlflow_bridge.store import mlflow_errors
 from ..tracking.writing.environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
 
@@ -28,8 +29,6 @@ __all__ = ["INPUT_DIR", "MANIFEST", "OUTPUT_DIR", "record_outcome"]
 INPUT_DIR = "notebook"
 OUTPUT_DIR = "output"
 MANIFEST = "headless.json"
-#: Environment variable pinning ``mlops.load(name)`` to recorded snapshot digests (JSON).
-PINNED_ENV = "MLOPS_PINNED_SNAPSHOTS"
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -70,5 +70,5 @@ def validate(shell: Any, args: Any) -> Any:
     against: Any = args.against
     schema = shell.user_ns.get(against) if against.isidentifier() else None
     if type(schema).__name__ in ("DataSchema", "DataFrameSchema"):
-        against = schema  # mlops.infer_schema's result, edited, or a pandera schema
+        against = schema  # mlops.data.infer_schema's result, edited, or a pandera schema
     return run_validation(_data_or_ref(shell, args.data), against, margin=args.margin)

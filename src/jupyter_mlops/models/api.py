@@ -24,7 +24,7 @@ from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .monitor import MonitorResult
+    from .monitoring_runs import MonitorResult
     from .prediction_log import FeedbackResult
     from .register import RegisteredVersion
 
@@ -140,13 +140,13 @@ def model_card(ref: str) -> Any:
     """The model card of ``"name@alias"``, ``"name/3"`` or ``"name"``, generated now.
 
     From lineage: model, aliases and promotion history, training run, snapshots,
-    evaluation (with ``mlops.evaluate`` slices), monitoring, signature, dependencies;
+    evaluation (with ``mlops.models.evaluate`` slices), monitoring, signature, dependencies;
     and the sections people wrote. ``.markdown`` is ``model_card.md`` (Hugging Face
     layout), ``.html`` the page.
 
     Examples
     --------
-    >>> card = mlops.model_card("churn@production")  # doctest: +SKIP
+    >>> card = mlops.models.card("churn@production")  # doctest: +SKIP
     >>> print(card.markdown)                          # doctest: +SKIP
     """
     from .cards.api import build_card
@@ -207,7 +207,7 @@ def gate(
 
     Examples
     --------
-    >>> report = mlops.gate("churn@candidate", require="accuracy>=0.9",
+    >>> report = mlops.models.gate("churn@candidate", require="accuracy>=0.9",
     ...                     beat="production", on="accuracy")  # doctest: +SKIP
     >>> report.passed                                          # doctest: +SKIP
     True
@@ -268,8 +268,8 @@ def models(name: str | None = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> mlops.models()          # doctest: +SKIP
-    >>> mlops.models("churn")   # doctest: +SKIP
+    >>> mlops.models.list()          # doctest: +SKIP
+    >>> mlops.models.list("churn")   # doctest: +SKIP
     """
     import pandas as pd
 
@@ -317,7 +317,7 @@ def history(name: str) -> pd.DataFrame:
 
     Examples
     --------
-    >>> mlops.history("churn")  # doctest: +SKIP
+    >>> mlops.models.history("churn")  # doctest: +SKIP
     """
     import pandas as pd
 
@@ -365,11 +365,11 @@ def monitor(
 
     Examples
     --------
-    >>> result = mlops.monitor("churn@production", new_df)  # doctest: +SKIP
+    >>> result = mlops.models.monitor("churn@production", new_df)  # doctest: +SKIP
     >>> result.summary                                       # doctest: +SKIP
     >>> result.drift.drifted_columns                         # doctest: +SKIP
     """
-    from .monitor import run_monitor
+    from .monitoring_runs import run_monitor
 
     return run_monitor(ref, data, reference, threshold)
 
@@ -434,17 +434,17 @@ def predict(
 def monitoring(name: str, limit: int = 5) -> pd.DataFrame:
     """Each version's latest monitoring runs and alerts (newest version first).
 
-    One row per monitoring run recorded on a version: by ``mlops.monitor()`` or by an
+    One row per monitoring run recorded on a version: by ``mlops.models.monitor()`` or by an
     alert of ``jupyter mlops serve`` (``alert`` holds its expression and ``value`` the
     value that fired it). At most ``limit`` runs per version.
 
     Examples
     --------
-    >>> mlops.monitoring("churn")  # doctest: +SKIP
+    >>> mlops.models.monitoring("churn")  # doctest: +SKIP
     """
     import pandas as pd
 
-    from .monitor import monitoring_history
+    from .monitoring_runs import monitoring_history
 
     client = tracker().client
     with mlflow_errors(f"list the versions of {name!r}"):

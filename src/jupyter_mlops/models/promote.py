@@ -9,7 +9,6 @@ read-modify-write of a shared list.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import json
 import random
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, MlopsError, NotFound
 from ..tracking.mlflow_bridge.store import mlflow_errors, translate
+from ..tracking.writing.run_context import user_name
 from .gates import Beat, Check, GateReport, Threshold, evaluate
 from .refs import ModelRef, check_alias, parse_ref, quote, registered, resolve
 
@@ -177,13 +177,6 @@ def _move_alias(client: MlflowClient, name: str, alias: str, version: str) -> No
             time.sleep(0.05 * (attempt + 1))
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _record(
     client: MlflowClient,
     version: ModelVersion,
@@ -195,7 +188,7 @@ def _record(
     now = time.time()
     entry = {
         "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
-        "user": _user(),
+        "user": user_name(),
         "action": action,
         "alias": alias,
         "from_version": report.previous,

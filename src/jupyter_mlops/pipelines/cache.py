@@ -59,7 +59,7 @@ class CachedRun:
     produced : dict
         Snapshots the run took (``mlops.snapshot``): name -> digest.
     loaded : dict
-        Snapshots the run read (``mlops.load``): name -> digest.
+        Snapshots the run read (``mlops.data.load``): name -> digest.
     """
 
     run_id: str

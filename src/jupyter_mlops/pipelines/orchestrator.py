@@ -17,8 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..config import PINNED_SNAPSHOTS_ENV as PINNED_ENV
 from ..config import Settings
-from ..headless.recording import PINNED_ENV
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
 from .feed import Feed

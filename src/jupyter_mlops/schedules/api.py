@@ -4,7 +4,7 @@ Examples
 --------
 >>> import jupyter_mlops as mlops
 >>> mlops.schedule("nightly", "train.ipynb", cron="0 3 * * *")  # doctest: +SKIP
->>> mlops.schedules()                                            # doctest: +SKIP
+>>> mlops.schedules.list()                                            # doctest: +SKIP
 """
 
 from __future__ import annotations

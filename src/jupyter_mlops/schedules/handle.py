@@ -1,4 +1,4 @@
-"""``mlops.schedule(...)`` and ``mlops.schedules()``: schedules from a notebook.
+"""``mlops.schedule(...)`` and ``mlops.schedules.list()``: schedules from a notebook.
 
 Examples
 --------
@@ -6,7 +6,7 @@ Examples
 >>> nightly = mlops.schedule("nightly", "train.ipynb", cron="0 3 * * *", params={"lr": 0.05})
 ... # doctest: +SKIP
 >>> nightly.run_now()          # doctest: +SKIP
->>> mlops.schedules()          # doctest: +SKIP
+>>> mlops.schedules.list()          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def schedules() -> pd.DataFrame:
 
     Examples
     --------
-    >>> mlops.schedules()[["target", "cron_text", "next_run", "last_status"]]  # doctest: +SKIP
+    >>> mlops.schedules.list()[["target", "cron_text", "next_run", "last_status"]]  # doctest: +SKIP
     """
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""Schedules as a plain-text table (the CLI, the magic and ``mlops.schedules()``)."""
+"""Schedules as a plain-text table (the CLI, the magic and ``mlops.schedules.list()``)."""
 
 from __future__ import annotations
 

@@ -133,7 +133,8 @@ class ModelsTab:
             return
         if not len(frame):
             self.monitoring_html.value = message(
-                "not monitored yet: mlops.monitor(...) or jupyter mlops serve --monitor", "info"
+                "not monitored yet: mlops.models.monitor(...) or jupyter mlops serve --monitor",
+                "info",
             )
             return
         rows = [

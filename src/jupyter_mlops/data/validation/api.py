@@ -2,8 +2,8 @@
 
 Examples
 --------
->>> schema = mlops.infer_schema("train@v3")               # doctest: +SKIP
->>> report = mlops.validate(new_df, against="train@v3")   # doctest: +SKIP
+>>> schema = mlops.data.infer_schema("train@v3")               # doctest: +SKIP
+>>> report = mlops.data.validate(new_df, against="train@v3")   # doctest: +SKIP
 >>> report.passed, report.anomalies                       # doctest: +SKIP
 """
 
@@ -44,9 +44,9 @@ def infer_schema(
 
     Examples
     --------
-    >>> schema = mlops.infer_schema("train@v3")      # doctest: +SKIP
+    >>> schema = mlops.data.infer_schema("train@v3")      # doctest: +SKIP
     >>> schema.edit("age", min=0, max=130)           # doctest: +SKIP
-    >>> mlops.save_schema(schema)                    # doctest: +SKIP
+    >>> mlops.data.save_schema(schema)                    # doctest: +SKIP
     """
     manifest, frame = _source(data, store)
     source = f"{manifest['name']}@v{manifest['version']}" if manifest else None
@@ -64,7 +64,7 @@ def save_schema(schema: DataSchema, ref: str | None = None, *, store: str | None
     ``validate(..., against=ref)`` then uses it instead of inferring. Returns ``name@vN``.
     """
     if not isinstance(schema, DataSchema):
-        raise InvalidInput("give the DataSchema that mlops.infer_schema returned")
+        raise InvalidInput("give the DataSchema that mlops.data.infer_schema returned")
     target = ref or schema.source
     if not target:
         raise InvalidInput(
@@ -107,7 +107,7 @@ def validate(
 
     Examples
     --------
-    >>> report = mlops.validate(new_df, against="train@v3")  # doctest: +SKIP
+    >>> report = mlops.data.validate(new_df, against="train@v3")  # doctest: +SKIP
     >>> report.passed                                         # doctest: +SKIP
     False
     >>> report.anomalies                                      # doctest: +SKIP
@@ -154,8 +154,9 @@ def _reference(
         against = against.ref
     if not isinstance(against, str):
         raise InvalidInput(
-            "against must be a snapshot ref ('train@v3'), a DataSchema from mlops.infer_schema "
-            f"or a pandera DataFrameSchema, not {type(against).__name__}"
+            "against must be a snapshot ref ('train@v3'), a DataSchema from "
+            "mlops.data.infer_schema or a pandera DataFrameSchema, "
+            f"not {type(against).__name__}"
         )
     manifest = resolve(open_store(store), against)
     schema = saved_schema(manifest, store) if margin is None else None

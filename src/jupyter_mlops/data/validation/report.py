@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import json
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from ...json_values import json_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -23,7 +24,7 @@ _STYLE = (
 
 @dataclass
 class ValidationReport:
-    """Result of :func:`jupyter_mlops.validate`.
+    """Result of :func:`jupyter_mlops.data.validate`.
 
     Attributes
     ----------
@@ -51,7 +52,7 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
         records = [
-            {k: _plain(v) for k, v in row.items()}
+            {k: json_scalar(v) for k, v in row.items()}
             for row in self.anomalies.to_dict(orient="records")
         ]
         return {
@@ -97,7 +98,7 @@ class ValidationReport:
 def _html_row(row: dict[str, Any]) -> str:
     cells = []
     for key, value in row.items():
-        value = _plain(value)
+        value = json_scalar(value)
         if key == "share" and value is not None:
             text, cls = f"{value:.2%}", ' class="n"'
         else:
@@ -107,14 +108,6 @@ def _html_row(row: dict[str, Any]) -> str:
             )
         cells.append(f"<td{cls}>{html.escape(text)}</td>")
     return f"<tr>{''.join(cells)}</tr>"
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def log_validation(

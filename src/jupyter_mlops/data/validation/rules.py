@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
+from ...json_values import json_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -56,13 +57,13 @@ class ColumnRule:
 
 @dataclass
 class DataSchema:
-    """The rules new data is validated against; edit them, then ``mlops.save_schema``.
+    """The rules new data is validated against; edit them, then ``mlops.data.save_schema``.
 
     Examples
     --------
-    >>> schema = mlops.infer_schema("train@v3")        # doctest: +SKIP
+    >>> schema = mlops.data.infer_schema("train@v3")        # doctest: +SKIP
     >>> schema.edit("age", min=0, max=130)             # doctest: +SKIP
-    >>> mlops.save_schema(schema)                      # doctest: +SKIP
+    >>> mlops.data.save_schema(schema)                      # doctest: +SKIP
     """
 
     columns: list[ColumnRule]
@@ -168,7 +169,7 @@ def _rule(name: str, col: pd.Series, margin: float, max_categories: int, rows: i
         kind == "integer" and distinct * _MIN_PER_CATEGORY <= rows
     )
     if categorical and 0 < distinct <= max_categories:
-        rule.categories = sorted((_plain(v) for v in values.unique()), key=_order)
+        rule.categories = sorted((json_scalar(v) for v in values.unique()), key=_order)
     if kind in ("integer", "text", "time") and rows > 1 and distinct == len(values) == rows:
         rule.unique = True
     return rule
@@ -195,19 +196,15 @@ def _bounds(values: pd.Series, margin: float, kind: str) -> tuple[Any, Any]:
     if kind == "time":
         return (lo - pad).isoformat(), (hi + pad).isoformat()
     lo, hi = float(lo) - float(pad), float(hi) + float(pad)
-    return _plain(lo), _plain(hi)
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-able scalar: numpy numbers become Python numbers, the rest stays or is text."""
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    return str(value)
+    return _whole(json_scalar(lo)), _whole(json_scalar(hi))
 
 
 def _order(value: Any) -> tuple[str, Any]:
     return (type(value).__name__, value)
+
+
+def _whole(value: Any) -> Any:
+    """A bound that is a whole number reads as one (``3`` rather than ``3.0``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value

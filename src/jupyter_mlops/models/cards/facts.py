@@ -18,7 +18,7 @@ from ...errors import MlopsError
 from ...tracking.mlflow_bridge.store import mlflow_errors
 from ..lineage import read_lineage
 from ..loading import model_copy
-from ..monitor import monitoring_history
+from ..monitoring_runs import monitoring_history
 from ..promote import audit_trail
 from .sections import merged
 
@@ -146,7 +146,7 @@ def _snapshots(run: Run | None, lineage: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def _evaluation(client: MlflowClient, run: Run) -> dict[str, Any] | None:
-    from ..evaluate import SLICES_ARTIFACT
+    from ..evaluation import SLICES_ARTIFACT
 
     with tempfile.TemporaryDirectory(prefix="mlops-card-") as tmp:
         try:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import InvalidInput
 from ...tracking.api import tracker
 from ..loading import load_version, model_copy
-from ..monitor import training_reference
+from ..monitoring_runs import training_reference
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.entities.model_registry import ModelVersion

@@ -160,7 +160,7 @@ class ServeMetrics:
         _replace(self.prediction_share, shares)
 
     def set_drift(self, report: Any) -> None:
-        """Publish a drift report of the window (``data.drift.DriftReport``)."""
+        """Publish a drift report of the window (``data.drift_report.DriftReport``)."""
         values = {
             (str(row["column"]), stat): float(row[stat])
             for row in report.table.to_dict(orient="records")

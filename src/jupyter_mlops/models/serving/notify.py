@@ -74,7 +74,7 @@ def _log_run(
     ctx: AlertContext, loaded: Loaded, alert: Alert, value: float,
     window: tuple[Any, Any, Any], figures: Mapping[str, float],
 ) -> str:  # fmt: skip
-    from ..monitor import log_monitoring
+    from ..monitoring_runs import log_monitoring
 
     _rows, predictions, report = window
     extra = {f"window.{k}": float(v) for k, v in figures.items()}

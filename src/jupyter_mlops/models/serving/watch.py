@@ -2,8 +2,8 @@
 
 Every ``interval`` seconds it reads the window (only when new rows arrived),
 publishes prediction statistics and, with ``--monitor``, the drift of the
-window against the training snapshot (``data.drift.compute_drift``, the
-statistics of ``mlops.drift``); then it evaluates the alerts and, with
+window against the training snapshot (``data.drift_report.compute_drift``, the
+statistics of ``mlops.data.drift``); then it evaluates the alerts and, with
 ``--follow-alias``, switches to the version the alias points at now.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from ...errors import MlopsError
 from ...tracking.api import tracker
 from ..live_metrics import task_from_schema
-from ..monitor import features, prediction_stats, shared_columns
+from ..monitoring_runs import features, prediction_stats, shared_columns
 from .alerts import AlertState
 from .app import ServeState
 from .live_runs import LiveRuns
@@ -155,7 +155,7 @@ class Watcher(threading.Thread):
             return None
 
     def _drift(self, rows: Any) -> Any:
-        from ...data.drift import compute_drift
+        from ...data.drift_report import compute_drift
 
         loaded = self.state.current
         if loaded.reference is None:

@@ -19,7 +19,7 @@ from .report import DEFAULT_SECTIONS, SECTIONS, RunDiff
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
 
-    from ...data.diff import DiffReport
+    from ...data.snapshot_diff import DiffReport
     from .sides import Side
 
 __all__ = ["diff", "diff_runs", "is_data", "parse_sections"]

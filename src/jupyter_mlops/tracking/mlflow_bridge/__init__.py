@@ -1,6 +1,7 @@
-"""The link to MLflow: opening its store, translating its errors, sharing its fluent runs.
+"""The link to MLflow: opening its store, translating its errors, hooking its fluent API.
 
 Public module: :mod:`.store` (``open_client``, ``lazy_client``, ``mlflow_errors``).
-:mod:`.fluent` hooks MLflow's fluent API and lists the MLflow internals it relies on;
-:mod:`.shared_runs` is the tracker's side of that link.
+:mod:`.fluent` hooks MLflow's fluent run stack and lists the MLflow internals it relies on;
+the tracker's side of that link is :mod:`jupyter_mlops.tracking.writing.shared_runs`.
+Imports nothing else of ``tracking/``.
 """

@@ -6,12 +6,12 @@ str/int/float/None only, so interfaces render them without knowing MLflow's type
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from ...errors import InvalidInput, NotFound
+from ...json_values import finite_or_none
 from ..mlflow_bridge.store import mlflow_errors
 from .artifact_copy import ArtifactCopy, copy_artifact
 from .frames import FILTER_HINT
@@ -35,11 +35,6 @@ __all__ = [
 MAX_PAGE = 1000
 #: tags shown in run rows (the full set is in the detail)
 _ROW_TAGS = ("mlflow.parentRunId", "mlops.notebook.path", "mlflow.source.git.commit")
-
-
-def _number(value: float) -> float | None:
-    # JSON has no NaN/Infinity: send null rather than an unparsable document.
-    return value if math.isfinite(value) else None
 
 
 def experiments(client: MlflowClient) -> list[dict[str, Any]]:
@@ -145,7 +140,7 @@ def run_row(run: Run) -> dict[str, Any]:
         "status": info.status,
         "start_time": info.start_time,
         "end_time": info.end_time,
-        "metrics": {k: _number(v) for k, v in sorted(data.metrics.items())},
+        "metrics": {k: finite_or_none(v) for k, v in sorted(data.metrics.items())},
         "params": dict(sorted(data.params.items())),
         "tags": {k: data.tags[k] for k in _ROW_TAGS if k in data.tags},
     }
@@ -216,7 +211,8 @@ def metric_history(client: MlflowClient, run_id: str, keys: list[str]) -> dict[s
             points = client.get_metric_history(run_id, key)
         points = sorted(points, key=lambda m: (m.step, m.timestamp))
         out[key] = [
-            {"step": m.step, "value": _number(m.value), "timestamp": m.timestamp} for m in points
+            {"step": m.step, "value": finite_or_none(m.value), "timestamp": m.timestamp}
+            for m in points
         ]
     return out
 

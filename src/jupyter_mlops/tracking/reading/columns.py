@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
+from ...json_values import finite_or_none
 from ..mlflow_bridge.store import mlflow_errors
 from .frames import FILTER_HINT
 
@@ -91,10 +92,6 @@ class AnswerCache:
 _answers = AnswerCache(ANSWERS_KEPT, ANSWER_CELLS)
 
 
-def _number(value: float | None) -> float | None:
-    return value if value is None or math.isfinite(value) else None
-
-
 def column_getter(column: str) -> Callable[[RunRow], Any]:
     """Return a function reading ``column`` (``metrics.acc``, ``params.lr``, ``tags.team``).
 
@@ -109,7 +106,7 @@ def column_getter(column: str) -> Callable[[RunRow], Any]:
             f"bad column {column!r}: write metrics.KEY, params.KEY or tags.KEY, e.g. metrics.acc"
         )
     if kind == "metrics":
-        return lambda r: _number(r.metrics.get(key))
+        return lambda r: finite_or_none(r.metrics.get(key))
     if kind == "params":
         return lambda r: r.params.get(key)
     return lambda r: r.tags.get(key)
@@ -224,7 +221,7 @@ def _values(rows: Sequence[RunRow], column: str) -> tuple[list[Any], bool]:
     values = [r.metrics.get(key) for r in rows]
     if all(v is None or math.isfinite(v) for v in values):
         return values, False
-    return [_number(v) for v in values], True
+    return [finite_or_none(v) for v in values], True
 
 
 def _fixed_columns(rows: Sequence[RunRow]) -> dict[str, list[Any]]:

@@ -22,6 +22,7 @@ __all__ = [
     "git_info",
     "notebook_path",
     "process_identity",
+    "user_name",
 ]
 
 #: boot id and pid namespace of the process that created a run (see ``liveness.boot_identity``)
@@ -120,7 +121,7 @@ def context_tags(
     UI shows the source; the rest live under ``mlops.``.
     """
     tags: dict[str, str] = {
-        "mlflow.user": _user(),
+        "mlflow.user": user_name(),
         "mlops.python": platform.python_version(),
         "mlops.python.executable": sys.executable,
         "mlops.packages": json.dumps(package_versions(), sort_keys=True),
@@ -142,7 +143,8 @@ def context_tags(
     return tags
 
 
-def _user() -> str:
+def user_name() -> str:
+    """The login name of this process's user, ``"unknown"`` when the system has none."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

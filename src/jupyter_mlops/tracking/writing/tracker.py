@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from ...config import Settings, load_settings
 from ...errors import Conflict, InvalidInput, NotFound, StoreError
 from ..mlflow_bridge import fluent as mlflow_link
-from ..mlflow_bridge.shared_runs import SharedRuns
 from ..mlflow_bridge.store import mlflow_errors, open_client
 from ..mlflow_tables.run_reads import active_run
 from ..mlflow_tables.run_writes import SqliteRunWriter
@@ -41,6 +40,7 @@ from .run_stack import (
     heartbeat_now,
 )
 from .settings_names import declared_names
+from .shared_runs import SharedRuns
 from .value_checks import check_key, check_tag_value, check_values, is_metric_value
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
+from ..json_values import json_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -80,7 +81,7 @@ class DiffReport:
             },
             "changed_cells": self.changed_cells,
             "stats": {
-                str(k): {c: _plain(v) for c, v in row.items()} for k, row in stats.iterrows()
+                str(k): {c: json_scalar(v) for c, v in row.items()} for k, row in stats.iterrows()
             },
         }
 
@@ -101,14 +102,6 @@ class DiffReport:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return str(value)
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, *, key: str | list[str] | None = None) -> DiffReport:

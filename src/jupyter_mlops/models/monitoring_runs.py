@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
-    from ..data.drift import DriftReport
+    from ..data.drift_report import DriftReport
 
 __all__ = [
     "MonitorResult",
@@ -47,7 +47,7 @@ HISTORY_TAG = "mlops.monitor.run"
 
 @dataclass
 class MonitorResult:
-    """What :func:`jupyter_mlops.monitor` returns.
+    """What :func:`jupyter_mlops.models.monitor` returns.
 
     Attributes
     ----------
@@ -131,7 +131,7 @@ def run_monitor(
 ) -> MonitorResult:
     """Score ``data`` with ``ref`` and measure its drift, inside a new monitoring run."""
     from ..data import api as data_api
-    from ..data.drift import compute_drift
+    from ..data.drift_report import compute_drift
 
     t = tracker()
     target = parse_ref(ref)
@@ -176,7 +176,7 @@ def log_monitoring(
     """
     import pandas as pd
 
-    from ..data.drift import log_drift
+    from ..data.drift_report import log_drift
 
     t = tracker()
     stats = {**prediction_stats(predictions), **(extra or {})}

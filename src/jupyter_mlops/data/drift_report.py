@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidInput
+from ..json_values import json_scalar
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,7 +33,7 @@ MAX_CATEGORIES = 200
 
 @dataclass
 class DriftReport:
-    """Result of :func:`jupyter_mlops.drift`.
+    """Result of :func:`jupyter_mlops.data.drift`.
 
     Attributes
     ----------
@@ -62,7 +63,8 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form of the report."""
         rows = [
-            {k: _plain(v) for k, v in row.items()} for row in self.table.to_dict(orient="records")
+            {k: json_scalar(v) for k, v in row.items()}
+            for row in self.table.to_dict(orient="records")
         ]
         return {
             "threshold": self.threshold,
@@ -90,16 +92,6 @@ class DriftReport:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    return value
 
 
 def compute_drift(

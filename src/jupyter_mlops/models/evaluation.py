@@ -1,4 +1,4 @@
-"""``mlops.evaluate``: a model's metrics overall and per slice, with the largest gap between slices.
+"""``mlops.models.evaluate``: a model's metrics overall and per slice, and the widest gap.
 
 Metrics are scikit-learn's (``sklearn.metrics``): accuracy, precision, recall and F1
 (macro averaged) for classification; MAE, RMSE and R² for regression. Each slice is
@@ -70,7 +70,7 @@ def _sklearn_metrics() -> Any:
         from sklearn import metrics
     except ImportError:
         raise InvalidInput(
-            "mlops.evaluate needs scikit-learn: pip install 'jupyter-mlops[evaluate]'"
+            "mlops.models.evaluate needs scikit-learn: pip install 'jupyter-mlops[evaluate]'"
         ) from None
     return metrics
 
@@ -153,7 +153,7 @@ def evaluate(
 
     Examples
     --------
-    >>> ev = mlops.evaluate(clf, X_test, y_test, slice_by=["region"])  # doctest: +SKIP
+    >>> ev = mlops.models.evaluate(clf, X_test, y_test, slice_by=["region"])  # doctest: +SKIP
     >>> ev.gaps["region"]["accuracy"]                                   # doctest: +SKIP
     0.12
     """

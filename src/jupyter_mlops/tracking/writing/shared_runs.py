@@ -1,4 +1,4 @@
-"""The tracker's side of sharing runs with MLflow's fluent API (see :mod:`.fluent`).
+"""The tracker's side of sharing runs with MLflow's fluent API (``mlflow_bridge.fluent``).
 
 MLflow may start, end and write to the runs we log to. This keeps the tracker's
 run stack and its knowledge of params right when it does:
@@ -19,9 +19,9 @@ import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import StoreError
-from ..writing.run_stack import RUN_ID_ENV, RunStack, RunState
-from . import fluent as mlflow_link
-from .store import mlflow_errors
+from ..mlflow_bridge import fluent as mlflow_link
+from ..mlflow_bridge.store import mlflow_errors
+from .run_stack import RUN_ID_ENV, RunStack, RunState
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
