@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from ...tracking.api import tracker
-from ..monitor import record_monitoring_run
+from ..monitoring_runs import record_monitoring_run
 
 __all__ = ["LiveRuns", "process_figures"]
 
