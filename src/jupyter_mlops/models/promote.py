@@ -209,7 +209,7 @@ def record_rollback(client: MlflowClient, version: ModelVersion, alias: str, rea
     now = time.time()
     entry: dict[str, Any] = {
         "time": datetime.fromtimestamp(now, timezone.utc).isoformat(timespec="seconds"),
-        "user": _user(),
+        "user": user_name(),
         "action": "rollback",
         "alias": alias,
         "from_version": None,
