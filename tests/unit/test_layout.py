@@ -22,7 +22,7 @@ PACKAGE = SRC / "jupyter_mlops"
 MAX_LINES = 500
 INTERFACES = ("cli", "magics", "server", "widgets")
 SERVICES = ("tracking", "data", "models", "headless", "pipelines", "schedules")
-FOUNDATIONS = ("config", "errors", "_version", "_public", "liveness", "json_values", "warm_imports")
+FOUNDATIONS = ("config", "errors", "_version", "_public", "liveness", "json_values", "warm_imports", "portability")
 FRONTEND_LIBRARIES = ("IPython", "ipywidgets", "tornado", "jupyter_server")
 #: the one sanctioned arrow between interfaces: ``%mlops panel`` displays the widget panel
 INTERFACE_ARROWS = {("magics", "widgets")}
@@ -167,6 +167,8 @@ TRACKING_PUBLIC = (
     "tracking.writing.log_buffer",
     "tracking.writing.run_stack",
     "tracking.writing.stale_runs",
+    "tracking.writing.environment_lock",
+    "tracking.reading.environment",
     "tracking.reading.browse",
     "tracking.reading.columns",
     "tracking.reading.frames",
