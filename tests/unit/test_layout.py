@@ -22,7 +22,16 @@ PACKAGE = SRC / "jupyter_mlops"
 MAX_LINES = 500
 INTERFACES = ("cli", "magics", "server", "widgets")
 SERVICES = ("tracking", "data", "models", "headless", "pipelines", "schedules")
-FOUNDATIONS = ("config", "errors", "_version", "_public", "liveness", "json_values", "warm_imports", "portability")
+FOUNDATIONS = (
+    "config",
+    "errors",
+    "_version",
+    "_public",
+    "liveness",
+    "json_values",
+    "warm_imports",
+    "portability",
+)
 FRONTEND_LIBRARIES = ("IPython", "ipywidgets", "tornado", "jupyter_server")
 #: the one sanctioned arrow between interfaces: ``%mlops panel`` displays the widget panel
 INTERFACE_ARROWS = {("magics", "widgets")}

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..tracking.api import tracker
 from .loading import load_version, model_copy
-from .monitor import prediction_stats, shared_columns, training_reference
+from .monitoring_runs import prediction_stats, shared_columns, training_reference
 from .refs import parse_ref, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
