@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import data, models, schedules
     from .data.api import SnapshotRef, snapshot
     from .headless.api import notebook_params, reproduce, run_notebook
-    from .models.api import feedback, load_model, predict, promote, register_model
+    from .models.api import load_model, promote, register_model
+    from .models.production_api import feedback, predict
     from .pipelines.api import run_pipeline, show_pipeline, upstream
     from .pipelines.search.api import search
     from .schedules.handle import schedule

@@ -60,7 +60,8 @@ FLAT: dict[str, Target] = {
     # runs -> RunDiff; snapshots or frames -> the data diff (rule: tracking/diff/api.py)
     **_same(".tracking.diff.api", "diff"),
     **_same(".data.api", "SnapshotRef", "snapshot"),
-    **_same(".models.api", "feedback", "load_model", "predict", "promote", "register_model"),
+    **_same(".models.api", "load_model", "promote", "register_model"),
+    **_same(".models.production_api", "feedback", "predict"),
     **_same(".headless.api", "notebook_params", "reproduce", "run_notebook"),
     **_same(".pipelines.api", "run_pipeline", "show_pipeline", "upstream"),
     **_same(".pipelines.search.api", "search"),

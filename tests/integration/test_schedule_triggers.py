@@ -232,7 +232,7 @@ def test_each_alias_move_and_each_alert_episode_runs_once_with_its_parameters(
     store, client
 ) -> None:
     import jupyter_mlops as mlops
-    from jupyter_mlops.models.monitor import log_monitoring
+    from jupyter_mlops.models.monitoring_runs import log_monitoring
 
     _alert_notebook(store.root / "score.ipynb")
     one, two = _model_version(client, "churn"), _model_version(client, "churn")

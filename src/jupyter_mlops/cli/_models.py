@@ -241,11 +241,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from ..models.feedback import live_performance, read_labels_file
+    from ..models.production_api import feedback
 
     frame = read_labels_file(args.labels)
-    result = api.feedback(
-        args.name, frame, id_column=args.id_column, label_column=args.label_column
-    )
+    result = feedback(args.name, frame, id_column=args.id_column, label_column=args.label_column)
     print(
         f"{args.name}: {result.received} labels received, {result.stored} ids labelled, "
         f"{result.unknown} unknown ids"

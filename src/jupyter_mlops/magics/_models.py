@@ -106,12 +106,13 @@ def predict(shell: Any, args: Any) -> Any:
     import pandas as pd
 
     from ..models.batch_scoring import summary_line
+    from ..models.production_api import predict
 
     data: Any = args.input
     value = shell.user_ns.get(args.input) if args.input.isidentifier() else None
     if isinstance(value, pd.DataFrame):
         data = value
-    scores = api.predict(
+    scores = predict(
         args.ref, data, output=args.output, id_column=args.id_column,
         batch_size=args.batch_size, experiment=args.experiment,
     )  # fmt: skip

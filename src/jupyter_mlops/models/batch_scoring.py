@@ -15,17 +15,16 @@ prediction statistics and the drift metrics and report of :mod:`..data.drift`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..tracking.api import tracker
+from .batch_inputs import CSV, PARQUET, open_input
 from .loading import load_version, model_copy
 from .monitoring_runs import prediction_stats, shared_columns, training_reference
 from .refs import parse_ref, resolve
@@ -48,8 +47,6 @@ BATCH_ROLE = "batch"
 DEFAULT_BATCH_SIZE = 100_000
 #: rows of the input (and of the training snapshot) drift is measured on
 SAMPLE_ROWS = 10_000
-_PARQUET = (".parquet", ".pq")
-_CSV = (".csv",)
 _NUMERIC = {"double", "float", "long", "integer"}
 
 
@@ -129,141 +126,6 @@ def summary_line(info: dict[str, Any]) -> str:
     )
 
 
-# -- inputs ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Input:
-    source: str
-    digest: str
-    batches: Callable[[int], Iterator[pd.DataFrame]]
-    manifest: dict[str, Any] | None = None
-
-
-def _frame_input(frame: Any) -> _Input:
-    import pandas as pd
-
-    if not isinstance(frame, pd.DataFrame):
-        raise InvalidInput(
-            f"cannot score a {type(frame).__name__}; pass a DataFrame, a .csv/.parquet path "
-            "or a snapshot ref like customers@v7"
-        )
-    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values).hexdigest()
-
-    def batches(size: int) -> Iterator[pd.DataFrame]:
-        for start in range(0, len(frame), size):
-            yield frame.iloc[start : start + size].reset_index(drop=True)
-
-    return _Input("DataFrame", digest, batches)
-
-
-def _files(url: str) -> tuple[Any, list[str]] | None:
-    """The filesystem and data files of ``url`` (a file or a folder), or ``None`` if absent."""
-    import fsspec
-
-    try:
-        fs, path = fsspec.core.url_to_fs(url)
-        if fs.isdir(path):
-            found = sorted(p for p in fs.find(path) if p.lower().endswith(_PARQUET + _CSV))
-            if not found:
-                raise InvalidInput(f"folder {url!r} holds no .parquet or .csv file to score")
-            return fs, found
-        if fs.isfile(path):
-            return fs, [path]
-    except InvalidInput:
-        raise
-    except (OSError, ValueError, ImportError) as exc:
-        raise InvalidInput(f"cannot read {url!r}: {exc}") from None
-    return None
-
-
-def _file_input(url: str, fs: Any, paths: list[str]) -> _Input:
-    kinds = {p.lower().endswith(_PARQUET) for p in paths}
-    if not all(p.lower().endswith(_PARQUET + _CSV) for p in paths):
-        raise InvalidInput(f"cannot score {url!r}: give a .csv or .parquet file, or a folder")
-    if len(kinds) > 1:
-        raise InvalidInput(f"folder {url!r} mixes .csv and .parquet files; score one kind")
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.rsplit("/", 1)[-1].encode() + b"\0")
-        try:
-            with fs.open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {path!r}: {exc}") from None
-
-    def batches(size: int) -> Iterator[pd.DataFrame]:
-        for path in paths:
-            yield from _read_file(fs, path, size)
-
-    return _Input(url, digest.hexdigest(), batches)
-
-
-def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    try:
-        with fs.open(path, "rb") as fh:
-            if path.lower().endswith(_PARQUET):
-                for batch in pq.ParquetFile(fh).iter_batches(batch_size=size):
-                    yield batch.to_pandas()
-            else:
-                yield from pd.read_csv(fh, chunksize=size)
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InvalidInput(f"cannot read {path!r}: {first}") from None
-
-
-def _snapshot_input(ref: str) -> _Input | None:
-    from ..data import api as data_api
-    from ..data.reader import read_table
-    from ..data.reader import resolve as resolve_snapshot
-    from ..data.refs import parse_ref as parse_snapshot
-    from ..errors import NotFound
-
-    try:
-        parse_snapshot(ref)
-    except InvalidInput:
-        return None
-    store = data_api.open_store()
-    try:
-        manifest = resolve_snapshot(store, ref)
-    except NotFound:
-        return None
-
-    def batches(size: int) -> Iterator[pd.DataFrame]:
-        for batch in read_table(store, manifest).to_batches(max_chunksize=size):
-            yield batch.to_pandas()
-
-    return _Input(ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest)
-
-
-def open_input(data: Any) -> _Input:
-    """The batches of ``data``: a DataFrame, a CSV/Parquet file or folder (fsspec URL), a snapshot.
-
-    Raises
-    ------
-    InvalidInput
-        Neither a readable file nor a known snapshot.
-    """
-    if not isinstance(data, (str, os.PathLike)):
-        return _frame_input(data)
-    text = os.fspath(data)
-    if not text.startswith("mlops://"):
-        found = _files(text)
-        if found is not None:
-            return _file_input(text, *found)
-    snap = _snapshot_input(text)
-    if snap is not None:
-        return snap
-    raise InvalidInput(
-        f"no file, folder or snapshot named {text!r}; give a .csv/.parquet path or URL, "
-        "or a snapshot ref like customers@v7"
-    )
-
-
 # -- the model -------------------------------------------------------------------------------
 
 
@@ -330,11 +192,11 @@ class _Output:
     def __init__(self, path: str) -> None:
         target = Path(path)
         suffix = target.suffix.lower()
-        if suffix not in _PARQUET + _CSV:
+        if suffix not in PARQUET + CSV:
             raise InvalidInput(f"the output must end in .parquet or .csv, got {path!r}")
         if not target.parent.is_dir():
             raise InvalidInput(f"no folder {str(target.parent)!r} to write {path!r} into")
-        self.path, self.parquet = target, suffix in _PARQUET
+        self.path, self.parquet = target, suffix in PARQUET
         self.tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         self._writer: Any = None
         self._fh: Any = None
@@ -454,7 +316,7 @@ def score(
     """
     import pandas as pd
 
-    from ..data.drift import compute_drift, log_drift
+    from ..data.drift_report import compute_drift, log_drift
     from ..data.lineage import log_input
     from .prediction_log import open_log
 

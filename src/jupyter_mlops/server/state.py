@@ -26,8 +26,8 @@ _DIFF_MODULES = (
     "jupyter_mlops.tracking.diff.api",
     "jupyter_mlops.data.api",
     "jupyter_mlops.data.reader",
-    "jupyter_mlops.data.diff",
-    "jupyter_mlops.data.drift",
+    "jupyter_mlops.data.snapshot_diff",
+    "jupyter_mlops.data.drift_report",
     "scipy.stats",
 )
 

@@ -1,0 +1,156 @@
+"""What batch scoring reads: a DataFrame, CSV/Parquet files or folders (fsspec URLs), a snapshot.
+
+Each input is a digest (of the content, or the snapshot's own) and a function yielding
+DataFrames of at most ``size`` rows, so the scorer never holds more than one batch of a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import InvalidInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["CSV", "PARQUET", "BatchInput", "open_input"]
+
+#: file name endings read as Parquet and as CSV
+PARQUET = (".parquet", ".pq")
+CSV = (".csv",)
+
+
+@dataclass
+class BatchInput:
+    source: str
+    digest: str
+    batches: Callable[[int], Iterator[pd.DataFrame]]
+    manifest: dict[str, Any] | None = None
+
+
+def _frame_input(frame: Any) -> BatchInput:
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput(
+            f"cannot score a {type(frame).__name__}; pass a DataFrame, a .csv/.parquet path "
+            "or a snapshot ref like customers@v7"
+        )
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).values).hexdigest()
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for start in range(0, len(frame), size):
+            yield frame.iloc[start : start + size].reset_index(drop=True)
+
+    return BatchInput("DataFrame", digest, batches)
+
+
+def _files(url: str) -> tuple[Any, list[str]] | None:
+    """The filesystem and data files of ``url`` (a file or a folder), or ``None`` if absent."""
+    import fsspec
+
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+        if fs.isdir(path):
+            found = sorted(p for p in fs.find(path) if p.lower().endswith(PARQUET + CSV))
+            if not found:
+                raise InvalidInput(f"folder {url!r} holds no .parquet or .csv file to score")
+            return fs, found
+        if fs.isfile(path):
+            return fs, [path]
+    except InvalidInput:
+        raise
+    except (OSError, ValueError, ImportError) as exc:
+        raise InvalidInput(f"cannot read {url!r}: {exc}") from None
+    return None
+
+
+def _file_input(url: str, fs: Any, paths: list[str]) -> BatchInput:
+    kinds = {p.lower().endswith(PARQUET) for p in paths}
+    if not all(p.lower().endswith(PARQUET + CSV) for p in paths):
+        raise InvalidInput(f"cannot score {url!r}: give a .csv or .parquet file, or a folder")
+    if len(kinds) > 1:
+        raise InvalidInput(f"folder {url!r} mixes .csv and .parquet files; score one kind")
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.rsplit("/", 1)[-1].encode() + b"\0")
+        try:
+            with fs.open(path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path!r}: {exc}") from None
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for path in paths:
+            yield from _read_file(fs, path, size)
+
+    return BatchInput(url, digest.hexdigest(), batches)
+
+
+def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    try:
+        with fs.open(path, "rb") as fh:
+            if path.lower().endswith(PARQUET):
+                for batch in pq.ParquetFile(fh).iter_batches(batch_size=size):
+                    yield batch.to_pandas()
+            else:
+                yield from pd.read_csv(fh, chunksize=size)
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidInput(f"cannot read {path!r}: {first}") from None
+
+
+def _snapshot_input(ref: str) -> BatchInput | None:
+    from ..data import api as data_api
+    from ..data.reader import read_table
+    from ..data.reader import resolve as resolve_snapshot
+    from ..data.refs import parse_ref as parse_snapshot
+    from ..errors import NotFound
+
+    try:
+        parse_snapshot(ref)
+    except InvalidInput:
+        return None
+    store = data_api.open_store()
+    try:
+        manifest = resolve_snapshot(store, ref)
+    except NotFound:
+        return None
+
+    def batches(size: int) -> Iterator[pd.DataFrame]:
+        for batch in read_table(store, manifest).to_batches(max_chunksize=size):
+            yield batch.to_pandas()
+
+    return BatchInput(ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest)
+
+
+def open_input(data: Any) -> BatchInput:
+    """The batches of ``data``: a DataFrame, a CSV/Parquet file or folder (fsspec URL), a snapshot.
+
+    Raises
+    ------
+    InvalidInput
+        Neither a readable file nor a known snapshot.
+    """
+    if not isinstance(data, (str, os.PathLike)):
+        return _frame_input(data)
+    text = os.fspath(data)
+    if not text.startswith("mlops://"):
+        found = _files(text)
+        if found is not None:
+            return _file_input(text, *found)
+    snap = _snapshot_input(text)
+    if snap is not None:
+        return snap
+    raise InvalidInput(
+        f"no file, folder or snapshot named {text!r}; give a .csv/.parquet path or URL, "
+        "or a snapshot ref like customers@v7"
+    )
