@@ -66,12 +66,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip_sqlite = pytest.mark.skip(
         reason="about the embedded SQLite store; this pass uses a server"
     )
+    skip_once = pytest.mark.skip(reason="uses no tracking store of the test's: runs in one pass")
     server_mode = store_kind() == "server"
     for item in items:
         if "ui" in item.keywords and not chromium:
             item.add_marker(skip_ui)
         if server_mode and "sqlite_only" in item.keywords:
             item.add_marker(skip_sqlite)
+        if server_mode and "store_free" in item.keywords:
+            item.add_marker(skip_once)
 
 
 @pytest.fixture(scope="session")

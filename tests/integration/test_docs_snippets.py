@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.store_free]
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]

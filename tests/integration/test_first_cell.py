@@ -13,7 +13,7 @@ from jupyter_client.manager import start_new_kernel
 
 from jupyter_mlops import warm_imports
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.store_free]
 
 #: the cell that printed "Error in callback <function _on_post_run_cell ...>" (issue 27)
 FIRST_CELL = """\
