@@ -124,9 +124,9 @@ def test_each_change_shows_in_its_section_and_nowhere_else(
     dist = site / "scikit_learn-99.1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: scikit-learn\nVersion: 99.1.0\n")
-    monkeypatch.syspath_prepend(str(site))
-    upgraded = _run(nb)
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # only sys.path: the store's settings stay
+        patch.syspath_prepend(str(site))
+        upgraded = _run(nb)
     latest = mlops.runs(experiment="diffs").iloc[1]["run_id"]  # the train@v2 run above
     d = mlops.diff(latest, upgraded)
     before = json.loads(client.get_run(latest).data.tags["mlops.packages"])["scikit-learn"]
