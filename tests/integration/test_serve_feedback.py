@@ -117,6 +117,7 @@ def test_feedback_command_records_a_labels_file_offline(
     path = tmp_path / "labels.csv"
     pd.DataFrame({"rid": [*ids, "ghost"], "y": [*truth, 0]}).to_csv(path, index=False)
 
+    capsys.readouterr()  # what registering printed (a tracking server's waiting notice)
     assert main(["feedback", "wine", str(path)]) == 2  # default column names are absent
     err = capsys.readouterr().err.strip()
     assert "lack column(s) request_id, label (columns: rid, y)" in err and "\n" not in err
