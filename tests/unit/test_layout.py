@@ -31,6 +31,7 @@ FOUNDATIONS = (
     "json_values",
     "warm_imports",
     "portability",
+    "atomic_files",
 )
 FRONTEND_LIBRARIES = ("IPython", "ipywidgets", "tornado", "jupyter_server")
 #: the one sanctioned arrow between interfaces: ``%mlops panel`` displays the widget panel

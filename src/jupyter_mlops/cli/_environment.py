@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from ..atomic_files import write_atomic
 from ..errors import InvalidInput, NotFound
 
 FORMATS = ("pylock", "requirements")
@@ -72,8 +72,6 @@ def _export(args: argparse.Namespace) -> int:
         print(text, end="")
         return 0
     out = Path(args.output)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)  # a failed write leaves no half-written file
+    write_atomic(out, text)  # a failed write leaves no half-written file
     print(f"wrote {out} ({len(lock.packages)} distributions, {args.format})")
     return 0

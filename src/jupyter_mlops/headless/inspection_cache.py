@@ -16,11 +16,12 @@ import hashlib
 import json
 import os
 import threading
-import uuid
 from collections.abc import Callable, Hashable
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
+
+from ..atomic_files import write_atomic
 
 __all__ = ["cache_folder", "remembered"]
 
@@ -85,11 +86,6 @@ def remembered(
 
 
 def _store(path: Path, doc: Any) -> None:
-    temp = path.with_name(f".{uuid.uuid4().hex}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps({"answer": doc}), encoding="utf-8")
-        os.replace(temp, path)
-    except (OSError, TypeError, ValueError):
-        with contextlib.suppress(OSError):
-            temp.unlink()
+    # a cache we cannot write only costs the next run an inspection
+    with contextlib.suppress(OSError, TypeError, ValueError):
+        write_atomic(path, json.dumps({"answer": doc}))

@@ -14,6 +14,7 @@ modification times of the ``sys.path`` entries (an install or removal changes it
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from ...atomic_files import write_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -247,14 +250,9 @@ def _from_cache(key: str) -> EnvironmentLock | None:
 
 
 def _to_cache(key: str, lock: EnvironmentLock) -> None:
-    path = _cache_file(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(lock.to_toml(), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache we cannot write only costs the next run a scan
+    # a cache we cannot write only costs the next run a scan
+    with contextlib.suppress(OSError):
+        write_atomic(_cache_file(key), lock.to_toml())
 
 
 def _scan() -> EnvironmentLock:
