@@ -7,52 +7,10 @@ import { Widget } from '@lumino/widgets';
 
 import { formatNumber, h, headRow, replaceChildren } from './elements';
 import { timeElement } from './dates';
-import { gateReportTable, parseGates, promotionProblem } from './forms';
+import { gateReportTable, promotionProblem } from './forms';
 import { monitoringTable } from './monitoringTable';
-import { IMlopsSource, IModelVersion, IPromotion } from './tokens';
-
-class PromoteForm extends Widget {
-  constructor(version: IModelVersion) {
-    super();
-    this.addClass('jp-mlops-promote-form');
-    this.alias = h('input', {
-      className: 'jp-mod-styled jp-mlops-alias',
-      attrs: { value: 'production' }
-    });
-    this.gates = h('textarea', {
-      className: 'jp-mod-styled jp-mlops-gates-input',
-      attrs: { rows: '3', placeholder: 'accuracy>=0.9\nf1>=0.8' }
-    });
-    this.beat = h('input', {
-      className: 'jp-mod-styled',
-      attrs: { placeholder: 'alias to beat (optional)' }
-    });
-    this.on = h('input', {
-      className: 'jp-mod-styled',
-      attrs: { placeholder: 'metric to compare' }
-    });
-    this.node.append(
-      h('p', {}, `${version.name} version ${version.version}`),
-      h('label', {}, 'Alias ', this.alias),
-      h('label', {}, 'Gates (one per line) ', this.gates),
-      h('label', {}, 'Beat ', this.beat, ' on ', this.on)
-    );
-  }
-
-  getValue(): Omit<IPromotion, 'version'> {
-    return {
-      alias: this.alias.value.trim(),
-      require: parseGates(this.gates.value),
-      beat: this.beat.value.trim() || undefined,
-      on: this.on.value.trim() || undefined
-    };
-  }
-
-  alias: HTMLInputElement;
-  gates: HTMLTextAreaElement;
-  beat: HTMLInputElement;
-  on: HTMLInputElement;
-}
+import { IPromoteText, PromoteForm } from './promoteForm';
+import { IMlopsSource, IModelVersion } from './tokens';
 
 export class ModelsPanel extends Widget {
   constructor(
@@ -107,85 +65,109 @@ export class ModelsPanel extends Widget {
     ]
       .sort()
       .slice(0, 4);
-    const rows = versions.map(v => {
-      const promote = h('button', { className: 'jp-mlops-button jp-mlops-promote' }, 'Promote…');
-      promote.addEventListener('click', () => void this._promote(v));
-      const card = h(
-        'button',
-        {
-          className: 'jp-mlops-button jp-mlops-card-open',
-          title: 'The model card of this version'
-        },
-        'Card'
-      );
-      card.addEventListener('click', () => this._openCard?.(v.name, String(v.version)));
-      card.hidden = !this._openCard;
-      const name = h('td', { className: 'jp-mlops-model-name', title: 'Show history' }, v.name);
-      name.addEventListener('click', () => void this._history(v.name));
-      return h(
-        'tr',
-        {
-          className: 'jp-mlops-model-version',
-          attrs: { 'data-model': v.name, 'data-version': String(v.version) }
-        },
-        name,
-        h('td', { className: 'jp-mlops-num' }, String(v.version)),
-        h('td', { className: 'jp-mlops-aliases' }, v.aliases || ''),
-        ...metricKeys.map(k =>
-          h('td', { className: 'jp-mlops-num' }, formatNumber(v[k] as number | null))
-        ),
-        h('td', {}, promote, card)
-      );
-    });
-    const header = h(
-      'tr',
-      {},
-      h('th', {}, 'Model'),
-      h('th', {}, 'v'),
-      h('th', {}, 'Aliases'),
-      ...metricKeys.map(k => h('th', {}, k.slice(8))),
-      h('th', {}, '')
-    );
+    const groups = versions.map(v => this._versionRows(v, metricKeys));
     replaceChildren(
       this._list,
-      h('table', { className: 'jp-mlops-table' }, h('thead', {}, header), h('tbody', {}, ...rows))
+      h(
+        'table',
+        { className: 'jp-mlops-table jp-mlops-versions-list' },
+        headRow(['Model', 'v', 'Aliases']),
+        ...groups
+      )
+    );
+  }
+
+  /**
+   * One version as two rows: name, number and aliases; then its source run's metrics
+   * and the actions, which wrap at the sidebar's width instead of running past its edge.
+   */
+  private _versionRows(v: IModelVersion, metricKeys: string[]): HTMLElement {
+    const promote = h('button', { className: 'jp-mlops-button jp-mlops-promote' }, 'Promote…');
+    promote.addEventListener('click', () => void this._promote(v));
+    const card = h(
+      'button',
+      { className: 'jp-mlops-button jp-mlops-card-open', title: 'The model card of this version' },
+      'Card'
+    );
+    card.addEventListener('click', () => this._openCard?.(v.name, String(v.version)));
+    card.hidden = !this._openCard;
+    const name = h('td', { className: 'jp-mlops-model-name', title: 'Show history' }, v.name);
+    name.addEventListener('click', () => void this._history(v.name));
+    const metrics = metricKeys
+      .filter(k => v[k] !== null && v[k] !== undefined)
+      .map(k =>
+        h(
+          'span',
+          { className: 'jp-mlops-version-metric', title: k.slice(8) },
+          `${k.slice(8)} ${formatNumber(v[k] as number)}`
+        )
+      );
+    return h(
+      'tbody',
+      {
+        className: 'jp-mlops-model-version',
+        attrs: { 'data-model': v.name, 'data-version': String(v.version) }
+      },
+      h(
+        'tr',
+        { className: 'jp-mlops-version-head' },
+        name,
+        h('td', { className: 'jp-mlops-num' }, String(v.version)),
+        h('td', { className: 'jp-mlops-aliases' }, v.aliases || '')
+      ),
+      h(
+        'tr',
+        { className: 'jp-mlops-version-more' },
+        h(
+          'td',
+          { attrs: { colspan: '3' } },
+          metrics.length ? h('div', { className: 'jp-mlops-version-line' }, ...metrics) : null,
+          h('div', { className: 'jp-mlops-version-line' }, promote, card)
+        )
+      )
     );
   }
 
   private async _promote(version: IModelVersion): Promise<void> {
-    const form = new PromoteForm(version);
-    const answer = await showDialog({
-      title: 'Promote model version',
-      body: form,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Promote' })]
-    });
-    if (!answer.button.accept) {
-      return;
-    }
-    const values = form.getValue();
-    const problem = promotionProblem(values);
-    if (problem) {
-      replaceChildren(this._status, h('div', { className: 'jp-mlops-error' }, problem));
-      return;
-    }
-    try {
-      const result = await this._source.promote(version.name, {
-        ...values,
-        version: version.version
+    const key = `${version.name}/${version.version}`;
+    let problem = '';
+    for (;;) {
+      const form = new PromoteForm(version, this._typed.get(key), problem);
+      const answer = await showDialog({
+        title: 'Promote model version',
+        body: form,
+        buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Promote' })]
       });
-      const outcome = result.promoted
-        ? `${version.name} v${version.version} is now ${values.alias}.`
-        : result.message;
-      replaceChildren(
-        this._status,
-        h('div', { className: result.promoted ? 'jp-mlops-ok' : 'jp-mlops-error' }, outcome),
-        gateReportTable(result.report)
-      );
-    } catch (error) {
-      replaceChildren(
-        this._status,
-        h('div', { className: 'jp-mlops-error' }, (error as Error).message)
-      );
+      if (!answer.button.accept) {
+        return;
+      }
+      // Kept until the promotion passes: the dialog comes back as it was left.
+      this._typed.set(key, form.getText());
+      const values = form.getValue();
+      problem = promotionProblem(values) ?? '';
+      if (problem) {
+        continue;
+      }
+      try {
+        const result = await this._source.promote(version.name, {
+          ...values,
+          version: version.version
+        });
+        if (result.promoted) {
+          this._typed.delete(key);
+        }
+        const outcome = result.promoted
+          ? `${version.name} v${version.version} is now ${values.alias}.`
+          : result.message;
+        replaceChildren(
+          this._status,
+          h('div', { className: result.promoted ? 'jp-mlops-ok' : 'jp-mlops-error' }, outcome),
+          gateReportTable(result.report)
+        );
+        break;
+      } catch (error) {
+        problem = (error as Error).message;
+      }
     }
     await this.refresh();
   }
@@ -231,4 +213,6 @@ export class ModelsPanel extends Widget {
   private _list: HTMLElement;
   private _detail: HTMLElement;
   private _status: HTMLElement;
+  /** What the Promote dialog held for each version, by `name/version`. */
+  private _typed = new Map<string, IPromoteText>();
 }

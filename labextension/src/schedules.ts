@@ -1,7 +1,8 @@
 /**
- * Schedules: the sidebar's Schedules tab (pause/resume, run now, remove, the
- * executions as runs) and "Schedule…" on the notebook toolbar, a dialog reusing
- * the Run headless parameter form plus a cron field previewed in words.
+ * Schedules: the sidebar's Schedules tab (when each runs in words, pause/resume, run
+ * now, remove, the executions as runs) and "Schedule…" on the notebook toolbar, a
+ * dialog (`scheduleForm.ts`) reusing the Run headless parameter form plus a cron field
+ * previewed in words or a trigger.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, showDialog, showErrorMessage, ToolbarButton } from '@jupyterlab/apputils';
@@ -13,119 +14,81 @@ import { h, replaceChildren, statusBadge } from './elements';
 import { timeElement } from './dates';
 import { ParamsForm } from './forms';
 import {
-  CommandIDs,
-  ICronPreview,
-  IMlopsSource,
-  ISchedule,
-  IScheduleList,
-  IScheduleSource
-} from './tokens';
+  defaultScheduleName,
+  inFormWords,
+  IScheduleText,
+  ScheduleForm,
+  StartKind,
+  triggerProblem
+} from './scheduleForm';
+import { CommandIDs, IMlopsSource, ISchedule, IScheduleList, IScheduleSource } from './tokens';
 
-const PREVIEW_DELAY_MS = 300;
-
-/** A schedule name from a notebook path: its stem with anything else than `A-Za-z0-9_.-` as `-`. */
-export function defaultScheduleName(path: string): string {
-  const stem = (path.split('/').pop() ?? 'notebook').replace(/\.ipynb$/, '');
-  const name = stem.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '');
-  return (name || 'notebook').slice(0, 64);
+/** Suggestions for a trigger's field: the project's snapshots, models and their aliases. */
+async function subjects(source: IMlopsSource): Promise<Partial<Record<StartKind, string[]>>> {
+  const [snapshots, versions] = await Promise.all([
+    source.snapshots().catch(() => []),
+    source.models().catch(() => [])
+  ]);
+  const models = [...new Set(versions.map(v => v.name))].sort();
+  const aliases = versions.flatMap(v =>
+    String(v.aliases || '')
+      .split(/[,\s]+/)
+      .filter(a => a)
+      .map(a => `${v.name}@${a}`)
+  );
+  return {
+    snapshot: [...new Set(snapshots.map(s => s.ref.split('@')[0]))].sort(),
+    promotion: [...new Set(aliases)].sort(),
+    alert: models
+  };
 }
 
-/** The dialog's body: name, cron with a live preview in words, timezone, parameters. */
-class ScheduleForm extends Widget {
-  constructor(
-    private readonly _source: IScheduleSource,
-    path: string,
-    readonly params: ParamsForm
-  ) {
-    super();
-    this.addClass('jp-mlops-schedule-form');
-    this.name = this._input('name', defaultScheduleName(path));
-    this.cron = this._input('cron', '0 3 * * *');
-    this.timezone = this._input('timezone', 'UTC');
-    this.preview = h('div', { className: 'jp-mlops-cron-preview', attrs: { role: 'status' } });
-    this.node.append(
-      this._row('Name', this.name),
-      this._row('Cron', this.cron),
-      this.preview,
-      this._row('Timezone', this.timezone),
-      h('p', { className: 'jp-mlops-form-heading' }, 'Parameters'),
-      params.node
-    );
-    for (const input of [this.cron, this.timezone]) {
-      input.addEventListener('input', () => this._schedulePreview());
-    }
-    void this.refreshPreview();
-  }
-
-  getValue(): { name: string; cron: string; timezone: string; params: Record<string, unknown> } {
-    return {
-      name: this.name.value.trim(),
-      cron: this.cron.value.trim(),
-      timezone: this.timezone.value.trim() || 'UTC',
-      params: this.params.parsedValues()
-    };
-  }
-
-  /** Ask the server for the expression in words (or what is wrong with it). */
-  async refreshPreview(): Promise<void> {
-    const asked = `${this.cron.value}|${this.timezone.value}`;
-    let content: HTMLElement;
-    try {
-      const preview: ICronPreview = await this._source.previewCron(
-        this.cron.value,
-        this.timezone.value
-      );
-      content = h(
-        'span',
-        { className: 'jp-mlops-ok' },
-        `${preview.text} (${preview.timezone}); next: ${preview.next.slice(0, 2).join(', ')}`
-      );
-    } catch (error) {
-      content = h('span', { className: 'jp-mlops-error' }, (error as Error).message);
-    }
-    if (asked === `${this.cron.value}|${this.timezone.value}`) {
-      replaceChildren(this.preview, content);
-    }
-  }
-
-  private _schedulePreview(): void {
-    window.clearTimeout(this._timer);
-    this._timer = window.setTimeout(() => void this.refreshPreview(), PREVIEW_DELAY_MS);
-  }
-
-  private _input(name: string, value: string): HTMLInputElement {
-    return h('input', {
-      className: `jp-mod-styled jp-mlops-schedule-${name}`,
-      attrs: { name: `schedule-${name}`, value, 'aria-label': name }
-    });
-  }
-
-  private _row(label: string, input: HTMLInputElement): HTMLElement {
-    return h('label', { className: 'jp-mlops-param-row' }, h('span', {}, label), input);
-  }
-
-  readonly name: HTMLInputElement;
-  readonly cron: HTMLInputElement;
-  readonly timezone: HTMLInputElement;
-  readonly preview: HTMLElement;
-  private _timer = 0;
-}
-
-/** Ask for name, cron and parameters; add the schedule of `path`; return it, or null. */
+/**
+ * Ask for name, what starts it (cron or a trigger) and parameters; add the schedule of
+ * `path`; return it, or null. A refused schedule brings the dialog back as it was left,
+ * with the server's reason above the fields.
+ */
 export async function scheduleNotebook(
   source: IMlopsSource & IScheduleSource,
   path: string
 ): Promise<ISchedule | null> {
-  const form = new ScheduleForm(source, path, new ParamsForm(await source.notebookParams(path)));
-  const answer = await showDialog({
-    title: `Schedule ${path}`,
-    body: form,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Schedule' })]
-  });
-  if (!answer.button.accept) {
-    return null;
+  const [params, suggestions] = await Promise.all([source.notebookParams(path), subjects(source)]);
+  let text: IScheduleText = {
+    name: defaultScheduleName(path),
+    kind: 'cron',
+    cron: '0 3 * * *',
+    timezone: 'UTC',
+    subject: '',
+    params: {}
+  };
+  let problem = '';
+  for (;;) {
+    const form = new ScheduleForm(
+      source,
+      text,
+      new ParamsForm(params, text.params),
+      problem,
+      suggestions
+    );
+    const answer = await showDialog({
+      title: `Schedule ${path}`,
+      body: form,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Schedule' })]
+    });
+    if (!answer.button.accept) {
+      return null;
+    }
+    text = form.getText();
+    problem = triggerProblem(text.kind, text.subject) ?? '';
+    if (problem) {
+      continue;
+    }
+    try {
+      return await source.addSchedule({ ...form.getSchedule(), target: path });
+    } catch (error) {
+      problem = inFormWords((error as Error).message);
+    }
   }
-  return source.addSchedule({ ...form.getValue(), target: path });
 }
 
 /** Adds "Schedule…" beside "Run headless" on every notebook's toolbar. */
@@ -142,7 +105,9 @@ export class ScheduleButton implements DocumentRegistry.WidgetExtension {
     const button = new ToolbarButton({
       className: 'jp-mlops-schedule-button',
       label: 'Schedule…',
-      tooltip: 'Run this notebook headless on a cron schedule, each time as one MLflow run',
+      tooltip:
+        'Run this notebook headless on a cron schedule or on an event (a new snapshot ' +
+        "version, an alias move, a model's alert), each time as one MLflow run",
       onClick: () => this._onClick(context.path)
     });
     panel.toolbar.insertItem(11, 'mlops-schedule', button);
@@ -204,7 +169,15 @@ export class SchedulesPanel extends Widget {
   }
 
   private _card(s: ISchedule): HTMLElement {
-    const when = s.paused ? 'paused' : s.next_run ? ['next ', timeElement(s.next_run)] : ['next -'];
+    const triggers = s.triggers ?? [];
+    const when = s.paused
+      ? ['paused']
+      : s.next_run
+        ? ['next ', timeElement(s.next_run)]
+        : [triggers.length ? 'next: at the next event' : 'next -'];
+    const title = [s.cron ? `cron: ${s.cron} (${s.timezone})` : '', ...triggers]
+      .filter(t => t)
+      .join('\n');
     return h(
       'div',
       {
@@ -218,7 +191,7 @@ export class SchedulesPanel extends Widget {
         s.last_status ? statusBadge(s.last_status) : null
       ),
       h('div', { className: 'jp-mlops-schedule-target' }, s.target),
-      h('div', { className: 'jp-mlops-schedule-when', title: s.cron }, s.cron_text),
+      h('div', { className: 'jp-mlops-schedule-when', title }, s.when || s.cron_text),
       h('div', { className: 'jp-mlops-schedule-next' }, ...when),
       h('div', { className: 'jp-mlops-schedule-actions' }, ...this._actions(s)),
       this._runsList(s.name)

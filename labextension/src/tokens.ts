@@ -242,8 +242,14 @@ export interface ISchedule {
   name: string;
   target: string;
   kind: 'notebook' | 'pipeline';
+  /** The cron expression, `""` when only triggers start it. */
   cron: string;
   cron_text: string;
+  /** Every way it starts, in words: the cron in words, then each trigger ("when ..."). */
+  when: string;
+  /** Its event triggers as stored: `snapshot:NAME`, `promotion:MODEL@ALIAS`, `alert:MODEL`. */
+  triggers: string[];
+  trigger_text: string[];
   timezone: string;
   params: Record<string, unknown>;
   paused: boolean;
@@ -278,9 +284,13 @@ export interface ICronPreview {
 export interface INewSchedule {
   name: string;
   target: string;
+  /** `""` when a trigger starts it. */
   cron: string;
   timezone?: string;
   params: Record<string, unknown>;
+  on_snapshot?: string[];
+  on_promotion?: string[];
+  on_alert?: string[];
 }
 
 /** The schedule routes (`/mlops/api/v1/schedules`). */

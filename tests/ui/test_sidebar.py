@@ -262,11 +262,14 @@ def test_promote_form_errors_name_its_fields(page: Any, lab: dict[str, Any]) -> 
     dialog.locator(".jp-mlops-alias").fill("staging")
     dialog.locator('input[placeholder="alias to beat (optional)"]').fill("production")
     dialog.locator(".jp-mod-accept").click()
-    dialog.wait_for(state="detached")
-    error = page.locator(".jp-mlops-models .jp-mlops-error")
+    # The dialog comes back as it was left, saying in its own words what is missing.
+    error = dialog.locator("[role=alert]")
     error.wait_for(state="visible", timeout=20_000)
     assert "--" not in error.inner_text()
     assert '"on"' in error.inner_text()
+    assert dialog.locator(".jp-mlops-alias").input_value() == "staging"
+    dialog.locator(".jp-mod-reject").click()
+    dialog.wait_for(state="detached")
     assert "staging" not in page.locator(".jp-mlops-model-version .jp-mlops-aliases").inner_text()
 
 
