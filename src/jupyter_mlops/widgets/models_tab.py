@@ -12,7 +12,7 @@ import ipywidgets as w
 
 from ..errors import InvalidInput, MlopsError
 from .frames import frame_html
-from .tables import html_table, message
+from .tables import html_table, message, time_html
 
 __all__ = ["ModelsTab"]
 
@@ -138,12 +138,13 @@ class ModelsTab:
             )
             return
         rows = [
-            (r.version, str(r.time), r.run_id, r.rows, r.share_drifted, r.alert or "", r.value)
+            (r.version, time_html(r.time), r.run_id, r.rows, r.share_drifted, r.alert or "",
+             r.value)
             for r in frame.itertuples()
-        ]
+        ]  # fmt: skip
         alerts = [n for n, row in enumerate(rows) if row[5]]
         header = ["version", "time", "run", "rows", "share drifted", "alert", "value"]
-        self.monitoring_html.value = html_table(header, rows, highlight=alerts)
+        self.monitoring_html.value = html_table(header, rows, highlight=alerts, raw_columns=[1])
 
     def promote(self) -> bool:
         """Run the gates for the form's version and move the alias if they pass."""

@@ -11,7 +11,7 @@ from ..errors import MlopsError
 from ..tracking.reading import browse
 from ..tracking.reading.index import UNFINISHED, RunRow
 from .charts import history_chart, output_of
-from .tables import esc, format_time, html_table, message, status_html
+from .tables import esc, html_table, message, status_html, time_html
 
 __all__ = ["RunDetail"]
 
@@ -85,10 +85,10 @@ class RunDetail:
     def _render(self, artifacts: list[dict[str, Any]] | None) -> None:
         d = self.detail
         self.status = d["status"]
-        end = format_time(d["end_time"]) if d["end_time"] else "(running)"
+        end = time_html(d["end_time"]) if d["end_time"] else "(running)"
         self.header.value = (
             f"<b>{esc(d['name'])}</b> <code>{esc(d['run_id'])}</code> {status_html(d['status'])} "
-            f"&middot; {esc(format_time(d['start_time']))} → {esc(end)}"
+            f"&middot; {time_html(d['start_time'])} → {end}"
         )
         s = self.sections
         s["Params"].value = html_table(["param", "value"], sorted(d["params"].items()))

@@ -17,7 +17,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle
 
 from ..errors import InvalidInput, MlopsError
 from ..tracking.reading.index import RunRow, RunsIndex, shared_index
-from .tables import esc, format_time, format_value, message, status_html
+from .tables import esc, format_value, message, status_html, time_html
 
 __all__ = ["PAGE_SIZES", "RunsTab"]
 
@@ -45,7 +45,7 @@ def _cell(row: RunRow, column: str) -> str:
     if column == "status":
         return status_html(row.status)
     if column == "start":
-        return esc(format_time(row.start_time))
+        return time_html(row.start_time)
     if column == "duration":
         return esc(_duration_text(row))
     kind, _, key = column.partition(".")

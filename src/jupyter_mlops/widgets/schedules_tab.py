@@ -10,7 +10,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import MlopsError
-from .tables import format_time, html_table, message, status_html
+from .tables import esc, html_table, message, status_html, time_html
 
 __all__ = ["SchedulesTab"]
 
@@ -61,13 +61,13 @@ class SchedulesTab:
                 s["name"],
                 s["target"],
                 s.get("when") or s["cron_text"],
-                "paused" if s["paused"] else s["next_run"] or "at the next event",
+                _next_run(s),
                 status_html(s["last_status"]) if s["last_status"] else "-",
             )
             for s in found
         ]
         header = ["name", "target", "when", "next run", "last run"]
-        self.table_html.value = html_table(header, rows, raw_columns=[4]) if rows else ""
+        self.table_html.value = html_table(header, rows, raw_columns=[3, 4]) if rows else ""
         self.message.value = message(
             f"{len(rows)} schedule(s)"
             if rows
@@ -111,14 +111,27 @@ class SchedulesTab:
             self.history_html.value = message(str(exc))
             return
         runs = [
-            (r["run_id"], r["tick"], r["trigger"], status_html(r["status"]),
-             format_time(r["start_time"]))
+            (r["run_id"], _tick(r["tick"]), r["trigger"], status_html(r["status"]),
+             time_html(r["start_time"]))
             for r in history["runs"]
         ]  # fmt: skip
-        ticks = [(t["tick"], t["outcome"], t["note"], t["by"]) for t in history["ticks"]]
+        ticks = [(_tick(t["tick"]), t["outcome"], t["note"], t["by"]) for t in history["ticks"]]
+        header = ["run", "tick", "trigger", "status", "started"]
         self.history_html.value = (
             "<b>Runs</b>"
-            + html_table(["run", "tick", "trigger", "status", "started"], runs, raw_columns=[3])
+            + html_table(header, runs, raw_columns=[1, 3, 4])
             + "<b>Ticks</b>"
-            + html_table(["tick", "outcome", "note", "scheduler"], ticks)
+            + html_table(["tick", "outcome", "note", "scheduler"], ticks, raw_columns=[0])
         )
+
+
+def _next_run(schedule: dict[str, Any]) -> str:
+    if schedule["paused"]:
+        return "paused"
+    return time_html(schedule["next_run"]) if schedule["next_run"] else "at the next event"
+
+
+def _tick(tick: Any) -> str:
+    """A tick (its time) relative to now; an event's identity, or none, as text."""
+    shown = time_html(tick)
+    return shown if shown != "-" or not tick else esc(tick)

@@ -16,7 +16,7 @@ from ..errors import MlopsError
 from ..tracking.reading.columns import nested_order, runs_columns
 from .charts import output_of
 from .table_charts import numeric_columns, runs_charts
-from .tables import CELL_STYLE, esc, format_time, format_value, message, status_html
+from .tables import CELL_STYLE, esc, format_value, message, status_html, time_html
 
 __all__ = ["TableTab"]
 
@@ -142,7 +142,7 @@ class TableTab:
             body.append(
                 f'<tr data-depth="{depth}"><td style="{indent}" title="{esc(runs["run_id"][i])}">'
                 f"{'↳ ' if depth else ''}{esc(name)}</td>{td}>{status_html(runs['status'][i])}</td>"
-                f"{td}>{esc(format_time(runs['start_time'][i]))}</td>{values}</tr>"
+                f"{td}>{time_html(runs['start_time'][i])}</td>{values}</tr>"
             )
         return (
             f'<table style="border-collapse:collapse"><thead><tr>{th}>run</th>{th}>status</th>'

@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-__all__ = ["esc", "format_time", "format_value", "html_table", "message"]
+__all__ = [
+    "esc",
+    "format_value",
+    "html_table",
+    "message",
+    "relative_time",
+    "time_html",
+]
 
 #: colours of run statuses (JupyterLab's palette variables with fallbacks)
 STATUS_COLOURS = {
@@ -36,11 +44,68 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def format_time(ms: int | None) -> str:
-    """Milliseconds since the epoch as local ``YYYY-MM-DD HH:MM:SS``."""
-    if not ms:
+def _moment(value: Any) -> dt.datetime | None:
+    """``value`` (epoch ms, ISO 8601 text, a datetime or pandas Timestamp) as an aware time.
+
+    Times without an offset are UTC, as the services give them.
+    """
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Real):  # numpy's integers too
+        ms = float(value)
+        if not math.isfinite(ms) or ms <= 0:
+            return None
+        return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    to_datetime = getattr(value, "to_pydatetime", None)
+    if to_datetime is not None:  # pandas Timestamp; NaT has no time
+        if value != value:
+            return None
+        value = to_datetime()
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def relative_time(moment: dt.datetime, now: dt.datetime | None = None) -> str:
+    """``moment`` relative to ``now``: ``just now``, ``5 min ago``, ``3 h ago``, ``in 2 d``.
+
+    Older or further than 30 days: the date (``Dec 6, 2026``), as the JupyterLab views say it.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    delta = (moment - now).total_seconds()
+    span = abs(delta)
+    if span < 45:
+        return "just now"
+    if span < 3600:
+        amount = f"{round(span / 60)} min"
+    elif span < 86400:
+        amount = f"{round(span / 3600)} h"
+    elif span < 30 * 86400:
+        amount = f"{round(span / 86400)} d"
+    else:
+        local = moment.astimezone()
+        return f"{local:%b} {local.day}, {local.year}"
+    return f"{amount} ago" if delta < 0 else f"in {amount}"
+
+
+def time_html(value: Any, now: dt.datetime | None = None) -> str:
+    """A moment shown relative to now with the absolute local time as its tooltip (``-`` if none).
+
+    ``value``: epoch milliseconds, ISO 8601 text, a datetime or a pandas Timestamp.
+    """
+    moment = _moment(value)
+    if moment is None:
         return "-"
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    absolute = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    return (
+        f'<time datetime="{esc(moment.isoformat())}" title="{esc(absolute)}">'
+        f"{esc(relative_time(moment, now))}</time>"
+    )
 
 
 def status_html(status: str) -> str:
