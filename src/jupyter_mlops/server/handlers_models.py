@@ -64,6 +64,25 @@ class MonitoringHandler(MlopsHandler):
         self.reply({"model": name, "monitoring": await self.call(_monitoring)})
 
 
+class PerformanceHandler(MlopsHandler):
+    """``GET models/{name}/performance[?window=1000&buckets=12]``: live performance over time."""
+
+    @tornado.web.authenticated
+    async def get(self, name: str) -> None:
+        from ..models.live_performance import DEFAULT_BUCKETS, performance_over_time
+        from ..models.prediction_log import DEFAULT_WINDOW
+
+        window = self.int_arg("window", DEFAULT_WINDOW, 1, 1_000_000)
+        buckets = self.int_arg("buckets", DEFAULT_BUCKETS, 1, 200)
+        settings = self.state.settings
+
+        def _performance() -> dict[str, Any]:
+            use_server_store(settings)
+            return performance_over_time(name, window=window, buckets=buckets)
+
+        self.reply(await self.call(_performance))
+
+
 class PromoteHandler(MlopsHandler):
     """``POST models/{name}/promote``: move an alias if every gate passes (409 otherwise)."""
 
@@ -131,6 +150,7 @@ def routes() -> list[tuple[str, Any]]:
         ("models", ModelsHandler),
         (f"models/{NAME}/history", HistoryHandler),
         (f"models/{NAME}/monitoring", MonitoringHandler),
+        (f"models/{NAME}/performance", PerformanceHandler),
         (f"models/{NAME}/promote", PromoteHandler),
         (f"models/{NAME}/card", CardHandler),
     ]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["VEGA_LITE", "history_chart", "output_of"]
+__all__ = ["VEGA_LITE", "history_chart", "output_of", "performance_chart"]
 
 VEGA_LITE = "application/vnd.vegalite.v5+json"
 _SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -69,6 +69,64 @@ def history_chart(
         },
     }
     return {VEGA_LITE: spec, "text/plain": _summary(series)}
+
+
+#: the feedback metric charted for each task (the others are in the table)
+MAIN_METRIC = {"classification": "accuracy", "regression": "mae"}
+
+
+def performance_chart(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Live performance over time: one small chart per measure, one line per version and role.
+
+    Parameters
+    ----------
+    report : mapping
+        What :func:`~jupyter_mlops.models.live_performance.performance_over_time` returns.
+
+    Returns
+    -------
+    dict
+        A display bundle (Vega-Lite spec plus ``text/plain``).
+    """
+    values = []
+    for v in report["versions"]:
+        label = f"v{v['version']} {v['role']}"
+        metric = MAIN_METRIC.get(v.get("task") or "", "accuracy")
+        for bucket, point in zip(report["buckets"], v["series"], strict=True):
+            measures = {
+                metric: point["metrics"].get(metric),
+                "label coverage": point["coverage"],
+                "requests": point["requests"],
+            }
+            values += [
+                {"series": label, "measure": m, "time": bucket["end"], "value": value}
+                for m, value in measures.items()
+                if value is not None
+            ]
+    spec = {
+        "$schema": _SCHEMA,
+        "title": f"Live performance of {report['model']}",
+        "data": {"values": values},
+        "facet": {"field": "measure", "type": "nominal", "title": None},
+        "columns": 3,
+        "resolve": {"scale": {"y": "independent"}},
+        "spec": {
+            "width": 220,
+            "height": 140,
+            "mark": {"type": "line", "point": True, "tooltip": True},
+            "encoding": {
+                "x": {"field": "time", "type": "temporal", "title": None},
+                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}},
+                "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom"}},
+            },
+        },
+    }
+    lines = [
+        f"v{v['version']} {v['role']}: {v['requests']} requests, {v['labels']} labels, "
+        f"{v['metrics']}"
+        for v in report["versions"]
+    ]
+    return {VEGA_LITE: spec, "text/plain": "\n".join(lines) or "(no predictions logged)"}
 
 
 def _summary(series: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> str:

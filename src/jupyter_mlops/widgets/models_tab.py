@@ -11,8 +11,9 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import InvalidInput, MlopsError
+from .charts import output_of, performance_chart
 from .frames import frame_html
-from .tables import html_table, message, time_html
+from .tables import esc, format_value, html_table, message, time_html
 
 __all__ = ["ModelsTab"]
 
@@ -34,6 +35,23 @@ def report_html(report: Any) -> str:
     return html_table(["check", "value", "threshold", "result"], rows, highlight=failed)
 
 
+def performance_table(report: Any) -> str:
+    """Each version and role: requests, labels, label coverage, metrics over the window."""
+    names = sorted({k for v in report["versions"] for k in v["metrics"]})
+    rows = [
+        (v["version"], v["role"], v["requests"], v["labels"], _percent(v["coverage"]),
+         *(v["metrics"].get(k) for k in names))
+        for v in report["versions"]
+    ]  # fmt: skip
+    header = ["version", "role", "requests", "labels", "coverage", *names]
+    note = f"<div>metrics over the last {esc(format_value(report['window']))} labelled rows</div>"
+    return html_table(header, rows) + note
+
+
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
 class ModelsTab:
     """Browse registered models and promote a version through its gates."""
 
@@ -49,6 +67,8 @@ class ModelsTab:
         self.model.observe(lambda c: self.show_history(c["new"]), "value")
         self.history_html = w.HTML()
         self.monitoring_html = w.HTML()
+        self.performance_html = w.HTML()
+        self.performance_chart = w.Output()
         self.version = w.Text(
             description="Version", placeholder="3", layout=w.Layout(width="160px")
         )
@@ -78,6 +98,12 @@ class ModelsTab:
                 self.history_html,
                 w.HTML("<b>Monitoring</b> (latest runs and alerts of each version)"),
                 self.monitoring_html,
+                w.HTML(
+                    "<b>Live performance</b> (from the prediction log: each version and role, "
+                    "labelled predictions over time)"
+                ),
+                self.performance_html,
+                self.performance_chart,
                 w.HTML("<b>Promote</b> (gates run first; the alias moves only if all pass)"),
                 form,
                 self.report_html,
@@ -107,8 +133,9 @@ class ModelsTab:
             self.model.value = current if current in names else names[0]
 
     def show_history(self, name: str | None) -> None:
-        """Show the audit trail (promotions and refusals) and the monitoring of model ``name``."""
+        """Show the audit trail (promotions and refusals), monitoring and live performance."""
         self.show_monitoring(name)
+        self.show_performance(name)
         if not name:
             self.history_html.value = ""
             return
@@ -145,6 +172,27 @@ class ModelsTab:
         alerts = [n for n, row in enumerate(rows) if row[5]]
         header = ["version", "time", "run", "rows", "share drifted", "alert", "value"]
         self.monitoring_html.value = html_table(header, rows, highlight=alerts, raw_columns=[1])
+
+    def show_performance(self, name: str | None) -> None:
+        """Show each version and role's live performance: a table and charts over time."""
+        self.performance_chart.outputs = ()
+        if not name:
+            self.performance_html.value = ""
+            return
+        from ..models.live_performance import performance_over_time
+
+        try:
+            report = performance_over_time(name)
+        except MlopsError as exc:
+            self.performance_html.value = message(str(exc))
+            return
+        if not report["versions"]:
+            self.performance_html.value = message(
+                "no predictions logged yet: jupyter mlops serve or predict logs them", "info"
+            )
+            return
+        self.performance_html.value = performance_table(report)
+        self.performance_chart.outputs = output_of(performance_chart(report))
 
     def promote(self) -> bool:
         """Run the gates for the form's version and move the alias if they pass."""
