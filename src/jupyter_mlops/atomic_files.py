@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, private: bool = False) -> Path:
     """Write ``data`` to ``path`` through a hidden file beside it, then rename.
 
     Parameters
@@ -25,6 +25,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
         The file to write; its folder is created when missing.
     data : str or bytes
         The whole content; text is written as UTF-8.
+    private : bool
+        Create the file readable and writable by its owner only (mode 0600, from the first
+        byte on: there is no moment where another user could open it).
 
     Returns
     -------
@@ -42,7 +45,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
-        with open(temp, "xb") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        with os.fdopen(os.open(temp, flags, 0o600 if private else 0o666), "wb") as fh:
             fh.write(payload)
         os.replace(temp, target)
     except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,14 @@ def test_a_folder_in_the_way_is_an_os_error_with_no_temporary_left(tmp_path: Pat
     with pytest.raises(OSError):
         write_atomic(target, "x")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+
+
+def test_a_private_file_is_the_owners_alone_from_its_creation(tmp_path: Path) -> None:
+    target = tmp_path / "token"
+    write_atomic(target, "secret", private=True)
+    assert target.read_text() == "secret"
+    assert target.stat().st_mode & 0o777 == 0o600
+    umask = os.umask(0o022)
+    os.umask(umask)
+    write_atomic(tmp_path / "shared", "x")  # an ordinary file follows the umask, as open() does
+    assert (tmp_path / "shared").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -73,13 +73,17 @@ def test_the_store_lock_excludes_another_holder(branch: str, tmp_path: Path) -> 
         holder.wait(timeout=60)
 
 
-def test_without_unix_sockets_runs_are_in_process(branch: str, tmp_path: Path) -> None:
+def test_each_branch_has_its_worker_endpoint_and_kernel_transport(
+    branch: str, tmp_path: Path
+) -> None:
     from jupyter_mlops.headless.kernel_launch import _transport
+    from jupyter_mlops.headless.worker.address import endpoint_path
     from jupyter_mlops.headless.worker.client import run_request
 
     request = run_request(tmp_path / "nb.ipynb", {"x": 1})
+    assert request is not None  # the warm worker serves runs on both branches
     transport = _transport()
     if branch == "posix":
-        assert request is not None and transport["transport"] == "ipc"
-    else:  # no warm worker (it listens on a Unix socket); kernels on loopback TCP
-        assert request is None and transport == {}
+        assert endpoint_path("k").name == "k.sock" and transport["transport"] == "ipc"
+    else:  # the worker on loopback TCP (its address file), kernels on loopback TCP
+        assert endpoint_path("k").name == "k.tcp" and transport == {}

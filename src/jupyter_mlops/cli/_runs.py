@@ -226,7 +226,7 @@ def _worker_text(status: dict[str, Any]) -> str:
         f"worker pid {status['pid']}, up {time.time() - status['started']:.0f} s, "
         f"{status['runs_served']} run(s) served, idle {status['idle_s']:.0f} s "
         f"(exits after {status['idle_timeout_s']:.0f} s)",
-        f"  socket {status['socket']}",
+        f"  listening on {status.get('address', status['socket'])}",
         f"  kernels: {status['spare_kernels_used']} started ahead, "
         f"{status['fresh_kernels']} started on demand",
     ]

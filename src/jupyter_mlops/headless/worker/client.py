@@ -22,17 +22,9 @@ from typing import Any
 from ... import errors
 from ...errors import MlopsError
 from ...liveness import process_alive
-from ...portability import posix
 from ..progress import Progress, ProgressCallback
-from .address import (
-    NO_WORKER_ENV,
-    PROTOCOL,
-    lock_path,
-    private_dir,
-    socket_path,
-    worker_dir,
-    worker_key,
-)
+from .address import NO_WORKER_ENV, PROTOCOL, lock_path, private_dir, worker_dir, worker_key
+from .transport import connect, endpoint_keys
 
 __all__ = [
     "WorkerError",
@@ -51,6 +43,10 @@ CONNECT_TIMEOUT_S = 2.0
 SILENCE_S = 60.0
 #: log of detached workers, under the project's ``.mlops/``
 LOG_NAME = "worker.log"
+#: ``Popen`` flags that detach the worker on Windows (0 elsewhere, as POSIX requires)
+_DETACHED = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(
+    subprocess, "DETACHED_PROCESS", 0
+)
 
 
 class WorkerError(MlopsError):
@@ -96,11 +92,8 @@ def run_request(
 
     In-process are requests whose errors quote the argument as typed (an
     ``--output`` not ending in ``.ipynb``) and parameters JSON cannot carry
-    (YAML dates): the in-process path reports or handles them as it always did, and every
-    request where the platform has no Unix sockets (:func:`~jupyter_mlops.portability.posix`).
+    (YAML dates): the in-process path reports or handles them as it always did.
     """
-    if not posix():  # the worker listens on a Unix socket: elsewhere every run is in-process
-        return None
     if output is not None and not os.fspath(output).endswith(".ipynb"):
         return None
     try:
@@ -119,20 +112,6 @@ def run_request(
     }
 
 
-def _connect(key: str) -> socket.socket | None:
-    path = socket_path(key)
-    if not path.exists():
-        return None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(CONNECT_TIMEOUT_S)
-    try:
-        sock.connect(str(path))
-    except OSError:
-        sock.close()
-        return None
-    return sock
-
-
 def _messages(sock: socket.socket) -> Any:
     """Yield JSON messages until the worker closes the connection."""
     buf = b""
@@ -149,13 +128,15 @@ def _messages(sock: socket.socket) -> Any:
 
 def _ask(op: str, key: str | None = None) -> dict[str, Any] | None:
     """Send ``op`` (``status``/``stop``) to the worker of ``key``; ``None`` if none answers."""
-    sock = _connect(key or worker_key(os.environ))
-    if sock is None:
+    connection = connect(key or worker_key(os.environ), CONNECT_TIMEOUT_S)
+    if connection is None:
         return None
+    sock, credentials = connection
     with sock:
         try:
             sock.settimeout(SILENCE_S)
-            sock.sendall(json.dumps({"op": op, "protocol": PROTOCOL}).encode() + b"\n")
+            request = {"op": op, "protocol": PROTOCOL, **credentials}
+            sock.sendall(json.dumps(request).encode() + b"\n")
             for message in _messages(sock):
                 return dict(message)
         except (OSError, ValueError):
@@ -187,13 +168,15 @@ def run_via_worker(
     """
     if workers_disabled():
         return None
-    sock = _connect(worker_key(os.environ))
-    if sock is None:
+    connection = connect(worker_key(os.environ), CONNECT_TIMEOUT_S)
+    if connection is None:
         return None
+    sock, credentials = connection
     payload = {
         "op": "run",
         "protocol": PROTOCOL,
         **request,
+        **credentials,
         "progress": progress is not None,
         "env": dict(os.environ),
     }
@@ -228,6 +211,8 @@ def _follow(
             elif "outdated" in message:
                 _wait_exit(int(message["outdated"]), 10.0)
                 raise _NotAccepted
+            elif "refused" in message:  # not this worker's token: it ran nothing
+                raise _NotAccepted
     except (OSError, ValueError) as exc:
         if accepted is None:
             raise _NotAccepted from None
@@ -247,18 +232,17 @@ def _lost(pid: int, notebook: str, reason: str) -> str:
 
 def _starting(key: str) -> bool:
     """Whether a worker for ``key`` holds its lock (running, or importing before it listens)."""
-    import fcntl
+    from filelock import FileLock, Timeout
 
-    try:
-        fd = os.open(lock_path(key), os.O_RDONLY)  # never creates it
-    except OSError:
+    path = lock_path(key)
+    if not path.exists():  # no worker ever ran here: create nothing
         return False
+    probe = FileLock(path, timeout=0)
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
+        probe.acquire()
+    except Timeout:
         return True
-    finally:
-        os.close(fd)
+    probe.release()
     return False
 
 
@@ -295,7 +279,8 @@ def spawn_worker(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=worker_dir(),
-                start_new_session=True,
+                start_new_session=True,  # POSIX: not in the terminal's process group
+                creationflags=_DETACHED,  # Windows: the same, and no console of its own
             )
     except OSError:
         return None  # best effort: this run works without one
@@ -322,9 +307,8 @@ def worker_status(key: str | None = None) -> dict[str, Any] | None:
 def all_workers() -> list[dict[str, Any]]:
     """Status of every worker of this user that answers."""
     found = []
-    folder = worker_dir()
-    for sock in sorted(folder.glob("*.sock")) if folder.is_dir() else []:
-        status = worker_status(sock.stem)
+    for key in endpoint_keys():
+        status = worker_status(key)
         if status is not None:
             found.append(status)
     return found

@@ -3,10 +3,11 @@
 A cold ``jupyter mlops run`` spends seconds importing MLflow, papermill and
 nbconvert before any cell runs. The worker keeps them imported (and a spare
 kernel started, see :mod:`.kernel_pool`) and serves runs on a Unix socket,
-``<tmp>/jupyter-mlops-<uid>/<key>.sock`` (folder 0700, socket 0600), one thread
-per request. ``<key>`` hashes the interpreter, the package version and
-every ``MLOPS_*`` / ``MLFLOW_*`` variable, so a client with another store or
-environment never reaches this worker.
+``<tmp>/jupyter-mlops-<uid>/<key>.sock`` (folder 0700, socket 0600), or where there are
+none on loopback TCP with a secret token (:mod:`.transport`), one thread per request.
+``<key>`` hashes the interpreter, the package version and every ``MLOPS_*`` /
+``MLFLOW_*`` variable, so a client with another store or environment never reaches
+this worker.
 
 Protocol: one JSON line per message. The client sends a request (``op``:
 ``run``, ``status`` or ``stop``); for a run the worker answers ``accepted``,
@@ -14,7 +15,7 @@ then ``progress`` and ``alive`` lines, then one ``result`` (or ``error``) line.
 A client that disconnects cancels its run. After ``MLOPS_WORKER_IDLE`` seconds
 (default 600) without a run, or as soon as a module it loaded changed on disk
 (an upgrade or an edit), the worker exits and removes its socket; the next run
-starts a new one. Addresses are in :mod:`.worker_address`.
+starts a new one. Addresses are in :mod:`.address`.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from ..._version import __version__
-from .address import PROTOCOL, lock_path, private_dir, socket_path, worker_key
+from .address import PROTOCOL, endpoint_path, lock_path, private_dir, worker_key
+from .transport import Listener
+
+if TYPE_CHECKING:  # pragma: no cover
+    from filelock import FileLock
 
 __all__ = ["EXECUTOR_TAG", "IDLE_ENV", "CodeWatch", "Worker", "main"]
 
@@ -133,7 +138,8 @@ class Worker:
 
     def __init__(self, key: str, idle_s: float, pool: Any) -> None:
         self.key = key
-        self.path = socket_path(key)
+        self.path = endpoint_path(key)
+        self._listener: Listener | None = None
         self.idle_s = idle_s
         self.pool = pool
         self.started = time.time()
@@ -152,30 +158,18 @@ class Worker:
 
     def serve(self) -> None:
         """Listen and answer until idle, stopped or outdated; then clean up."""
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()  # a dead worker's socket: we hold the lock now
-        previous = os.umask(0o177)
-        try:
-            listener.bind(str(self.path))
-        finally:
-            os.umask(previous)
-        self.path.chmod(0o600)
-        listener.listen(64)
-        listener.settimeout(0.5)
-        print(f"worker {os.getpid()} listening on {self.path}", flush=True)
+        listener = self._listener = Listener(self.key)
+        print(f"worker {os.getpid()} listening on {listener.address}", flush=True)
         try:
             self._accept(listener)
         finally:
             listener.close()
-            with contextlib.suppress(FileNotFoundError):
-                self.path.unlink()
             self._finish()
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: Listener) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, _ = listener.sock.accept()
             except TimeoutError:
                 if self._should_exit():
                     return
@@ -226,6 +220,10 @@ class Worker:
                 channel.send({"error": f"bad request: {exc}", "kind": "InvalidInput"})
                 return
             conn.settimeout(None)
+            if self._listener is not None and not self._listener.admits(request):
+                print(f"worker {os.getpid()}: refused a request without its token", flush=True)
+                channel.send({"refused": "this worker's token is missing or wrong"})
+                return
             op = request.get("op")
             if op == "status":
                 channel.send({"status": self.status()})
@@ -251,6 +249,7 @@ class Worker:
         return {
             "pid": os.getpid(),
             "socket": str(self.path),
+            "address": self._listener.address if self._listener else str(self.path),
             "key": self.key,
             "version": __version__,
             "python": sys.executable,
@@ -426,14 +425,15 @@ def main(argv: list[str] | None = None) -> int:
     private_dir()
     lock = _hold_lock(key)
     if lock is None:
-        print(f"a worker for this environment is already running ({socket_path(key)})")
+        print(f"a worker for this environment is already running ({endpoint_path(key)})")
         return 0
     from ..kernel_pool import KernelPool
 
     pool = KernelPool()
     worker = Worker(key, _idle_seconds(), pool)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda *_: worker.stop())
+    for name in ("SIGTERM", "SIGINT", "SIGHUP"):  # Windows has no SIGHUP
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), lambda *_: worker.stop())
     try:
         _warm_up(vars(args), pool)
     except Exception:
@@ -441,27 +441,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         worker.serve()
     finally:
-        lock_path(key).unlink(missing_ok=True)  # still held: no one can take it meanwhile
-        lock.close()
+        lock.release()
     return 0
 
 
-def _hold_lock(key: str) -> IO[str] | None:
-    """Lock the worker's lock file for this process's life; ``None`` if another holds it."""
-    import fcntl
+def _hold_lock(key: str) -> FileLock | None:
+    """Lock the worker's lock file for this process's life; ``None`` if another holds it.
 
-    path = lock_path(key)
-    while True:
-        fh = path.open("a")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            return None
-        try:
-            current = path.stat().st_ino == os.fstat(fh.fileno()).st_ino
-        except FileNotFoundError:
-            current = False
-        if current:
-            return fh
-        fh.close()  # an exiting worker removed the file we locked: lock the new one
+    ``filelock`` (``fcntl`` on POSIX, ``msvcrt`` on Windows). The file stays when released,
+    so every worker of ``key`` locks the same file.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path(key), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return None
+    return lock
