@@ -3,9 +3,10 @@
 Installed with the package (an entry point in ``pyproject.toml``), so MLflow loads it in any
 process, whether or not ``jupyter_mlops`` is imported: a plain ``mlflow.start_run()`` in a
 Jupyter kernel records the notebook's full path (``mlflow.source.name``,
-``mlops.notebook.path``), ``mlflow.source.type = NOTEBOOK`` and the git commit, branch and
-dirty state of the notebook's folder. MLflow's own providers see only the kernel's launcher
-script, so they record neither the notebook's path nor its git context.
+``mlops.notebook.path``), ``mlflow.source.type = NOTEBOOK``, the git commit, branch and
+dirty state of the notebook's folder and the kernel process (host, pid), and the notebook
+file is logged to the run when it ends (:mod:`.kernel_runs`). MLflow's own providers see only
+the kernel's launcher script, so they record neither the notebook's path nor its git context.
 
 MLflow runs providers registered by entry points after its own, so these tags win; tags
 passed to ``start_run`` win over all of them.
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from mlflow.tracking.context.abstract_context import RunContextProvider
 
-from ..writing.run_context import git_info, notebook_path
+from ..writing.run_context import git_info, notebook_path, process_identity
+from .kernel_runs import kernel_runs
 
 __all__ = ["NotebookRunContext"]
 
@@ -43,13 +45,14 @@ class NotebookRunContext(RunContextProvider):
         return shell is not None and getattr(shell, "kernel", None) is not None
 
     def tags(self) -> dict[str, str]:
-        """``mlflow.source.*``, ``mlops.notebook.path`` and the git tags, where known."""
-        tags: dict[str, str] = {}
+        """``mlflow.source.*``, ``mlops.notebook.path``, the git and the process tags."""
+        tags = process_identity()
         notebook = _kernel_notebook()
         if notebook is not None:
             tags["mlflow.source.name"] = str(notebook)
             tags["mlflow.source.type"] = "NOTEBOOK"
             tags["mlops.notebook.path"] = str(notebook)
+            kernel_runs().run_starting()  # the notebook file is logged when the run ends
         git = git_info(notebook.parent if notebook is not None else Path.cwd())
         if git:
             tags["mlflow.source.git.commit"] = git["commit"]

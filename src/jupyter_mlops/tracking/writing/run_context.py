@@ -12,14 +12,20 @@ import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...liveness import boot_identity, process_start_ticks
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlflow import MlflowClient
 
 __all__ = [
     "BOOT_TAG",
     "KEY_PACKAGES",
+    "NOTEBOOK_ARTIFACT_DIR",
     "context_tags",
     "git_info",
+    "log_notebook",
     "notebook_path",
     "process_identity",
     "user_name",
@@ -42,6 +48,8 @@ KEY_PACKAGES = (
 
 #: Environment variable the headless runner uses to tell a kernel its notebook.
 NOTEBOOK_ENV = "MLOPS_NOTEBOOK_PATH"
+#: artifact folder of a run holding the notebook file it came from
+NOTEBOOK_ARTIFACT_DIR = "notebook"
 
 
 def notebook_path(hint: str | None = None) -> Path | None:
@@ -60,6 +68,19 @@ def notebook_path(hint: str | None = None) -> Path | None:
         if path.suffix == ".ipynb":
             return path
     return None
+
+
+def log_notebook(client: MlflowClient, run_id: str, notebook: Path | None) -> bool:
+    """Log the notebook file, as saved on disk, to ``run_id``'s ``notebook/`` artifacts.
+
+    The one way a run gets its notebook file: the tracker at the end of its runs, and the
+    end of runs MLflow's own API starts in a kernel (``mlflow_bridge/kernel_runs.py``).
+    Returns whether there was a file to log. Errors are MLflow's own.
+    """
+    if notebook is None or not notebook.is_file():
+        return False
+    client.log_artifact(run_id, str(notebook), artifact_path=NOTEBOOK_ARTIFACT_DIR)
+    return True
 
 
 def _git(root: Path, *args: str) -> str | None:

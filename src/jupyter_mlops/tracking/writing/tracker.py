@@ -29,7 +29,7 @@ from .environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
 from .experiments import check_experiment_name, experiment_id_for
 from .journal import Journal, ReplayResult
 from .log_buffer import Batch, LogBuffer
-from .run_context import context_tags, notebook_path
+from .run_context import context_tags, log_notebook, notebook_path
 from .run_stack import (
     HEARTBEAT_EVERY_S,
     HEARTBEAT_TAG,
@@ -300,9 +300,8 @@ class Tracker:
 
     def _log_notebook(self, run: RunState) -> None:
         nb = self.notebook
-        if nb is not None and nb.is_file():
-            with mlflow_errors(f"log notebook {nb}"):
-                self.client.log_artifact(run.run_id, str(nb), artifact_path="notebook")
+        with mlflow_errors(f"log notebook {nb}"):
+            log_notebook(self.client, run.run_id, nb)
         self._log_environment(run)
 
     def _log_environment(self, run: RunState) -> None:
