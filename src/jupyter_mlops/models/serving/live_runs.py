@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import time
 from typing import Any
 
+from ...portability import posix
 from ...tracking.api import tracker
 from ..monitoring_runs import record_monitoring_run
 
@@ -23,7 +23,21 @@ __all__ = ["LiveRuns", "process_figures"]
 
 
 def process_figures() -> dict[str, float]:
-    """CPU seconds, resident memory (bytes) and open TCP connections of this process."""
+    """CPU seconds, resident memory (bytes) and open TCP connections of this process.
+
+    On POSIX the first two come from ``resource`` and ``/proc`` (cheap, stdlib), elsewhere
+    from ``psutil``; connections always from ``psutil`` (``/proc`` is Linux only).
+    """
+    figures = _posix_usage() if posix() else _psutil_usage()
+    connections = _connections()
+    if connections is not None:
+        figures["process.open_connections"] = float(connections)
+    return figures
+
+
+def _posix_usage() -> dict[str, float]:
+    import resource
+
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures = {"process.cpu_seconds": usage.ru_utime + usage.ru_stime}
     try:
@@ -31,29 +45,31 @@ def process_figures() -> dict[str, float]:
             figures["process.rss_bytes"] = float(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         figures["process.rss_bytes"] = float(usage.ru_maxrss) * 1024
-    connections = _connections()
-    if connections is not None:
-        figures["process.open_connections"] = float(connections)
     return figures
 
 
+def _psutil_usage() -> dict[str, float]:
+    import psutil
+
+    proc = psutil.Process()
+    with proc.oneshot():
+        cpu = proc.cpu_times()
+        return {
+            "process.cpu_seconds": float(cpu.user + cpu.system),
+            "process.rss_bytes": float(proc.memory_info().rss),
+        }
+
+
 def _connections() -> int | None:
-    """Established TCP connections of this process, from ``/proc`` (None elsewhere)."""
+    """Established TCP connections of this process (None when the platform will not say)."""
+    import psutil
+
+    proc = psutil.Process()
+    # psutil 6 renamed ``connections`` to ``net_connections``
+    listing = getattr(proc, "net_connections", None) or proc.connections
     try:
-        inodes = set()
-        for fd in os.listdir("/proc/self/fd"):
-            with contextlib.suppress(OSError):  # closed meanwhile (the listing's own fd)
-                target = os.readlink(f"/proc/self/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        count = 0
-        for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-            with contextlib.suppress(FileNotFoundError), open(table) as fh:
-                for line in fh.readlines()[1:]:
-                    fields = line.split()
-                    count += fields[3] == "01" and fields[9] in inodes  # 01: ESTABLISHED
-        return count
-    except OSError:
+        return sum(c.status == psutil.CONN_ESTABLISHED for c in listing(kind="tcp"))
+    except psutil.Error:
         return None
 
 
