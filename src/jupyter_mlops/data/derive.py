@@ -21,7 +21,7 @@ import numpy as np
 from .codec import decode_blob, encode_blob, load_schema
 from .hashing import blob_key, canonical, row_hashes
 from .profile import index_columns
-from .row_matching import aligned_rows, match_rows
+from .row_matching import aligned_rows, match_rows, monotone
 from .selection import Recipe, assemble, physical_keys, pieces_of, provenance, runs
 from .store import SnapshotStore
 
@@ -137,6 +137,8 @@ class _Matcher:
             offset += b - a
             if not (rows >= 0).any():
                 continue
+            if _crosses(rows):
+                rows = monotone(rows)  # rows that keep their order interleave as one piece
             guess = aligned_rows(rows)
             self.layouts.clear()
             for c in unknown[j]:
@@ -190,7 +192,10 @@ class _Matcher:
         A row with a corrected cell matches no old row, yet its other cells
         equal the old row's at the same place (``guess``), if no other row took it.
         """
-        open_ = (rows < 0) & (guess >= 0) & (guess < len(self.used))
+        # ... and before the old row of the next matched row, so the rows keep their order
+        later = np.where(rows >= 0, rows, len(self.used))
+        ahead = np.r_[np.minimum.accumulate(later[::-1])[::-1][1:], len(self.used)]
+        open_ = (rows < 0) & (guess >= 0) & (guess < ahead)
         if not open_.any():
             return rows
         where = np.flatnonzero(open_)
@@ -390,6 +395,13 @@ class _Matcher:
         if found is None:
             found = self.out.encoded[key] = encode_blob(array)
         return found
+
+
+def _crosses(rows: np.ndarray) -> bool:
+    """True when a chunk's matched rows go back somewhere and need too many runs for pieces."""
+    found = rows[rows >= 0]
+    steps = np.diff(found)
+    return bool((steps <= 0).any()) and int((np.diff(rows) != 1).sum()) >= MAX_PIECES
 
 
 def _same(a: pa.Array, b: pa.Array) -> bool:
