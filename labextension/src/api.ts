@@ -34,6 +34,7 @@ import {
 import { IRunsTable, IRunsTableQuery, ITableSource } from './tableTokens';
 import { IRunDiff, IRunDiffSource } from './diffTokens';
 import { IModelCard, IModelCardSource } from './modelCard';
+import { IPerformanceReport, IPerformanceSource } from './performance';
 
 const PREFIX = 'mlops/api/v1';
 
@@ -97,7 +98,13 @@ export async function requestAPI<T>(
 
 /** The REST implementation of `IMlopsSource`. */
 export class RestSource
-  implements IMlopsSource, IScheduleSource, ITableSource, IRunDiffSource, IModelCardSource
+  implements
+    IMlopsSource,
+    IScheduleSource,
+    ITableSource,
+    IRunDiffSource,
+    IModelCardSource,
+    IPerformanceSource
 {
   constructor(
     private readonly _settings: ServerConnection.ISettings = ServerConnection.makeSettings()
@@ -148,6 +155,11 @@ export class RestSource
 
   modelCard(name: string, version: string): Promise<IModelCard> {
     return this._get<IModelCard>(`models/${encodeURIComponent(name)}/card`, [['version', version]]);
+  }
+
+  /** Live performance per version and role over time (`GET models/{name}/performance`). */
+  modelPerformance(name: string): Promise<IPerformanceReport> {
+    return this._get<IPerformanceReport>(`models/${encodeURIComponent(name)}/performance`);
   }
 
   runDiff(a: string, b: string): Promise<IRunDiff> {

@@ -11,7 +11,8 @@ const PAD = { left: 48, right: 10, top: 10, bottom: 24 };
 
 export interface ISeries {
   label: string;
-  points: IPoint[];
+  /** `step` is the x value (a step, or epoch ms with an `xLabel` formatter). */
+  points: (Pick<IPoint, 'step' | 'value'> & Partial<IPoint>)[];
 }
 
 export function svg<K extends keyof SVGElementTagNameMap>(
@@ -40,8 +41,9 @@ export function short(v: number): string {
 export function lineChart(
   title: string,
   series: ISeries[],
-  options: { legend?: boolean } = {}
+  options: { legend?: boolean; xLabel?: (x: number) => string } = {}
 ): HTMLElement {
+  const xLabel = options.xLabel ?? ((x: number) => String(x));
   const figure = document.createElement('figure');
   figure.className = 'jp-mlops-chart';
   const caption = document.createElement('figcaption');
@@ -81,9 +83,10 @@ export function lineChart(
   );
   root.appendChild(text(PAD.left - 4, sy(y1) + 4, short(y1), 'end'));
   root.appendChild(text(PAD.left - 4, sy(y0), short(y0), 'end'));
-  root.appendChild(text(sx(x0), H - 8, `step ${x0}`, x1 === x0 ? 'middle' : 'start'));
+  const first = options.xLabel ? xLabel(x0) : `step ${x0}`;
+  root.appendChild(text(sx(x0), H - 8, first, x1 === x0 ? 'middle' : 'start'));
   if (x1 !== x0) {
-    root.appendChild(text(sx(x1), H - 8, String(x1), 'end'));
+    root.appendChild(text(sx(x1), H - 8, xLabel(x1), 'end'));
   }
   finite.forEach((s, i) => {
     const cls = `jp-mlops-series jp-mlops-series-${i % 6}`;

@@ -25,6 +25,7 @@ import { ArtifactDrive, artifactDocumentPath } from './artifactDrive';
 import { CompareWidget } from './compare';
 import { addRunDiffCommand } from './runDiffCommand';
 import { addModelCardCommand } from './modelCard';
+import { addModelPerformanceCommand } from './performanceCommand';
 import { DataPanel } from './dataPanel';
 import { h } from './elements';
 import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
@@ -147,8 +148,10 @@ function addFeatureTabs(
   const tabs = features.tabs!;
   if (status.features.models) {
     tabs.addWidget(
-      new ModelsPanel(source, (name, version) =>
-        app.commands.execute(CommandIDs.modelCard, { name, version })
+      new ModelsPanel(
+        source,
+        (name, version) => app.commands.execute(CommandIDs.modelCard, { name, version }),
+        name => app.commands.execute(CommandIDs.modelPerformance, { name })
       )
     );
   }
@@ -328,6 +331,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     addRunsTableCommand(app, source, model, mlopsIcon, palette, restorer);
     addRunDiffCommand(app, source, mlopsIcon);
     addModelCardCommand(app, source, mlopsIcon);
+    addModelPerformanceCommand(app, source, mlopsIcon);
     // Run detail tabs come back after a reload.
     void restorer?.restore(tracker, {
       command: CommandIDs.openRun,

@@ -15,7 +15,8 @@ import { IMlopsSource, IModelVersion } from './tokens';
 export class ModelsPanel extends Widget {
   constructor(
     private readonly _source: IMlopsSource,
-    private readonly _openCard?: (name: string, version: string) => unknown
+    private readonly _openCard?: (name: string, version: string) => unknown,
+    private readonly _openPerformance?: (name: string) => unknown
   ) {
     super();
     this.addClass('jp-mlops-models');
@@ -188,8 +189,19 @@ export class ModelsPanel extends Widget {
           h('td', { title: `gates: ${e.gates ?? '(none)'}` }, String(e.result ?? ''))
         )
       );
+      const performance = h(
+        'button',
+        {
+          className: 'jp-mlops-button jp-mlops-performance-open',
+          title: 'Live performance of each version from the prediction log, over time'
+        },
+        'Performance'
+      );
+      performance.addEventListener('click', () => this._openPerformance?.(name));
+      performance.hidden = !this._openPerformance;
       replaceChildren(
         this._detail,
+        h('div', { className: 'jp-mlops-toolbar' }, performance),
         h('h3', {}, `History of ${name}`),
         rows.length
           ? h(

@@ -18,6 +18,7 @@ export namespace CommandIDs {
   export const compareRuns = 'mlops:compare-runs';
   export const diffRuns = 'mlops:diff-runs';
   export const modelCard = 'mlops:model-card';
+  export const modelPerformance = 'mlops:model-performance';
   export const refresh = 'mlops:refresh';
   export const reproduceRun = 'mlops:reproduce-run';
   export const openArtifact = 'mlops:open-artifact';

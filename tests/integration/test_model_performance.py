@@ -81,12 +81,8 @@ def test_performance_per_version_and_role_over_time(store: Settings, traffic: An
     assert challenger["series"][0] == {"requests": 0, "labels": 0, "coverage": None, "metrics": {}}
     assert challenger["series"][1]["metrics"]["accuracy"] == pytest.approx(4 / 5)
     # A window of the last 4 labelled rows: the champion's 4 right answers of hour two.
-    assert (
-        _by_role(performance_over_time("churn", window=4, settings=store))["1", CHAMPION][
-            "metrics"
-        ]["accuracy"]
-        == 1.0
-    )
+    windowed = _by_role(performance_over_time("churn", window=4, settings=store))
+    assert windowed["1", CHAMPION]["metrics"]["accuracy"] == 1.0
 
 
 def test_bad_input_says_the_right_form(store: Settings, traffic: Any) -> None:

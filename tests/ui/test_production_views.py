@@ -59,15 +59,22 @@ def _fill(root: Path) -> dict[str, Any]:
 
 
 def _log_traffic(settings: Any) -> None:
-    """Predictions of both versions, some labelled, as ``serve --challenger`` leaves them."""
+    """Predictions of both versions over two hours, some labelled, as ``serve`` leaves them."""
+    import time
+
     from jupyter_mlops.models.prediction_log import CHALLENGER, CHAMPION, new_ids, open_log
 
     log = open_log("churn", settings=settings)
+    start = time.time() - 2 * 3600
     try:
         for version, (served, labelled, right) in TRAFFIC.items():
             role = CHAMPION if version == "1" else CHALLENGER
             ids = new_ids(served)
-            log.append(version, role, ids, None, [1] * served)
+            for k in range(4):  # a quarter of the traffic each half hour
+                part = slice(k * served // 4, (k + 1) * served // 4)
+                log.append(
+                    version, role, ids[part], None, [1] * len(ids[part]), at=start + k * 1800
+                )
             labels = [1] * right + [0] * (labelled - right)
             log.add_labels(ids[:labelled], labels)
     finally:
@@ -178,4 +185,34 @@ def test_a_schedule_on_a_new_snapshot_from_the_toolbar(page: Any, lab: dict[str,
     assert when.get_attribute("title") == "snapshot:customers"
     assert card.locator(".jp-mlops-schedule-next").inner_text() == "next: at the next event"
     screenshot(page, SHOTS, "production-schedules-tab")
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_a_models_live_performance_charts_champion_beside_challenger(
+    page: Any, lab: dict[str, Any]
+) -> None:
+    sidebar = _open_tab(page, lab, "Models")
+    sidebar.locator(".jp-mlops-model-name", has_text="churn").first.click()
+    sidebar.locator(".jp-mlops-performance-open").click()
+    view = page.locator(".jp-mlops-performance-view[data-ready=true]")
+    view.wait_for(state="visible", timeout=30_000)
+    rows = view.locator(".jp-mlops-performance-row")
+    assert rows.count() == 2
+    by_role = {r.get_attribute("data-role"): r.locator("td").all_inner_texts() for r in rows.all()}
+    for role, version in (("champion", "1"), ("challenger", "2")):
+        served, labelled, right = TRAFFIC[version]
+        cells = by_role[role]
+        assert cells[:5] == [
+            version, role, str(served), str(labelled), f"{round(100 * labelled / served)}%",
+        ], cells  # fmt: skip
+        assert float(cells[5]) == pytest.approx(right / labelled, abs=1e-4)  # accuracy
+    charts = view.locator(".jp-mlops-chart")
+    titles = charts.locator("figcaption").all_inner_texts()
+    assert titles == ["accuracy (labelled predictions)", "label coverage (%)", "requests"]
+    for chart in charts.all():  # a line per version and role
+        assert chart.locator("path.jp-mlops-series").count() == 2
+    assert view.locator(".jp-mlops-legend-item").all_inner_texts() == [
+        "v1 champion", "v2 challenger",
+    ]  # fmt: skip
+    screenshot(page, SHOTS, "production-performance")
     assert page.dialogs == []  # type: ignore[attr-defined]
