@@ -1,9 +1,10 @@
-"""``jupyter mlops env show|export RUN``: the environment a run recorded (its lock)."""
+"""``jupyter mlops env show|export RUN`` and ``env cache``: recorded and rebuilt environments."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ FORMATS = ("pylock", "requirements")
 
 
 def add_commands(sub: Any) -> None:
-    p = sub.add_parser("env", help="the environment a run recorded: show it or export it")
+    p = sub.add_parser(
+        "env", help="the environment a run recorded: show or export it; the rebuilt ones' cache"
+    )
     env = p.add_subparsers(dest="env_command", metavar="ACTION", required=True)
     show = env.add_parser("show", help="interpreter and distributions of a run")
     show.add_argument("run", metavar="RUN", help="run id or run name (the newest of that name)")
@@ -25,6 +28,12 @@ def add_commands(sub: Any) -> None:
     export.add_argument("--format", default="pylock", help="pylock (PEP 751) or requirements")
     export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     export.set_defaults(func=_export)
+    cache = env.add_parser(
+        "cache", help="environments rebuilt by reproduce --isolated: list them, or remove them"
+    )
+    cache.add_argument("--clear", action="store_true", help="remove every cached environment")
+    cache.add_argument("--json", action="store_true", help="print the list as JSON")
+    cache.set_defaults(func=_cache)
 
 
 def _lock(ref: str) -> Any:
@@ -75,3 +84,38 @@ def _export(args: argparse.Namespace) -> int:
     write_atomic(out, text)  # a failed write leaves no half-written file
     print(f"wrote {out} ({len(lock.packages)} distributions, {args.format})")
     return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ..headless.isolation.env_cache import cache_root, clear_cache, list_cached
+
+    if args.clear:
+        removed = clear_cache()
+        print(f"removed {len(removed)} cached environment(s) from {cache_root()}")
+        return 0
+    found = list_cached()
+    if args.json:
+        print(json.dumps([e.to_dict() for e in found], indent=2))
+        return 0
+    if not found:
+        print(f"no cached environments in {cache_root()} (reproduce --isolated builds them)")
+        return 0
+    rows = [("key", "python", "distributions", "size", "last used")]
+    for e in found:
+        used = datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
+        count = f"{e.distributions}" + (f" ({len(e.skipped)} skipped)" if e.skipped else "")
+        rows.append((e.key, e.python, count, _size(e.size_bytes), used))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    total = sum(e.size_bytes for e in found)
+    print(f"{len(found)} environment(s), {_size(total)} in {cache_root()}")
+    return 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover

@@ -37,6 +37,26 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--output", "-o", help="executed notebook path")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument(
+        "--isolated",
+        action="store_true",
+        help="run in the run's recorded environment, rebuilt with uv (cached by its lock)",
+    )
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="with --isolated: skip distributions that cannot be installed (listed)",
+    )
+    p.add_argument(
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="with --isolated: a folder of wheels to install from (repeatable; offline)",
+    )
+    p.add_argument(
+        "--keep-env", action="store_true", help="with --isolated: print the environment's path"
+    )
     p.set_defaults(func=_reproduce)
 
     p = sub.add_parser("worker", help="the warm worker that makes repeated runs fast")
@@ -156,19 +176,33 @@ def _spawn_worker(args: argparse.Namespace) -> None:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    from ..errors import InvalidInput
     from ..headless.api import reproduce
 
+    if not args.isolated and (args.allow_missing or args.find_links or args.keep_env):
+        raise InvalidInput(
+            "--allow-missing, --find-links and --keep-env apply to an isolated reproduction: "
+            f"add --isolated, e.g. jupyter mlops reproduce {args.run_id} --isolated --allow-missing"
+        )
     report = reproduce(
         args.run_id,
         args.rtol,
         args.atol,
         output_path=args.output,
         progress=_progress(args, f"reproduce {args.run_id[:8]}"),
+        isolated=args.isolated,
+        allow_missing=args.allow_missing,
+        find_links=args.find_links,
     )
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
         print(report.table())
+    if args.keep_env and report.isolated is not None:
+        env = report.isolated
+        print(
+            f"environment: {env.path} (kernel {env.kernel_name}; jupyter mlops env cache lists it)"
+        )
     if not report.result.ok:
         print(report.result.message(), file=sys.stderr)
     return 0 if report.ok else 1

@@ -12,7 +12,7 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .background import NotebookRun
@@ -97,18 +97,38 @@ def reproduce(
     *,
     output_path: str | os.PathLike[str] | None = None,
     progress: ProgressCallback | None = None,
+    isolated: bool = False,
+    allow_missing: bool = False,
+    find_links: Sequence[str] = (),
 ) -> ReproduceReport:
     """Re-execute a past run exactly as recorded, as a new run, and compare its metrics.
+
+    With ``isolated=True`` the notebook runs in the run's recorded environment (its
+    ``environment/pylock.toml``), rebuilt by uv in the user cache, or reused from there:
+    the exact distributions it ran with, whatever is installed today.
+    ``allow_missing=True`` goes on without distributions that cannot be installed
+    (listed in the report); ``find_links`` are folders of wheels for offline installs.
 
     Examples
     --------
     >>> report = mlops.reproduce("7c1e2a...")  # doctest: +SKIP
     >>> report.ok  # doctest: +SKIP
     True
+    >>> report = mlops.reproduce("7c1e2a...", isolated=True)  # doctest: +SKIP
+    >>> report.matching == report.recorded  # doctest: +SKIP
+    True
     """
     from ..tracking.api import tracker
 
     settings = tracker().settings
     return reproduce_run(
-        run_id, rtol=rtol, atol=atol, output_path=output_path, progress=progress, settings=settings
+        run_id,
+        rtol=rtol,
+        atol=atol,
+        output_path=output_path,
+        progress=progress,
+        settings=settings,
+        isolated=isolated,
+        allow_missing=allow_missing,
+        find_links=find_links,
     )

@@ -37,6 +37,8 @@ class ExecutionControl:
     #: for runs whose values are read as they are written (a pruned trial), where the
     #: kernel's last buffered values and its exit handlers are not wanted
     kill_when_cancelled: bool = False
+    #: the kernel's interpreter (its kernel spec's first word), once the kernel exists
+    interpreter: str | None = None
     _km: Any = None
     _stopping: threading.Thread | None = None
 

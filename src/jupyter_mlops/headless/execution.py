@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,16 +132,19 @@ def _run_papermill(
     control: ExecutionControl,
 ) -> tuple[CellFailure | None, str | None]:
     """Execute; return the failing cell or a kernel-level error (both ``None`` on success)."""
-    from .kernel_launch import kernel_manager, start_kernel
+    from .kernel_launch import kernel_interpreter, kernel_manager, start_kernel
 
     log_path = output.with_name(output.stem + ".kernel.log")
     if kernel.source is None:
-        control._km = kernel_manager(plan.kernel_name, kernel.env, str(plan.cwd), str(log_path))
+        control._km = kernel_manager(
+            plan.kernel_name, kernel.env, str(plan.cwd), str(log_path), kernel.dirs
+        )
     try:
         if kernel.source is None:
             start_kernel(control._km)
         else:
             control._km = kernel.source(plan.kernel_name, kernel.env, str(plan.cwd), str(log_path))
+        control.interpreter = kernel_interpreter(control._km)
         return _papermill(plan, output, progress, control, kernel.timeout)
     except Exception as exc:
         from nbclient.exceptions import DeadKernelError
@@ -220,6 +223,7 @@ def execute_notebook(
     settings: Settings | None = None,
     inherit_env: bool = True,
     kernels: KernelSource | None = None,
+    kernel_dirs: Sequence[str] = (),
 ) -> HeadlessResult:
     """Execute ``path`` with papermill in a fresh kernel, as one MLflow run.
 
@@ -255,6 +259,8 @@ def execute_notebook(
     kernels : callable, optional
         ``kernels(kernel_name, env, cwd, log_path)`` returns a started kernel manager
         for exactly that environment and folder; default a fresh kernel.
+    kernel_dirs : sequence of str
+        Kernel spec folders searched before Jupyter's own (an isolated environment's).
 
     Returns
     -------
@@ -268,7 +274,7 @@ def execute_notebook(
     """
     control = control or ExecutionControl()
     try:
-        plan = prepare(path, params, kernel_name, cwd, output_path)
+        plan = prepare(path, params, kernel_name, cwd, output_path, kernel_dirs)
         settings = settings or load_settings(plan.notebook.parent)
         run_tags = {
             **(tags or {}),
@@ -283,6 +289,7 @@ def execute_notebook(
                 kernel_env(settings, run.run_id, plan.notebook, env, inherit=inherit_env),
                 timeout,
                 kernels,
+                tuple(kernel_dirs),
             )
             result = _execute(writer, run, plan, output, kernel, progress, control)
         except BaseException as exc:
@@ -290,7 +297,14 @@ def execute_notebook(
             end_after_error(writer, run.run_id, exc)
             raise
         try:
-            record_outcome(writer, result, plan.kernel_name, env, control.wait_kernel_stopped)
+            record_outcome(
+                writer,
+                result,
+                plan.kernel_name,
+                env,
+                control.wait_kernel_stopped,
+                kernel=(control.interpreter, kernel.env),
+            )
         finally:
             control.wait_kernel_stopped()
         if progress is not None:
@@ -307,6 +321,7 @@ class _Kernel:
     env: dict[str, str]
     timeout: float | None
     source: KernelSource | None
+    dirs: tuple[str, ...] = ()
 
 
 def _execute(

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..portability import posix
@@ -21,6 +21,7 @@ from .progress import Progress, ProgressCallback, cell_summary
 
 __all__ = [
     "ENGINE_NAME",
+    "kernel_interpreter",
     "kernel_manager",
     "kill_kernel",
     "register_engine",
@@ -39,8 +40,17 @@ _stopping: set[threading.Thread] = set()
 _stopping_lock = threading.Lock()
 
 
-def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path: str) -> Any:
+def kernel_manager(
+    kernel_name: str,
+    env: Mapping[str, str],
+    cwd: str,
+    log_path: str,
+    kernel_dirs: Sequence[str] = (),
+) -> Any:
     """Return an unstarted async kernel manager launching with ``env`` in ``cwd``.
+
+    ``kernel_dirs`` are kernel spec folders searched before Jupyter's own (an isolated
+    environment's kernel).
 
     The kernel process's own stdout/stderr (not cell outputs, which papermill keeps
     in the notebook) go to ``log_path``: crash reports stay with the run instead
@@ -55,7 +65,23 @@ def kernel_manager(kernel_name: str, env: Mapping[str, str], cwd: str, log_path:
                 kw.update(env=dict(env), cwd=cwd, stdout=log, stderr=log)
                 await super().start_kernel(**kw)
 
-    return _LaunchKernelManager(kernel_name=kernel_name, **_transport())
+    extra: dict[str, Any] = {}
+    if kernel_dirs:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        specs = KernelSpecManager()
+        specs.kernel_dirs = [*kernel_dirs, *specs.kernel_dirs]
+        extra["kernel_spec_manager"] = specs
+    return _LaunchKernelManager(kernel_name=kernel_name, **extra, **_transport())
+
+
+def kernel_interpreter(km: Any) -> str | None:
+    """The program a kernel manager's kernel spec starts (``argv[0]``), if it has one."""
+    try:
+        argv = km.kernel_spec.argv
+    except Exception:  # a manager without a spec (a pool's stand-in)
+        return None
+    return str(argv[0]) if argv else None
 
 
 def _transport() -> dict[str, str]:

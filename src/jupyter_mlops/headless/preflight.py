@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,12 @@ def prepare(
     kernel_name: str | None,
     cwd: str | os.PathLike[str] | None,
     output_path: str | os.PathLike[str] | None,
+    kernel_dirs: Sequence[str] = (),
 ) -> Plan:
-    """Check everything that can be checked before a run or a kernel exists."""
+    """Check everything that can be checked before a run or a kernel exists.
+
+    ``kernel_dirs`` are kernel spec folders searched before Jupyter's own.
+    """
     notebook = Path(path).expanduser().resolve()
     doc = load_notebook_json(notebook)
     given = dict(params or {})
@@ -46,7 +50,7 @@ def prepare(
         raise InvalidInput(
             f"{notebook.name} names no kernel in its metadata; pass one, e.g. --kernel python3"
         )
-    _check_kernel(kernel)
+    _check_kernel(kernel, kernel_dirs)
     folder = Path(cwd).expanduser().resolve() if cwd else notebook.parent
     if not folder.is_dir():
         raise InvalidInput(f"working folder {str(folder)!r} does not exist; give an existing one")
@@ -56,10 +60,11 @@ def prepare(
     return Plan(notebook, given, param_text, kernel, folder, output)
 
 
-def _check_kernel(name: str) -> None:
+def _check_kernel(name: str, kernel_dirs: Sequence[str]) -> None:
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
     manager = KernelSpecManager()
+    manager.kernel_dirs = [*kernel_dirs, *manager.kernel_dirs]
     try:
         manager.get_kernel_spec(name)
     except NoSuchKernel:

@@ -18,7 +18,12 @@ from urllib.parse import unquote, urlparse
 
 from ..config import PINNED_SNAPSHOTS_ENV as PINNED_ENV
 from ..tracking.mlflow_bridge.store import mlflow_errors
-from ..tracking.writing.environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
+from ..tracking.writing.environment_lock import (
+    LOCK_ARTIFACT,
+    LOCK_DIGEST_TAG,
+    SOURCES_DIR,
+    run_lock,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..tracking.writing.owned_run import RunWriter
@@ -134,12 +139,16 @@ def record_outcome(
     kernel_name: str,
     env: Mapping[str, str] | None,
     kernel_gone: Callable[[], None] = lambda: None,
+    *,
+    kernel: tuple[str | None, Mapping[str, str]] = (None, {}),
 ) -> None:
     """Log notebooks, rendering and metadata on the run, then end it with its status.
 
     The notebooks are logged and rendered while the kernel shuts down; ``kernel_gone``
     returns once it is gone, so that its log is complete and what it wrote to the
-    run has landed before the run ends.
+    run has landed before the run ends. ``kernel`` is the kernel's interpreter and
+    environment: the lock describes that interpreter's distributions (a kernel spec may
+    start a Python of another environment than this process's).
     """
     run_id = result.run_id
     tags: dict[str, str] = {}
@@ -154,9 +163,12 @@ def record_outcome(
                 kernel_log.unlink(missing_ok=True)  # a quiet kernel leaves no empty file behind
             doc = manifest(result, kernel_name, env)
             client.log_text(run_id, json.dumps(doc, indent=2, default=str), MANIFEST)
-            lock = current_lock()
-            client.log_text(run_id, lock.to_toml(), LOCK_ARTIFACT)
-            tags[LOCK_DIGEST_TAG] = lock.digest()
+            lock, sources = run_lock(kernel[0], kernel[1])
+            if lock is not None:  # an interpreter that cannot be asked: no lock, no guess
+                for archive in sources.values():
+                    client.log_artifact(run_id, str(archive), artifact_path=SOURCES_DIR)
+                client.log_text(run_id, lock.to_toml(), LOCK_ARTIFACT)
+                tags[LOCK_DIGEST_TAG] = lock.digest()
             client.set_tags(run_id, {**_outcome_tags(result, doc), **tags})
     finally:
         kernel_gone()

@@ -4,7 +4,9 @@ The notebook comes from the run's artifacts (not today's file), parameters from
 ``headless.json``, input snapshots are pinned to the digests the run used, and
 the fresh run is tagged ``reproduces=<run id>``. Every metric of the original is
 compared with the new value within ``rtol``/``atol``; environment differences
-(Python, packages, git commit, kernel) are listed to explain a mismatch.
+(Python, every distribution of the two runs' locks, git commit, kernel) are listed
+to explain a mismatch. ``isolated=True`` executes in the run's recorded environment,
+rebuilt by uv (``isolation/``), instead of today's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +23,15 @@ from typing import TYPE_CHECKING, Any
 from ..config import Settings, load_settings
 from ..errors import InvalidInput, NotFound
 from ..tracking.mlflow_bridge.store import mlflow_errors, open_client
+from ..tracking.reading.environment import read_lock, source_archives
+from ..tracking.writing.environment_lock import LOCK_ARTIFACT
 from .execution import ExecutionControl, HeadlessResult, execute_notebook
 from .progress import ProgressCallback
 from .recording import INPUT_DIR, MANIFEST, PINNED_ENV
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..tracking.writing.environment_lock import EnvironmentLock
+    from .isolation.rebuild import IsolatedEnv
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
@@ -37,6 +46,8 @@ __all__ = [
 ]
 
 REPRODUCES_TAG = "reproduces"
+#: on a run reproduced in its rebuilt environment: that environment's cache key
+ISOLATED_TAG = "mlops.reproduce.environment"
 DEFAULT_RTOL = 1e-7
 DEFAULT_ATOL = 0.0
 
@@ -77,6 +88,11 @@ class ReproduceReport:
     environment: list[EnvDifference] = field(default_factory=list)
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
+    #: the rebuilt environment, for an isolated reproduction
+    isolated: IsolatedEnv | None = None
+    #: distributions of the original's lock, and how many the new run has at those versions
+    recorded: int = 0
+    matching: int = 0
 
     @property
     def run_id(self) -> str:
@@ -105,6 +121,8 @@ class ReproduceReport:
                 {"what": e.what, "original": e.original, "reproduced": e.reproduced}
                 for e in self.environment
             ],
+            "distributions": {"recorded": self.recorded, "at_recorded_version": self.matching},
+            "isolated": self.isolated.to_dict() if self.isolated else None,
         }
 
     def table(self) -> str:
@@ -119,6 +137,7 @@ class ReproduceReport:
         if not self.checks:
             lines.append("(the original run has no metrics to compare)")
         lines.append("")
+        lines += self._isolation_lines()
         if self.environment:
             lines.append("environment differences:")
             lines += [f"  {d.what}: {d.original} -> {d.reproduced}" for d in self.environment]
@@ -130,6 +149,20 @@ class ReproduceReport:
             f"rtol={self.rtol:g} atol={self.atol:g}"
         )
         return "\n".join(lines)
+
+    def _isolation_lines(self) -> list[str]:
+        env = self.isolated
+        if env is None:
+            return []
+        how = "reused cached environment" if env.reused else "built environment"
+        lines = [
+            f"environment rebuilt: {self.matching} of {self.recorded} distributions at their "
+            f"recorded versions ({how} {env.key} in {env.seconds:.1f} s)"
+        ]
+        lines += [f"  uv: {line}" for line in env.uv_figures]
+        lines += [f"  skipped (--allow-missing): {u}" for u in env.skipped]
+        lines += [f"  note: {note}" for note in env.notes]
+        return lines
 
 
 def _row(cells: tuple[str, ...], widths: list[int]) -> str:
@@ -165,24 +198,57 @@ def compare_metrics(
     return checks
 
 
-def environment_differences(original: Run, reproduced: Run) -> list[EnvDifference]:
-    """Python, package versions, git commit and kernel that differ between two runs."""
+def environment_differences(
+    original: Run,
+    reproduced: Run,
+    locks: tuple[EnvironmentLock | None, EnvironmentLock | None] = (None, None),
+) -> list[EnvDifference]:
+    """Python, package versions, git commit and kernel that differ between two runs.
+
+    With both runs' locks, every distribution and the kernel's Python come from them;
+    otherwise from the key packages the runs' tags name.
+    """
     a, b = original.data.tags, reproduced.data.tags
+    was, now = locks
+    if was is not None and now is not None:
+        return _tag_differences(a, b, ("mlflow.source.git.commit",)) + _lock_differences(was, now)
+    diffs = _tag_differences(
+        a, b, ("mlops.python", "mlops.kernel.language", "mlflow.source.git.commit")
+    )
+    pa, pb = _packages(a), _packages(b)
+    return diffs + _version_differences(pa, pb)
+
+
+_LABELS = {
+    "mlops.python": "python",
+    "mlops.kernel.language": "kernel language",
+    "mlflow.source.git.commit": "git commit",
+}
+
+
+def _tag_differences(a: dict[str, str], b: dict[str, str], tags: tuple[str, ...]) -> list:
     diffs = []
-    for tag, label in (
-        ("mlops.python", "python"),
-        ("mlops.kernel.language", "kernel language"),
-        ("mlflow.source.git.commit", "git commit"),
-    ):
+    for tag in tags:
         if tag == "mlops.kernel.language" and not (a.get(tag) and b.get(tag)):
             continue  # interactive runs do not record it
         if a.get(tag, "") != b.get(tag, ""):
-            diffs.append(EnvDifference(label, a.get(tag) or "(unknown)", b.get(tag) or "(unknown)"))
-    pa, pb = _packages(a), _packages(b)
-    for name in sorted(set(pa) | set(pb)):
-        if pa.get(name) != pb.get(name):
-            diffs.append(EnvDifference(name, pa.get(name, "(absent)"), pb.get(name, "(absent)")))
+            diffs.append(
+                EnvDifference(_LABELS[tag], a.get(tag) or "(unknown)", b.get(tag) or "(unknown)")
+            )
     return diffs
+
+
+def _lock_differences(a: EnvironmentLock, b: EnvironmentLock) -> list[EnvDifference]:
+    diffs = [EnvDifference("python", a.python, b.python)] if a.python != b.python else []
+    return diffs + _version_differences(a.versions, b.versions)
+
+
+def _version_differences(pa: dict[str, str], pb: dict[str, str]) -> list[EnvDifference]:
+    return [
+        EnvDifference(name, pa.get(name, "(absent)"), pb.get(name, "(absent)"))
+        for name in sorted(set(pa) | set(pb))
+        if pa.get(name) != pb.get(name)
+    ]
 
 
 def _packages(tags: dict[str, str]) -> dict[str, str]:
@@ -250,6 +316,9 @@ def reproduce_run(
     progress: ProgressCallback | None = None,
     control: ExecutionControl | None = None,
     settings: Settings | None = None,
+    isolated: bool = False,
+    allow_missing: bool = False,
+    find_links: Sequence[str] = (),
 ) -> ReproduceReport:
     """Re-execute run ``run_id`` as recorded and compare its metrics.
 
@@ -261,6 +330,14 @@ def reproduce_run(
         A metric matches when ``|new - old| <= atol + rtol * |old|``.
     output_path, progress, control, settings
         As for :func:`~.headless.execute_notebook`.
+    isolated : bool
+        Execute in the run's recorded environment (its lock), rebuilt by uv in the user
+        cache or reused from there, instead of in today's environment.
+    allow_missing : bool
+        With ``isolated``: go on without the distributions that cannot be installed
+        (listed in the report) instead of refusing.
+    find_links : sequence of str
+        With ``isolated``: folders of wheels uv also installs from (offline).
 
     Returns
     -------
@@ -281,15 +358,45 @@ def reproduce_run(
         artifact = _notebook_artifact(client, original, manifest)
         with mlflow_errors(f"download {artifact} of run {run_id}"):
             notebook = Path(client.download_artifacts(run_id, artifact, str(folder)))
+        recorded = read_lock(client, original)
+        env = None
+        if isolated:
+            env = _isolate(client, original, recorded, folder, allow_missing, find_links)
         result = _execute_again(
             original, manifest, notebook, folder, experiment, output_path, progress, control,
-            settings,
+            settings, env,
         )  # fmt: skip
     with mlflow_errors(f"read run {result.run_id}"):
         fresh = client.get_run(result.run_id)
     checks = compare_metrics(original.data.metrics, fresh.data.metrics, rtol, atol)
-    diffs = environment_differences(original, fresh)
-    return ReproduceReport(run_id, result, checks, diffs, rtol, atol)
+    now = read_lock(client, fresh)
+    diffs = environment_differences(original, fresh, (recorded, now))
+    report = ReproduceReport(run_id, result, checks, diffs, rtol, atol, env)
+    if recorded is not None:
+        report.recorded = len(recorded.packages)
+        have = now.versions if now is not None else {}
+        report.matching = sum(have.get(k) == v for k, v in recorded.versions.items())
+    return report
+
+
+def _isolate(
+    client: MlflowClient,
+    run: Run,
+    lock: EnvironmentLock | None,
+    folder: Path,
+    allow_missing: bool,
+    find_links: Sequence[str],
+) -> IsolatedEnv:
+    """The run's recorded environment, rebuilt or from the cache."""
+    from .isolation.rebuild import isolated_env
+
+    if lock is None:
+        raise NotFound(
+            f"run {run.info.run_id} recorded no environment lock ({LOCK_ARTIFACT}), so there is "
+            "no environment to rebuild; reproduce it without --isolated"
+        )
+    archives = source_archives(client, run, lock, folder)
+    return isolated_env(lock, archives, allow_missing=allow_missing, find_links=find_links)
 
 
 def _execute_again(
@@ -302,20 +409,30 @@ def _execute_again(
     progress: ProgressCallback | None,
     control: ExecutionControl | None,
     settings: Settings,
+    isolated: IsolatedEnv | None = None,
 ) -> HeadlessResult:
     run_id = original.info.run_id
     pins = _pins(original, manifest)
+    env = {PINNED_ENV: json.dumps(pins)} if pins else {}
+    tags = {REPRODUCES_TAG: run_id}
+    kernel = (manifest.get("kernel") or {}).get("name")
+    if isolated is not None:
+        env = {**isolated.kernel_environment(), **env}
+        tags[ISOLATED_TAG] = isolated.key
+        kernel = isolated.kernel_name
     return execute_notebook(
         notebook,
         manifest.get("parameters") or {},
         experiment=experiment,
         run_name=f"reproduce {original.info.run_name or run_id[:8]}",
-        tags={REPRODUCES_TAG: run_id},
-        env={PINNED_ENV: json.dumps(pins)} if pins else None,
+        tags=tags,
+        env=env or None,
         cwd=_original_folder(original, manifest) or folder,
-        kernel_name=(manifest.get("kernel") or {}).get("name"),
+        kernel_name=kernel,
         output_path=output_path,
         progress=progress,
         control=control,
         settings=settings,
+        inherit_env=isolated is None,
+        kernel_dirs=isolated.kernel_dirs if isolated else (),
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from IPython.core.magic_arguments import argument
 
+from ..errors import InvalidInput
 from ..headless import api
 from ..headless.parameters import PARAMETER_OPTIONS, cli_params
 from ._registry import subcommand
@@ -45,13 +46,37 @@ def run_notebook(shell: Any, args: Any) -> Any:
     return handle
 
 
-@subcommand("reproduce", "%mlops reproduce 7c1e2a4b... --rtol 1e-6")
+@subcommand("reproduce", "%mlops reproduce 7c1e2a4b... --rtol 1e-6 --isolated")
 @argument("run_id", help="the run to re-execute as recorded")
 @argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
 @argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
+@argument(
+    "--isolated", action="store_true", help="in the run's recorded environment, rebuilt by uv"
+)
+@argument(
+    "--allow-missing",
+    action="store_true",
+    help="with --isolated: skip distributions that cannot be installed",
+)
+@argument(
+    "--find-links",
+    action="append",
+    default=[],
+    metavar="DIR",
+    help="with --isolated: a folder of wheels to install from (repeatable)",
+)
 def reproduce(shell: Any, args: Any) -> None:
     """Re-execute a past run in a fresh kernel and print metrics original vs reproduced."""
-    report = api.reproduce(args.run_id, args.rtol, args.atol)
+    if not args.isolated and (args.allow_missing or args.find_links):
+        raise InvalidInput("--allow-missing and --find-links apply with --isolated; add it")
+    report = api.reproduce(
+        args.run_id,
+        args.rtol,
+        args.atol,
+        isolated=args.isolated,
+        allow_missing=args.allow_missing,
+        find_links=args.find_links,
+    )
     print(report.table())
     if not report.result.ok:
         print(report.result.message())

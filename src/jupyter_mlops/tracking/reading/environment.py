@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +15,7 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Run
 
-__all__ = ["read_lock"]
+__all__ = ["read_lock", "source_archives"]
 
 
 def read_lock(
@@ -33,3 +35,31 @@ def read_lock(
         return parse_lock(text)
     except (OSError, ValueError, KeyError, MlopsError):
         return None
+
+
+def source_archives(
+    client: MlflowClient, run: Run, lock: EnvironmentLock, into: Path
+) -> dict[str, Path]:
+    """Download the source archives ``run`` kept for its local packages into ``into``.
+
+    Returns distribution name -> archive, named ``<name>-<version>.tar.gz`` as an sdist
+    is (installers read the name). An archive that cannot be downloaded, or whose
+    sha256 is not the recorded one, is left out: that package then cannot be rebuilt.
+    """
+    found: dict[str, Path] = {}
+    for package in lock.packages:
+        artifact = package.source.get("archive")
+        if not artifact:
+            continue
+        sha = str(package.source.get("archive_sha256", ""))
+        target = into / "sources" / sha[:16] / f"{package.name}-{package.version}.tar.gz"
+        try:
+            got = Path(client.download_artifacts(run.info.run_id, artifact, str(into)))
+            if hashlib.sha256(got.read_bytes()).hexdigest() != sha:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(got), target)
+        except Exception:  # MLflow raises its own and the store's errors: none is fatal here
+            continue
+        found[package.name] = target
+    return found

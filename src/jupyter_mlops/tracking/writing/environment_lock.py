@@ -18,17 +18,19 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import re
+import shutil
+import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
-from importlib import metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ...atomic_files import write_atomic
+from .source_archive import SOURCES_DIR, fresh_sources
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,10 +40,13 @@ else:  # pragma: no cover
 __all__ = [
     "LOCK_ARTIFACT",
     "LOCK_DIGEST_TAG",
+    "SOURCES_DIR",
     "EnvironmentLock",
     "LockedPackage",
     "current_lock",
+    "interpreter_lock",
     "parse_lock",
+    "run_lock",
 ]
 
 #: where a run keeps its lock
@@ -166,13 +171,18 @@ def _source_toml(source: dict[str, Any]) -> list[str]:
     if kind == "directory":
         out = ["[packages.directory]", f"path = {_s(source['path'])}"]
         out.append(f"editable = {'true' if source.get('editable') else 'false'}")
+        extra = []
         if source.get("commit"):
-            out += [
-                f"[packages.tool.{_TOOL}]",
+            extra += [
                 f"git-commit = {_s(source['commit'])}",
                 f"git-dirty = {'true' if source.get('dirty') else 'false'}",
             ]
-        return out
+        if source.get("archive"):  # the source as it ran, kept on the run
+            extra += [
+                f"source-archive = {_s(source['archive'])}",
+                f"source-archive-sha256 = {_s(source['archive_sha256'])}",
+            ]
+        return out + ([f"[packages.tool.{_TOOL}]", *extra] if extra else [])
     if kind == "archive":
         return ["[packages.archive]", f"url = {_s(source['url'])}"]
     return []
@@ -195,6 +205,11 @@ def parse_lock(text: str) -> EnvironmentLock:
             extra = entry.get("tool", {}).get(_TOOL, {})
             if "git-commit" in extra:
                 source.update(commit=extra["git-commit"], dirty=extra.get("git-dirty", False))
+            if "source-archive" in extra:
+                source.update(
+                    archive=extra["source-archive"],
+                    archive_sha256=extra.get("source-archive-sha256", ""),
+                )
         elif "archive" in entry:
             source = {"kind": "archive", "url": entry["archive"]["url"]}
         packages.append(LockedPackage(entry["name"], entry["version"], source))
@@ -237,9 +252,13 @@ def _environment_key() -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
-def _cache_file(key: str) -> Path:
+def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "jupyter-mlops" / "environment-locks" / f"{key}.toml"
+    return Path(base) / "jupyter-mlops" / "environment-locks"
+
+
+def _cache_file(key: str) -> Path:
+    return _cache_dir() / f"{key}.toml"
 
 
 def _from_cache(key: str) -> EnvironmentLock | None:
@@ -255,30 +274,130 @@ def _to_cache(key: str, lock: EnvironmentLock) -> None:
         write_atomic(_cache_file(key), lock.to_toml())
 
 
+def run_lock(
+    executable: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[EnvironmentLock | None, dict[str, Path]]:
+    """The lock to record on a run, and the source archives to log beside it.
+
+    ``executable`` is the kernel's interpreter (default this one). Local folders get
+    their git state read now, and an archive of their source when it has uncommitted
+    changes (``source_archive.py``). Returns ``(None, {})`` when the interpreter cannot
+    be asked.
+    """
+    lock = interpreter_lock(executable, env) if executable else current_lock()
+    if lock is None:
+        return None, {}
+    if not any(p.source.get("kind") == "directory" for p in lock.packages):
+        return lock, {}
+    sources, files = fresh_sources(
+        [(p.name, p.version, p.source) for p in lock.packages], _cache_dir()
+    )
+    packages = tuple(replace(p, source=s) for p, s in zip(lock.packages, sources, strict=True))
+    return replace(lock, packages=packages), files
+
+
+# -- another interpreter (a kernel's, from another environment) -----------------------------
+#: how long reading another interpreter's distributions may take
+SCAN_TIMEOUT_S = 60.0
+
+
+def interpreter_lock(
+    executable: str, env: Mapping[str, str] | None = None
+) -> EnvironmentLock | None:
+    """The lock of the environment of ``executable`` (a kernel's interpreter), cached.
+
+    The interpreter is asked once (a subprocess running ``distribution_scan.py``); its
+    ``sys.path`` is kept, and later calls reuse the lock while the mtimes of those
+    entries are unchanged. ``env`` is the environment the kernel starts with (its
+    ``PYTHONPATH`` changes what it sees). Returns ``None`` when the interpreter cannot
+    be asked (not a Python, or it failed).
+    """
+    environ = dict(os.environ if env is None else env)
+    if _same_interpreter(executable, environ):
+        return current_lock()
+    who = json.dumps([_CACHE_FORMAT, executable, environ.get("PYTHONPATH", "")])
+    paths_file = (
+        _cache_dir() / "interpreters" / f"{hashlib.sha256(who.encode()).hexdigest()[:32]}.json"
+    )
+    try:
+        known = json.loads(paths_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = None
+    if isinstance(known, list):
+        found = _from_cache(_interpreter_key(executable, known))
+        if found is not None:
+            return found
+    scanned = _ask(executable, environ)
+    if scanned is None:
+        return None
+    lock = _lock_from_scan(scanned)
+    _to_cache(_interpreter_key(executable, scanned["sys_path"]), lock)
+    with contextlib.suppress(OSError):
+        write_atomic(paths_file, json.dumps(scanned["sys_path"]))
+    return lock
+
+
+def _same_interpreter(executable: str, env: Mapping[str, str]) -> bool:
+    # jupyter_client starts a kernel spec's bare "python" with its own interpreter
+    if executable in ("python", "python3", f"python3.{sys.version_info[1]}"):
+        return True
+    found = executable if os.sep in executable else shutil.which(executable, path=env.get("PATH"))
+    return bool(found) and os.path.abspath(str(found)) == os.path.abspath(sys.executable)
+
+
+def _interpreter_key(executable: str, sys_path: list[str]) -> str:
+    parts: list[Any] = [_CACHE_FORMAT, "interpreter", executable]
+    for entry in [executable, *sys_path]:
+        try:
+            parts.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            parts.append((entry, None))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _ask(executable: str, env: dict[str, str]) -> dict[str, Any] | None:
+    script = Path(__file__).with_name("distribution_scan.py")
+    try:
+        out = subprocess.run(
+            [executable, str(script)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=str(script.parent),
+            timeout=SCAN_TIMEOUT_S,
+            check=True,
+        )
+        found = json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+    return found if isinstance(found, dict) and "distributions" in found else None
+
+
 def _scan() -> EnvironmentLock:
-    found: dict[str, LockedPackage] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"] if dist.metadata else None
-        if not name:
-            continue
+    from .distribution_scan import scan
+
+    return _lock_from_scan(scan())
+
+
+def _lock_from_scan(found: dict[str, Any]) -> EnvironmentLock:
+    packages: dict[str, LockedPackage] = {}
+    for name, version, direct in found["distributions"]:
         key = normalize(name)
-        if key in found:  # the first on sys.path is the one imports see
-            continue
-        found[key] = LockedPackage(key, dist.version, _source(dist))
+        if key not in packages:  # the first on sys.path is the one imports see
+            packages[key] = LockedPackage(key, version, _source(direct))
     return EnvironmentLock(
-        python=platform.python_version(),
-        implementation=platform.python_implementation(),
-        platform=platform.platform(),
-        executable=sys.executable,
-        packages=tuple(found[k] for k in sorted(found)),
+        python=found["python"],
+        implementation=found["implementation"],
+        platform=found["platform"],
+        executable=found["executable"],
+        packages=tuple(packages[k] for k in sorted(packages)),
     )
 
 
-def _source(dist: metadata.Distribution) -> dict[str, Any]:
+def _source(text: str | None) -> dict[str, Any]:
     try:
-        text = dist.read_text("direct_url.json")
         direct = json.loads(text) if text else None
-    except (OSError, ValueError):
+    except ValueError:
         direct = None
     if not isinstance(direct, dict) or "url" not in direct:
         return {}

@@ -25,7 +25,7 @@ from ..mlflow_bridge.store import mlflow_errors, open_client
 from ..mlflow_tables.run_reads import active_run
 from ..mlflow_tables.run_writes import SqliteRunWriter
 from .batches import RunEnd, apply_record, journal_batches, send_batch
-from .environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, current_lock
+from .environment_lock import LOCK_ARTIFACT, LOCK_DIGEST_TAG, SOURCES_DIR, run_lock
 from .experiments import check_experiment_name, experiment_id_for
 from .journal import Journal, ReplayResult
 from .log_buffer import Batch, LogBuffer
@@ -306,8 +306,12 @@ class Tracker:
 
     def _log_environment(self, run: RunState) -> None:
         """Log the environment lock of an owned top-level run (headless runners log their own)."""
-        lock = current_lock()
+        lock, sources = run_lock()
+        if lock is None:  # pragma: no cover - this interpreter can always read itself
+            return
         with mlflow_errors(f"log the environment of run {run.run_id}"):
+            for archive in sources.values():
+                self.client.log_artifact(run.run_id, str(archive), artifact_path=SOURCES_DIR)
             self.client.log_text(run.run_id, lock.to_toml(), LOCK_ARTIFACT)
             self.client.set_tag(run.run_id, LOCK_DIGEST_TAG, lock.digest())
 

@@ -1,0 +1,141 @@
+"""The cache of isolated environments: one virtual environment per recorded lock.
+
+Each lives in ``$XDG_CACHE_HOME/jupyter-mlops/environments/<key>/`` (``~/.cache`` when
+the variable is unset), where ``key`` is the lock's digest (plus a digest of the local
+sources it was built from, when it has any). An environment is complete once its
+``mlops-env.json`` exists; building holds ``<key>.lock``, so two reproductions of the
+same lock build it once and a clear never removes one being built.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...atomic_files import write_atomic
+
+__all__ = ["CachedEnv", "cache_root", "clear_cache", "env_lock", "list_cached", "marker"]
+
+#: the file that marks an environment complete (what was installed, when)
+MARKER = "mlops-env.json"
+
+
+def cache_root() -> Path:
+    """The folder holding the isolated environments."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "jupyter-mlops" / "environments"
+
+
+@dataclass(frozen=True)
+class CachedEnv:
+    """One isolated environment of the cache."""
+
+    key: str
+    path: Path
+    size_bytes: int
+    last_used: float
+    python: str
+    distributions: int
+    skipped: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON (``jupyter mlops env cache --json``)."""
+        return {
+            "key": self.key,
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "last_used": self.last_used,
+            "python": self.python,
+            "distributions": self.distributions,
+            "skipped": list(self.skipped),
+        }
+
+
+def marker(path: Path) -> dict[str, Any] | None:
+    """What the complete environment at ``path`` holds, or ``None`` while it is not complete."""
+    try:
+        doc = json.loads((path / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def touch(path: Path) -> None:
+    """Mark the environment at ``path`` used now (the cache lists its last use)."""
+    with contextlib.suppress(OSError):
+        os.utime(path / MARKER)
+
+
+@contextlib.contextmanager
+def env_lock(key: str) -> Iterator[None]:
+    """Hold the build lock of environment ``key`` (other processes wait)."""
+    from filelock import FileLock
+
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(root / f"{key}.lock"):
+        yield
+
+
+def _size(path: Path) -> int:
+    """Bytes on disk, each hard-linked file counted once (uv links from its own cache)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
+def list_cached() -> list[CachedEnv]:
+    """The complete environments of the cache, most recently used first."""
+    root = cache_root()
+    found = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        doc = marker(path) if path.is_dir() else None
+        if doc is None:
+            continue
+        found.append(
+            CachedEnv(
+                key=path.name,
+                path=path,
+                size_bytes=_size(path),
+                last_used=(path / MARKER).stat().st_mtime,
+                python=str(doc.get("python", "")),
+                distributions=int(doc.get("installed", 0)),
+                skipped=tuple(doc.get("skipped", [])),
+            )
+        )
+    return sorted(found, key=lambda e: e.last_used, reverse=True)
+
+
+def clear_cache() -> list[str]:
+    """Remove every cached environment (waiting for one being built); return their keys."""
+    root = cache_root()
+    removed = []
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        if not path.is_dir():
+            continue
+        with env_lock(path.name):
+            shutil.rmtree(path, ignore_errors=True)
+        (root / f"{path.name}.lock").unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
+
+
+def write_marker(path: Path, doc: dict[str, Any]) -> None:
+    """Mark the environment at ``path`` complete (written last, atomically)."""
+    write_atomic(path / MARKER, json.dumps({**doc, "built": time.time()}, indent=2))
