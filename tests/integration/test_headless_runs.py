@@ -153,10 +153,16 @@ def test_background_handle_from_a_notebook(ip, store, client) -> None:  # type: 
     assert client.get_run(run_id).data.metrics["acc"] == pytest.approx(0.2)
 
 
-def test_cancel_interrupts_and_marks_killed(store, client) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("platform", ["posix", "non-posix"])
+def test_cancel_interrupts_and_marks_killed(store, client, platform, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On POSIX a cancel interrupts the cell; without POSIX signals it kills the kernel."""
     import time
 
     import jupyter_mlops as mlops
+    from jupyter_mlops.portability import TEST_NON_POSIX_ENV
+
+    if platform == "non-posix":
+        monkeypatch.setenv(TEST_NON_POSIX_ENV, "1")
 
     nb = _notebook(store.root / "slow.ipynb", [("import time\ntime.sleep(120)", [])])
     handle = mlops.run_notebook(nb, background=True)

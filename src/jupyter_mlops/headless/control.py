@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from ..portability import posix
+
 __all__ = ["ExecutionControl"]
 
 #: seconds between the interrupts a cancelled execution sends its kernel
@@ -73,9 +77,22 @@ class ExecutionControl:
         while True:
             pid = getattr(getattr(self._km, "provisioner", None), "pid", None)
             if pid:
-                sig = signal.SIGKILL if waited >= _KILL_AFTER_S else signal.SIGINT
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(int(pid), sig)
+                _signal_kernel(int(pid), kill=waited >= _KILL_AFTER_S)
                 waited += _INTERRUPT_EVERY_S
             if self.over.wait(_INTERRUPT_EVERY_S):
                 return
+
+
+def _signal_kernel(pid: int, *, kill: bool) -> None:
+    """Interrupt the kernel process ``pid`` (SIGINT), or kill it.
+
+    Without POSIX signals (Windows) ``SIGINT`` sent with :func:`os.kill` ends the process
+    outright and there is no ``SIGKILL``: there the kernel is killed at once through
+    psutil, and the run still ends ``KILLED``.
+    """
+    if kill or not posix():
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGINT)
