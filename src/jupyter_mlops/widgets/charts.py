@@ -50,24 +50,9 @@ def history_chart(
         for p in _thin(points)
         if p.get("value") is not None
     ]
-    spec = {
-        "$schema": _SCHEMA,
-        "title": title,
-        "data": {"values": values},
-        "facet": {"field": "metric", "type": "nominal", "title": None},
-        "columns": 3,
-        "resolve": {"scale": {"y": "independent"}},
-        "spec": {
-            "width": 220,
-            "height": 140,
-            "mark": {"type": "line", "point": len(values) < 200, "tooltip": True},
-            "encoding": {
-                "x": {"field": "step", "type": "quantitative"},
-                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}},
-                "color": {"field": "run", "type": "nominal", "legend": {"orient": "bottom"}},
-            },
-        },
-    }
+    spec = _small_multiples(
+        title, values, facet="metric", colour="run", x={"field": "step", "type": "quantitative"}
+    )
     return {VEGA_LITE: spec, "text/plain": _summary(series)}
 
 
@@ -103,30 +88,40 @@ def performance_chart(report: Mapping[str, Any]) -> dict[str, Any]:
                 for m, value in measures.items()
                 if value is not None
             ]
-    spec = {
-        "$schema": _SCHEMA,
-        "title": f"Live performance of {report['model']}",
-        "data": {"values": values},
-        "facet": {"field": "measure", "type": "nominal", "title": None},
-        "columns": 3,
-        "resolve": {"scale": {"y": "independent"}},
-        "spec": {
-            "width": 220,
-            "height": 140,
-            "mark": {"type": "line", "point": True, "tooltip": True},
-            "encoding": {
-                "x": {"field": "time", "type": "temporal", "title": None},
-                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}},
-                "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom"}},
-            },
-        },
-    }
+    x = {"field": "time", "type": "temporal", "title": None}
+    spec = _small_multiples(
+        f"Live performance of {report['model']}", values, facet="measure", colour="series", x=x
+    )
     lines = [
         f"v{v['version']} {v['role']}: {v['requests']} requests, {v['labels']} labels, "
         f"{v['metrics']}"
         for v in report["versions"]
     ]
     return {VEGA_LITE: spec, "text/plain": "\n".join(lines) or "(no predictions logged)"}
+
+
+def _small_multiples(
+    title: str, values: list[dict[str, Any]], *, facet: str, colour: str, x: dict[str, Any]
+) -> dict[str, Any]:
+    """One small line chart per ``facet`` value, one line per ``colour`` value, y ``value``."""
+    return {
+        "$schema": _SCHEMA,
+        "title": title,
+        "data": {"values": values},
+        "facet": {"field": facet, "type": "nominal", "title": None},
+        "columns": 3,
+        "resolve": {"scale": {"y": "independent"}},
+        "spec": {
+            "width": 220,
+            "height": 140,
+            "mark": {"type": "line", "point": len(values) < 200, "tooltip": True},
+            "encoding": {
+                "x": x,
+                "y": {"field": "value", "type": "quantitative", "scale": {"zero": False}},
+                "color": {"field": colour, "type": "nominal", "legend": {"orient": "bottom"}},
+            },
+        },
+    }
 
 
 def _summary(series: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> str:
