@@ -33,10 +33,16 @@ ENVIRONMENTS = {
     "mlflow-low": (["mlflow==3.10.1", "pandas>=2.2,<2.3"], False),
     "mlflow-high-pandas-2": (["mlflow==3.17.2", "pandas>=2.2,<2.3"], True),
     "mlflow-high-pandas-3": (["mlflow==3.17.2", "pandas>=3,<4"], True),
+    # the KFP export's tests: kfp 2.17 needs protobuf<7 and requests 2.33, below the test venv's
+    "kfp": (["protobuf>=6,<7", "requests==2.33.0"], True),
 }
+#: extras an environment adds to ``test``, and the tests it runs instead of the ``compat`` ones
+EXTRAS = {"kfp": ["kfp"]}
+TESTS = {"kfp": ["tests/integration/test_pipeline_kfp.py"]}
 #: what ``make test`` runs: the test venv itself is the newest MLflow on pandas 3, so the
-#: lowest MLflow on pandas 2.2 adds the other end of both ranges (``--all`` for the rest)
-DEFAULT = ("mlflow-low",)
+#: lowest MLflow on pandas 2.2 adds the other end of both ranges (``--all`` for the rest);
+#: ``kfp`` runs the KFP export on KFP's local runner
+DEFAULT = ("mlflow-low", "kfp")
 
 
 def _uv() -> str:
@@ -75,6 +81,7 @@ def build(name: str, pins: list[str], locked: bool) -> Path:
             str(REPO / "pyproject.toml"),
             "--extra",
             "test",
+            *(f"--extra={extra}" for extra in EXTRAS.get(name, [])),
             "--constraint",
             str(constraints),
             "--override",
@@ -98,7 +105,8 @@ def versions(env: Path) -> str:
 
 
 def run_tests(env: Path) -> tuple[bool, str]:
-    """The ``compat`` tests in ``env``; (passed, pytest's summary line)."""
+    """The ``compat`` tests (or the environment's own) in ``env``; (passed, pytest's summary)."""
+    selected = TESTS.get(env.name, ["-m", "compat", "tests"])
     environ = {
         **os.environ,
         "PYTHONPATH": str(REPO / "src"),
@@ -113,11 +121,9 @@ def run_tests(env: Path) -> tuple[bool, str]:
             "-q",
             "-n",
             "2",
-            "-m",
-            "compat",
             "-p",
             "no:cacheprovider",
-            "tests",
+            *selected,
         ],
         cwd=REPO,
         env=environ,

@@ -1,4 +1,4 @@
-"""``jupyter mlops pipeline run | show`` and ``jupyter mlops search``: pipelines and searches.
+"""``jupyter mlops pipeline run | show | export`` and ``jupyter mlops search``.
 
 Exit codes: 0 everything ran or was cached, 1 a unit failed or was skipped,
 2 the file is invalid (every problem listed, nothing run).
@@ -37,7 +37,68 @@ def add_commands(sub: Any) -> None:
     _selection(s)
     s.add_argument("--json", action="store_true", help="print the plan as JSON")
     s.set_defaults(func=_show)
+    _add_export(actions)
     _add_search(sub)
+
+
+def _add_export(actions: Any) -> None:
+    from ..pipelines.kfp import DEFAULT_IMAGE, FORMS, KINDS
+
+    e = actions.add_parser("export", help="compile pipeline.yaml for Kubeflow Pipelines v2")
+    e.add_argument("pipeline", nargs="?", default="pipeline.yaml", help="default pipeline.yaml")
+    e.add_argument("--to", required=True, choices=["kfp"], help="the target: kfp")
+    e.add_argument("-o", "--output", help="file to write (default: PIPELINE.kfp.yaml beside it)")
+    e.add_argument("--image", default=DEFAULT_IMAGE, help="image of every task (docs/kfp.md)")
+    e.add_argument("--tracking-uri", help="the team tracking server the tasks record runs in")
+    e.add_argument("--data-uri", help="the snapshot store of the tasks, e.g. s3://bucket/prefix")
+    e.add_argument(
+        "--form",
+        choices=FORMS,
+        default="container",
+        help="container (a cluster) or lightweight (also what kfp.local runs)",
+    )
+    e.add_argument("--project-dir", help="the project folder inside the image (default: here)")
+    e.add_argument("--check", action="store_true", help="validate only, write nothing")
+    e.set_defaults(func=_export)
+
+    t = actions.add_parser("kfp-task", help="one task of an exported pipeline (KFP runs it)")
+    t.add_argument("pipeline", help="the pipeline.yaml inside the task's container")
+    t.add_argument("--kind", required=True, choices=KINDS, help="what the task does")
+    t.add_argument("--step", default="", help="its step")
+    t.add_argument("--unit", type=int, default=0, help="its member of the step")
+    t.add_argument("--upstream", default="[]", help="JSON list: the upstream tasks' outputs")
+    t.add_argument("--output", required=True, help="file the task's output is written to")
+    t.set_defaults(func=_kfp_task)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..pipelines.kfp.export import ExportOptions, export_kfp
+
+    options = ExportOptions(
+        args.image, args.form, args.tracking_uri, args.data_uri, args.project_dir
+    )
+    done = export_kfp(args.pipeline, output=args.output, options=options, check=args.check)
+    print(done.summary())
+    return 0
+
+
+def _kfp_task(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import InvalidInput
+    from ..pipelines.kfp.tasks import run_task
+
+    try:
+        upstream = json.loads(args.upstream)
+    except ValueError:
+        upstream = None
+    if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
+        raise InvalidInput("--upstream must be a JSON list of the upstream tasks' outputs")
+    state = run_task(args.pipeline, args.kind, upstream, step=args.step or None, unit=args.unit)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(state, encoding="utf-8")
+    return 0
 
 
 def _add_search(sub: Any) -> None:
@@ -101,7 +162,7 @@ def _selection(p: argparse.ArgumentParser) -> None:
 
 
 def _missing_action(p: argparse.ArgumentParser) -> int:
-    print(f"{p.prog}: give an action: run or show", file=sys.stderr)
+    print(f"{p.prog}: give an action: run, show or export", file=sys.stderr)
     return 2
 
 

@@ -48,10 +48,14 @@ __all__ = [
     "Options",
     "ReadyInputs",
     "RunContext",
+    "blocked_by",
     "build_units",
+    "gate",
     "ready_inputs",
+    "resolve_step",
     "reusable",
     "run_spec",
+    "schedule",
     "select_scope",
     "unit_key",
 ]
@@ -104,6 +108,8 @@ class RunContext:
     step_runs: dict[str, str] = field(default_factory=dict)
     feeds: dict[str, StudyFeed] = field(default_factory=dict)
     progress: queue.Queue[tuple[str, str]] = field(default_factory=queue.Queue)
+    #: steps whose ``validate:`` gate already ran elsewhere: step -> refusal, or None (passed)
+    checked: dict[str, str | None] = field(default_factory=dict)
 
     def all_units(self) -> list[Unit]:
         return [u for units in self.units.values() for u in units]
@@ -166,7 +172,7 @@ def _drive(state: RunContext, executor: Executor) -> PipelineResult:
     state.listener.started(result.units, state.parent)
     status = "FAILED"
     try:
-        _schedule(state, executor)
+        schedule(state, executor)
         status = "FINISHED" if result.ok else "FAILED"
     except BaseException:
         executor.cancel_all()
@@ -183,14 +189,15 @@ def _drive(state: RunContext, executor: Executor) -> PipelineResult:
     return result
 
 
-def _schedule(state: RunContext, executor: Executor) -> None:
-    pending = list(state.units)  # steps not yet resolved, in topological order
+def schedule(state: RunContext, executor: Executor, steps: list[str] | None = None) -> None:
+    """Resolve and run ``steps`` (default: every step), their needs being final or among them."""
+    pending = list(state.units) if steps is None else list(steps)  # in topological order
     feeds: list[Feed] = []
     inflight: dict[Future[UnitOutcome], tuple[Unit, Feed]] = {}
     while pending or any(f.has_more for f in feeds) or inflight:
         for step in [s for s in pending if _needs_final(state, s)]:
             pending.remove(step)
-            feeds.append(_resolve_step(state, step))
+            feeds.append(resolve_step(state, step))
         _start_units(state, executor, feeds, inflight)
         if not inflight:
             stuck = pending and not any(_needs_final(state, s) for s in pending)
@@ -259,7 +266,8 @@ def _drain_progress(state: RunContext) -> None:
             state.listener.update(unit)
 
 
-def _blocked_by(state: RunContext, step: str) -> str | None:
+def blocked_by(state: RunContext, step: str) -> str | None:
+    """Why ``step`` cannot run: a step it needs failed or was skipped; None when it can."""
     for need in state.spec.steps[step].needs:
         bad = [u for u in state.units[need] if u.status in ("failed", "skipped")]
         if state.spec.steps[need].search and any(
@@ -274,15 +282,15 @@ def _blocked_by(state: RunContext, step: str) -> str | None:
     return None
 
 
-def _resolve_step(state: RunContext, step: str) -> Feed:
+def resolve_step(state: RunContext, step: str) -> Feed:
     """Decide for each unit of a ready step: skipped, reused, or to run."""
-    blocked = _blocked_by(state, step)
+    blocked = blocked_by(state, step)
     if blocked:
         for unit in state.units[step]:
             _set(state, unit, "skipped", blocked)
         return Feed([])
     ready = ready_inputs(state, step)
-    refused = check_inputs(state.spec.steps[step], ready.pins, state.settings.data_uri)
+    refused = gate(state, step, ready)
     if refused:
         for unit in state.units[step]:
             _set(state, unit, "failed", refused)
@@ -302,6 +310,14 @@ def _resolve_step(state: RunContext, step: str) -> Feed:
             _set(state, unit, "queued")
             to_run.append((unit, _task(state, unit, ready)))
     return Feed(to_run)
+
+
+def gate(state: RunContext, step: str, ready: ReadyInputs) -> str | None:
+    """The ``validate:`` check of ``step``'s input (done once): why it must not run, or None."""
+    if step not in state.checked:
+        spec_step = state.spec.steps[step]
+        state.checked[step] = check_inputs(spec_step, ready.pins, state.settings.data_uri)
+    return state.checked[step]
 
 
 def study_key(state: RunContext, step: str, ready: ReadyInputs) -> str:

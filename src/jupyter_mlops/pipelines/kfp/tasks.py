@@ -1,0 +1,229 @@
+"""What each task of an exported pipeline does: the local executor's steps, one task at a time.
+
+``start`` creates the parent run; ``gate`` checks a step's ``validate:`` input; ``sweep``
+resolves a grid step's members (cache hits, skips) and opens its step run when one must run;
+``unit`` runs one step or sweep member in a fresh kernel (or returns at once with the run its
+cache key finds); ``study`` drives a searched step's Optuna study, its trials in kernels of
+its own container; ``finish`` ends the step runs and the parent with ``pipeline.json``.
+Every decision is the orchestrator's own (:mod:`..orchestrator`), made on the state the
+upstream tasks passed on, so the run tree, tags and cache keys are those of a local run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from ...config import load_settings
+from ...errors import InvalidInput, MlopsError
+from ..executors import open_executor
+from ..orchestrator import (
+    Options,
+    RunContext,
+    blocked_by,
+    gate,
+    ready_inputs,
+    resolve_step,
+    schedule,
+)
+from ..runs import end_parent, end_step_runs, start_parent
+from ..scope import build_units
+from ..spec import PipelineSpec, load_spec
+from ..units import PipelineListener, PipelineResult
+from . import KINDS
+from .state import RunState, decode, encode, merge
+
+__all__ = ["EXECUTOR", "KINDS", "run_task"]
+
+#: the value of ``mlops.pipeline.executor`` on a parent run started in KFP
+EXECUTOR = "kfp"
+
+
+def run_task(
+    pipeline: str | os.PathLike[str],
+    kind: str,
+    upstream: Sequence[str] = (),
+    *,
+    step: str | None = None,
+    unit: int | None = None,
+) -> str:
+    """Do task ``kind`` of the exported ``pipeline``; return the state the next tasks read.
+
+    Parameters
+    ----------
+    pipeline : path-like
+        The ``pipeline.yaml`` inside the task's container.
+    kind : str
+        One of :data:`KINDS`.
+    upstream : list of str
+        The outputs of the tasks this one depends on.
+    step, unit : str, int
+        The step (all kinds but ``start`` and ``finish``) and the member (``unit``).
+
+    Raises
+    ------
+    MlopsError
+        ``finish`` when a unit failed or was skipped (the KFP run fails with that line).
+    """
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown task kind {kind!r}; kinds: {', '.join(KINDS)}")
+    spec = load_spec(pipeline)
+    if kind == "start":
+        return encode(_start(spec))
+    state = merge(decode(text) for text in upstream)
+    if not state.parent:
+        raise InvalidInput("a task after 'start' needs the state of the tasks before it")
+    if kind == "finish":
+        _finish(spec, state)
+        return encode(state)
+    if step not in spec.steps:
+        raise InvalidInput(f"no step {step!r} in {spec.path.name}; steps: {', '.join(spec.steps)}")
+    context = _context(spec, state)
+    with _heartbeat(context, state):
+        if kind == "gate":
+            if blocked_by(context, step) is None:
+                gate(context, step, ready_inputs(context, step))
+        elif kind == "sweep":
+            resolve_step(context, step)  # opens the step run when a member must run
+        elif kind == "unit":
+            _run_unit(context, step, unit or 0)
+        else:
+            _run_study(context, step)
+            state.ended.append(step)
+    return encode(_kept(state, context))
+
+
+@contextmanager
+def _heartbeat(context: RunContext, state: RunState) -> Iterator[None]:
+    """Keep the parent's and the open step runs' heartbeats fresh while this task works.
+
+    No process lives as long as a KFP run: the heartbeat is what tells the reaping of
+    runs of dead processes that the pipeline is still going.
+    """
+    from ...tracking.writing.tracker import HEARTBEAT_EVERY_S, HEARTBEAT_TAG
+
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            steps = context.step_runs.items()
+            runs = [state.parent, *(r for s, r in steps if s not in state.ended)]
+            try:
+                for run_id in runs:
+                    context.writer.set_tags(run_id, {HEARTBEAT_TAG: str(int(time.time()))})
+            except MlopsError:
+                pass  # the next beat tries again; the task's own work says what is wrong
+            if stop.wait(HEARTBEAT_EVERY_S):
+                return
+
+    thread = threading.Thread(target=beat, name="mlops-kfp-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _start(spec: PipelineSpec) -> RunState:
+    from ...tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
+
+    settings = load_settings(spec.path.parent)
+    experiment_id = experiment_for(settings, spec.experiment_name)
+    writer = open_run_writer(settings)
+    extra = {"mlops.pipeline.executor": EXECUTOR}
+    parent = start_parent(writer, experiment_id, spec, settings.root, extra)
+    # this process ends now: the parent lives by its heartbeat, which each task refreshes
+    writer.set_tags(parent, {"mlops.pid": "", "mlops.pid_start": ""})
+    return RunState(parent=parent, experiment_id=experiment_id, started=time.time())
+
+
+def _context(spec: PipelineSpec, state: RunState) -> RunContext:
+    """The orchestrator's view of the run, its units as the upstream tasks left them."""
+    from ...tracking.mlflow_bridge.store import lazy_client
+    from ...tracking.mlflow_tables.run_writes import open_run_writer
+
+    settings = load_settings(spec.path.parent)
+    units = build_units(spec)
+    for members in units.values():
+        members[:] = [state.unit(u.id) or u for u in members]
+    context = RunContext(
+        spec,
+        settings,
+        lazy_client(settings),
+        open_run_writer(settings),
+        state.experiment_id,
+        state.parent,
+        Options(executor=EXECUTOR),
+        set(spec.steps),
+        units,
+        PipelineListener(),
+    )
+    context.pins = {k: dict(v) for k, v in state.pins.items()}
+    context.step_runs = dict(state.step_runs)
+    context.checked = dict(state.checked)
+    return context
+
+
+def _kept(state: RunState, context: RunContext) -> RunState:
+    for unit in context.all_units():
+        if unit.status != "pending":
+            state.record(unit)
+    state.pins.update(context.pins)
+    state.step_runs.update(context.step_runs)
+    state.checked.update(context.checked)
+    return state
+
+
+def _run_unit(context: RunContext, step: str, index: int) -> None:
+    members = context.units[step]
+    if not 0 <= index < len(members):
+        raise InvalidInput(f"step {step!r} has {len(members)} unit(s); no unit {index}")
+    if members[index].done:
+        return  # its sweep task found it cached, or skipped it
+    context.units[step] = [members[index]]  # the other members are tasks of their own
+    executor = open_executor("local", 1)
+    try:
+        schedule(context, executor, [step])
+    finally:
+        executor.close()
+    context.units[step] = members
+
+
+def _run_study(context: RunContext, step: str) -> None:
+    if context.spec.steps[step].search is None:
+        raise InvalidInput(f"step {step!r} is not a searched step")
+    from ..search.engine import import_optuna
+
+    import_optuna()
+    executor = open_executor("local", None)
+    try:
+        schedule(context, executor, [step])
+    finally:
+        executor.close()
+        runs = {step: context.step_runs[step]} if step in context.step_runs else {}
+        end_step_runs(context.client, context.writer, runs, context.units, context.feeds)
+
+
+def _finish(spec: PipelineSpec, state: RunState) -> None:
+    context = _context(spec, state)
+    units = context.all_units()
+    result = PipelineResult(spec.name, state.parent, state.experiment_id, units, executor=EXECUTOR)
+    result.duration_s = max(0.0, time.time() - state.started)
+    open_runs = {s: r for s, r in state.step_runs.items() if s not in state.ended}
+    try:
+        end_step_runs(context.client, context.writer, open_runs, context.units, {})
+    finally:
+        end_parent(context.writer, result, "FINISHED" if result.ok else "FAILED")
+    print(result.table(), flush=True)
+    if not result.ok:
+        bad = [u for u in units if u.status not in ("ran", "cached", "pruned")]
+        what = "; ".join(f"{u.label} {u.status}: {_first_line(u.message)}" for u in bad[:5])
+        raise MlopsError(f"pipeline {spec.name}: {result.summary()}; {what}")
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "no message"
