@@ -62,15 +62,19 @@ def _env(project: Path) -> dict[str, str]:
     return {**env, "MLOPS_HOME": str(project), "MLOPS_NO_WORKER": "1"}
 
 
-def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _python(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "jupyter_mlops", *args],
+        [sys.executable, *args],
         cwd=project,
         env=_env(project),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
     )
+
+
+def _cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return _python(project, "-m", "jupyter_mlops", *args)
 
 
 def _copy(source: Path, project: Path) -> Path:
@@ -92,14 +96,7 @@ def run_kfp(path: Path, project: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
     assert exported.returncode == 0, exported.stderr
     assert f"wrote {target}" in exported.stdout
-    return subprocess.run(
-        [sys.executable, "-c", RUNNER, str(target), str(project / "kfp-root")],
-        cwd=project,
-        env=_env(project),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+    return _python(project, "-c", RUNNER, str(target), str(project / "kfp-root"))
 
 
 def _normal(value: str, project: Path) -> str:
@@ -234,9 +231,7 @@ def _gated_project(project: Path) -> Path:
     write_notebook(folder / "train.ipynb", [params("a = 1\nb = 1"), code(TRAIN)])
     report = "import jupyter_mlops as mlops\nmlops.log(reports=1)"
     write_notebook(folder / "report.ipynb", [code(report)])
-    made = subprocess.run(
-        [sys.executable, "-c", REFERENCE], cwd=project, env=_env(project), capture_output=True
-    )
+    made = _python(project, "-c", REFERENCE)
     assert made.returncode == 0, made.stderr
     return write_pipeline(folder / "pipeline.yaml", GATED)
 
@@ -264,7 +259,9 @@ def test_a_sweep_a_search_and_a_gate_on_kfp_local_match_the_local_executor(
     assert run_kfp(kfp_path, tmp_path / "kfp").returncode == 0
     _, local = tree(tmp_path / "local", "gated")
     _, kfp = tree(tmp_path / "kfp", "gated")
-    assert local["<parent>"]["tags"]["mlops.pipeline.ran"] == "0"
+    # prepare and the sweep come from the cache, the study reuses its trials
+    assert not {"prepare", "train", "train[a=1]", "train[a=2]", "tune"} & set(local)
+    assert int(local["<parent>"]["tags"]["mlops.pipeline.cached"]) >= 5
     assert_same(local, kfp)
 
     # the gate refuses a shifted input: the sweep is not run, report is skipped, both fail
