@@ -18,6 +18,7 @@ import pytest
 
 from jupyter_mlops.testing.notebooks import code, params, write_notebook
 from tests.ui.lab_server import mlops_lab, screenshot
+from tests.ui.test_readable_ui import _set_theme
 
 pytestmark = pytest.mark.ui
 
@@ -215,4 +216,10 @@ def test_a_models_live_performance_charts_champion_beside_challenger(
         "v1 champion", "v2 challenger",
     ]  # fmt: skip
     screenshot(page, SHOTS, "production-performance")
+    _set_theme(page, "JupyterLab Dark")
+    try:
+        view.locator("path.jp-mlops-series").first.wait_for(state="visible")
+        screenshot(page, SHOTS, "production-performance-dark")
+    finally:
+        _set_theme(page, "JupyterLab Light")
     assert page.dialogs == []  # type: ignore[attr-defined]
