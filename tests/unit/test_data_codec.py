@@ -72,3 +72,23 @@ def test_small_blobs_name_their_type_in_a_few_bytes() -> None:
         assert len(blob) < 80, (array.type, len(blob))  # a serialised schema alone is 120+
         back = decode_blob(blob)
         assert back.type == array.type and back.equals(array)
+
+
+@pytest.mark.parametrize("typ", [pa.string(), pa.large_string(), pa.binary(), pa.large_binary()])
+def test_a_few_strings_cost_their_bytes_not_stream_headers(typ: pa.DataType) -> None:
+    words = [f"user-{i * 7919}".encode() for i in range(40)]
+    array = pa.array(words, type=pa.binary()).cast(typ)
+    for part in (array.slice(0, 6), array.slice(13, 5), array.slice(2, 0), array):
+        blob = encode_blob(part)
+        back = decode_blob(blob)
+        assert back.type == part.type and back.equals(part)
+        content = sum(len(w) for w in part.to_pylist()) + 8 * (len(part) + 1)  # bytes, offsets
+        assert len(blob) <= 64 + content, (typ, len(part), len(blob))  # a stream's headers: 300+
+    many = pa.array([f"v{i}" for i in range(5000)], type=typ if typ != pa.binary() else None)
+    assert decode_blob(encode_blob(many)).equals(many)  # many rows: an Arrow stream, as before
+    nulls = pa.array(["a", None, "ccc", None, "dd", "e", None, "f", "g"], type=pa.string()).cast(
+        typ
+    )
+    for part in (nulls, nulls.slice(1, 4), nulls.slice(3, 6)):
+        blob = encode_blob(part)
+        assert decode_blob(blob).equals(part) and len(blob) < 120, (typ, len(blob))

@@ -193,6 +193,12 @@ _RAW_MAGIC = b"MLR1"
 #: residual rows, masks, order blobs pay 120 bytes less); written whenever the name round-trips
 _RAW_MAGIC_2 = b"MLR2"
 _CODECS = ("lz4", "zstd", "none", "delta-zstd")
+#: a few strings (the residual rows of a changed chunk): magic, type name, rows, byte counts
+#: of the offsets, the values and the validity bits (0 without nulls), then all three
+#: zstd-compressed; an Arrow stream's headers alone
+#: are 300+ bytes, more than the handful of values such a blob holds
+_TEXT_MAGIC = b"MLS1"
+_TEXT_ROWS = 4096
 #: keep compressed bytes only when they save at least this share of the raw size
 _WORTH = 0.9
 
@@ -224,7 +230,8 @@ def encode_blob(array: pa.Array) -> bytes:
 
     Plain fixed-width values without nulls (booleans as packed bits: row masks
     are booleans) are stored as their raw bytes (cheap to decode); everything
-    else as an Arrow IPC stream. Floating-point data
+    else as an Arrow IPC stream, or a few strings as their offsets, bytes and
+    validity bits when that is smaller. Floating-point data
     rarely compresses, so it gets fast lz4; the rest zstd. Raw bytes that do
     not shrink by a tenth are kept uncompressed, so loading them is a plain
     read with no decompression.
@@ -261,7 +268,66 @@ def encode_blob(array: pa.Array) -> bytes:
     options = pa.ipc.IpcWriteOptions(compression=pa.Codec(codec))
     with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
         writer.write_batch(batch)
-    return sink.getvalue().to_pybytes()
+    stream = sink.getvalue().to_pybytes()
+    if _is_small_text(array):  # whichever is smaller: the stream compresses each buffer apart
+        return min(_encode_text(array), stream, key=len)
+    return stream
+
+
+def _is_small_text(array: pa.Array) -> bool:
+    import pyarrow.types as pt
+
+    t = array.type
+    text = pt.is_string(t) or pt.is_large_string(t) or pt.is_binary(t) or pt.is_large_binary(t)
+    if not text or len(array) > _TEXT_ROWS or array.buffers()[1] is None:
+        return False
+    return _type_text(t) is not None
+
+
+def _encode_text(array: pa.Array) -> bytes:
+    """A few strings as their offsets (from 0) and bytes, compressed together."""
+    import struct
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    wide = pt.is_large_string(array.type) or pt.is_large_binary(array.type)
+    _, off_buf, data_buf = array.buffers()
+    count = array.offset + len(array) + 1
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32, count=count)
+    offsets = offsets[array.offset :]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = data_buf.to_pybytes()[start:stop] if data_buf is not None else b""
+    valid = b""
+    if array.null_count:
+        bits = array.is_valid().to_numpy(zero_copy_only=False)
+        valid = np.packbits(bits, bitorder="little").tobytes()
+    spans = (len(array), 8 * len(offsets) if wide else 4 * len(offsets), len(data), len(valid))
+    raw = (offsets - offsets[0]).tobytes() + data + valid
+    text = _type_text(array.type) or b""
+    header = struct.pack("<4sB", _TEXT_MAGIC, len(text)) + text
+    packed = pa.compress(raw, codec="zstd", asbytes=True)
+    return header + struct.pack("<QQQQ", *spans) + packed
+
+
+def _decode_text(data: bytes) -> pa.Array:
+    import struct
+
+    import pyarrow as pa
+
+    size = data[4]
+    typ = _type_from_text(data[5 : 5 + size])
+    rows, offset_bytes, data_bytes, valid_bytes = struct.unpack_from("<QQQQ", data, 5 + size)
+    raw = pa.decompress(
+        memoryview(data)[5 + size + 32 :],
+        decompressed_size=offset_bytes + data_bytes + valid_bytes,
+        codec="zstd",
+    )
+    offsets = raw.slice(0, offset_bytes)
+    values = raw.slice(offset_bytes, data_bytes)
+    valid = raw.slice(offset_bytes + data_bytes) if valid_bytes else None
+    return pa.Array.from_buffers(typ, rows, [valid, offsets, values])
 
 
 def _deltas(raw: Any, width: int) -> bytes:
@@ -342,6 +408,8 @@ def decode_blob(data: bytes) -> pa.Array:
         else:
             raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
         return pa.Array.from_buffers(typ, rows, [None, raw])
+    if data[:4] == _TEXT_MAGIC:
+        return _decode_text(data)
     with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
         table = reader.read_all()
     column = table.column(0)
