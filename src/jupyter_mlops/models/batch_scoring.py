@@ -27,6 +27,7 @@ from ..tracking.api import tracker
 from .batch_inputs import CSV, PARQUET, open_input
 from .loading import load_version, model_copy
 from .monitoring_runs import prediction_stats, shared_columns, training_reference
+from .prediction_log.blocks import NumberedIds
 from .refs import parse_ref, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -247,9 +248,14 @@ class _Sample:
         self.size, self.rng, self.frame = size, np.random.default_rng(seed), None
 
     def add(self, batch: pd.DataFrame) -> None:
+        import numpy as np
         import pandas as pd
 
-        keyed = batch.assign(__key=self.rng.random(len(batch)))
+        keys = self.rng.random(len(batch))
+        if len(batch) > self.size:  # only a batch's own smallest keys can enter the sample
+            keep = np.sort(np.argpartition(keys, self.size)[: self.size])
+            batch, keys = batch.iloc[keep], keys[keep]
+        keyed = batch.assign(__key=keys)
         both = keyed if self.frame is None else pd.concat([self.frame, keyed], ignore_index=True)
         self.frame = both.nsmallest(self.size, "__key") if len(both) > self.size else both
 
@@ -314,6 +320,7 @@ def score(
         Unreadable input, a column the signature needs missing or of the wrong
         kind, a bad option. No output file is left behind.
     """
+    import numpy as np
     import pandas as pd
 
     from ..data.drift_report import compute_drift, log_drift
@@ -366,14 +373,18 @@ def score(
                     "pass rows with the columns and types it was trained on"
                 ) from None
             out = _scores(batch, id_column, rows, run.run_id, predictions, proba, scorer, number)
-            ids = (out["request_id"] if id_column is None else out[id_column].astype(str)).tolist()
-            log.append(number, BATCH_ROLE, ids, X, list(predictions))
+            ids: Any = (
+                NumberedIds(run.run_id, rows, len(out))  # the request_id column, as a block
+                if id_column is None
+                else out[id_column].astype(str).tolist()
+            )
+            log.append(number, BATCH_ROLE, ids, X, predictions)
             if sink is not None:
                 sink.write(out)
             if collect:
                 frames.append(out)
             sample.add(X)
-            scored.add(pd.DataFrame({"prediction": list(predictions)}))
+            scored.add(pd.DataFrame({"prediction": np.asarray(predictions)}))
             rows += len(batch)
         seconds = time.time() - started
         preds = scored.rows()
@@ -426,9 +437,14 @@ def _scores(
     if id_column is not None:
         cols[id_column] = batch[id_column].to_numpy()
     else:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         row = np.arange(offset, offset + len(batch))
         cols["row"] = row
-        cols["request_id"] = [f"{run_id}-{n}" for n in row]
+        text = pc.cast(pa.array(row), pa.string())
+        joined = pc.binary_join_element_wise(pa.scalar(f"{run_id}-"), text, "")
+        cols["request_id"] = pd.Series(joined.to_pandas(), dtype="str")
     cols["prediction"] = np.asarray(predictions)
     if proba is not None and scorer.classes is not None:
         for n, cls in enumerate(scorer.classes):

@@ -14,11 +14,15 @@ import numpy as np
 
 from ...config import SQLITE_TIMEOUT_S, Settings, load_settings
 from ...errors import InvalidInput
-from .rows import decode_inputs, encode_batch, label_value, request_id
+from .blocks import SCHEMA as _BLOCKS_SCHEMA
+from .blocks import append_block, block_rows, materialize
+from .pruning import count_rows, prune
+from .rows import decode_inputs, encode_batch, encode_block, label_value, request_id
 
 __all__ = ["FeedbackResult", "PredictionLog", "VersionPerformance", "database_path", "open_log"]
 
 PREDICTIONS_DB = "predictions.db"
+INPUTS_FOLDER = "predictions-inputs"
 #: rows kept per model unless configured otherwise
 DEFAULT_LIMIT = 1_000_000
 #: labelled rows per version live performance is computed over unless told otherwise
@@ -130,13 +134,15 @@ class PredictionLog:
         if limit is not None and limit < 1:
             raise InvalidInput(f"the prediction log keeps at least 1 row, got limit={limit}")
         self.path, self.model = Path(path), model
+        #: where blocks keep their numeric input rows (one ``.npy`` file per block)
+        self.inputs_dir = self.path.parent / INPUTS_FOLDER
         self.limit = limit or DEFAULT_LIMIT
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=SQLITE_TIMEOUT_S, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across crashes of the process
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + _BLOCKS_SCHEMA)
         self._conn = conn
         self._appended = 0
 
@@ -176,52 +182,51 @@ class PredictionLog:
         self.append_many([(str(version), role, ids, inputs, predictions, at)])
 
     def append_many(self, batches: Iterable[tuple[str, str, Sequence[Any], Any, Any, Any]]) -> None:
-        """Log several batches in one transaction (see :meth:`append` for one)."""
-        encoded = [e for e in (encode_batch(*b) for b in batches) if e is not None]
+        """Log several batches in one transaction (see :meth:`append` for one).
+
+        A batch of at least :data:`.blocks.BLOCK_MIN_ROWS` consecutive ids (batch
+        scoring's) is stored as one block row rather than one row per prediction.
+        """
+        encoded: list[Any] = []
+        for b in batches:
+            block = encode_block(*b, folder=self.inputs_dir)
+            encoded.append(("block", block) if block is not None else ("rows", encode_batch(*b)))
+        encoded = [e for e in encoded if e[1] is not None]
         if not encoded:
             return
-        added = 0
+        added, gone = 0, []
         with self._lock, self._conn as conn:
-            for version, role, fmt, columns, blob, rows in encoded:
+            for shape, item in encoded:
+                version, role, fmt, columns, blob = item[:5]
                 cur = conn.execute(
                     "INSERT INTO batches(model, format, columns, inputs) VALUES (?, ?, ?, ?)",
                     (self.model, fmt, columns, blob),
                 )
                 batch = cur.lastrowid
-                head = (self.model,)
-                conn.executemany(
-                    "INSERT INTO predictions(model, id, time, version, role, prediction, batch, "
-                    "pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(*head, i, t, version, role, v, batch, n) for i, t, v, n in rows],
-                )
+                if shape == "block":
+                    prefix, first, at, values = item[5:]
+                    append_block(
+                        conn, self.model, (version, role, prefix, first, at, values, batch)
+                    )
+                    added += len(values)
+                else:
+                    rows = item[5]
+                    head = (self.model,)
+                    conn.executemany(
+                        "INSERT INTO predictions(model, id, time, version, role, prediction, "
+                        "batch, pos) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [(*head, i, t, version, role, v, batch, n) for i, t, v, n in rows],
+                    )
+                    added += len(rows)
                 conn.execute(
                     "INSERT OR IGNORE INTO served VALUES (?, ?, ?)", (self.model, version, role)
                 )
-                added += len(rows)
             self._appended += added
             if self._appended >= max(1000, self.limit // 50) or self._appended > self.limit:
-                self._prune(conn)
+                gone = prune(conn, self.model, self.limit, time.time() - _UNKNOWN_KEEP_S)
                 self._appended = 0
-
-    def _prune(self, conn: sqlite3.Connection) -> None:
-        """Keep the last ``limit`` rows of the model (and the labels and inputs they need)."""
-        row = conn.execute(
-            "SELECT seq FROM predictions WHERE model = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
-            (self.model, self.limit),
-        ).fetchone()
-        if row is None:
-            return
-        conn.execute("DELETE FROM predictions WHERE model = ? AND seq <= ?", (self.model, row[0]))
-        conn.execute(
-            "DELETE FROM batches WHERE model = ? AND batch < "
-            "(SELECT coalesce(min(batch), 0) FROM predictions WHERE model = ?)",
-            (self.model, self.model),
-        )
-        conn.execute(
-            "DELETE FROM labels WHERE model = ? AND time < ? AND NOT EXISTS (SELECT 1 FROM "
-            "predictions p WHERE p.model = labels.model AND p.id = labels.id)",
-            (self.model, time.time() - _UNKNOWN_KEEP_S),
-        )
+        for name in gone:  # after the commit: a rolled-back prune keeps its files
+            (self.inputs_dir / name).unlink(missing_ok=True)
 
     def add_labels(self, ids: Sequence[Any], labels: Sequence[Any]) -> FeedbackResult:
         """Record the true ``labels`` of ``ids`` (the last label of an id wins).
@@ -240,6 +245,7 @@ class PredictionLog:
         latest = dict(zip(keys, values, strict=True))  # later duplicates win
         now = time.time()
         with self._lock, self._conn as conn:
+            materialize(conn, self.model, latest)
             known = self._known(conn, list(latest))
             conn.executemany(
                 "INSERT OR REPLACE INTO labels(model, id, label, time) VALUES (?, ?, ?, ?)",
@@ -268,9 +274,10 @@ class PredictionLog:
     def _check_kind(self, values: list[Any], keys: list[str]) -> None:
         with self._lock:
             row = self._conn.execute(
-                "SELECT typeof(prediction) FROM predictions WHERE model = ? "
+                "SELECT kind FROM (SELECT seq, typeof(prediction) AS kind FROM predictions "
+                "WHERE model = ? UNION ALL SELECT seq, kind FROM blocks WHERE model = ?) "
                 "ORDER BY seq DESC LIMIT 1",
-                (self.model,),
+                (self.model, self.model),
             ).fetchone()
         if row is None or row[0] not in ("integer", "real", "text"):
             return
@@ -306,16 +313,15 @@ class PredictionLog:
             row = self._conn.execute(
                 "SELECT max(seq) FROM predictions WHERE model = ?", (self.model,)
             ).fetchone()
-        return int(row[0] or 0)
+            block = self._conn.execute(
+                "SELECT max(seq + count - 1) FROM blocks WHERE model = ?", (self.model,)
+            ).fetchone()
+        return max(int(row[0] or 0), int(block[0] or 0))
 
     def rows(self) -> int:
         """Predictions held for the model."""
         with self._lock:
-            return int(
-                self._conn.execute(
-                    "SELECT count(*) FROM predictions WHERE model = ?", (self.model,)
-                ).fetchone()[0]
-            )
+            return count_rows(self._conn, self.model)
 
     def served(self) -> list[tuple[str, str]]:
         """Every (version, role) that logged predictions, in version order."""
@@ -332,22 +338,33 @@ class PredictionLog:
         """
         import pandas as pd
 
-        query = "SELECT id, time, version, role, prediction FROM predictions WHERE model = ?"
         with self._lock:
-            if ids is None:
-                tail = f" ORDER BY seq DESC LIMIT {int(last)}" if last else " ORDER BY seq"
-                rows = self._conn.execute(query + tail, (self.model,)).fetchall()
-            else:
-                rows = []
-                keys = [str(i) for i in ids]
-                for start in range(0, len(keys), _CHUNK):
-                    chunk = keys[start : start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    rows += self._conn.execute(
-                        query + f" AND id IN ({marks}) ORDER BY seq", (self.model, *chunk)
-                    ).fetchall()
-        frame = pd.DataFrame(rows, columns=["id", "time", "version", "role", "prediction"])
-        return frame.iloc[::-1].reset_index(drop=True) if ids is None and last else frame
+            rows = self._merged(last=None if ids is not None else last)
+        if ids is not None:
+            keys = {str(i) for i in ids}
+            rows = [r for r in rows if r[1] in keys]
+        columns = ["id", "time", "version", "role", "prediction"]
+        return pd.DataFrame([r[1:6] for r in rows], columns=columns)
+
+    def _merged(
+        self, version: str | None = None, role: str | None = None, last: int | None = None
+    ) -> list[tuple[Any, ...]]:
+        """The rows (the ``last`` newest), one-by-one and in blocks, in sequence order."""
+        query = (
+            "SELECT seq, id, time, version, role, prediction, batch, pos FROM predictions "
+            "WHERE model = ?"
+        )
+        args: list[Any] = [self.model]
+        for column, value in (("version", version), ("role", role)):
+            if value is not None:
+                query, args = query + f" AND {column} = ?", [*args, str(value)]
+        tail = " ORDER BY seq DESC" + (f" LIMIT {int(last)}" if last else "")
+        plain = self._conn.execute(query + tail, args).fetchall()[::-1]
+        blocked = list(block_rows(self._conn, self.model, version, role))
+        if blocked:
+            seen = {r[0] for r in blocked}
+            plain = sorted([r for r in plain if r[0] not in seen] + blocked, key=lambda r: r[0])
+        return plain[-int(last) :] if last else plain
 
     def labelled(self, version: str, role: str, window: int = DEFAULT_WINDOW) -> Any:
         """The last ``window`` labelled predictions of ``version`` in ``role``, newest last.
@@ -393,7 +410,7 @@ class PredictionLog:
                     f"SELECT batch, format, columns, inputs FROM batches WHERE batch IN ({marks})",
                     chunk,
                 ):
-                    decoded[b] = decode_inputs(fmt, columns, blob)
+                    decoded[b] = decode_inputs(fmt, columns, blob, self.inputs_dir)
         frames = []
         for b, p in zip(batches, positions, strict=True):
             frame = decoded.get(int(b))
@@ -404,17 +421,12 @@ class PredictionLog:
 
     def recent_inputs(self, version: str, n: int, role: str | None = None) -> tuple[Any, Any]:
         """The last ``n`` input rows of ``version`` (as a DataFrame or None) and predictions."""
-        query = "SELECT batch, pos, prediction FROM predictions WHERE model = ? AND version = ?"
-        args: tuple[Any, ...] = (self.model, str(version))
-        if role is not None:
-            query, args = query + " AND role = ?", (*args, role)
         with self._lock:
-            rows = self._conn.execute(query + f" ORDER BY seq DESC LIMIT {int(n)}", args).fetchall()
-        rows.reverse()
-        predictions = np.array([r[2] for r in rows])
+            rows = self._merged(version, role, int(n)) if n > 0 else []
+        predictions = np.array([r[5] for r in rows])
         if not rows:
             return None, predictions
-        return self.inputs_of([r[0] for r in rows], [r[1] for r in rows]), predictions
+        return self.inputs_of([r[6] for r in rows], [r[7] for r in rows]), predictions
 
     def performance(
         self,

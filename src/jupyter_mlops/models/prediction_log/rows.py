@@ -7,13 +7,22 @@ import json
 import re
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...errors import InvalidInput
 
-__all__ = ["decode_inputs", "encode_batch", "label_value", "new_ids", "request_id"]
+__all__ = [
+    "decode_inputs",
+    "encode_batch",
+    "encode_block",
+    "inputs_file",
+    "label_value",
+    "new_ids",
+    "request_id",
+]
 
 _ROLE = re.compile(r"^[a-z][a-z_]{0,31}$")
 
@@ -48,6 +57,41 @@ def encode_batch(
     return version, role, fmt, columns, blob, rows
 
 
+def encode_block(
+    version: str,
+    role: str,
+    ids: Sequence[Any],
+    inputs: Any,
+    predictions: Any,
+    at: Any,
+    folder: Path | None = None,
+) -> tuple[str, str, str | None, str | None, bytes | None, str, int, float, Any] | None:
+    """A large batch of consecutive ids as one block (see :mod:`.blocks`), else None.
+
+    Numeric input rows go to a file in ``folder`` when given (see :func:`inputs_file`).
+    """
+    from .blocks import BLOCK_MIN_ROWS, consecutive
+
+    if len(ids) < BLOCK_MIN_ROWS:
+        return None
+    found = consecutive(ids)
+    if found is None:
+        return None
+    if not _ROLE.match(role):
+        raise InvalidInput(f"role must be a lower-case word like 'champion', got {role!r}")
+    array = np.asarray(predictions)
+    if array.ndim > 1:
+        array = array.reshape(len(array), -1)[:, 0]
+    if len(array) != len(ids):
+        raise InvalidInput(f"{len(ids)} ids but {len(array)} predictions; one id per row")
+    if folder is None:
+        fmt, columns, blob = _encode_inputs(inputs, len(array))
+    else:
+        fmt, columns, blob = inputs_file(inputs, len(array), folder)
+    now = time.time() if at is None else float(at)
+    return version, role, fmt, columns, blob, found[0], found[1], now, array
+
+
 def _values(predictions: Any) -> list[Any]:
     """One plain Python value (int, float, str) per row."""
     array = np.asarray(predictions)
@@ -80,12 +124,44 @@ def _encode_inputs(inputs: Any, n: int) -> tuple[str | None, str | None, bytes |
     return "json", columns, json.dumps(values.tolist(), default=str).encode()
 
 
-def decode_inputs(fmt: str | None, columns: str | None, blob: bytes | None) -> Any:
+def inputs_file(inputs: Any, n: int, folder: Path) -> tuple[str | None, str | None, bytes | None]:
+    """A block's numeric input rows written to an ``.npy`` file in ``folder`` (its name kept).
+
+    Other inputs are encoded as :func:`_encode_inputs` does, to stay in the database.
+    """
+    if inputs is None:
+        return None, None, None
+    columns = None
+    if hasattr(inputs, "columns") and hasattr(inputs, "to_numpy"):
+        columns = json.dumps([str(c) for c in inputs.columns])
+        values = inputs.to_numpy()
+    else:
+        values = np.asarray(inputs)
+    if values.ndim == 1:
+        values = values.reshape(n, -1)
+    if len(values) != n or values.dtype.kind not in "biuf":
+        return _encode_inputs(inputs, n)
+    import uuid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.npy"
+    np.save(folder / name, values, allow_pickle=False)
+    return "npy-file", columns, name.encode()
+
+
+def decode_inputs(
+    fmt: str | None, columns: str | None, blob: bytes | None, folder: Path | None = None
+) -> Any:
     import pandas as pd
 
     if fmt is None or blob is None:
         return None
-    if fmt == "npy":
+    if fmt == "npy-file":
+        try:
+            values = np.load((folder or Path()) / blob.decode(), allow_pickle=False)
+        except OSError:  # pruned meanwhile by another process
+            return None
+    elif fmt == "npy":
         values = np.load(io.BytesIO(blob), allow_pickle=False)
     else:
         values = np.array(json.loads(blob), dtype=object)
