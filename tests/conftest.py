@@ -25,6 +25,8 @@ from jupyter_mlops.config import Settings, load_settings
 from jupyter_mlops.tracking import api
 
 os.environ.setdefault("MLOPS_NO_WORKER", "1")  # tests start no warm worker unless they mean to
+# A test's kernel template is retired when the test ends; one left behind does not linger.
+os.environ.setdefault("MLOPS_FORK_IDLE", "120")
 
 _ENV_VARS = (
     "MLOPS_HOME",
@@ -120,6 +122,21 @@ def store(
     api.reset(settings)
     yield settings
     api.reset(None)
+    _retire_templates(tmp_path)
+
+
+def _retire_templates(folder: Path) -> None:
+    """Stop the kernel templates of projects under ``folder`` (forked kernels keep running)."""
+    from jupyter_mlops.headless.fork.templates import retire_templates
+
+    retire_templates(folder)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_templates_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop the kernel templates of every project the session made (and the store did not)."""
+    yield
+    _retire_templates(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

@@ -21,7 +21,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["STORE_DIRNAME", "Settings", "find_root", "load_settings"]
+__all__ = [
+    "PRELOAD_ENV",
+    "STORE_DIRNAME",
+    "Settings",
+    "find_root",
+    "load_settings",
+    "project_preload",
+]
 
 STORE_DIRNAME = ".mlops"
 _ROOT_MARKERS = (STORE_DIRNAME, "pyproject.toml", ".git")
@@ -32,6 +39,11 @@ _ENV = {
     "data_uri": "MLOPS_DATA_URI",
     "experiment": "MLOPS_EXPERIMENT",
 }
+#: comma-separated modules a kernel template imports before it forks (``preload`` in
+#: ``[tool.jupyter-mlops]``, a list of module names, is the project's default)
+PRELOAD_ENV = "MLOPS_PRELOAD"
+#: keys of ``[tool.jupyter-mlops]`` that are not store settings
+_PROJECT_ONLY = ("preload",)
 #: JSON object ``{name: digest}``: a bare snapshot name loads that digest instead of the
 #: latest (set for headless runs and pipeline steps, read by ``data.reader.pinned``)
 PINNED_SNAPSHOTS_ENV = "MLOPS_PINNED_SNAPSHOTS"
@@ -102,7 +114,7 @@ def find_root(start: str | os.PathLike[str] | None = None) -> Path:
     return here
 
 
-def _pyproject_settings(root: Path) -> dict[str, Any]:
+def _pyproject_table(root: Path) -> dict[str, Any]:
     path = root / "pyproject.toml"
     if not path.is_file():
         return {}
@@ -116,13 +128,31 @@ def _pyproject_settings(root: Path) -> dict[str, Any]:
     table = doc.get("tool", {}).get("jupyter-mlops", {})
     if not isinstance(table, dict):
         raise InvalidInput(f"[tool.jupyter-mlops] in {path} must be a table of key = value")
-    unknown = sorted(set(table) - set(_ENV))
+    unknown = sorted(set(table) - set(_ENV) - set(_PROJECT_ONLY))
     if unknown:
         raise InvalidInput(
             f"unknown key(s) {', '.join(unknown)} in [tool.jupyter-mlops] of {path}; "
-            f"valid keys: {', '.join(sorted(_ENV))}"
+            f"valid keys: {', '.join(sorted([*_ENV, *_PROJECT_ONLY]))}"
         )
-    return {k: str(v) for k, v in table.items()}
+    return table
+
+
+def _pyproject_settings(root: Path) -> dict[str, Any]:
+    table = _pyproject_table(root)
+    return {k: str(v) for k, v in table.items() if k in _ENV}
+
+
+def project_preload(root: Path) -> list[str]:
+    """``preload`` of ``[tool.jupyter-mlops]`` in ``root``'s pyproject.toml (module names)."""
+    value = _pyproject_table(root).get("preload", [])
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and all(p.isidentifier() for p in v.split(".")) for v in value
+    ):
+        raise InvalidInput(
+            f"preload in [tool.jupyter-mlops] of {root / 'pyproject.toml'} must be a list of "
+            'module names, e.g. preload = ["pandas", "sklearn.ensemble"]'
+        )
+    return list(value)
 
 
 def _anchored(project: dict[str, str], folder: Path) -> dict[str, str]:

@@ -137,3 +137,13 @@ def test_cli_show_exits_2_listing_problems_and_creates_no_run(
     assert main(["pipeline", "show", str(path)]) == 2
     experiments = [e.experiment_id for e in client.search_experiments()]
     assert client.search_runs(experiments) == []
+
+
+def test_preload_is_a_list_of_module_names(project: Path) -> None:
+    steps = "steps:\n  a:\n    notebook: prep.ipynb\n"
+    good = write_pipeline(project / "good.yaml", f"name: p\npreload: [pandas, a.b]\n{steps}")
+    assert load_spec(good).preload == ("pandas", "a.b")
+    bad = write_pipeline(project / "bad.yaml", f"name: p\npreload: pandas\n{steps}")
+    with pytest.raises(PipelineInvalid) as info:
+        load_spec(bad)
+    assert "'preload' must be a list of module names, e.g. preload: [pandas" in str(info.value)

@@ -59,9 +59,15 @@ def add_commands(sub: Any) -> None:
     )
     p.set_defaults(func=_reproduce)
 
-    p = sub.add_parser("worker", help="the warm worker that makes repeated runs fast")
+    p = sub.add_parser(
+        "worker", help="the warm worker and the kernel templates that make repeated runs fast"
+    )
     p.add_argument("action", choices=("status", "start", "stop"), help="what to do")
-    p.add_argument("--all", action="store_true", help="every worker of this user, any environment")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every worker and kernel template of this user, any environment",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_worker)
 
@@ -222,8 +228,12 @@ def _worker(args: argparse.Namespace) -> int:
             print(f"stopped worker pid {status['pid']}{note}")
         if not stopped:
             print("no worker is running" + ("" if args.all else " for this environment"))
+        _stop_templates(args)
         return 0
     found = wc.all_workers() if args.all else [s for s in [wc.worker_status()] if s]
+    templates = _templates(args)
+    for status in found:
+        status["kernel_templates"] = templates
     if args.json:
         print(json.dumps(found if args.all else (found[0] if found else None), indent=2))
     elif not found and wc.workers_disabled():
@@ -232,7 +242,45 @@ def _worker(args: argparse.Namespace) -> int:
         print("no worker is running for this environment; the next run starts one")
     for status in [] if args.json else found:
         print(_worker_text(status))
+    if not args.json:
+        print(_templates_text(templates))
     return 0
+
+
+def _stop_templates(args: argparse.Namespace) -> None:
+    from ..config import load_settings
+    from ..headless.fork.templates import retire_templates
+
+    for t in retire_templates(None if args.all else load_settings().root):
+        print(f"stopped kernel template pid {t['pid']} (the kernels it forked keep running)")
+
+
+def _templates(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The kernel templates of this project (of every project with ``--all``)."""
+    from ..config import load_settings
+    from ..headless.fork.templates import all_templates
+
+    return all_templates(None if args.all else load_settings().root)
+
+
+def _templates_text(templates: list[dict[str, Any]]) -> str:
+    from ..headless.fork.templates import fork_enabled
+
+    if not templates:
+        if not fork_enabled():
+            return "kernels start normally: forking is off (MLOPS_FORK_KERNELS=0) or not safe here"
+        return "no kernel template is running; the next headless run starts one"
+    lines = []
+    for t in templates:
+        preload = ", ".join(t["preload"]) or "nothing beyond ipykernel"
+        lines += [
+            f"kernel template pid {t['pid']} ({t['kernel']}) for {t['project']}: "
+            f"{t['forks']}/{t['max_forks']} kernels forked, {t['rss_mb']:.0f} MB "
+            f"(replaced over {t['max_mb']:.0f} MB), idle {t['idle_s']:.0f} s",
+            f"  preloaded: {preload}",
+        ]
+        lines += [f"  could not preload {n}: {why}" for n, why in t["preload_failed"].items()]
+    return "\n".join(lines)
 
 
 def _worker_start(args: argparse.Namespace) -> int:

@@ -59,11 +59,16 @@ def kernel_manager(
     from jupyter_client.manager import AsyncKernelManager
 
     class _LaunchKernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-            # The child inherits its own copy of the descriptor at launch.
+        # A restart starts the kernel again through ``_async_start_kernel`` with the saved
+        # arguments: the log is opened afresh there, for both.
+        async def _async_start_kernel(self, **kw: Any) -> None:
+            _fork_from_template(self, env)
+            # The child inherits (or is sent) its own copy of the descriptor at launch.
             with open(log_path, "ab") as log:
                 kw.update(env=dict(env), cwd=cwd, stdout=log, stderr=log)
-                await super().start_kernel(**kw)
+                await super()._async_start_kernel(**kw)
+
+        start_kernel = _async_start_kernel
 
     extra: dict[str, Any] = {}
     if kernel_dirs:
@@ -82,6 +87,28 @@ def kernel_interpreter(km: Any) -> str | None:
     except Exception:  # a manager without a spec (a pool's stand-in)
         return None
     return str(argv[0]) if argv else None
+
+
+def _fork_from_template(km: Any, env: Mapping[str, str]) -> None:
+    """Give ``km`` the provisioner that forks IPython kernels from a preloaded template.
+
+    Only where forking is safe and not turned off (``MLOPS_FORK_KERNELS=0``), and only
+    for a kernel spec that names no provisioner of its own; on a restart ``km`` keeps the
+    provisioner it has.
+    """
+    from .fork.templates import fork_enabled
+
+    if km.provisioner is not None or not fork_enabled(env):
+        return
+    spec = km.kernel_spec
+    if spec is None or spec.metadata.get("kernel_provisioner"):
+        return
+    import uuid
+
+    from .fork.provisioner import ForkProvisioner
+
+    km.kernel_id = km.kernel_id or str(uuid.uuid4())
+    km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=spec, parent=km)
 
 
 def _transport() -> dict[str, str]:

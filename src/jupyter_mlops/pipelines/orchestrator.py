@@ -11,6 +11,7 @@ Everything that reaches MLflow happens on the calling thread, in order.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config import PINNED_SNAPSHOTS_ENV as PINNED_ENV
-from ..config import Settings
+from ..config import PRELOAD_ENV, Settings
 from .cache import CachedRun, code_digest, find_hit, package_digest, snapshots_of, step_key
 from .executors import Executor, UnitOutcome, UnitTask, open_executor
 from .feed import Feed
@@ -454,6 +455,9 @@ def _task(state: RunContext, unit: Unit, ready: ReadyInputs) -> UnitTask:
     if ready.pins:
         env[PINNED_ENV] = json.dumps(ready.pins)
     env.update(state.options.env)
+    if state.spec.preload:
+        given = env.get(PRELOAD_ENV, os.environ.get(PRELOAD_ENV, "")).split(",")
+        env[PRELOAD_ENV] = ",".join(dict.fromkeys(n for n in [*given, *state.spec.preload] if n))
     if unit.key is None:
         raise ValueError(f"unit {unit.label} has no cache key yet")
     return UnitTask(

@@ -27,7 +27,7 @@ from .search.config import SearchConfig
 __all__ = ["PipelineInvalid", "PipelineSpec", "StepSpec", "build_spec", "load_spec"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-_TOP_KEYS = {"name", "experiment", "steps"}
+_TOP_KEYS = {"name", "experiment", "steps", "preload"}
 _STEP_KEYS = {"notebook", "params", "needs", "sweep", "kernel", "timeout", "validate"}
 SWEEP_KINDS = ("grid", "zip")
 
@@ -75,6 +75,8 @@ class PipelineSpec:
     path: Path
     steps: dict[str, StepSpec]
     experiment: str | None = None
+    #: modules the kernel template of every step preloads (``preload:``)
+    preload: tuple[str, ...] = ()
 
     @property
     def experiment_name(self) -> str:
@@ -187,6 +189,7 @@ def build_spec(doc: Any, file: Path, *, check_notebooks: bool = True) -> Pipelin
     if experiment is not None and not (isinstance(experiment, str) and experiment.strip()):
         found.add(_at(doc, "experiment"), "'experiment' must be a non-empty string")
         experiment = None
+    preload = _preload(doc, found)
     steps = _steps(doc, file.parent, found)
     _check_needs(doc.get("steps"), steps, found)
     _check_cycles(steps, found)
@@ -195,7 +198,20 @@ def build_spec(doc: Any, file: Path, *, check_notebooks: bool = True) -> Pipelin
             _check_notebook(doc.get("steps"), step, found)
     if found.problems:
         raise PipelineInvalid(file, found.problems)
-    return PipelineSpec(name, file, steps, experiment)
+    return PipelineSpec(name, file, steps, experiment, preload)
+
+
+def _preload(doc: Any, found: _Collector) -> tuple[str, ...]:
+    value = doc.get("preload", [])
+    if isinstance(value, list) and all(
+        isinstance(v, str) and v and all(p.isidentifier() for p in v.split(".")) for v in value
+    ):
+        return tuple(value)
+    found.add(
+        _at(doc, "preload"),
+        "'preload' must be a list of module names, e.g. preload: [pandas, sklearn.ensemble]",
+    )
+    return ()
 
 
 def _pipeline_name(doc: Any, found: _Collector) -> str:

@@ -1,0 +1,149 @@
+"""A kernel provisioner that forks the kernel from a template instead of launching it.
+
+jupyter_client asks its provisioner to launch the kernel command it formatted (after
+writing the connection file); this one hands an ``ipykernel_launcher -f <file>``
+command to the kernel template of its interpreter and project
+(:mod:`.templates`) and manages the child it gets back like a launched process:
+poll, wait, interrupt, terminate and kill go to its pid and process group. Any other
+command, or a template that cannot fork, is launched as jupyter_client would. So
+papermill and nbclient drive the kernel exactly as they drive a launched one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import signal
+from typing import Any
+
+from jupyter_client.provisioning import LocalProvisioner
+
+from ...liveness import process_alive, process_start_ticks
+from ...tracking.writing.run_context import NOTEBOOK_ENV
+from .preload import wanted_preload
+from .templates import ForkRequest, fork_kernel
+
+__all__ = ["ForkProvisioner", "ForkedProcess", "forkable"]
+
+_LAUNCHERS = ("ipykernel_launcher", "ipykernel")
+
+
+def forkable(cmd: list[str]) -> bool:
+    """Whether ``cmd`` starts an IPython kernel from a known interpreter with a connection file."""
+    return (
+        len(cmd) >= 5
+        and os.path.isabs(cmd[0])
+        and cmd[1] == "-m"
+        and cmd[2] in _LAUNCHERS
+        and cmd[3] == "-f"
+    )
+
+
+class ForkedProcess:
+    """The part of :class:`subprocess.Popen` a provisioner uses, for a process we did not start.
+
+    The kernel is the template's child, so this process cannot wait for it: its exit is
+    seen on a pidfd (Linux), else by the process's start time no longer matching.
+    """
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._ticks = process_start_ticks(pid)
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self._pidfd = -1
+
+    def poll(self) -> int | None:
+        """``None`` while the kernel runs, else its exit code (0: the template reaped it)."""
+        if self.returncode is None and not self._running():
+            self.returncode = 0
+            self._close()
+        return self.returncode
+
+    def _running(self) -> bool:
+        if self._pidfd >= 0:
+            ready, _, _ = select.select([self._pidfd], [], [], 0)
+            return not ready
+        ticks = None if self._ticks is None else str(self._ticks)
+        return process_alive(self.pid, ticks)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the kernel has exited."""
+        while self.poll() is None:
+            if self._pidfd >= 0:
+                select.select([self._pidfd], [], [], timeout)
+            else:
+                import time
+
+                time.sleep(0.05)
+        return int(self.returncode or 0)
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the kernel's process group, unless it has exited (its pid may be reused)."""
+        if self.poll() is not None:
+            return
+        try:
+            os.killpg(self.pid, signum)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def _close(self) -> None:
+        if self._pidfd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._pidfd)
+            self._pidfd = -1
+
+
+class ForkProvisioner(LocalProvisioner):
+    """:class:`LocalProvisioner`, with IPython kernels forked from a preloaded template."""
+
+    #: whether the running kernel was forked (``False``: launched as usual)
+    forked = False
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
+        """Fork the kernel of ``cmd`` from its template; launch it normally if that fails."""
+        pid = await asyncio.to_thread(self._fork, cmd, kwargs) if forkable(cmd) else None
+        self.forked = pid is not None
+        if pid is None:
+            return await super().launch_kernel(cmd, **kwargs)
+        self.process = ForkedProcess(pid)  # type: ignore[assignment]
+        self.pid = self.pgid = pid
+        self.cwd = kwargs.get("cwd") or os.getcwd()
+        return self.connection_info
+
+    def _fork(self, cmd: list[str], kwargs: dict[str, Any]) -> int | None:
+        env = dict(kwargs.get("env") or os.environ)
+        env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
+        stdout = kwargs.get("stdout")
+        log_fd = stdout.fileno() if stdout is not None else 1  # else ours, as Popen would
+        kernel_name = str(getattr(self.parent, "kernel_name", "") or "")
+        request = ForkRequest(
+            argv=list(cmd),
+            env=env,
+            cwd=str(kwargs.get("cwd") or os.getcwd()),
+            log_fd=log_fd,
+            kernel_name=kernel_name,
+            need=wanted_preload(env.get(NOTEBOOK_ENV), env),
+        )
+        return fork_kernel(request)
+
+    async def send_signal(self, signum: int) -> None:
+        """Signal the kernel's process group (a forked kernel: only while it runs)."""
+        if isinstance(self.process, ForkedProcess):
+            self.process.send_signal(signum)
+            return
+        await super().send_signal(signum)

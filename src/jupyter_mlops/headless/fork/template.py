@@ -1,0 +1,364 @@
+"""The kernel template: a process that has imported a preload set and forks fresh kernels.
+
+Run by the kernel's own interpreter as a script (``python template.py SOCKET LOCK ...``),
+so it uses the standard library only and needs no jupyter-mlops in that environment.
+It imports the preload modules and ipykernel's application module, then serves one
+request at a time on a Unix socket, in its only thread, with no ZMQ context: the
+fork happens before any ZMQ socket or Python thread exists. A ``fork`` request
+carries the kernel's command line, environment and working folder, and the
+descriptor of its log file (``SCM_RIGHTS``); the child leaves the template's
+session, takes those, reseeds ``random`` and NumPy's global generator and becomes
+``ipykernel_launcher -f <its connection file>``. The reply is the child's pid.
+
+The template refuses to fork (and retires) when its environment changed (a
+``sys.path`` entry's mtime: a package installed or removed), when a request needs
+a module it did not preload, and after ``--max-forks`` forks or ``--max-mb`` of
+memory; it exits after ``--idle`` seconds without a request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+#: the request a forked child serves as a kernel (set in the child only)
+_CHILD: dict[str, Any] | None = None
+_MAX_REQUEST = 16 * 1024 * 1024
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _os_threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def _fingerprint() -> list[tuple[str, int]]:
+    """Modification times of the import path: installing or removing a package changes one."""
+    stamps = []
+    for entry in sys.path:
+        with contextlib.suppress(OSError):
+            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+    return stamps
+
+
+class Template:
+    """The template's state and its request loop."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.pid = os.getpid()
+        self.started = time.time()
+        self.forks = 0
+        self.children: dict[int, float] = {}
+        self.preloaded: list[str] = []
+        self.failed: dict[str, str] = {}
+        self.retiring = ""
+        self.last = time.monotonic()
+        self.fingerprint: list[tuple[str, int]] = []
+
+    def preload(self, names: list[str]) -> None:
+        # ipykernel sets MPLBACKEND when it starts; matplotlib reads it when imported.
+        given = os.environ.get("MPLBACKEND")
+        os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        for name in ["ipykernel.kernelapp", *names]:
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:  # a broken package must not stop the template
+                self.failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            else:
+                self.preloaded.append(name)
+        if given is None:
+            os.environ.pop("MPLBACKEND", None)
+        self.fingerprint = _fingerprint()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": self.pid,
+            "socket": self.args.socket,
+            "python": sys.executable,
+            "kernel": self.args.kernel,
+            "project": self.args.project,
+            "started": self.started,
+            "forks": self.forks,
+            "max_forks": self.args.max_forks,
+            "children": sorted(self.children),
+            "preload": [n for n in self.preloaded if n != "ipykernel.kernelapp"],
+            "preload_failed": self.failed,
+            "rss_mb": round(_rss_mb(), 1),
+            "max_mb": self.args.max_mb,
+            "python_threads": threading.active_count(),
+            "os_threads": _os_threads(),
+            "idle_s": round(time.monotonic() - self.last, 1),
+            "retiring": self.retiring,
+        }
+
+    def reap(self, *_: object) -> None:
+        while True:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.children.pop(pid, None)
+
+    def why_not(self, need: list[str]) -> str:
+        """Why the next fork must come from a new template ("" when this one may fork)."""
+        if self.retiring:
+            return self.retiring
+        missing = [n for n in need if n not in self.preloaded and n not in self.failed]
+        if missing:
+            return "preload: " + ",".join(missing)
+        if _fingerprint() != self.fingerprint:
+            return "environment changed"
+        if threading.active_count() > 1:
+            return "a preloaded module started a thread"
+        return ""
+
+    def after_fork(self) -> None:
+        self.forks += 1
+        if self.forks >= self.args.max_forks:
+            self.retiring = f"forked {self.forks} kernels"
+        elif _rss_mb() > self.args.max_mb:
+            self.retiring = f"memory over {self.args.max_mb} MB"
+
+    def serve(self, listener: socket.socket) -> dict[str, Any] | None:
+        """Answer requests until retired or idle; in a forked child, return its request."""
+        while not self.retiring:
+            ready, _, _ = select.select([listener], [], [], 0.5)
+            self.reap()
+            if not ready:
+                if time.monotonic() - self.last > self.args.idle:
+                    self.retiring = "idle"
+                continue
+            conn, _ = listener.accept()
+            with conn:
+                job = self.answer(conn, listener)
+            if job is not None:
+                return job
+        return None
+
+    def answer(self, conn: socket.socket, listener: socket.socket) -> dict[str, Any] | None:
+        conn.settimeout(30)
+        try:
+            request, fds = _read(conn)
+        except (OSError, ValueError) as exc:
+            _send(conn, {"error": f"bad request: {exc}"})
+            return None
+        op = request.get("op")
+        if op == "status":
+            _send(conn, {"status": self.status()})
+        elif op == "retire":
+            self.retiring = str(request.get("reason") or "asked to retire")
+            _send(conn, {"status": self.status()})
+        elif op == "fork":
+            self.last = time.monotonic()
+            reason = self.why_not([str(n) for n in request.get("need") or []])
+            if reason or len(fds) != 1:
+                for fd in fds:
+                    os.close(fd)
+                # the client starts the template it needs; this one leaves the socket to it
+                self.retiring = self.retiring or reason
+                _send(conn, {"refused": reason or "no log descriptor", "status": self.status()})
+                return None
+            return self.fork(conn, listener, request, fds[0])
+        else:
+            _send(conn, {"error": f"unknown op {op!r}"})
+        return None
+
+    def fork(
+        self, conn: socket.socket, listener: socket.socket, request: dict[str, Any], log_fd: int
+    ) -> dict[str, Any] | None:
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(ready_r)
+            listener.close()
+            os.setsid()  # its own session and process group, as a launched kernel has
+            os.write(ready_w, b"1")
+            os.close(ready_w)
+            return {**request, "log_fd": log_fd}
+        os.close(ready_w)
+        os.close(log_fd)
+        with contextlib.suppress(OSError):
+            os.read(ready_r, 1)  # the child's process group exists before anyone signals it
+        os.close(ready_r)
+        self.children[pid] = time.time()
+        self.after_fork()
+        _send(conn, {"pid": pid})
+        return None
+
+
+def _read(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    data, fds, _flags, _addr = socket.recv_fds(conn, 65536, 4)
+    buf = bytearray(data)
+    while buf and not buf.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        if len(buf) > _MAX_REQUEST:
+            raise ValueError("request too large")
+    request = json.loads(buf)
+    if not isinstance(request, dict):
+        raise ValueError("a request is a JSON object")
+    return request, list(fds)
+
+
+def _send(conn: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        conn.sendall((json.dumps(message) + "\n").encode())
+
+
+def _hold_lock(path: str, wait_s: float) -> Any:
+    """Lock ``path`` for the template's life, waiting for a retiring one to let go."""
+    deadline = time.monotonic() + wait_s
+    fh = open(path, "a")  # noqa: SIM115 - held until the process exits
+    while True:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fh
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                fh.close()
+                return None
+            time.sleep(0.05)
+
+
+def _listen(path: str) -> tuple[socket.socket, int]:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(previous)
+    listener.listen(64)
+    return listener, os.stat(path).st_ino
+
+
+def _watch_client(pid: int) -> None:
+    """End this kernel when the process that started it is gone, as ipykernel's poller does."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = -1
+        while True:
+            if fd >= 0:
+                select.select([fd], [], [])
+                break
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                pass
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mlops-kernel-parent", daemon=True).start()
+
+
+def _become_kernel(job: dict[str, Any]) -> None:
+    """In the forked child: take the request's stdio, folder, environment and argv, and run."""
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    log_fd = int(job["log_fd"])
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    cwd = str(job["cwd"])
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in dict(job["env"]).items()})
+    argv = [str(a) for a in job["argv"]]
+    import ipykernel_launcher
+
+    sys.argv = [str(ipykernel_launcher.__file__), *argv[3:]]
+    sys.orig_argv = list(argv)
+    _reseed()
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if parent.isdigit():
+        _watch_client(int(parent))
+    from ipykernel import kernelapp
+
+    kernelapp.launch_new_instance()
+
+
+def _reseed() -> None:
+    """Fresh entropy for the global generators a forked child would otherwise share."""
+    import random
+
+    random.seed()
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        numpy_random.seed()
+
+
+def main(argv: list[str] | None = None) -> int:
+    global _CHILD
+    parser = argparse.ArgumentParser(prog="template.py")
+    parser.add_argument("socket")
+    parser.add_argument("lock")
+    parser.add_argument("--preload", default="")
+    parser.add_argument("--kernel", default="")
+    parser.add_argument("--project", default="")
+    parser.add_argument("--max-forks", type=int, default=200)
+    parser.add_argument("--max-mb", type=float, default=2048.0)
+    parser.add_argument("--idle", type=float, default=600.0)
+    args = parser.parse_args(argv)
+    lock = _hold_lock(args.lock, 30.0)
+    if lock is None:
+        print("another template holds the lock", flush=True)
+        return 0
+    template = Template(args)
+    template.preload([n for n in args.preload.split(",") if n])
+    signal.signal(signal.SIGCHLD, template.reap)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(template, "retiring", "terminated"))
+    listener, inode = _listen(args.socket)
+    print(f"template {os.getpid()} ready: {json.dumps(template.status())}", flush=True)
+    try:
+        _CHILD = template.serve(listener)
+    finally:
+        if os.getpid() == template.pid:
+            listener.close()
+            with contextlib.suppress(FileNotFoundError):
+                if os.stat(args.socket).st_ino == inode:  # not a successor's socket
+                    os.unlink(args.socket)
+            print(f"template {os.getpid()} exiting: {template.retiring}", flush=True)
+    if _CHILD is None:
+        return 0
+    lock.close()  # the child's copy of the lock descriptor; the template keeps its own
+    _become_kernel(_CHILD)
+    return 0
+
+
+if __name__ == "__main__":
+    # The script's folder is not the kernel's import path.
+    sys.path.pop(0)
+    sys.exit(main())
