@@ -20,8 +20,13 @@ Searched sweeps (issue 21's goals), on a cheap 2-parameter notebook objective:
 7. per-trial overhead of a searched sweep vs a grid member of the same notebook <= 1.1 x
    (alternating rounds, medians).
 
+Forked kernels (issue 32's goals; ``bench/_fork_cases.py``): per-unit overhead of a notebook
+importing pandas + scikit-learn and of a trivial one, papermill per unit vs today's launched
+kernel vs ours forked; a 32-trial scikit-learn search with ``--jobs 2``, today vs ours;
+``jupyter mlops run`` with a warm worker, launched vs forked.
+
 Usage: ``python bench/bench_pipelines.py [--members 16] [--steps 10] [--search-only]
-[--grid 6] [--trials 32] [--seeds 5] [--rounds 2]``.
+[--fork-only] [--grid 6] [--trials 32] [--seeds 5] [--rounds 2]``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _fork_cases import FORK_GOALS, fork_cases
 from _table import print_table
 from jupyter_mlops.testing.notebooks import code, params, write_notebook
 
@@ -361,6 +367,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--skip-chain", action="store_true", help="only the sweep cases")
     parser.add_argument("--search-only", action="store_true", help="only the searched sweeps")
+    parser.add_argument("--fork-only", action="store_true", help="only the forked-kernel cases")
     parser.add_argument("--grid", type=int, default=6, help="grid side for TPE vs grid")
     parser.add_argument("--trials", type=int, default=32, help="trials of the pruning case")
     parser.add_argument("--seeds", type=int, default=5, help="TPE studies (seeds 0..n-1)")
@@ -372,10 +379,13 @@ def main() -> int:
         os.environ["MLOPS_HOME"] = str(root)
         os.chdir(root)
         _notebook(root / "sleep.ipynb", "import time\ntime.sleep(seconds)")
-        rows: list[tuple[str, float, str]]
-        rows = [] if args.skip_chain or args.search_only else _chain(root, args.steps)
-        rows += [] if args.search_only else _sweeps(root, args.members)
-        rows += _search_cases(root, args)
+        rows: list[tuple[str, float, str]] = []
+        if not args.fork_only:
+            rows += [] if args.skip_chain or args.search_only else _chain(root, args.steps)
+            rows += [] if args.search_only else _sweeps(root, args.members)
+            rows += _search_cases(root, args)
+        if not args.search_only:
+            rows += fork_cases(root, args.trials, max(args.rounds, 3))
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
     print_table(
         "notebook pipelines (seconds, wall)",
@@ -388,6 +398,7 @@ def main() -> int:
         "TPE within 1% of the grid's best in <= 1/3 of its trials; median pruner <= 0.60 x "
         "no pruner with the same best; searched trial <= 1.10 x grid member"
     )
+    print(FORK_GOALS)
     return 0
 
 

@@ -206,7 +206,7 @@ def test_two_pipelines_fork_from_one_template_at_once(store, client) -> None:  #
     results: dict[str, Any] = {}
 
     def run(name: str) -> None:
-        results[name] = mlops.run_pipeline(store.root / f"{name}.yaml", jobs=2)
+        results[name] = mlops.run_pipeline(store.root / f"{name}.yaml", jobs=2, force=True)
 
     threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
     for t in threads:
@@ -218,7 +218,7 @@ def test_two_pipelines_fork_from_one_template_at_once(store, client) -> None:  #
     metrics = [client.get_run(u.run_id).data.metrics for u in units]
     assert sorted(m["sq"] for m in metrics) == [1, 1, 4, 4, 9, 9]
     assert len({m["pid"] for m in metrics}) == 6
-    assert _template(store.root)["forks"] == 7
+    assert _template(store.root)["forks"] >= 7
 
 
 def test_a_module_the_template_did_not_preload_imports_in_the_child(store) -> None:  # type: ignore[no-untyped-def]

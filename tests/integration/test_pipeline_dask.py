@@ -8,6 +8,7 @@ import pytest
 
 import jupyter_mlops as mlops
 from jupyter_mlops.errors import StoreError
+from jupyter_mlops.headless.fork.templates import all_templates, fork_enabled
 from jupyter_mlops.testing.notebooks import code, params, write_notebook, write_pipeline
 
 pytestmark = pytest.mark.integration
@@ -63,6 +64,7 @@ def test_dask_executor_matches_local(store, client) -> None:  # type: ignore[no-
     expected = _outcome(client, local)
     assert expected["total"][2] == {"total": 13.0}
 
+    forked = _forks(root)
     with LocalCluster(
         host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
@@ -75,6 +77,12 @@ def test_dask_executor_matches_local(store, client) -> None:  # type: ignore[no-
     assert _outcome(client, remote) == expected
     parent = client.get_run(remote.parent_run_id)
     assert parent.data.tags["mlops.pipeline.executor"] == address
+    if fork_enabled({}):  # the Dask workers' kernels came from the project's template too
+        assert _forks(root) >= forked + 3
+
+
+def _forks(root: Path) -> int:
+    return sum(t["forks"] for t in all_templates(root))
 
 
 def test_unreachable_scheduler_is_one_clear_error(store) -> None:  # type: ignore[no-untyped-def]

@@ -181,6 +181,7 @@ class Template:
                 # the client starts the template it needs; this one leaves the socket to it
                 self.retiring = self.retiring or reason
                 _send(conn, {"refused": reason or "no log descriptor", "status": self.status()})
+                print(f"refused a fork: {reason or 'no log descriptor'}", flush=True)
                 return None
             return self.fork(conn, listener, request, fds[0])
         else:
@@ -207,6 +208,8 @@ class Template:
         self.children[pid] = time.time()
         self.after_fork()
         _send(conn, {"pid": pid})
+        connection = request["argv"][4] if len(request["argv"]) > 4 else ""
+        print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
         return None
 
 
