@@ -68,8 +68,7 @@ class ForkedProcess:
 
     def _running(self) -> bool:
         if self._pidfd >= 0:
-            ready, _, _ = select.select([self._pidfd], [], [], 0)
-            return not ready
+            return not _readable(self._pidfd, 0)
         ticks = None if self._ticks is None else str(self._ticks)
         return process_alive(self.pid, ticks)
 
@@ -77,7 +76,7 @@ class ForkedProcess:
         """Block until the kernel has exited."""
         while self.poll() is None:
             if self._pidfd >= 0:
-                select.select([self._pidfd], [], [], timeout)
+                _readable(self._pidfd, timeout)
             else:
                 import time
 
@@ -106,6 +105,13 @@ class ForkedProcess:
             with contextlib.suppress(OSError):
                 os.close(self._pidfd)
             self._pidfd = -1
+
+
+def _readable(fd: int, timeout: float | None) -> bool:
+    """Whether ``fd`` becomes readable within ``timeout`` seconds (``poll``: no 1024-fd limit)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else int(timeout * 1000)))
 
 
 class ForkProvisioner(LocalProvisioner):

@@ -272,7 +272,9 @@ def _watch_client(pid: int) -> None:
             fd = -1
         while True:
             if fd >= 0:
-                select.select([fd], [], [])
+                poller = select.poll()  # not select(): a kernel may hold over 1024 descriptors
+                poller.register(fd, select.POLLIN)
+                poller.poll()
                 break
             try:
                 os.kill(pid, 0)
