@@ -4,6 +4,7 @@
  * feedback metric, label coverage and requests over time, champion beside challenger.
  * No JupyterLab imports: the main-area command lives in `performanceCommand.ts`.
  */
+import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import { ISeries, lineChart, seriesLegend } from './charts';
@@ -138,10 +139,28 @@ export class ModelPerformanceWidget extends Widget {
     this.addClass('jp-mlops-performance-view');
     this.title.label = `Performance ${model}`;
     this.title.closable = true;
+    // Labels keep arriving: read again every 30 s while the view is shown.
+    this._poll = new Poll({
+      factory: () => this.load(),
+      frequency: { interval: 30_000, backoff: true, max: 300_000 },
+      name: 'jupyter-mlops:performance',
+      standby: 'when-hidden',
+      auto: false
+    });
+  }
+
+  /** Load now, then keep the view current while it is shown. */
+  async start(): Promise<void> {
+    await this.load();
+    void this._poll.start();
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    super.dispose();
   }
 
   async load(): Promise<void> {
-    delete this.node.dataset.ready;
     try {
       const report = await this._source.modelPerformance(this.model);
       const refresh = h('button', { className: 'jp-mlops-button' }, 'Refresh');
@@ -177,4 +196,6 @@ export class ModelPerformanceWidget extends Widget {
       );
     }
   }
+
+  private _poll: Poll;
 }

@@ -29,7 +29,7 @@ export function addModelPerformanceCommand(
       widget.title.icon = icon;
       app.shell.add(widget, 'main');
       app.shell.activateById(widget.id);
-      void content.load();
+      void content.start();
     }
   });
 }
