@@ -79,6 +79,7 @@ NAMESPACES: dict[str, dict[str, Target]] = {
         **_same(".models.api", "gate", "history", "monitor", "monitoring"),
         "card": (".models.api", "model_card"),
         "list": (".models.api", "models"),
+        "performance": (".models.live_performance", "performance_over_time"),
         **_same(".models.evaluation", "evaluate"),
     },
     "schedules": {"list": (".schedules.handle", "schedules")},
