@@ -7,6 +7,8 @@ registered with its training snapshot) is served by both servers on
 - ours: ``jupyter mlops serve wine@production --monitor --alert ...`` (metrics on
   every request, every answer kept in the prediction log with its request ids,
   drift of the 1,000-row window computed in the background);
+- ours again with ``--workers 2`` (two forked processes on the port, metrics summed over
+  them, one background loop);
 - MLflow: ``mlflow models serve -m <model folder> --env-manager local``.
 
 For 1-row and 100-row ``dataframe_split`` bodies, ``wrk`` (a native load
@@ -162,14 +164,20 @@ def main() -> None:
         scripts = os.path.dirname(sys.executable)
         env = {**os.environ, "MLOPS_HOME": str(root), "PATH": f"{scripts}:{os.environ['PATH']}"}
         exe = str(Path(sys.executable).with_name("jupyter-mlops"))
-        ours_port, theirs_port = free_port(), free_port()
+        ours_port, workers_port, theirs_port = free_port(), free_port(), free_port()
         ours = [exe, "serve", "wine@production", "--port", str(ours_port), "--monitor",
                 "--window", "1000", "--alert", "error_rate > 0.5"]  # fmt: skip
+        workers = [*ours[:3], "--port", str(workers_port), *ours[5:], "--workers", "2"]
         theirs = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_dir,
                   "--env-manager", "local", "--host", "127.0.0.1",
                   "--port", str(theirs_port)]  # fmt: skip
-        with _serving(ours, env, ours_port), _serving(theirs, env, theirs_port):
-            results = _measure({"ours": ours_port, "mlflow": theirs_port}, X, args, Path(tmp))
+        with (
+            _serving(ours, env, ours_port),
+            _serving(workers, env, workers_port),
+            _serving(theirs, env, theirs_port),
+        ):
+            ports = {"ours": ours_port, "ours-2": workers_port, "mlflow": theirs_port}
+            results = _measure(ports, X, args, Path(tmp))
             logged = _logged_rows(root)
     _print(results, args, load_before, os.getloadavg(), logged)
 
@@ -192,13 +200,20 @@ def _print(
     goals = {1: "goal: req/s ≥ 3×, p99 ≤ 0.5×", 100: "goal: req/s ≥ 1.5×"}
     rows = []
     for n in ROWS:
-        o, m = results["ours"][n], results["mlflow"][n]
-        ours = "`jupyter mlops serve --monitor` (prediction log on)"
-        rows.append([f"{n} row(s)", ours, f"{o[0]:,.0f}", f"{o[1]:.1f}", f"{o[2]:.1f}", ""])
-        rows.append([f"{n} row(s)", "`mlflow models serve`", f"{m[0]:,.0f}", f"{m[1]:.1f}",
-                     f"{m[2]:.1f}", ""])  # fmt: skip
-        ratios = [f"**{o[0] / m[0]:.2f}×**", f"{o[1] / m[1]:.2f}×", f"**{o[2] / m[2]:.2f}×**"]
-        rows.append(["", "ratio ours / MLflow", *ratios, goals[n]])
+        o, w, m = results["ours"][n], results["ours-2"][n], results["mlflow"][n]
+        for name, r in (
+            ("`jupyter mlops serve --monitor` (prediction log on)", o),
+            ("`jupyter mlops serve --monitor --workers 2`", w),
+            ("`mlflow models serve`", m),
+        ):
+            rows.append([f"{n} row(s)", name, f"{r[0]:,.0f}", f"{r[1]:.1f}", f"{r[2]:.1f}", ""])
+        for name, a, b, goal in (
+            ("ratio ours / MLflow", o, m, goals[n]),
+            ("ratio ours --workers 2 / MLflow", w, m, ""),
+            ("ratio --workers 2 / --workers 1", w, o, ""),
+        ):
+            ratios = [f"**{a[0] / b[0]:.2f}×**", f"{a[1] / b[1]:.2f}×", f"**{a[2] / b[2]:.2f}×**"]
+            rows.append(["", name, *ratios, goal])
     title = (
         f"Scoring under wrk, {args.connections} connections, {args.rounds} × {args.seconds:g} s "
         f"per case and server; {os.cpu_count()} CPUs, load average {before[0]:.2f} before, "

@@ -89,6 +89,10 @@ def add_commands(sub: Any) -> None:
         "--rollback-when", metavar="EXPR",
         help='stop the challenger and alert when true: "challenger.error_rate > 0.02"',
     )  # fmt: skip
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="worker processes sharing the port (POSIX); metrics summed, one decision loop (1)",
+    )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)
 
@@ -175,10 +179,12 @@ def _serve(args: argparse.Namespace) -> int:
         feedback_window=args.feedback_window, token=args.token, max_body=args.max_body,
         challenger=args.challenger, mode=args.mode, canary_share=args.canary_share,
         promote_when=args.promote_when, rollback_when=args.rollback_when,
+        workers=args.workers,
     )  # fmt: skip
     served = prepare(options)
     print(served.banner, flush=True)
     if args.dry_run:
+        served.discard()
         return 0
     return serve(served)
 

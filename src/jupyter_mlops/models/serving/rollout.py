@@ -17,7 +17,7 @@ the live window) and evaluates ``--rollback-when`` first, then
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +42,8 @@ class Rollout:
     promote: Rule | None
     rollback: Rule | None
     outcome: str | None = None
+    #: called after each decision (``--workers``: tells the workers)
+    on_decision: Callable[[], None] | None = None
 
     def figures(
         self, performance: Mapping[tuple[str, str], Any], window: Mapping[str, float]
@@ -108,6 +110,7 @@ class Rollout:
                 f"{state.alias} not moved to version {challenger.number}: {report.failure_text()}"
             )
             state.challenger_on = False
+            self._decided()
             return
         state.current = challenger  # new requests score with it; requests in flight finish
         state.challenger = None
@@ -116,7 +119,12 @@ class Rollout:
         self.outcome = "promoted"
         state.metrics.set_rollout(challenger.number, self.outcome)
         freeze_heap()
+        self._decided()
         _print(f"{state.alias} -> {name} version {challenger.number}: {note}")
+
+    def _decided(self) -> None:
+        if self.on_decision is not None:
+            self.on_decision()
 
     def _roll_back(
         self,
@@ -127,6 +135,7 @@ class Rollout:
     ) -> None:
         state = self.state
         state.challenger_on = False  # no request goes to it from now on
+        self._decided()
         reason = f"rolled back by live {state.mode}: {rule.describe(figures)}"
         self.outcome = "rolled back"
         state.metrics.set_rollout(challenger.number, "rolled_back")

@@ -12,9 +12,12 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from ...errors import InvalidInput, MlopsError, NotFound
+from ...portability import posix
 from ...tracking.api import tracker
 from ...tracking.mlflow_bridge.store import mlflow_errors
 from ..prediction_log import DEFAULT_LIMIT, DEFAULT_WINDOW, LogWriter, open_log
@@ -27,6 +30,13 @@ from .rollout import Rollout
 from .rollout_rules import Rule, parse_rule
 from .shadow import Shadow
 from .window import Window
+from .workers import (
+    LogWindow,
+    metrics_folder,
+    release_metrics_folder,
+    run_workers,
+    write_decision,
+)
 
 __all__ = ["ServeOptions", "Served", "prepare", "serve"]
 
@@ -55,6 +65,7 @@ class ServeOptions:
     canary_share: float = 0.1
     promote_when: str | None = None
     rollback_when: str | None = None
+    workers: int = 1
 
 
 @dataclass
@@ -65,6 +76,14 @@ class Served:
     state: ServeState
     alerts: list[Alert]
     rules: tuple[Rule | None, Rule | None] = (None, None)
+    #: with ``--workers N``: this server's multiprocess metrics folder (removed when it stops)
+    metrics_dir: Path | None = None
+
+    def discard(self) -> None:
+        """Remove what :func:`prepare` created for serving (``--dry-run`` serves nothing)."""
+        if self.metrics_dir is not None:
+            release_metrics_folder(self.metrics_dir)
+            self.metrics_dir = None
 
     @property
     def url(self) -> str:
@@ -76,6 +95,8 @@ class Served:
         """The first line the command prints."""
         v = self.state.current.version
         line = f"serving {v.name} version {v.version} at {self.url}"
+        if self.options.workers > 1:
+            line += f" ({self.options.workers} workers)"
         challenger = self.state.challenger
         if challenger is not None:
             share = f" {self.state.canary_share:.0%}" if self.state.mode == "canary" else ""
@@ -109,7 +130,23 @@ def _check(o: ServeOptions) -> list[Alert]:
         raise InvalidInput(f"--max-body must be at least 1024 bytes, got {o.max_body}")
     if o.token is not None and len(o.token) < 8:
         raise InvalidInput("--token must be at least 8 characters (MLOPS_SERVE_TOKEN likewise)")
+    _check_workers(o)
     return alerts
+
+
+def _check_workers(o: ServeOptions) -> None:
+    if o.workers < 1:
+        raise InvalidInput(f"--workers must be at least 1, got {o.workers}; e.g. --workers 2")
+    if o.workers == 1:
+        return
+    if not posix():
+        raise InvalidInput("--workers N forks worker processes, which needs POSIX; use --workers 1")
+    if not o.prediction_log:
+        raise InvalidInput(
+            "--workers N shares the window and the labels through the prediction log: drop --no-log"
+        )
+    if o.follow_alias:
+        raise InvalidInput("--follow-alias serves one process: use --workers 1 with it")
 
 
 def check_schedule(name: str) -> None:
@@ -130,6 +167,18 @@ def prepare(o: ServeOptions) -> Served:
     """Check ``o``, resolve and load the version (and its training snapshot with ``--monitor``)."""
     alerts = _check(o)
     rules = _check_rollout(o)
+    folder = metrics_folder() if o.workers > 1 else None  # before the first metric exists
+    try:
+        served = _load(o, alerts, rules)
+    except BaseException:
+        if folder is not None:
+            release_metrics_folder(folder)
+        raise
+    served.metrics_dir = folder
+    return served
+
+
+def _load(o: ServeOptions, alerts: list[Alert], rules: tuple[Rule | None, Rule | None]) -> Served:
     client = tracker().client
     ref = parse_ref(o.ref)
     loaded: Loaded = load(resolve(client, ref), monitor=o.monitor)
@@ -240,14 +289,15 @@ def serve(served: Served) -> int:
     rollout = None
     if state.challenger is not None:
         rollout = Rollout(state, ctx, promote, rollback)
-        if state.mode == "shadow":
-            state.shadow = Shadow(state)
-    watcher = Watcher(
-        state, AlertState(served.alerts), ctx, interval=o.interval, monitor=o.monitor,
-        follow=o.follow_alias, feedback_window=o.feedback_window, rollout=rollout,
-    )  # fmt: skip
-    if state.log is not None:
-        state.writer = LogWriter(state.log)
+
+    def watcher() -> Watcher:
+        w = Watcher(
+            state, AlertState(served.alerts), ctx, interval=o.interval, monitor=o.monitor,
+            follow=o.follow_alias, feedback_window=o.feedback_window, rollout=rollout,
+        )  # fmt: skip
+        w.start()
+        return w
+
     if o.host not in ("127.0.0.1", "localhost", "::1") and o.token is None:
         print(
             f"jupyter mlops serve: listening on {o.host} without --token: anyone who reaches "
@@ -256,24 +306,66 @@ def serve(served: Served) -> int:
             flush=True,
         )
     freeze_heap()
-    watcher.start()
-    config = uvicorn.Config(
-        build_app(served.state), log_level="warning", access_log=False, lifespan="off"
-    )
+    config = uvicorn.Config(build_app(state), log_level="warning", access_log=False, lifespan="off")
+    if served.metrics_dir is not None:
+        return _serve_workers(served, sock, config, rollout, watcher)
+    if state.mode == "shadow":
+        state.shadow = Shadow(state)
+    if state.log is not None:
+        state.writer = LogWriter(state.log)
+    running = watcher()
     # uvicorn re-raises the SIGTERM it stopped on once it is done: with this handler that
     # is an exit through the ``finally`` below, which writes what the log still queues
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
-        watcher.stop()
-        if state.shadow is not None:
-            state.shadow.stop()
-        if state.writer is not None:
-            state.writer.close()  # every answer is in the log before the last refresh
-        watcher.finish()
+        running.stop()
+        _stop_serving(state)
+        running.finish()
         sock.close()
     return 0
+
+
+def _serve_workers(
+    served: Served, sock: socket.socket, config: Any, rollout: Rollout | None, watcher: Any
+) -> int:
+    """``--workers N``: fork the workers, run the one background loop in this process."""
+    import uvicorn
+
+    state, folder = served.state, served.metrics_dir
+    if folder is None:  # pragma: no cover - serve() takes this path only with a folder
+        raise MlopsError("--workers N: no metrics folder was prepared")
+    if rollout is not None:
+        rollout.on_decision = lambda: write_decision(folder, state)
+
+    def serve_one() -> None:  # in each worker, after the fork
+        if state.mode == "shadow":
+            state.shadow = Shadow(state)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            _stop_serving(state)
+
+    def watch() -> Any:  # in this process only: the window comes from the prediction log
+        state.window = LogWindow(state, served.options.window)  # type: ignore[assignment]
+        return watcher()
+
+    try:
+        return run_workers(
+            state, sock, served.options.workers, folder, served.options.interval, serve_one, watch
+        )
+    finally:
+        sock.close()
+        served.metrics_dir = None
+
+
+def _stop_serving(state: ServeState) -> None:
+    if state.shadow is not None:
+        state.shadow.stop()
+    if state.writer is not None:
+        state.writer.close()  # every answer is in the log before the last refresh
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
