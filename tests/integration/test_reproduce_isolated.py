@@ -234,3 +234,15 @@ def test_a_distribution_no_index_has_exits_2_naming_it_before_executing(
     eid = client.get_experiment_by_name("probe").experiment_id
     assert len(client.search_runs([eid])) == 1  # nothing executed
     assert list_cached() == [] and not any(p.is_dir() for p in cache_root().iterdir())
+
+    # --allow-missing builds without it, says so, and the notebook then fails to import it
+    assert main(["reproduce", run_id, "--isolated", "--allow-missing", "-q", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (skipped,) = report["isolated"]["skipped"]
+    assert skipped["name"] == PROBE and skipped["version"] == "1.0"
+    assert report["status"] == "FAILED"
+    (cached,) = list_cached()
+    assert cached.skipped == (PROBE,)
+    # the environment remembers what it lacks: without --allow-missing it is refused again
+    assert main(["reproduce", run_id, "--isolated", "-q"]) == 2
+    assert f"{PROBE}==1.0" in capsys.readouterr().err

@@ -43,6 +43,7 @@ class CachedEnv:
     last_used: float
     python: str
     distributions: int
+    #: names of the distributions built without (``--allow-missing``)
     skipped: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def list_cached() -> list[CachedEnv]:
                 last_used=(path / MARKER).stat().st_mtime,
                 python=str(doc.get("python", "")),
                 distributions=int(doc.get("installed", 0)),
-                skipped=tuple(doc.get("skipped", [])),
+                skipped=tuple(str(u.get("name", u)) for u in doc.get("skipped", [])),
             )
         )
     return sorted(found, key=lambda e: e.last_used, reverse=True)

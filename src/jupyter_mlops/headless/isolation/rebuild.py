@@ -28,8 +28,17 @@ from .uv_env import UvEnv, find_uv, python_of
 
 __all__ = ["IsolatedEnv", "env_key", "isolated_env"]
 
-#: variables of the caller's environment that would let its packages into the kernel
-_LEAKS = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "CONDA_PREFIX")
+#: variables of the caller's environment that would let its packages into the kernel, and
+#: PYTHONDONTWRITEBYTECODE: the environment is ours, and without cached bytecode every kernel
+#: would compile each module it imports again (twice the start of a plain reproduce)
+_LEAKS = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from ...errors import InvalidInput, MlopsError
 __all__ = ["UvEnv", "UvFailure", "find_uv", "python_of"]
 
 #: uv's summary lines, printed beside our own figures
-_FIGURES = re.compile(r"^(Resolved|Prepared|Installed|Uninstalled|Audited|Built) ", re.M)
+_FIGURES = re.compile(r"^(Resolved|Prepared|Installed|Uninstalled|Audited|Built|Bytecode) ", re.M)
 #: the distribution a failed resolution or build names
 _NAMED = (
     re.compile(r"Because (?:there is no version of )?([A-Za-z0-9][A-Za-z0-9._-]*)"),
