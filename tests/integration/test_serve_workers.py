@@ -89,6 +89,15 @@ def test_two_workers_count_every_request_once(store: Any, tmp_path: Path) -> Non
         assert sum(per_worker.values()) == sent
         scrapes = [_total(metrics(base)) for _ in range(6)]  # answered by either worker
         assert scrapes == [sent] * 6
+        memory = {
+            k: v for k, v in metrics(base).items()
+            if k.startswith("mlops_process_resident_memory_bytes{")
+        }  # fmt: skip
+        # one series per process: the two workers and the parent running the background loop
+        assert len(memory) == 3 and all(v > 1_000_000 for v in memory.values())
+        workers = {f'mlops_process_resident_memory_bytes{{pid="{p.split("_")[1]}"}}'
+                   for p in per_worker}  # fmt: skip
+        assert workers < set(memory)
         log = open_log("wine")
         wait_until(lambda: log.rows() == sent, f"{sent} rows in the prediction log", 60)
         assert log.predictions()["id"].is_unique

@@ -37,6 +37,11 @@ RECENT_REQUESTS = 1000
 #: gauges only the background loop sets: with ``--workers`` (one process runs that loop) the
 #: newest value written by any process is the value
 _ONE_WRITER: Final = "mostrecent"
+_PROCESS_GAUGES = (
+    ("process.cpu_seconds", "mlops_process_cpu_seconds", "CPU seconds of each server process"),
+    ("process.rss_bytes", "mlops_process_resident_memory_bytes", "Resident memory of each process"),
+    ("process.open_connections", "mlops_process_open_connections", "Established TCP connections"),
+)
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -144,6 +149,12 @@ class ServeMetrics:
             registry=r,
         )
         ProcessCollector(registry=r)  # process_cpu_seconds_total, process_resident_memory_bytes
+        #: with ``--workers`` the process collector sees one process: each process's own
+        #: figures instead, labelled by ``pid`` (``liveall``: a stopped worker's disappear)
+        self.process: dict[str, Gauge] = {}
+        if self.multiprocess:
+            for key, name, text in _PROCESS_GAUGES:
+                self.process[key] = Gauge(name, text, registry=r, multiprocess_mode="liveall")
         for unknown in (self.prediction_mean, self.share_drifted):
             unknown.set(math.nan)  # NaN, not 0, until the window holds enough rows
         self._recent: dict[str, deque[tuple[float, bool]]] = {}
@@ -273,6 +284,12 @@ class ServeMetrics:
         _replace(self.feedback_metric, values)
         _replace(self.feedback_labels, counts)
         self.feedback_unknown.labels(model).set(unknown)
+
+    def set_process(self, figures: Mapping[str, float]) -> None:
+        """Publish this process's figures (``live_runs.process_figures``) with ``--workers``."""
+        for key, gauge in self.process.items():
+            if key in figures:
+                gauge.set(figures[key])
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (of every worker with ``--workers``)."""

@@ -135,10 +135,14 @@ def run_workers(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    from .live_runs import process_figures
+
     watcher = watch()
     code = 0
     try:
         while not stopping.is_set() and code == 0:
+            with contextlib.suppress(Exception):  # this process's own figures, as each worker
+                state.metrics.set_process(process_figures())
             # each worker by its pid: the alerts' schedule runs may have children of their own
             for pid in [p for p in pids if os.waitpid(p, os.WNOHANG)[0] == p]:
                 print(f"jupyter mlops serve: worker {pid} exited", file=sys.stderr, flush=True)
@@ -195,6 +199,13 @@ def _own_log(state: ServeState) -> None:
 
 
 def _follow_decisions(folder: Path, state: ServeState, interval: float) -> None:
+    """Each second at most: take the parent's decision and publish this worker's figures."""
+    from .live_runs import process_figures
+
     stop = threading.Event()
-    while not stop.wait(min(interval, 1.0)):
+    while True:
+        with contextlib.suppress(Exception):  # a figure that cannot be read is skipped
+            state.metrics.set_process(process_figures())
+        if stop.wait(min(interval, 1.0)):
+            return
         apply_decision(folder, state)
