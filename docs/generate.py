@@ -193,8 +193,9 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Models", ("bench_models",), "Registering, loading and gated promotion against MLflow."),
     (
         "Pipelines and searched sweeps",
-        ("bench_pipelines",),
-        "Sweeps, cached re-runs and chains; searched sweeps against a grid.",
+        ("bench_pipelines", "bench_pipelines_fork"),
+        "Sweeps, cached re-runs and chains; searched sweeps against a grid; forked kernels "
+        "against papermill per unit and launched kernels.",
     ),
     ("Schedules", ("bench_schedules",), "Claiming a tick against a plain SQLite claims table."),
     ("Serving", ("bench_serve",), "`jupyter mlops serve --monitor` against `mlflow models serve`."),
