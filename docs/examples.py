@@ -55,11 +55,12 @@ EXAMPLES = (
     Example("pipeline", "Pipeline", "pipeline/pipeline.yaml"),
     Example("reproduce", "Reproduce", "reproduce.ipynb"),
     Example("monitoring", "Monitoring", "monitoring.ipynb"),
+    Example("production_loop", "Production loop", "production_loop/loop.ipynb"),
 )
 
 
 def _inputs(example: Example) -> list[Path]:
-    if example.pipeline:
+    if example.pipeline or "/" in example.path:  # a folder: the notebooks beside it count too
         return sorted((SOURCE / example.path).parent.glob("*"))
     return [SOURCE / example.path]
 

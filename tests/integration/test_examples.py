@@ -233,3 +233,51 @@ def test_monitoring_closes_the_loop(project: Path, client: Any) -> None:
     assert alert_runs[0].data.tags["mlops.monitor.version"] == "1"
     assert alert_runs[0].data.metrics["drift.share_drifted"] > 0.3
     assert str(client.get_model_version_by_alias("wine", "production").version) == "2"
+
+
+def test_production_loop_retrains_promotes_and_rescores_by_itself(
+    project: Path, client: Any
+) -> None:
+    """New data -> the retrain schedule -> gate and promotion -> the rescore schedule, once each."""
+    import pandas as pd
+    import papermill
+
+    folder = project / "production_loop"
+    papermill.execute_notebook(
+        str(folder / "loop.ipynb"),
+        str(folder / "loop.out.ipynb"),
+        cwd=str(folder),
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+    )
+    text = output_text(json.loads((folder / "loop.out.ipynb").read_text(encoding="utf-8")))
+    assert "version 1 (batch): accuracy" in text  # the batch's labels joined in the log
+
+    runs = client.search_runs(
+        [client.get_experiment_by_name("production-loop").experiment_id], max_results=200
+    )
+    by_schedule: dict[str, list[Any]] = {}
+    for run in runs:
+        if "mlops.schedule" in run.data.tags:
+            by_schedule.setdefault(run.data.tags["mlops.schedule"], []).append(run)
+    # exactly one execution per event, each finished and tagged with its event
+    assert sorted(by_schedule) == ["rescore", "retrain"]
+    (retrain,) = by_schedule["retrain"]
+    (rescore,) = by_schedule["rescore"]
+    assert retrain.info.status == rescore.info.status == "FINISHED"
+    assert retrain.data.tags["mlops.schedule.trigger"] == "snapshot:customers:v2"
+    assert retrain.data.params["trigger_snapshot"] == "customers@v2"
+    assert rescore.data.tags["mlops.schedule.trigger"] == "promotion:churn@production:v2"
+    # the retrain's gate moved production to the version it registered, which beat version 1
+    assert str(client.get_model_version_by_alias("churn", "production").version) == "2"
+    assert str(client.get_model_version_by_alias("churn", "candidate").version) == "2"
+    assert retrain.data.metrics["accuracy"] > retrain.data.metrics["production_accuracy"]
+    # the rescore scored the newest snapshot with the new version
+    rescored = pd.read_parquet(folder / "rescored.parquet")
+    assert len(rescored) == 3000 and set(rescored["model_version"]) == {"2"}
+    import jupyter_mlops as mlops
+
+    week = mlops.data.load("customers@v2")
+    expected = mlops.load_model("churn/2").predict(week.drop(columns="churned"))
+    assert rescored["prediction"].tolist() == expected.tolist()
