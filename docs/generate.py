@@ -206,6 +206,13 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "Cell alignment against `nbdime.diff_notebooks` alone, and the whole run diff.",
     ),
     (
+        "Reproduce anywhere",
+        ("bench_reproduce",),
+        "What recording a run's environment lock costs against `uv pip freeze` and `pip freeze`, "
+        "and `reproduce --isolated` (first and cached) against a plain `reproduce`, with uv's "
+        "own figures.",
+    ),
+    (
         "The REST API and the runs table",
         ("bench_server",),
         "`python bench/bench_server.py` times a 100-row page of 10,000 runs (4 metrics and 4 "
