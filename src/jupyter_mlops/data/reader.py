@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from .store import SnapshotStore
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["PIN_ENV", "manifests", "pinned", "read_snapshot", "resolve"]
+__all__ = ["PIN_ENV", "iter_tables", "manifests", "pinned", "read_snapshot", "resolve"]
 
 _THREADS = max(4, 2 * (os.cpu_count() or 2))
 
@@ -80,21 +81,63 @@ def _by_digest(store: SnapshotStore, name: str, prefix: str) -> dict[str, Any]:
 def read_table(store: SnapshotStore, manifest: dict[str, Any]) -> pa.Table:
     """Fetch and decode every blob of ``manifest`` into an Arrow table."""
     import pyarrow as pa
-    import pyarrow.types as pt
 
     schema = load_schema(manifest["schema"])
     derived = manifest.get("derived") or {}
     arrays = _fetch(store, physical_keys(logical_keys(manifest), derived))
     for key, pieces in derived.items():
-        try:
-            arrays[key] = assemble(pieces, arrays)
-        except (KeyError, ValueError) as exc:
-            raise StoreError(
-                f"chunk {key[:16]} of {manifest['name']}@v{manifest.get('version')} cannot be "
-                f"rebuilt ({exc}); run jupyter mlops data verify"
-            ) from None
-    columns = []
-    for field, col in zip(schema, manifest["columns"], strict=False):
+        arrays[key] = _assembled(manifest, key, pieces, arrays)
+    columns = list(zip(schema, manifest["columns"], strict=False))
+    return pa.Table.from_arrays(_chunked(columns, arrays), schema=schema)
+
+
+def iter_tables(store: SnapshotStore, manifest: dict[str, Any], rows: int) -> Iterator[pa.Table]:
+    """The snapshot as Arrow tables of about ``rows`` rows, in order, a few chunks at a time.
+
+    Chunks are whole (a table holds at least ``rows`` rows, or the rest): memory holds the
+    chunks of one table, their bases when derived, and the dictionaries.
+    """
+    import pyarrow as pa
+
+    schema = load_schema(manifest["schema"])
+    derived = manifest.get("derived") or {}
+    columns = list(zip(schema, manifest["columns"], strict=False))
+    dictionaries = _fetch(store, {c["dictionary"] for _, c in columns if c["dictionary"]})
+    sizes = manifest.get("chunks") or []
+    if not sizes and manifest.get("rows"):  # a manifest without chunk sizes: read it whole
+        yield read_table(store, manifest)
+        return
+    start = 0
+    while start < len(sizes):
+        end, total = start, 0
+        while end < len(sizes) and (total < rows or end == start):
+            total, end = total + sizes[end], end + 1
+        keys = {k for _, c in columns for k in c["blobs"][start:end]}
+        arrays = _fetch(store, physical_keys(keys, derived))
+        arrays.update(dictionaries)
+        for key in keys & set(derived):
+            arrays[key] = _assembled(manifest, key, derived[key], arrays)
+        picked = [(f, {**c, "blobs": c["blobs"][start:end]}) for f, c in columns]
+        yield pa.Table.from_arrays(_chunked(picked, arrays), schema=schema)
+        start = end
+
+
+def _assembled(manifest: dict[str, Any], key: str, pieces: Any, arrays: Any) -> pa.Array:
+    try:
+        return assemble(pieces, arrays)
+    except (KeyError, ValueError) as exc:
+        raise StoreError(
+            f"chunk {key[:16]} of {manifest['name']}@v{manifest.get('version')} cannot be "
+            f"rebuilt ({exc}); run jupyter mlops data verify"
+        ) from None
+
+
+def _chunked(columns: list[tuple[Any, dict[str, Any]]], arrays: Any) -> list[pa.ChunkedArray]:
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    out = []
+    for field, col in columns:
         chunks = [arrays[k] for k in col["blobs"]]
         if pt.is_dictionary(field.type):
             dictionary = arrays[col["dictionary"]]
@@ -102,8 +145,8 @@ def read_table(store: SnapshotStore, manifest: dict[str, Any]) -> pa.Table:
                 pa.DictionaryArray.from_arrays(c, dictionary, ordered=field.type.ordered)
                 for c in chunks
             ]
-        columns.append(pa.chunked_array(chunks, type=field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+        out.append(pa.chunked_array(chunks, type=field.type))
+    return out
 
 
 def _fetch(store: SnapshotStore, keys: set[str]) -> dict[str, pa.Array]:

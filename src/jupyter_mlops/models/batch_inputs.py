@@ -110,7 +110,7 @@ def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
 
 def _snapshot_input(ref: str) -> BatchInput | None:
     from ..data import api as data_api
-    from ..data.reader import read_table
+    from ..data.reader import iter_tables
     from ..data.reader import resolve as resolve_snapshot
     from ..data.refs import parse_ref as parse_snapshot
     from ..errors import NotFound
@@ -126,8 +126,16 @@ def _snapshot_input(ref: str) -> BatchInput | None:
         return None
 
     def batches(size: int) -> Iterator[pd.DataFrame]:
-        for batch in read_table(store, manifest).to_batches(max_chunksize=size):
-            yield batch.to_pandas()
+        import pyarrow as pa
+
+        pending = None  # rows read but not yet handed out: batches of exactly ``size`` rows
+        for table in iter_tables(store, manifest, size):
+            pending = table if pending is None else pa.concat_tables([pending, table])
+            while pending.num_rows >= size:
+                yield pending.slice(0, size).to_pandas()
+                pending = pending.slice(size)
+        if pending is not None and pending.num_rows:
+            yield pending.to_pandas()
 
     return BatchInput(ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest)
 
