@@ -122,7 +122,9 @@ class ForkProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         """Fork the kernel of ``cmd`` from its template; launch it normally if that fails."""
-        pid = await asyncio.to_thread(self._fork, cmd, kwargs) if forkable(cmd) else None
+        # A launch that cannot work (a missing folder) fails as jupyter_client's launch fails.
+        usable = forkable(cmd) and os.path.isdir(kwargs.get("cwd") or os.getcwd())
+        pid = await asyncio.to_thread(self._fork, cmd, kwargs) if usable else None
         self.forked = pid is not None
         if pid is None:
             return await super().launch_kernel(cmd, **kwargs)
