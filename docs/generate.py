@@ -199,6 +199,12 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     ("Schedules", ("bench_schedules",), "Claiming a tick against a plain SQLite claims table."),
     ("Serving", ("bench_serve",), "`jupyter mlops serve --monitor` against `mlflow models serve`."),
+    (
+        "Batch scoring",
+        ("bench_predict",),
+        "`jupyter mlops predict` (Parquet and CSV input, a run, drift, the prediction log) against "
+        "`mlflow models predict --env-manager local` on the same model and rows.",
+    ),
     ("The notebook panel", ("bench_panel",), "The panel's runs index against `search_runs`."),
     (
         "Run diff",

@@ -146,3 +146,16 @@ def test_numbered_ids_are_a_block_without_strings_made_per_row(tmp_path: Path) -
     log.append("1", "batch", ids, None, np.arange(N))
     assert _blocks(tmp_path / "p.db") == 1
     assert log.predictions()["id"].tolist() == list(ids)
+
+
+def test_the_newest_rows_mix_blocks_and_single_rows_in_order(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "p.db", "m")
+    log.append("1", "batch", _ids("old", N), None, np.zeros(N, dtype=int))
+    log.append("1", "champion", ["a"], None, [1])
+    log.append("1", "batch", _ids("new", N), None, np.full(N, 2))
+    log.append("1", "champion", ["b"], None, [3])
+    log.add_labels(["old-5"], [0])  # a materialised row keeps its place in the order
+    assert log.predictions(last=3)["id"].tolist() == [f"new-{N - 2}", f"new-{N - 1}", "b"]
+    got = log.predictions(last=N + 2)["id"].tolist()
+    assert got == ["a", *_ids("new", N), "b"]
+    assert log.predictions()["id"].tolist() == [*_ids("old", N), "a", *_ids("new", N), "b"]

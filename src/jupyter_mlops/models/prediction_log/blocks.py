@@ -182,11 +182,16 @@ def materialize(conn: sqlite3.Connection, model: str, keys: Iterable[str]) -> No
 
 
 def block_rows(
-    conn: sqlite3.Connection, model: str, version: str | None = None, role: str | None = None
+    conn: sqlite3.Connection,
+    model: str,
+    version: str | None = None,
+    role: str | None = None,
+    newest: int | None = None,
 ) -> Iterator[tuple[int, str, float, str, str, Any, int | None, int]]:
     """Every row of the model's blocks: ``(seq, id, time, version, role, prediction, batch, pos)``.
 
-    ``version`` and ``role`` select blocks; rows come in sequence order.
+    ``version`` and ``role`` select blocks; ``newest`` reads only the newest blocks that
+    hold that many rows. Rows come in sequence order.
     """
     query = (
         "SELECT prefix, first, count, seq, time, version, role, kind, predictions, batch "
@@ -196,9 +201,13 @@ def block_rows(
     for column, value in (("version", version), ("role", role)):
         if value is not None:
             query, args = query + f" AND {column} = ?", [*args, str(value)]
-    for prefix, first, count, seq, at, ver, rol, kind, blob, batch in conn.execute(
-        query + " ORDER BY seq", args
-    ).fetchall():
+    found, held = [], 0
+    for row in conn.execute(query + " ORDER BY seq DESC", args):
+        if newest is not None and held >= newest:
+            break
+        found.append(row)
+        held += row[2]
+    for prefix, first, count, seq, at, ver, rol, kind, blob, batch in reversed(found):
         values = _decode(kind, blob)
         for pos in range(count):
             yield seq + pos, f"{prefix}-{first + pos}", at, ver, rol, values[pos], batch, pos

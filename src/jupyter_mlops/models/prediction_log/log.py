@@ -360,7 +360,7 @@ class PredictionLog:
                 query, args = query + f" AND {column} = ?", [*args, str(value)]
         tail = " ORDER BY seq DESC" + (f" LIMIT {int(last)}" if last else "")
         plain = self._conn.execute(query + tail, args).fetchall()[::-1]
-        blocked = list(block_rows(self._conn, self.model, version, role))
+        blocked = list(block_rows(self._conn, self.model, version, role, last))
         if blocked:
             seen = {r[0] for r in blocked}
             plain = sorted([r for r in plain if r[0] not in seen] + blocked, key=lambda r: r[0])
