@@ -272,7 +272,7 @@ def test_a_sweep_a_search_and_a_gate_on_kfp_local_match_the_local_executor(
     assert refused_local.returncode == 1
     refused = run_kfp(kfp_path, tmp_path / "kfp")
     assert refused.returncode != 0
-    assert "train[a=1] failed: input features@" in refused.stdout + refused.stderr
+    assert "train[a=1] failed: input validation FAILED: features@" in refused.stdout
     _, local = tree(tmp_path / "local", "gated")
     _, kfp = tree(tmp_path / "kfp", "gated")
     assert local["<parent>"]["status"] == "FAILED"

@@ -222,7 +222,7 @@ def _finish(spec: PipelineSpec, state: RunState) -> None:
     if not result.ok:
         bad = [u for u in units if u.status not in ("ran", "cached", "pruned")]
         what = "; ".join(f"{u.label} {u.status}: {_first_line(u.message)}" for u in bad[:5])
-        raise MlopsError(f"pipeline {spec.name}: {result.summary()}; {what}")
+        raise MlopsError(f"{result.summary()}; {what}")
 
 
 def _first_line(text: str) -> str:
