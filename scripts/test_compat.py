@@ -5,8 +5,8 @@ extra ``test``), the versions in ``tests/constraints.txt`` for everything else, 
 environment's own pins for MLflow and pandas. The checkout is tested from ``src`` (no build),
 with only the tests marked ``compat``: the direct SQL's row-level oracle, the MLflow link,
 the runs index and readers, snapshots (pandas). The ``kfp`` environment adds the extra
-``kfp`` (and the protobuf and requests it needs) and runs only the KFP export's tests. uv's cache makes a rebuilt environment
-seconds; the first build is about half a minute.
+``kfp`` (and the protobuf and requests it needs) and runs only the KFP export's tests. uv's
+cache makes a rebuilt environment seconds; the first build is about half a minute.
 
 Usage::
 
