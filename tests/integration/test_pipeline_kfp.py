@@ -363,3 +363,49 @@ def test_a_task_refuses_what_no_upstream_task_wrote(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "not the output of an exported pipeline" in done.stderr
     assert not out.exists()
+
+
+@needs_kfp
+def test_the_container_form_is_what_a_cluster_runs(tmp_path: Path) -> None:
+    """Compiled by the SDK: the image's ``jupyter-mlops`` per task, needs as dependencies."""
+    import yaml
+
+    path = _copy(REPO / "example_notebooks" / "pipeline", tmp_path / "p")
+    target = tmp_path / "p" / "wine.kfp.yaml"
+    done = _export(
+        tmp_path / "p", str(path), "--to", "kfp", "-o", str(target), "--image", "reg/mlops:1",
+        "--tracking-uri", "http://mlflow:5000", "--data-uri", "s3://bucket/p",
+        "--project-dir", "/project",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    spec = yaml.safe_load(target.read_text())
+    assert spec["pipelineInfo"]["name"] == "wine"
+    containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values()]
+    assert len(containers) == 9
+    for container in containers:
+        assert container["image"] == "reg/mlops:1"
+        assert container["command"][:3] == ["jupyter-mlops", "pipeline", "kfp-task"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env == {
+            "MLFLOW_TRACKING_URI": "http://mlflow:5000",
+            "MLOPS_DATA_URI": "s3://bucket/p",
+        }
+    tasks = spec["root"]["dag"]["tasks"]
+    by_name = {t["taskInfo"]["name"]: t for t in tasks.values()}
+    names = {key: t["taskInfo"]["name"] for key, t in tasks.items()}
+    assert sorted(by_name) == sorted(
+        ["start", "prepare", "train: sweep", "evaluate", "finish"]
+        + [f"train[n_estimators={n},max_depth={d}]" for n in (5, 25) for d in (1, 3)]
+    )
+    needs = {
+        name: sorted(names[d] for d in t.get("dependentTasks", [])) for name, t in by_name.items()
+    }
+    members = sorted(n for n in by_name if n.startswith("train["))
+    assert needs["prepare"] == ["start"] and needs["train: sweep"] == ["prepare"]
+    assert all(needs[m] == ["train: sweep"] for m in members)
+    assert needs["evaluate"] == members and needs["finish"] == ["evaluate"]
+    assert all(t["cachingOptions"].get("enableCache") is not True for t in tasks.values())
+    where = {
+        t["inputs"]["parameters"]["pipeline"]["runtimeValue"]["constant"] for t in tasks.values()
+    }
+    assert where == {"/project/pipeline/pipeline.yaml"}  # the project's place in the image
