@@ -36,8 +36,9 @@ def traffic(store: Settings, client: Any) -> dict[str, Any]:
     all right; v2 serves 10, 5 labelled, 4 right.
     """
     client.create_registered_model("churn")
-    for _ in range(2):
-        client.create_model_version("churn", "file:///nowhere", None)
+    run = client.create_run(client.create_experiment("churn-training"))
+    for _ in range(2):  # a tracking server takes only sources inside a run's artifacts
+        client.create_model_version("churn", f"{run.info.artifact_uri}/model", run.info.run_id)
     start = time.time() - 2 * HOUR
     log = open_log("churn", settings=store)
     plan = [
