@@ -276,3 +276,31 @@ def test_the_kernel_gets_exactly_the_clients_environment(worker_env, store, clie
     status = worker_client.worker_status(worker_key(base))
     assert status is not None  # first run: no spare yet; second: FOO=a's spare; third: fresh
     assert (status["spare_kernels_used"], status["fresh_kernels"]) == (1, 2)
+
+
+@pytest.mark.sqlite_only
+def test_a_store_deleted_under_a_warm_worker_is_created_again(worker_env, store) -> None:  # type: ignore[no-untyped-def]
+    """A user who removes ``.mlops/`` to start over gets a new store, not the worker's old one."""
+    import shutil
+    import sqlite3
+
+    nb = _notebook(store.root / "train.ipynb", TRAIN)
+    started = _cli("worker", "start", "--json")
+    assert started.returncode == 0, started.stderr
+    old_pid = json.loads(started.stdout)["pid"]
+    served = _cli("run", str(nb), "-q")
+    assert served.returncode == 0, served.stderr
+
+    shutil.rmtree(store.store_dir)
+    again = _cli("run", str(nb), "-q")
+    assert again.returncode == 0, again.stderr
+    # read the new database file itself: this process's MLflow still holds the deleted one
+    db = sqlite3.connect(store.store_dir / "mlflow.db")
+    try:
+        runs = [r for (r,) in db.execute("SELECT run_uuid FROM runs")]
+        metrics = dict(db.execute("SELECT key, value FROM latest_metrics"))
+    finally:
+        db.close()
+    assert len(runs) == 1 and runs[0] in again.stdout  # in the new store, and only it
+    assert metrics == {"acc": pytest.approx(0.3), "loss": 0.25}
+    wait_until(lambda: not process_alive(old_pid), "the old worker to exit", 30, 0.1)

@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_mlops.headless.worker import client as worker_client
 from jupyter_mlops.headless.worker.address import socket_path, worker_key
-from jupyter_mlops.headless.worker.server import CodeWatch
+from jupyter_mlops.headless.worker.outdated import CodeWatch
 
 
 def test_the_key_follows_the_store_environment_only() -> None:

@@ -37,12 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..._version import __version__
 from .address import PROTOCOL, endpoint_path, lock_path, private_dir, worker_key
+from .outdated import CodeWatch, StoreWatch
 from .transport import Listener
 
 if TYPE_CHECKING:  # pragma: no cover
     from filelock import FileLock
 
-__all__ = ["EXECUTOR_TAG", "IDLE_ENV", "CodeWatch", "Worker", "main"]
+__all__ = ["EXECUTOR_TAG", "IDLE_ENV", "Worker", "main"]
 
 #: seconds without a request after which the worker exits
 IDLE_ENV = "MLOPS_WORKER_IDLE"
@@ -52,35 +53,6 @@ EXECUTOR_TAG = "mlops.executor"
 #: seconds between ``alive`` lines while a run is going
 ALIVE_EVERY_S = 5.0
 _MAX_REQUEST = 64 * 1024 * 1024
-
-
-class CodeWatch:
-    """Notice when a module of this package that this process loaded changed on disk.
-
-    A worker that kept serving old code after an upgrade (or an edit in a
-    development checkout) would be a trap; one that restarted whenever any file
-    changed would rarely be warm. So only the modules it actually runs count.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[int, int]] = {}
-        self.changed()
-
-    def changed(self) -> bool:
-        """Whether a loaded module changed since it was first seen (new ones are recorded)."""
-        for module in list(sys.modules.values()):
-            name = getattr(module, "__name__", "")
-            path = getattr(module, "__file__", None)
-            if not path or not (name == "jupyter_mlops" or name.startswith("jupyter_mlops.")):
-                continue
-            try:
-                st = os.stat(path)
-            except OSError:
-                return True
-            stamp = (st.st_mtime_ns, st.st_size)
-            if self._seen.setdefault(path, stamp) != stamp:
-                return True
-        return False
 
 
 class _Channel:
@@ -145,6 +117,7 @@ class Worker:
         self.started = time.time()
         self.served = 0
         self.code = CodeWatch()
+        self.stores = StoreWatch()
         self._jobs: dict[int, _Job] = {}
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -198,6 +171,13 @@ class Worker:
         if not self.code.changed():
             return False
         print(f"worker {os.getpid()}: its code changed on disk, exiting", flush=True)
+        self.stop()
+        return True
+
+    def _store_replaced(self, tracking_uri: str) -> bool:
+        if not self.stores.replaced(tracking_uri):
+            return False
+        print(f"worker {os.getpid()}: the store {tracking_uri} was replaced, exiting", flush=True)
         self.stop()
         return True
 
@@ -274,10 +254,12 @@ class Worker:
         if worker_key(env) != self.key:
             channel.send({"error": "this worker serves another environment", "kind": ""})
             return
-        if self._stop.is_set() or self._outdated():
+        tracking_uri = settings_for(str(request.get("notebook")), env).tracking_uri
+        if self._stop.is_set() or self._outdated() or self._store_replaced(tracking_uri):
             # Nothing started: the client runs it itself and starts a new worker.
             channel.send({"outdated": os.getpid()})
             return
+        self.stores.record(tracking_uri)
         channel.send({"accepted": os.getpid()})
         with self._lock:
             self._jobs[id(control)] = _Job(str(request.get("notebook")), control)
@@ -365,7 +347,7 @@ def _execute(
     }
 
 
-def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
+def _warm_up(expect: Mapping[str, Any], pool: Any, stores: StoreWatch) -> None:
     """Import what runs need, render HTML once, open the store, start a spare kernel."""
     # As the CLI does: jsonschema's optional IRI check costs ~2 s of imports, unused here.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
@@ -382,6 +364,7 @@ def _warm_up(expect: Mapping[str, Any], pool: Any) -> None:
         return
     settings = settings_for(notebook, os.environ)
     open_client(settings)
+    stores.record(settings.tracking_uri)
     _expect_kernel(Path(notebook), expect, settings, pool)
     sample = settings.store_dir / f".worker-warm-{os.getpid()}.ipynb"
     try:
@@ -435,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), lambda *_: worker.stop())
     try:
-        _warm_up(vars(args), pool)
+        _warm_up(vars(args), pool, worker.stores)
     except Exception:
         traceback.print_exc()  # runs still work; they report their own errors
     try:
