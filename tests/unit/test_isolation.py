@@ -117,6 +117,46 @@ def test_a_dirty_checkout_is_archived_once_and_named_in_the_lock(tmp_path: Path)
     assert el.parse_lock(written.to_toml()).packages[0].source == {**source, "editable": False}
 
 
+@pytest.mark.parametrize("in_git", [True, False])
+def test_a_project_store_inside_the_package_is_never_read_into_its_archive(
+    tmp_path: Path, in_git: bool
+) -> None:
+    """``pip install .`` of the project itself: its ``.mlops/`` store stays out of the archive.
+
+    Reading a SQLite file the process has open and closing it drops that process's locks on
+    the database, so an archive that packed ``.mlops/mlflow.db`` broke the run's own writes.
+    """
+    import sqlite3
+
+    folder = tmp_path / "project"
+    if in_git:
+        _checkout(folder)
+    else:
+        folder.mkdir()
+    (folder / "mine.py").write_text("X = 'dirty'\n")
+    (folder / ".mlops").mkdir()
+    db = sqlite3.connect(folder / ".mlops" / "mlflow.db")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE runs (id TEXT)")
+    db.commit()
+    (folder / ".ipynb_checkpoints").mkdir()
+    (folder / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_text("{}")
+    (folder / "pkg").mkdir()
+    (folder / "pkg" / "__init__.py").write_text("")
+    try:
+        _, files = el.fresh_sources(
+            [("project", "0.1", {"kind": "directory", "path": str(folder)})], tmp_path / "cache"
+        )
+        with tarfile.open(next(iter(files.values()))) as tar:
+            names = set(tar.getnames())
+        assert {"project-0.1/mine.py", "project-0.1/pkg/__init__.py"} <= names
+        assert not [n for n in names if "/." in n]  # no hidden folder, the store among them
+        db.execute("INSERT INTO runs VALUES ('still writable')")
+        db.commit()
+    finally:
+        db.close()
+
+
 def test_uv_failures_name_the_distribution_or_say_what_uv_said(tmp_path: Path) -> None:
     env = UvEnv("uv", tmp_path / "env", ["/wheels"])
     lines = {"six": "six==1.16.0", "no-such": "no-such==1.0"}

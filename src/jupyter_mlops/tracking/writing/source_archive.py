@@ -60,6 +60,16 @@ def fresh_sources(
     return sources, files
 
 
+def _kept_dir(name: str) -> bool:
+    """Whether a folder's files belong in a source archive.
+
+    Hidden folders are left out: among them a project's embedded store (``.mlops/``), whose
+    SQLite files must never be opened by anything but SQLite while runs write to them (closing
+    any other descriptor of a database file drops the process's locks on it).
+    """
+    return not name.startswith(".") and name not in _SKIPPED_DIRS and not name.endswith(".egg-info")
+
+
 def _listing(path: Path, in_git: bool) -> list[str]:
     if in_git:
         out = subprocess.run(
@@ -69,10 +79,11 @@ def _listing(path: Path, in_git: bool) -> list[str]:
             check=False,
         )
         if out.returncode == 0:
-            return sorted(f for f in out.stdout.decode().split("\0") if f and (path / f).is_file())
+            listed = (f for f in out.stdout.decode().split("\0") if f and (path / f).is_file())
+            return sorted(f for f in listed if all(map(_kept_dir, Path(f).parts[:-1])))
     found = []
     for folder, dirs, names in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info"))
+        dirs[:] = sorted(d for d in dirs if _kept_dir(d))
         found += [os.path.relpath(os.path.join(folder, n), path) for n in names]
     return sorted(found)
 
