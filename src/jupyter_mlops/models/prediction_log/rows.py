@@ -103,10 +103,8 @@ def _values(predictions: Any) -> list[Any]:
     return [v if isinstance(v, (int, float, str)) or v is None else str(v) for v in out]
 
 
-def _encode_inputs(inputs: Any, n: int) -> tuple[str | None, str | None, bytes | None]:
-    """The rows as ``npy`` (numeric) or ``json`` bytes and their column names."""
-    if inputs is None:
-        return None, None, None
+def _rows(inputs: Any, n: int) -> tuple[str | None, np.ndarray]:
+    """The input rows as a 2-D array, and their column names as JSON when a frame has some."""
     columns = None
     if hasattr(inputs, "columns") and hasattr(inputs, "to_numpy"):
         columns = json.dumps([str(c) for c in inputs.columns])
@@ -115,6 +113,14 @@ def _encode_inputs(inputs: Any, n: int) -> tuple[str | None, str | None, bytes |
         values = np.asarray(inputs)
     if values.ndim == 1:
         values = values.reshape(n, -1)
+    return columns, values
+
+
+def _encode_inputs(inputs: Any, n: int) -> tuple[str | None, str | None, bytes | None]:
+    """The rows as ``npy`` (numeric) or ``json`` bytes and their column names."""
+    if inputs is None:
+        return None, None, None
+    columns, values = _rows(inputs, n)
     if len(values) != n:
         return None, None, None  # inputs that are not one row per prediction are not kept
     if values.dtype.kind in "biuf":
@@ -131,14 +137,7 @@ def inputs_file(inputs: Any, n: int, folder: Path) -> tuple[str | None, str | No
     """
     if inputs is None:
         return None, None, None
-    columns = None
-    if hasattr(inputs, "columns") and hasattr(inputs, "to_numpy"):
-        columns = json.dumps([str(c) for c in inputs.columns])
-        values = inputs.to_numpy()
-    else:
-        values = np.asarray(inputs)
-    if values.ndim == 1:
-        values = values.reshape(n, -1)
+    columns, values = _rows(inputs, n)
     if len(values) != n or values.dtype.kind not in "biuf":
         return _encode_inputs(inputs, n)
     import uuid
