@@ -110,8 +110,10 @@ def _run(args: list[str], cwd: Path) -> str:
     for name in ("MLFLOW_TRACKING_URI", "MLOPS_DATA_URI", "MLOPS_EXPERIMENT"):
         env.pop(name, None)
     env["MLOPS_HOME"] = str(cwd)
-    # One run per project: a warm worker would only linger (idle) after the build.
+    # One run per project: a warm worker or a kernel template would only linger (idle, each
+    # holding its preloaded libraries) after the build.
     env["MLOPS_NO_WORKER"] = "1"
+    env["MLOPS_FORK_KERNELS"] = "0"
     # The scoring server the examples start needs the environment's scripts on PATH.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     cli = [sys.executable, "-c", "import sys; from jupyter_mlops.cli import main; sys.exit(main())"]
