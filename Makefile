@@ -36,6 +36,8 @@ demo: $(VENV)/.installed-demo
 		example_notebooks/pipeline/pipeline.yaml --quiet
 	@echo "== registered model 'wine'"
 	$(BIN)/jupyter-mlops models wine
+	@# the demo's warm worker and kernel templates would only linger, idle, for ten minutes
+	@$(BIN)/jupyter-mlops worker stop > /dev/null
 	@echo "== see it all in JupyterLab's MLOps sidebar: make lab"
 
 # JupyterLab on the examples, with the MLOps sidebar and the store the demo filled.
