@@ -1,13 +1,16 @@
-"""Helpers of the schedule tests: a webhook receiver and the runs of a schedule."""
+"""Helpers of the schedule tests: a webhook receiver, a scheduler process and a schedule's runs."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import IO, Any
 
 from jupyter_mlops.testing.notebooks import code, write_notebook
 
@@ -56,3 +59,18 @@ def train_notebook(path: Any, fail: bool = False) -> Any:
     if fail:
         cells.append(code("raise ValueError('the data is late')"))
     return write_notebook(path, cells)
+
+
+def scheduler_process(store: Any, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """``jupyter mlops scheduler --poll 1`` in ``store``'s project, its output into ``log``.
+
+    In its own session, so the test stops it and the kernels it started together.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-m", "jupyter_mlops", "scheduler", "--poll", "1"],
+        cwd=store.root,
+        env=dict(os.environ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )

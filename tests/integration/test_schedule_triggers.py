@@ -6,9 +6,6 @@ clock (``_MLOPS_TEST_CLOCK``) only where a scheduler must come back late.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,7 +19,7 @@ from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
 from jupyter_mlops.testing.notebooks import code, write_notebook
 from jupyter_mlops.testing.processes import stop_group
-from tests.schedule_helpers import schedule_runs
+from tests.schedule_helpers import schedule_runs, scheduler_process
 
 pytestmark = pytest.mark.integration
 
@@ -111,17 +108,6 @@ def test_add_says_the_trigger_in_words_and_refuses_bad_triggers(
     )
 
 
-def _scheduler_process(store, log):  # type: ignore[no-untyped-def]
-    return subprocess.Popen(
-        [sys.executable, "-m", "jupyter_mlops", "scheduler", "--poll", "1"],
-        cwd=store.root,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 def _finished_lines(folder: Path) -> int:
     """Executions the two schedulers of the racing test logged as finished."""
     text = "".join((folder / f"scheduler{i}.log").read_text() for i in range(2))
@@ -135,7 +121,7 @@ def test_each_new_snapshot_version_runs_once_with_two_schedulers_racing(
     _snapshot("customers", 3)  # v1, before the schedule: never runs
     api.add_schedule("rescore", "score.ipynb", on_snapshot=["customers"])
     logs = [(tmp_path / f"scheduler{i}.log").open("wb") for i in range(2)]
-    procs = [_scheduler_process(store, log) for log in logs]
+    procs = [scheduler_process(store, log) for log in logs]
     try:
         for done, version in enumerate((2, 3), start=1):
             _snapshot("customers", 3 + version)

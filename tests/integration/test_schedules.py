@@ -6,9 +6,6 @@ points, sometimes running faster than real time, never a user option.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -19,7 +16,7 @@ from jupyter_mlops.schedules import api, clock, run_now
 from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
 from jupyter_mlops.testing.processes import stop_group, wait_until
-from tests.schedule_helpers import schedule_runs, train_notebook, webhook
+from tests.schedule_helpers import schedule_runs, scheduler_process, train_notebook, webhook
 
 pytestmark = pytest.mark.integration
 
@@ -139,17 +136,6 @@ def test_a_missed_tick_runs_once_within_the_grace_period_and_is_recorded_beyond_
     assert store_.claims("idle") == []
 
 
-def _scheduler_process(store, log):  # type: ignore[no-untyped-def]
-    return subprocess.Popen(
-        [sys.executable, "-m", "jupyter_mlops", "scheduler", "--poll", "1"],
-        cwd=store.root,
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
 def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
     store, client, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
@@ -159,7 +145,7 @@ def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
     # both processes share one clock running 12x: a tick every 5 real seconds
     monkeypatch.setenv(clock.TEST_CLOCK_ENV, clock.test_clock_value(_T0, speed=12))
     logs = [(tmp_path / f"scheduler{i}.log").open("wb") for i in range(2)]
-    procs = [_scheduler_process(store, log) for log in logs]
+    procs = [scheduler_process(store, log) for log in logs]
     try:
         wait_until(
             lambda: sum(r.info.status == "FINISHED" for r in schedule_runs(client, "every")) >= 2,
