@@ -74,3 +74,15 @@ def scheduler_process(store: Any, log: IO[bytes]) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def stop_schedulers(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """Ask each scheduler process to stop (SIGTERM), then end its session; their exit codes."""
+    from jupyter_mlops.testing.processes import stop_group
+
+    for proc in procs:
+        proc.send_signal(15)
+    codes = [proc.wait(60) for proc in procs]
+    for proc in procs:
+        stop_group(proc)
+    return codes

@@ -18,8 +18,7 @@ from jupyter_mlops.schedules import api, clock
 from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
 from jupyter_mlops.testing.notebooks import code, write_notebook
-from jupyter_mlops.testing.processes import stop_group
-from tests.schedule_helpers import schedule_runs, scheduler_process
+from tests.schedule_helpers import schedule_runs, scheduler_process, stop_schedulers
 
 pytestmark = pytest.mark.integration
 
@@ -131,11 +130,7 @@ def test_each_new_snapshot_version_runs_once_with_two_schedulers_racing(
             # kernel stopped, its line logged): one arriving before is skipped (overlap skip)
             _wait(lambda n=done: _finished_lines(tmp_path) == n)
     finally:
-        for proc in procs:
-            proc.send_signal(15)
-        codes = [proc.wait(60) for proc in procs]
-        for proc in procs:
-            stop_group(proc)
+        codes = stop_schedulers(procs)
     text = "".join((tmp_path / f"scheduler{i}.log").read_text() for i in range(2))
     assert codes == [0, 0], text
     assert _by_trigger(client, "rescore") == [

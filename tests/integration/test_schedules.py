@@ -15,8 +15,14 @@ from jupyter_mlops.errors import NotFound
 from jupyter_mlops.schedules import api, clock, run_now
 from jupyter_mlops.schedules.scheduler import Scheduler
 from jupyter_mlops.schedules.store import ScheduleStore
-from jupyter_mlops.testing.processes import stop_group, wait_until
-from tests.schedule_helpers import schedule_runs, scheduler_process, train_notebook, webhook
+from jupyter_mlops.testing.processes import wait_until
+from tests.schedule_helpers import (
+    schedule_runs,
+    scheduler_process,
+    stop_schedulers,
+    train_notebook,
+    webhook,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -153,11 +159,7 @@ def test_two_scheduler_processes_run_each_tick_once_with_its_parameters(
             deadline_s=150,
         )
     finally:
-        for proc in procs:
-            proc.send_signal(15)
-        codes = [proc.wait(60) for proc in procs]
-        for proc in procs:
-            stop_group(proc)
+        codes = stop_schedulers(procs)
     text = "".join((tmp_path / f"scheduler{i}.log").read_text() for i in range(2))
     assert codes == [0, 0], text
     runs = schedule_runs(client, "every")
