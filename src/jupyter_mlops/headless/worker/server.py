@@ -254,12 +254,18 @@ class Worker:
         if worker_key(env) != self.key:
             channel.send({"error": "this worker serves another environment", "kind": ""})
             return
-        tracking_uri = settings_for(str(request.get("notebook")), env).tracking_uri
-        if self._stop.is_set() or self._outdated() or self._store_replaced(tracking_uri):
+        from ...errors import MlopsError
+
+        try:
+            settings = settings_for(str(request.get("notebook")), env)
+        except MlopsError as exc:  # the client's settings are wrong: said as the client would
+            channel.send({"error": str(exc), "kind": type(exc).__name__})
+            return
+        if self._stop.is_set() or self._outdated() or self._store_replaced(settings.tracking_uri):
             # Nothing started: the client runs it itself and starts a new worker.
             channel.send({"outdated": os.getpid()})
             return
-        self.stores.record(tracking_uri)
+        self.stores.record(settings.tracking_uri)
         channel.send({"accepted": os.getpid()})
         with self._lock:
             self._jobs[id(control)] = _Job(str(request.get("notebook")), control)
@@ -269,7 +275,7 @@ class Worker:
         channel.watch_disconnect(lambda: None if done.is_set() else control.cancel())
         threading.Thread(target=_keep_alive, args=(channel, done), daemon=True).start()
         try:
-            outcome = _execute(request, env, control, channel, self.pool)
+            outcome = _execute(request, env, settings, control, channel, self.pool)
             done.set()
             channel.send(outcome)
         finally:
@@ -302,7 +308,12 @@ def settings_for(notebook: str | os.PathLike[str], env: Mapping[str, str]) -> An
 
 
 def _execute(
-    request: Mapping[str, Any], env: dict[str, str], control: Any, channel: _Channel, pool: Any
+    request: Mapping[str, Any],
+    env: dict[str, str],
+    settings: Any,
+    control: Any,
+    channel: _Channel,
+    pool: Any,
 ) -> dict[str, Any]:
     """Run one request as :func:`~.headless.execute_notebook` would in the client."""
     from ...errors import MlopsError
@@ -325,7 +336,7 @@ def _execute(
             progress=progress if request.get("progress") else None,
             control=control,
             timeout=request.get("timeout"),
-            settings=settings_for(request["notebook"], env),
+            settings=settings,
             inherit_env=False,
             kernels=pool,
         )
