@@ -70,6 +70,10 @@ def _kept_dir(name: str) -> bool:
     return not name.startswith(".") and name not in _SKIPPED_DIRS and not name.endswith(".egg-info")
 
 
+def _in_hidden_dir(name: str) -> bool:
+    return any(part.startswith(".") for part in Path(name).parts[:-1])
+
+
 def _listing(path: Path, in_git: bool) -> list[str]:
     if in_git:
         out = subprocess.run(
@@ -80,7 +84,8 @@ def _listing(path: Path, in_git: bool) -> list[str]:
         )
         if out.returncode == 0:
             listed = (f for f in out.stdout.decode().split("\0") if f and (path / f).is_file())
-            return sorted(f for f in listed if all(map(_kept_dir, Path(f).parts[:-1])))
+            # git's ignore rules choose the rest; a hidden folder (the store) never goes in
+            return sorted(f for f in listed if not _in_hidden_dir(f))
     found = []
     for folder, dirs, names in os.walk(path):
         dirs[:] = sorted(d for d in dirs if _kept_dir(d))
