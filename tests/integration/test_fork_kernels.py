@@ -214,7 +214,8 @@ def test_two_pipelines_fork_from_one_template_at_once(store, client) -> None:  #
     for t in threads:
         t.join()
     units = [u for r in results.values() for u in r.units]
-    assert len(units) == 6 and all(u.status == "ran" for u in units)
+    assert len(units) == 6
+    assert all(u.status == "ran" for u in units), [(u.label, u.status, u.message) for u in units]
     metrics = [client.get_run(u.run_id).data.metrics for u in units]
     assert sorted(m["sq"] for m in metrics) == [1, 1, 4, 4, 9, 9]
     assert len({m["pid"] for m in metrics}) == 6
@@ -311,3 +312,33 @@ def test_a_pipelines_preload_reaches_its_steps_template(store) -> None:  # type:
     result = mlops.run_pipeline(path)
     assert [u.status for u in result.units] == ["ran"]
     assert _template(store.root)["preload"] == ["decimal", "fractions"]
+
+
+def test_a_retried_fork_request_gets_the_same_kernel_not_a_second(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A client that missed the template's reply asks again; a second kernel on the same
+    # connection file would take the first one's sockets (its messages then went missing).
+    import signal
+    import sys
+
+    from jupyter_client.connect import write_connection_file
+
+    from jupyter_mlops.headless.fork.templates import ForkRequest, fork_kernel
+    from jupyter_mlops.liveness import process_alive
+
+    execute_notebook(write_notebook(store.root / "warm.ipynb", [code("1")]))  # the template
+    before = _template(store.root)["forks"]
+    connection, _ = write_connection_file(
+        str(tmp_path / "kernel.json"), transport="ipc", ip=str(tmp_path / "k")
+    )
+    env = {**os.environ, "JPY_PARENT_PID": str(os.getpid())}
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", connection]
+    with (tmp_path / "kernel.log").open("ab") as log:
+        request = ForkRequest(argv, env, str(store.root), log.fileno(), "python3", [])
+        first, again = fork_kernel(request), fork_kernel(request)
+    try:
+        assert first is not None and again == first
+        assert _template(store.root)["forks"] == before + 1
+    finally:
+        if first is not None:
+            os.killpg(first, signal.SIGKILL)
+            wait_until(lambda: not process_alive(first), "the forked kernel to exit", 10)

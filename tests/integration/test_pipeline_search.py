@@ -180,7 +180,7 @@ def test_a_failed_trial_does_not_stop_the_others_and_best_is_downstream(
     assert "this model diverges" in failed[0].message
     assert not result.ok  # a failed trial is reported (exit 1), yet the study went on
     (pick,) = result.step("pick")
-    assert pick.status == "ran"
+    assert pick.status == "ran", pick.message
     best = max(good, key=lambda u: client.get_run(u.run_id).data.metrics["score"])
     metrics = client.get_run(pick.run_id).data.metrics
     assert metrics["best_x"] == pytest.approx(best.params["x"])

@@ -71,6 +71,8 @@ class Template:
         self.started = time.time()
         self.forks = 0
         self.children: dict[int, float] = {}
+        #: the live child forked for each connection file (a retried request gets it again)
+        self.by_connection: dict[str, int] = {}
         self.preloaded: list[str] = []
         self.failed: dict[str, str] = {}
         self.retiring = ""
@@ -122,6 +124,9 @@ class Template:
             if pid == 0:
                 return
             self.children.pop(pid, None)
+            for connection, child in list(self.by_connection.items()):
+                if child == pid:
+                    del self.by_connection[connection]
 
     def why_not(self, need: list[str]) -> str:
         """Why the next fork must come from a new template ("" when this one may fork)."""
@@ -183,6 +188,13 @@ class Template:
                 _send(conn, {"refused": reason or "no log descriptor", "status": self.status()})
                 print(f"refused a fork: {reason or 'no log descriptor'}", flush=True)
                 return None
+            connection = _connection_file(request)
+            if connection in self.by_connection:
+                # The client missed the reply and asked again: a second kernel on the same
+                # connection file would take over the first one's sockets.
+                os.close(fds[0])
+                _send(conn, {"pid": self.by_connection[connection]})
+                return None
             return self.fork(conn, listener, request, fds[0])
         else:
             _send(conn, {"error": f"unknown op {op!r}"})
@@ -206,11 +218,18 @@ class Template:
             os.read(ready_r, 1)  # the child's process group exists before anyone signals it
         os.close(ready_r)
         self.children[pid] = time.time()
+        connection = _connection_file(request)
+        if connection:
+            self.by_connection[connection] = pid
         self.after_fork()
         _send(conn, {"pid": pid})
-        connection = request["argv"][4] if len(request["argv"]) > 4 else ""
         print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
         return None
+
+
+def _connection_file(request: dict[str, Any]) -> str:
+    argv = request.get("argv") or []
+    return str(argv[4]) if len(argv) > 4 else ""
 
 
 def _read(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:

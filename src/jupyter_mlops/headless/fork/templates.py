@@ -117,7 +117,10 @@ def _exchange(
                 sock.sendall(data)
             else:
                 sent = socket.send_fds(sock, [data], [fd])
-                sock.sendall(data[sent:])
+                # Only what is left: once a quick template has replied and closed, even an
+                # empty send fails (EPIPE), and the reply waiting here would be lost.
+                if sent < len(data):
+                    sock.sendall(data[sent:])
             buf = bytearray()
             while not buf.endswith(b"\n"):
                 chunk = sock.recv(65536)
