@@ -82,6 +82,7 @@ def shell_on_store(ip: Any, client: Any, store: Any) -> Any:
 @given(line=_lines())
 @example(line='artifact ""')  # Path("") is the working folder: it was uploaded, then failed
 @example(line="search =")  # a search's spec problems were listed on lines of their own
+@example(line="end 'open \n 'open")  # argparse echoed a quoted newline as given
 def test_generated_magic_lines_give_one_line_usage_errors(
     shell_on_store: Any, client: Any, store: Any, line: str
 ) -> None:

@@ -94,7 +94,9 @@ class MlopsMagics(Magics):
             # posix splitting removes quotes, which IPython's parse_argstring keeps
             args = sub.parser.parse_args(arg_split(rest, posix=True))
         except (UsageError, ValueError) as exc:
-            raise UsageError(f"{exc}; usage: {sub.usage}") from None
+            # argparse quotes the user's words as given: a quoted newline stays visible as \n
+            said = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+            raise UsageError(f"{said}; usage: {sub.usage}") from None
         try:
             if sub.cell:
                 return sub.func(self.shell, args, cell)
