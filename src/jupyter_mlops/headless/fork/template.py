@@ -70,9 +70,8 @@ class Template:
         self.pid = os.getpid()
         self.started = time.time()
         self.forks = 0
-        self.children: dict[int, float] = {}
-        #: the live child forked for each connection file (a retried request gets it again)
-        self.by_connection: dict[str, int] = {}
+        #: each live child's connection file (a retried request gets that child again)
+        self.children: dict[int, str] = {}
         self.preloaded: list[str] = []
         self.failed: dict[str, str] = {}
         self.retiring = ""
@@ -124,9 +123,6 @@ class Template:
             if pid == 0:
                 return
             self.children.pop(pid, None)
-            for connection, child in list(self.by_connection.items()):
-                if child == pid:
-                    del self.by_connection[connection]
 
     def why_not(self, need: list[str]) -> str:
         """Why the next fork must come from a new template ("" when this one may fork)."""
@@ -179,6 +175,17 @@ class Template:
             _send(conn, {"status": self.status()})
         elif op == "fork":
             self.last = time.monotonic()
+            connection = _connection_file(request)
+            forked = [
+                pid for pid, file in self.children.items() if connection and file == connection
+            ]
+            if forked:
+                # The client missed the reply and asked again: a second kernel on the same
+                # connection file would take over the first one's sockets.
+                for fd in fds:
+                    os.close(fd)
+                _send(conn, {"pid": forked[0]})
+                return None
             reason = self.why_not([str(n) for n in request.get("need") or []])
             if reason or len(fds) != 1:
                 for fd in fds:
@@ -187,13 +194,6 @@ class Template:
                 self.retiring = self.retiring or reason
                 _send(conn, {"refused": reason or "no log descriptor", "status": self.status()})
                 print(f"refused a fork: {reason or 'no log descriptor'}", flush=True)
-                return None
-            connection = _connection_file(request)
-            if connection in self.by_connection:
-                # The client missed the reply and asked again: a second kernel on the same
-                # connection file would take over the first one's sockets.
-                os.close(fds[0])
-                _send(conn, {"pid": self.by_connection[connection]})
                 return None
             return self.fork(conn, listener, request, fds[0])
         else:
@@ -217,10 +217,8 @@ class Template:
         with contextlib.suppress(OSError):
             os.read(ready_r, 1)  # the child's process group exists before anyone signals it
         os.close(ready_r)
-        self.children[pid] = time.time()
         connection = _connection_file(request)
-        if connection:
-            self.by_connection[connection] = pid
+        self.children[pid] = connection
         self.after_fork()
         _send(conn, {"pid": pid})
         print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
