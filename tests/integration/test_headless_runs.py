@@ -192,3 +192,29 @@ def test_cancel_while_the_kernel_starts_still_stops_the_first_cell(store, client
     result = handle.wait(timeout=90)
     assert result.status == "KILLED"
     assert client.get_run(result.run_id).info.status == "KILLED"
+
+
+def _live_kernel_clients() -> tuple[int, int]:
+    """Open ZMQ contexts and running heartbeat threads in this process."""
+    import gc
+    import threading
+
+    import zmq
+    from jupyter_client.channels import HBChannel
+
+    gc.collect()
+    contexts = sum(1 for o in gc.get_objects() if isinstance(o, zmq.Context) and not o.closed)
+    beats = sum(1 for t in threading.enumerate() if isinstance(t, HBChannel))
+    return contexts, beats
+
+
+def test_a_process_running_many_notebooks_keeps_no_client_of_an_ended_kernel(store) -> None:  # type: ignore[no-untyped-def]
+    """A scheduler or warm worker runs notebooks for days: each ended kernel's client goes too."""
+    import jupyter_mlops as mlops
+
+    ok = _notebook(store.root / "ok.ipynb", [("x = 1", [])])
+    bad = _notebook(store.root / "bad.ipynb", [("raise ValueError('no')", [])])
+    before = _live_kernel_clients()
+    statuses = [mlops.run_notebook(nb).status for nb in (ok, bad, ok, bad)]
+    assert statuses == ["FINISHED", "FAILED", "FINISHED", "FAILED"]
+    assert _live_kernel_clients() == before

@@ -59,6 +59,20 @@ def kernel_manager(
     from jupyter_client.manager import AsyncKernelManager
 
     class _LaunchKernelManager(AsyncKernelManager):
+        # nbclient stops the channels of the client it makes only when it made the manager
+        # too; given ours, it leaves them open (a ZMQ context, its two threads, the heartbeat
+        # thread and their descriptors per execution). The manager ends them with the kernel.
+        def client(self, **kw: Any) -> Any:
+            kc = super().client(**kw)
+            self.__dict__.setdefault("_mlops_clients", []).append(kc)
+            return kc
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            if not restart:
+                for kc in self.__dict__.pop("_mlops_clients", []):
+                    kc.stop_channels()
+            await super()._async_cleanup_resources(restart=restart)
+
         # A restart starts the kernel again through ``_async_start_kernel`` with the saved
         # arguments: the log is opened afresh there, for both.
         async def _async_start_kernel(self, **kw: Any) -> None:
