@@ -12,11 +12,13 @@ folder standing in for the shared fsspec location). Tests marked
 
 from __future__ import annotations
 
+import faulthandler
 import itertools
 import os
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,40 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"{TEST_STORE_ENV}={kind!r} is not a test store; use one of {', '.join(_TEST_STORES)}"
         )
+
+
+#: seconds past a test's own timeout (pytest-timeout) after which its process is ended
+_BACKSTOP_S = 120.0
+
+
+def _timeout_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """A hang that pytest-timeout cannot break still ends, with every thread's stack.
+
+    pytest-timeout interrupts a test with SIGALRM, which only works once the main thread is
+    back in Python. Should it be stuck in C (a lock, a socket), faulthandler's watchdog, a
+    thread of its own that needs no interpreter, prints all stacks and ends the process
+    ``_BACKSTOP_S`` later; a parallel run then goes on with a fresh worker.
+    """
+    limit = _timeout_of(item)
+    if limit > 0:
+        faulthandler.dump_traceback_later(limit + _BACKSTOP_S, exit=True, file=sys.__stderr__)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # A process that cannot exit (a thread that never ends) would stall the whole run.
+    faulthandler.dump_traceback_later(_BACKSTOP_S, exit=True, file=sys.__stderr__)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -47,6 +47,7 @@ VOLATILE = {
     "mlops.pid",
     "mlops.pid_start",
     "mlops.pipeline.executor",
+    "mlops.pipeline.kfp_job",
 }
 _RUN_ID = re.compile(r"\b[0-9a-f]{32}\b")
 
@@ -281,6 +282,48 @@ def test_a_sweep_a_search_and_a_gate_on_kfp_local_match_the_local_executor(
     assert_same(local, kfp)
 
 
+#: the unit's task process dies as a pod killed mid-run would (its kernel's parent)
+KILLER = """
+import os, signal
+os.kill(int(os.environ["JPY_PARENT_PID"]), signal.SIGKILL)
+"""
+KILLED = """
+name: killed
+steps:
+  boom:
+    notebook: boom.ipynb
+  after:
+    notebook: after.ipynb
+    needs: [boom]
+"""
+
+
+@needs_kfp
+@pytest.mark.timeout(1800)
+def test_the_exit_handler_ends_what_a_killed_task_left_running(tmp_path: Path) -> None:
+    from mlflow import MlflowClient
+
+    folder = tmp_path / "pipeline"
+    folder.mkdir()
+    (tmp_path / ".mlops").mkdir()
+    write_notebook(folder / "boom.ipynb", [code(KILLER)])
+    write_notebook(folder / "after.ipynb", [code("import jupyter_mlops as mlops\nmlops.log(x=1)")])
+    path = write_pipeline(folder / "pipeline.yaml", KILLED)
+
+    ran = run_kfp(path, tmp_path)
+    assert ran.returncode != 0  # the KFP run fails with its task
+    assert "the KFP run ended before its finish task" in ran.stdout + ran.stderr
+    client = MlflowClient(f"sqlite:///{tmp_path / '.mlops' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("killed")
+    assert experiment is not None
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    assert sorted(runs) == ["boom", "killed"]  # nothing ran after the killed task
+    parent, boom = runs["killed"], runs["boom"]
+    assert parent.info.status == "FAILED" and boom.info.status == "KILLED"
+    for run in (parent, boom):
+        assert "finish task" in run.data.tags["mlops.killed_reason"]
+
+
 def _export(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return _cli(project, "pipeline", "export", *args)
 
@@ -313,7 +356,7 @@ def test_check_passes_and_writes_nothing(tmp_path: Path) -> None:
     done = _export(tmp_path / "p", str(path), "--to", "kfp", "--check", *remote)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == (
-        "pipeline wine -> kfp (container form, image jupyter-mlops:0.1.0): 9 tasks; "
+        "pipeline wine -> kfp (container form, image jupyter-mlops:0.1.0): 10 tasks; "
         "check passed, nothing written"
     )
     assert sorted(p.name for p in path.parent.iterdir()) == [
@@ -381,7 +424,7 @@ def test_the_container_form_is_what_a_cluster_runs(tmp_path: Path) -> None:
     spec = yaml.safe_load(target.read_text())
     assert spec["pipelineInfo"]["name"] == "wine"
     containers = [e["container"] for e in spec["deploymentSpec"]["executors"].values()]
-    assert len(containers) == 9
+    assert len(containers) == 10
     for container in containers:
         assert container["image"] == "reg/mlops:1"
         assert container["command"][:3] == ["jupyter-mlops", "pipeline", "kfp-task"]
@@ -390,7 +433,12 @@ def test_the_container_form_is_what_a_cluster_runs(tmp_path: Path) -> None:
             "MLFLOW_TRACKING_URI": "http://mlflow:5000",
             "MLOPS_DATA_URI": "s3://bucket/p",
         }
-    tasks = spec["root"]["dag"]["tasks"]
+    # every task in KFP's exit handler group, whose exit task "close" runs however they end
+    root = {t["taskInfo"]["name"]: t for t in spec["root"]["dag"]["tasks"].values()}
+    assert sorted(root) == ["close", "exit-handler-1"]
+    assert root["close"]["dependentTasks"] == ["exit-handler-1"]
+    assert root["close"]["triggerPolicy"]["strategy"] == "ALL_UPSTREAM_TASKS_COMPLETED"
+    tasks = spec["components"]["comp-exit-handler-1"]["dag"]["tasks"]
     by_name = {t["taskInfo"]["name"]: t for t in tasks.values()}
     names = {key: t["taskInfo"]["name"] for key, t in tasks.items()}
     assert sorted(by_name) == sorted(
@@ -409,3 +457,10 @@ def test_the_container_form_is_what_a_cluster_runs(tmp_path: Path) -> None:
         t["inputs"]["parameters"]["pipeline"]["runtimeValue"]["constant"] for t in tasks.values()
     }
     assert where == {"/project/pipeline/pipeline.yaml"}  # the project's place in the image
+    from kfp import dsl
+
+    jobs = {
+        t["inputs"]["parameters"]["job"]["runtimeValue"]["constant"]
+        for t in [*tasks.values(), root["close"]]
+    }
+    assert jobs == {dsl.PIPELINE_JOB_ID_PLACEHOLDER}  # start tags the parent, close finds it

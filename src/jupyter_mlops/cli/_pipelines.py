@@ -67,6 +67,7 @@ def _add_export(actions: Any) -> None:
     t.add_argument("--step", default="", help="its step")
     t.add_argument("--unit", type=int, default=0, help="its member of the step")
     t.add_argument("--upstream", default="[]", help="JSON list: the upstream tasks' outputs")
+    t.add_argument("--job", default="", help="the KFP run's id (start tags the parent with it)")
     t.add_argument("--output", required=True, help="file the task's output is written to")
     t.set_defaults(func=_kfp_task)
 
@@ -94,7 +95,9 @@ def _kfp_task(args: argparse.Namespace) -> int:
         upstream = None
     if not isinstance(upstream, list) or not all(isinstance(u, str) for u in upstream):
         raise InvalidInput("--upstream must be a JSON list of the upstream tasks' outputs")
-    state = run_task(args.pipeline, args.kind, upstream, step=args.step or None, unit=args.unit)
+    state = run_task(
+        args.pipeline, args.kind, upstream, step=args.step or None, unit=args.unit, job=args.job
+    )
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(state, encoding="utf-8")

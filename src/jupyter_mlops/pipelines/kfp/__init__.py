@@ -13,4 +13,4 @@ DEFAULT_IMAGE = f"jupyter-mlops:{__version__}"
 #: ``container``: what a cluster runs; ``lightweight``: what ``kfp.local`` runs too
 FORMS = ("container", "lightweight")
 #: what a task of an exported pipeline does (see ``tasks.py``)
-KINDS = ("start", "gate", "sweep", "unit", "study", "finish")
+KINDS = ("start", "gate", "sweep", "unit", "study", "finish", "close")

@@ -25,6 +25,7 @@ def mlops_task(
     step: str,
     unit: int,
     upstream: list,
+    job: str,
     state: dsl.OutputPath(str),  # type: ignore[valid-type]
 ) -> None:
     """Run one task of an exported jupyter-mlops pipeline (``jupyter mlops pipeline kfp-task``)."""
@@ -34,7 +35,7 @@ def mlops_task(
 
     command = [sys.executable, "-m", "jupyter_mlops", "pipeline", "kfp-task", pipeline]
     command += ["--kind", kind, "--step", step, "--unit", str(unit)]
-    command += ["--upstream", json.dumps(upstream), "--output", state]
+    command += ["--upstream", json.dumps(upstream), "--job", job, "--output", state]
     done = subprocess.run(command)
     if done.returncode:
         raise SystemExit(done.returncode)
@@ -54,9 +55,11 @@ def container_component(image: str) -> Any:
         step: str,
         unit: int,
         upstream: list,
+        job: str,
         state: dsl.OutputPath(str),  # type: ignore[valid-type]
     ) -> dsl.ContainerSpec:
         args = ["--kind", kind, "--step", step, "--unit", unit, "--upstream", upstream]
+        args += ["--job", job]
         return dsl.ContainerSpec(
             image=image,
             command=["jupyter-mlops", "pipeline", "kfp-task", pipeline],

@@ -155,7 +155,7 @@ def task_names(spec: PipelineSpec) -> list[str]:
             names += [f"{name}: sweep", *(u.label for u in units[name])]
         else:
             names.append(name)
-    return [*names, "finish"]
+    return [*names, "finish", "close"]
 
 
 def _order(spec: PipelineSpec) -> list[str]:
@@ -185,18 +185,29 @@ def _build(spec: PipelineSpec, options: ExportOptions) -> tuple[Any, Any]:
     env = {"MLFLOW_TRACKING_URI": options.tracking_uri, "MLOPS_DATA_URI": options.data_uri}
     units = build_units(spec)
 
-    def add(label: str, kind: str, upstream: list[Any], step: str = "", unit: int = 0) -> Any:
-        made = task(pipeline=where, kind=kind, step=step, unit=unit, upstream=upstream)
-        made.set_display_name(label)
-        made.set_caching_options(False)  # the key is the task's own (see docs/kfp.md)
+    def made(label: str, kind: str, upstream: list[Any], step: str = "", unit: int = 0) -> Any:
+        one = task(
+            pipeline=where, kind=kind, step=step, unit=unit, upstream=upstream,
+            job=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        )  # fmt: skip
+        one.set_display_name(label)
+        one.set_caching_options(False)  # the key is the task's own (see docs/kfp.md)
         for name, value in env.items():
             if value:
-                made.set_env_variable(name, value)
-        return made.outputs["state"]
+                one.set_env_variable(name, value)
+        return one
+
+    def add(label: str, kind: str, upstream: list[Any], step: str = "", unit: int = 0) -> Any:
+        return made(label, kind, upstream, step, unit).outputs["state"]
 
     def pipeline() -> None:
+        # KFP's exit handler runs however the tasks inside end, and ends what they left open;
+        # it may depend on no task, so it finds the parent run by the KFP run's id
+        with dsl.ExitHandler(made("close", "close", [])):
+            _tasks(add("start", "start", []))
+
+    def _tasks(start: Any) -> None:
         outputs: dict[str, list[Any]] = {}
-        start = add("start", "start", [])
         for name in _order(spec):
             step = spec.steps[name]
             upstream = [o for need in step.needs for o in outputs[need]] or [start]

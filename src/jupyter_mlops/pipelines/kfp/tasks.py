@@ -4,7 +4,9 @@
 resolves a grid step's members (cache hits, skips) and opens its step run when one must run;
 ``unit`` runs one step or sweep member in a fresh kernel (or returns at once with the run its
 cache key finds); ``study`` drives a searched step's Optuna study, its trials in kernels of
-its own container; ``finish`` ends the step runs and the parent with ``pipeline.json``.
+its own container; ``finish`` ends the step runs and the parent with ``pipeline.json``;
+``close``, KFP's exit handler, runs however the others ended and ends what they left open
+(a task failed, the run was stopped, a pod was killed before ``finish``).
 Every decision is the orchestrator's own (:mod:`..orchestrator`), made on the state the
 upstream tasks passed on, so the run tree, tags and cache keys are those of a local run.
 """
@@ -49,6 +51,7 @@ def run_task(
     *,
     step: str | None = None,
     unit: int | None = None,
+    job: str = "",
 ) -> str:
     """Do task ``kind`` of the exported ``pipeline``; return the state the next tasks read.
 
@@ -61,7 +64,9 @@ def run_task(
     upstream : list of str
         The outputs of the tasks this one depends on.
     step, unit : str, int
-        The step (all kinds but ``start`` and ``finish``) and the member (``unit``).
+        The step (all kinds but ``start``, ``finish`` and ``close``) and the member (``unit``).
+    job : str
+        The KFP run's id: ``start`` tags the parent run with it, ``close`` finds it by it.
 
     Raises
     ------
@@ -72,7 +77,10 @@ def run_task(
         raise InvalidInput(f"unknown task kind {kind!r}; kinds: {', '.join(KINDS)}")
     spec = load_spec(pipeline)
     if kind == "start":
-        return encode(_start(spec))
+        return encode(_start(spec, job))
+    if kind == "close":
+        _close(spec, job)
+        return encode(RunState())
     state = merge(decode(text) for text in upstream)
     if not state.parent:
         raise InvalidInput("a task after 'start' needs the state of the tasks before it")
@@ -128,13 +136,17 @@ def _heartbeat(context: RunContext, state: RunState) -> Iterator[None]:
         thread.join()
 
 
-def _start(spec: PipelineSpec) -> RunState:
+#: on the parent run started in KFP: the KFP run's id, by which ``close`` finds it
+JOB_TAG = "mlops.pipeline.kfp_job"
+
+
+def _start(spec: PipelineSpec, job: str) -> RunState:
     from ...tracking.mlflow_tables.run_writes import experiment_for, open_run_writer
 
     settings = load_settings(spec.path.parent)
     experiment_id = experiment_for(settings, spec.experiment_name)
     writer = open_run_writer(settings)
-    extra = {"mlops.pipeline.executor": EXECUTOR}
+    extra = {"mlops.pipeline.executor": EXECUTOR, **({JOB_TAG: job} if job else {})}
     parent = start_parent(writer, experiment_id, spec, settings.root, extra)
     # this process ends now: the parent lives by its heartbeat, which each task refreshes
     writer.set_tags(parent, {"mlops.pid": "", "mlops.pid_start": ""})
@@ -223,6 +235,51 @@ def _finish(spec: PipelineSpec, state: RunState) -> None:
         bad = [u for u in units if u.status not in ("ran", "cached", "pruned")]
         what = "; ".join(f"{u.label} {u.status}: {_first_line(u.message)}" for u in bad[:5])
         raise MlopsError(f"{result.summary()}; {what}")
+
+
+#: why ``close`` ended a run (tag ``mlops.killed_reason``, as the reaping of dead runs says)
+CLOSED_REASON = "the KFP run ended before its finish task (a task failed or was stopped)"
+
+
+def _close(spec: PipelineSpec, job: str) -> None:
+    """End the parent of KFP run ``job`` and every run under it still RUNNING.
+
+    Nothing to do after ``finish`` (the parent is ended) or before ``start`` made it.
+    Otherwise the unit and step runs left open are ``KILLED`` and the parent ``FAILED``,
+    each tagged with why, instead of waiting for their heartbeats to go stale.
+    """
+    from ...tracking.mlflow_bridge.store import lazy_client, mlflow_errors
+    from ...tracking.mlflow_tables.run_writes import open_run_writer
+    from ..runs import PARENT_TAG, end_run
+
+    if not job:
+        raise InvalidInput("a close task needs the KFP run's id: --job")
+    settings = load_settings(spec.path.parent)
+    client = lazy_client(settings)
+    with mlflow_errors(f"read the pipeline run of KFP run {job}"):
+        experiment = client.get_experiment_by_name(spec.experiment_name)
+        found = experiment and client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{JOB_TAG}` = '{job}' and attributes.status = 'RUNNING'",
+        )
+        if not experiment or not found:
+            return
+        parent = found[0].info.run_id
+        left = client.search_runs(
+            [experiment.experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent}' and attributes.status = 'RUNNING'",
+            max_results=5000,
+        )
+    writer = open_run_writer(settings)
+    reason = {"mlops.killed_reason": CLOSED_REASON}
+    for run in left:
+        end_run(writer, run.info.run_id, "KILLED", reason)
+    end_run(writer, parent, "FAILED", reason)
+    print(
+        f"pipeline {spec.name}: {CLOSED_REASON}; run {parent} ended FAILED, "
+        f"{len(left)} run(s) under it KILLED",
+        flush=True,
+    )
 
 
 def _first_line(text: str) -> str:
