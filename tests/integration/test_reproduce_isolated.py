@@ -213,6 +213,9 @@ def test_isolated_reproduce_installs_what_ran_and_reuses_its_environment(
     assert main(["env", "cache"]) == 0
     listing = capsys.readouterr().out
     assert cached.key in listing and "1 environment(s)" in listing
+    # uv hard-links the installed files from its cache: most bytes are not the environment's
+    assert 0 < cached.own_bytes < cached.size_bytes / 2
+    assert "--clear frees" in listing
     assert main(["env", "cache", "--clear"]) == 0
     assert "removed 1 cached environment(s)" in capsys.readouterr().out
     assert list_cached() == [] and not cached.path.exists()

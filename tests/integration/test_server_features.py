@@ -317,6 +317,34 @@ async def test_reproduce_a_headless_run_from_rest(
     assert [j["kind"] for j in listed] == ["headless", "reproduce"]
 
 
+async def test_reproduce_in_the_recorded_environment_from_rest_refuses_what_uv_cannot_install(
+    jp_fetch: Any, jp_root_dir: Path, client: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """``isolated`` rebuilds the run's lock with uv; a package no index has stops it first."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the test's own env cache
+    _notebook(jp_root_dir / "train.ipynb")
+    start = {"path": "train.ipynb", "params": {"lr": 0.25}, "experiment": "headless"}
+    code, job = await call(jp_fetch, "headless", method="POST", body=json.dumps(start))
+    assert code == 201, job
+    original = (await _finished(jp_fetch, job))["run_id"]
+    # the run's environment held a distribution that no index has
+    lock = Path(client.download_artifacts(original, "environment/pylock.toml", str(tmp_path)))
+    text = lock.read_text()
+    extra = '[[packages]]\nname = "jmlops-nowhere-toy"\nversion = "1.0"\n\n'
+    lock.write_text(text.replace("[tool.", extra + "[tool.", 1))
+    client.log_artifact(original, str(lock), "environment")
+
+    body = json.dumps({"isolated": True})
+    code, job = await call(jp_fetch, "runs", original, "reproduce", method="POST", body=body)
+    assert code == 201, job
+    job = await _finished(jp_fetch, job)
+    assert job["status"] != "FINISHED"
+    assert "jmlops-nowhere-toy==1.0" in job["error"] and "allow-missing" in job["error"]
+    assert "\n" not in job["error"]
+    runs = client.search_runs([client.get_experiment_by_name("headless").experiment_id])
+    assert len(runs) == 1  # refused before anything executed
+
+
 async def test_reproduce_bad_input(jp_fetch: Any, client: Any) -> None:
     async def post(run_id: str, body: Any) -> tuple[int, Any]:
         return await call(
@@ -332,6 +360,13 @@ async def test_reproduce_bad_input(jp_fetch: Any, client: Any) -> None:
     for bad in ({"rtol": "tight"}, {"atol": -1}, {"rtol": True}):
         code, body = await post(run, bad)
         assert code == 400 and ">= 0" in body["message"], (bad, body)
+    for bad, said in (
+        ({"isolated": "yes"}, 'isolated must be true or false, e.g. {"isolated": true}'),
+        ({"isolated": True, "allow_missing": 1}, "allow_missing must be true or false"),
+        ({"allow_missing": True}, "allow_missing goes with isolated"),
+    ):
+        code, body = await post(run, bad)
+        assert code == 400 and said in body["message"], (bad, body)
     # A run logged without a notebook starts, then ends ERROR saying why.
     code, job = await post(run, {})
     assert code == 201

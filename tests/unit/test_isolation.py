@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -179,11 +180,16 @@ def test_the_cache_lists_complete_environments_and_clears_them(
     done, partial = root / "aaa", root / "bbb"
     (done / "lib").mkdir(parents=True)
     (done / "lib" / "x.py").write_bytes(b"x" * 10000)
+    uv_cache = tmp_path / "uv"  # uv installs by hard-linking from its cache
+    uv_cache.mkdir()
+    (uv_cache / "big.so").write_bytes(b"y" * 100_000)
+    os.link(uv_cache / "big.so", done / "lib" / "big.so")
     partial.mkdir()  # a build that stopped half-way: no marker
     env_cache.write_marker(done, {"python": "3.11.7", "installed": 3, "skipped": []})
     (listed,) = env_cache.list_cached()
     assert listed.key == "aaa" and listed.python == "3.11.7" and listed.distributions == 3
-    assert listed.size_bytes >= 10000
+    assert listed.size_bytes >= 110_000  # on disk in the environment
+    assert 10_000 <= listed.own_bytes < 100_000  # what removing it frees: not uv's file
     assert json.loads(json.dumps(listed.to_dict()))["path"] == str(done)
     assert sorted(env_cache.clear_cache()) == ["aaa", "bbb"]
     assert env_cache.list_cached() == [] and not done.exists() and not partial.exists()

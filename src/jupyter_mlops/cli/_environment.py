@@ -100,16 +100,20 @@ def _cache(args: argparse.Namespace) -> int:
     if not found:
         print(f"no cached environments in {cache_root()} (reproduce --isolated builds them)")
         return 0
-    rows = [("key", "python", "distributions", "size", "last used")]
+    rows = [("key", "python", "distributions", "size (own)", "last used")]
     for e in found:
         used = datetime.fromtimestamp(e.last_used).strftime("%Y-%m-%d %H:%M")
         count = f"{e.distributions}" + (f" ({len(e.skipped)} skipped)" if e.skipped else "")
-        rows.append((e.key, e.python, count, _size(e.size_bytes), used))
+        size = f"{_size(e.size_bytes)} ({_size(e.own_bytes)})"
+        rows.append((e.key, e.python, count, size, used))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    total = sum(e.size_bytes for e in found)
-    print(f"{len(found)} environment(s), {_size(total)} in {cache_root()}")
+    total, own = sum(e.size_bytes for e in found), sum(e.own_bytes for e in found)
+    print(
+        f"{len(found)} environment(s), {_size(total)} in {cache_root()}; --clear frees "
+        f"{_size(own)} (the rest are files linked from uv's cache)"
+    )
     return 0
 
 

@@ -64,7 +64,12 @@ class HeadlessJobHandler(MlopsHandler):
 
 
 class ReproduceHandler(MlopsHandler):
-    """``POST runs/{run_id}/reproduce``: re-execute a past run in the background."""
+    """``POST runs/{run_id}/reproduce``: re-execute a past run in the background.
+
+    Body: ``rtol``, ``atol`` (numbers), ``isolated`` (rebuild the run's recorded
+    environment with uv and execute there) and ``allow_missing`` (with ``isolated``: go on
+    without what cannot be installed), all optional.
+    """
 
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
@@ -74,12 +79,17 @@ class ReproduceHandler(MlopsHandler):
         body = self.json_body()
         rtol = _tolerance(body, "rtol", DEFAULT_RTOL)
         atol = _tolerance(body, "atol", DEFAULT_ATOL)
+        isolated, allow_missing = _flag(body, "isolated"), _flag(body, "allow_missing")
+        if allow_missing and not isolated:
+            raise InvalidInput('allow_missing goes with isolated: {"isolated": true, ...}')
         state = self.state
 
         def start() -> dict[str, Any]:
             run = get_run(state.client, run_id)  # unknown ids fail now, not in the job
             name = run.info.run_name or ""
-            return state.jobs.reproduce(run_id, rtol, atol, state.settings, name)
+            return state.jobs.reproduce(
+                run_id, rtol, atol, state.settings, name, isolated, allow_missing
+            )
 
         self.reply(await self.call(start), status=201)
 
@@ -89,6 +99,13 @@ def _tolerance(body: dict[str, Any], key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidInput(f'{key} must be a number >= 0, e.g. {{"{key}": 1e-6}}')
     return float(value)
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f'{key} must be true or false, e.g. {{"{key}": true}}')
+    return value
 
 
 def routes() -> list[tuple[str, Any]]:

@@ -96,12 +96,21 @@ class Jobs:
         return self._add(job_id, _Job(handle, "headless", self._relative(notebook)))
 
     def reproduce(
-        self, run_id: str, rtol: float, atol: float, settings: Settings, name: str
+        self,
+        run_id: str,
+        rtol: float,
+        atol: float,
+        settings: Settings,
+        name: str,
+        isolated: bool = False,
+        allow_missing: bool = False,
     ) -> dict[str, Any]:
         """Re-execute past run ``run_id`` (named ``name``) in the background.
 
         The executed notebook goes to ``<root>/mlops-outputs/`` so Lab can open it;
-        the job's description carries the metric comparison once it is over.
+        the job's description carries the metric comparison once it is over. With
+        ``isolated``, in the run's recorded environment rebuilt by uv (``allow_missing``:
+        without the distributions that cannot be installed).
         """
         from ..headless.background import NotebookRun
         from ..headless.reproduce import check_tolerances
@@ -118,6 +127,8 @@ class Jobs:
             atol=atol,
             output_path=output,
             settings=settings,
+            isolated=isolated,
+            allow_missing=allow_missing,
         )
         job = _Job(handle, "reproduce", f"reproduce {name or run_id[:8]}", target)
         return self._add(job_id, job)

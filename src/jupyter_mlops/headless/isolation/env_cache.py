@@ -39,12 +39,15 @@ class CachedEnv:
 
     key: str
     path: Path
+    #: bytes on disk, each file once (much of it linked from uv's cache)
     size_bytes: int
     last_used: float
     python: str
     distributions: int
     #: names of the distributions built without (``--allow-missing``)
     skipped: tuple[str, ...]
+    #: bytes only this environment holds: what removing it frees (the rest is uv's cache)
+    own_bytes: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON (``jupyter mlops env cache --json``)."""
@@ -52,6 +55,7 @@ class CachedEnv:
             "key": self.key,
             "path": str(self.path),
             "size_bytes": self.size_bytes,
+            "own_bytes": self.own_bytes,
             "last_used": self.last_used,
             "python": self.python,
             "distributions": self.distributions,
@@ -85,20 +89,24 @@ def env_lock(key: str) -> Iterator[None]:
         yield
 
 
-def _size(path: Path) -> int:
-    """Bytes on disk, each hard-linked file counted once (uv links from its own cache)."""
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
+def _sizes(path: Path) -> tuple[int, int]:
+    """Bytes on disk under ``path`` (each file once), and those no link outside it shares.
+
+    uv installs by hard-linking files from its own cache: those bytes stay on disk when
+    the environment is removed, so only files whose every link is inside count as its own.
+    """
+    files: dict[tuple[int, int], list[int]] = {}  # inode -> [blocks, links, links seen here]
+    for folder, _, names in os.walk(path):
+        for name in names:
             try:
                 st = os.lstat(os.path.join(folder, name))
             except OSError:
                 continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
+            entry = files.setdefault((st.st_dev, st.st_ino), [st.st_blocks * 512, st.st_nlink, 0])
+            entry[2] += 1
+    total = sum(blocks for blocks, _, _ in files.values())
+    own = sum(blocks for blocks, links, here in files.values() if here >= links)
+    return total, own
 
 
 def list_cached() -> list[CachedEnv]:
@@ -109,11 +117,13 @@ def list_cached() -> list[CachedEnv]:
         doc = marker(path) if path.is_dir() else None
         if doc is None:
             continue
+        size, own = _sizes(path)
         found.append(
             CachedEnv(
                 key=path.name,
                 path=path,
-                size_bytes=_size(path),
+                size_bytes=size,
+                own_bytes=own,
                 last_used=(path / MARKER).stat().st_mtime,
                 python=str(doc.get("python", "")),
                 distributions=int(doc.get("installed", 0)),
