@@ -282,3 +282,38 @@ def test_unwritable_store_is_one_clear_error(tmp_path) -> None:
     ):
         snapshot(pd.DataFrame({"a": [1]}), "x", store=str(blocker / "data"))
     assert StoreUnwritable.is_usage
+
+
+def test_a_new_category_sorting_first_stores_only_its_rows(uri: str) -> None:
+    """Inferred categories are sorted: a new first one shifts every code, not the values."""
+    rng = np.random.default_rng(7)
+    n = 60_000
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "city": pd.Categorical(rng.choice(["oslo", "rome", "lima"], n)),
+            "size": pd.Categorical(rng.choice([10, 20, 30], n), ordered=True),
+        }
+    )
+    first = snapshot(frame, "cities", store=uri)
+    edited = frame.copy()
+    edited["city"] = pd.Categorical(
+        edited["city"].astype(str).where(edited.index != n // 2, "accra")
+    )
+    assert edited["city"].cat.categories[0] == "accra"  # every code moved by one
+    second = snapshot(edited, "cities", store=uri)
+    assert second.bytes_stored < 0.05 * first.bytes_stored, (second, first)
+    assert_frame_equal(load("cities", store=uri), edited, check_exact=True)
+    assert_frame_equal(load("cities@v1", store=uri), frame, check_exact=True)
+    assert verify_store(SnapshotStore(uri)).ok
+    again = snapshot(frame, "other", store=uri)  # the same data: the same digest as before
+    assert again.digest == first.digest
+
+
+def test_categories_of_zoned_timestamps_keep_their_zone(uri: str) -> None:
+    when = pd.to_datetime([0, 86400, 0, None], unit="s", utc=True).tz_convert("Asia/Tokyo")
+    frame = pd.DataFrame({"day": pd.Categorical(when), "n": [1, 2, 3, 4]})
+    snapshot(frame, "days", store=uri)
+    back = load("days", store=uri)
+    assert str(back["day"].cat.categories.tz) == "Asia/Tokyo"
+    assert_frame_equal(back, frame, check_exact=True)

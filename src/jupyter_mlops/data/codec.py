@@ -16,7 +16,18 @@ from ..errors import InvalidInput
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["decode_blob", "dump_schema", "encode_blob", "from_table", "load_schema", "to_table"]
+__all__ = [
+    "STORED_VALUES",
+    "decode_blob",
+    "dump_schema",
+    "encode_blob",
+    "from_table",
+    "load_schema",
+    "to_table",
+]
+
+#: in a manifest, a categorical column whose chunk blobs hold its values (before: its codes)
+STORED_VALUES = "values"
 
 _ACCEPTED = "give a pandas DataFrame or Series, a pyarrow Table or a 1-D/2-D numpy array"
 _NESTED_HINT = "convert them to text first, e.g. df[col] = df[col].map(json.dumps)"
@@ -122,12 +133,34 @@ def from_table(table: pa.Table, meta: dict[str, Any]) -> Any:
         return _to_numpy(table, meta)
     frame = table.to_pandas()
     _restore_string_storage(frame, table)
+    _restore_zoned_categories(frame, table)
     for name in meta.get("object_columns", []):
         if name in frame.columns and frame[name].dtype != object:
             frame[name] = _as_objects(table.column(name), frame.index)
     if kind == "series":
         return frame.iloc[:, 0]
     return frame
+
+
+def _restore_zoned_categories(frame: Any, table: pa.Table) -> None:
+    """Give categories of time-zone-aware timestamps their zone back.
+
+    ``to_pandas`` turns the dictionary of such a column into naive UTC timestamps; the
+    Arrow type still has the zone. The categories are renamed, so the codes stay.
+    """
+    import pyarrow.types as pt
+
+    for field in table.schema:
+        t = field.type
+        if not (pt.is_dictionary(t) and pt.is_timestamp(t.value_type) and t.value_type.tz):
+            continue
+        if field.name not in frame.columns or frame[field.name].dtype.name != "category":
+            continue
+        column = frame[field.name]
+        categories = column.cat.categories
+        if getattr(categories, "tz", None) is None:
+            zoned = categories.tz_localize("UTC").tz_convert(t.value_type.tz)
+            frame[field.name] = column.cat.rename_categories(zoned)
 
 
 def _restore_string_storage(frame: Any, table: pa.Table) -> None:
@@ -225,7 +258,7 @@ def _plain_bytes(array: pa.Array) -> tuple[Any, int]:
     return raw, raw.size
 
 
-def encode_blob(array: pa.Array) -> bytes:
+def encode_blob(array: pa.Array, dictionary: bool = False) -> bytes:
     """Serialise one column slice, compressed.
 
     Plain fixed-width values without nulls (booleans as packed bits: row masks
@@ -263,15 +296,45 @@ def encode_blob(array: pa.Array) -> bytes:
             schema = pa.schema([("v", array.type)]).serialize().to_pybytes()
             header = struct.pack("<4sI", _RAW_MAGIC, len(schema)) + schema
         return header + struct.pack("<BQ", _CODECS.index(codec), length) + packed
+    if dictionary:  # a categorical's values: codes into the values of this slice only
+        return _ipc_stream(_local_dictionary(array), "zstd")
+    stream = _ipc_stream(array, codec)
+    if _is_small_text(array):  # whichever is smaller: the stream compresses each buffer apart
+        return min(_encode_text(array), stream, key=len)
+    return stream
+
+
+def _local_dictionary(array: pa.Array) -> pa.DictionaryArray:
+    """``array`` dictionary-encoded over its own values, in order of first appearance.
+
+    So the blob depends on the slice's values only: a categorical column's codes change
+    with its categories (a new one sorting first shifts them all), its values do not.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    if not pt.is_dictionary(array.type):
+        return array.dictionary_encode()
+    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    used, first = np.unique(codes[codes >= 0], return_index=True)
+    order = used[np.argsort(first, kind="stable")]
+    local = np.full(len(array.dictionary) + 1, -1, dtype=np.int32)
+    local[order] = np.arange(len(order), dtype=np.int32)
+    remapped = local[codes]  # a null (-1) reads the last slot: -1
+    indices = pa.array(remapped, mask=remapped < 0, type=pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, array.dictionary.take(pa.array(order)))
+
+
+def _ipc_stream(array: pa.Array, codec: str) -> bytes:
+    import pyarrow as pa
+
     batch = pa.record_batch([array], names=["v"])
     sink = pa.BufferOutputStream()
     options = pa.ipc.IpcWriteOptions(compression=pa.Codec(codec))
     with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
         writer.write_batch(batch)
-    stream = sink.getvalue().to_pybytes()
-    if _is_small_text(array):  # whichever is smaller: the stream compresses each buffer apart
-        return min(_encode_text(array), stream, key=len)
-    return stream
+    return sink.getvalue().to_pybytes()
 
 
 def _is_small_text(array: pa.Array) -> bool:
@@ -381,8 +444,9 @@ def _raw_field(schema: bytes) -> pa.Field:
     return pa.ipc.read_schema(pa.py_buffer(schema)).field(0)
 
 
-def decode_blob(data: bytes) -> pa.Array:
-    """Inverse of :func:`encode_blob`."""
+def decode_blob(data: bytes, keep_dictionary: bool = False) -> pa.Array:
+    """Inverse of :func:`encode_blob`: the values, or with ``keep_dictionary`` the
+    dictionary-encoded array a categorical's blob may hold (cheaper to turn into codes)."""
     import struct
 
     import pyarrow as pa
@@ -413,4 +477,8 @@ def decode_blob(data: bytes) -> pa.Array:
     with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
         table = reader.read_all()
     column = table.column(0)
-    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    # a blob is dictionary-encoded only to be small (no column's blob holds codes)
+    if pa.types.is_dictionary(array.type) and not keep_dictionary:
+        return array.dictionary_decode()
+    return array

@@ -46,6 +46,8 @@ class NewVersion:
     ends: list[int]
     data_columns: list[int]
     hashes: np.ndarray
+    #: per column, what its chunks hold (``STORED_VALUES`` for a categorical's values, else "")
+    stored: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,7 +91,10 @@ def _shared_columns(parent: dict[str, Any], new: NewVersion) -> dict[int, int]:
     for c in new.data_columns:
         found = old.get(new.names[c])
         if found and found[1] == new.types[c] and new.names[c] not in hidden:
-            out[c] = found[0]
+            # a categorical's chunks of earlier snapshots hold codes, not values
+            before = parent["columns"][found[0]].get("stored", "")
+            if before == (new.stored[c] if c < len(new.stored) else ""):
+                out[c] = found[0]
     return out
 
 

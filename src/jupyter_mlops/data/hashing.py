@@ -18,7 +18,15 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["FORMAT", "Canon", "blob_key", "canonical", "row_hashes", "snapshot_digest"]
+__all__ = [
+    "FORMAT",
+    "Canon",
+    "blob_key",
+    "canonical",
+    "coded_words",
+    "row_hashes",
+    "snapshot_digest",
+]
 
 #: part of every hash: bump when the canonical form or chunking changes
 FORMAT = "mlops-snapshot-1"
@@ -47,6 +55,8 @@ class Canon:
     offsets: np.ndarray | None = None
     mask: np.ndarray | None = None
     array: Any = None
+    #: the row words when known already (a categorical's, from its categories' words)
+    words: np.ndarray | None = None
 
     def parts(self, start: int, stop: int) -> list[Any]:
         """Canonical byte strings of rows ``start:stop``."""
@@ -72,6 +82,8 @@ class Canon:
 
     def row_words(self) -> np.ndarray:
         """One 64-bit word per row that changes when the row's value changes."""
+        if self.words is not None:
+            return self.words
         n = self.length
         if self.kind == "fixed":
             words = _fixed_words(self.data, n, self.width)
@@ -178,6 +190,24 @@ def _var_words(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     first = view[starts] & keep
     last = view[np.maximum(starts + lengths - 8, starts)] & keep
     return (first * _MUL) ^ (last * _MIX1) ^ (lengths.astype(np.uint64) * _MIX2)
+
+
+def coded_words(array: pa.Array) -> np.ndarray:
+    """The row words of a dictionary array's values, from one word per category.
+
+    Equal to ``canonical(array.dictionary_decode()).row_words()``, without hashing a
+    value per row.
+    """
+    if len(array.dictionary) == 0:  # no categories: every row is null
+        return canonical(array.dictionary_decode()).row_words()
+    categories = canonical(array.dictionary).row_words()
+    mask = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
+    codes = array.indices.fill_null(0).to_numpy(zero_copy_only=False)
+    words = categories[codes]
+    if mask is not None:
+        words[mask] = 0
+        words ^= mask.astype(np.uint64) * _NULL
+    return words
 
 
 def row_hashes(canons: Sequence[Canon], length: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import PINNED_SNAPSHOTS_ENV as PIN_ENV
 from ..errors import InvalidInput, NotFound, StoreError
-from .codec import decode_blob, from_table, load_schema
+from .codec import STORED_VALUES, decode_blob, from_table, load_schema
 from .refs import parse_ref
 from .selection import assemble, logical_keys, physical_keys
 from .store import SnapshotStore
@@ -123,8 +123,15 @@ def iter_tables(store: SnapshotStore, manifest: dict[str, Any], rows: int) -> It
 
 
 def _assembled(manifest: dict[str, Any], key: str, pieces: Any, arrays: Any) -> pa.Array:
+    import pyarrow.types as pt
+
+    bases = {
+        k: a.dictionary_decode() if pt.is_dictionary(a.type) else a
+        for k, a in arrays.items()
+        if k in physical_keys({key}, manifest.get("derived") or {})
+    }
     try:
-        return assemble(pieces, arrays)
+        return assemble(pieces, bases)
     except (KeyError, ValueError) as exc:
         raise StoreError(
             f"chunk {key[:16]} of {manifest['name']}@v{manifest.get('version')} cannot be "
@@ -136,17 +143,43 @@ def _chunked(columns: list[tuple[Any, dict[str, Any]]], arrays: Any) -> list[pa.
     import pyarrow as pa
     import pyarrow.types as pt
 
+    def plain(array: pa.Array) -> pa.Array:
+        # blobs are content-addressed: a categorical's dictionary-encoded chunk may be
+        # another column's chunk (or categories) too, which reads it as values
+        return array.dictionary_decode() if pt.is_dictionary(array.type) else array
+
     out = []
     for field, col in columns:
         chunks = [arrays[k] for k in col["blobs"]]
         if pt.is_dictionary(field.type):
-            dictionary = arrays[col["dictionary"]]
+            dictionary = plain(arrays[col["dictionary"]])
+            if col.get("stored") == STORED_VALUES:  # values: their codes in the categories
+                chunks = [_codes(c, dictionary, field.type.index_type) for c in chunks]
+            else:  # codes, as snapshots before values were stored
+                chunks = [plain(c) for c in chunks]
             chunks = [
                 pa.DictionaryArray.from_arrays(c, dictionary, ordered=field.type.ordered)
                 for c in chunks
             ]
+        else:
+            chunks = [plain(c) for c in chunks]
         out.append(pa.chunked_array(chunks, type=field.type))
     return out
+
+
+def _codes(chunk: pa.Array, categories: pa.Array, index_type: pa.DataType) -> pa.Array:
+    """The codes in ``categories`` of a chunk of a categorical's values.
+
+    A chunk stored dictionary-encoded maps its few values, then takes; else each value is
+    looked up.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
+    if pt.is_dictionary(chunk.type):
+        mapping = pc.index_in(chunk.dictionary, value_set=categories)
+        return mapping.take(chunk.indices).cast(index_type)
+    return pc.index_in(chunk, value_set=categories).cast(index_type)
 
 
 def _fetch(store: SnapshotStore, keys: set[str]) -> dict[str, pa.Array]:
@@ -158,7 +191,7 @@ def _fetch(store: SnapshotStore, keys: set[str]) -> dict[str, pa.Array]:
     """
 
     def fetch(key: str) -> pa.Array:
-        return decode_blob(store.get_blob(key))
+        return decode_blob(store.get_blob(key), keep_dictionary=True)
 
     if store.local:
         return {k: fetch(k) for k in keys}

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import chunking
-from .codec import dump_schema, encode_blob, to_table
+from .codec import STORED_VALUES, dump_schema, encode_blob, to_table
 from .derive import Derivation, NewVersion, derive
-from .hashing import FORMAT, Canon, blob_key, canonical, row_hashes, snapshot_digest
+from .hashing import FORMAT, Canon, blob_key, canonical, coded_words, row_hashes, snapshot_digest
 from .profile import index_columns, mlflow_schema, profile
 from .refs import check_name
 from .store import SnapshotStore, now_iso
@@ -33,14 +33,24 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     (manifest, created)
         ``created`` is False when ``obj`` equals the latest version, which is returned as is.
     """
+    import pyarrow.types as pt
+
     check_name(name)
     table, meta = to_table(obj)
     columns = [_single(table.column(i)) for i in range(table.num_columns)]
     storage = [_storage(c) for c in columns]
     with ThreadPoolExecutor(_THREADS) as pool:
         canons = list(pool.map(canonical, storage))
-        # the digest hashes whole columns, so unchanged data is recognised before chunking
-        column_keys = list(pool.map(lambda c: blob_key(c.parts(0, c.length)), canons))
+        for column, canon in zip(columns, canons, strict=True):
+            if pt.is_dictionary(column.type):  # a word per category, not per row
+                canon.words = coded_words(column)
+        # the digest hashes whole columns, so unchanged data is recognised before chunking;
+        # a categorical column by its codes and categories, as it always was
+        coded = [
+            canonical(c) if c is not s else k
+            for c, s, k in zip(columns, storage, canons, strict=True)
+        ]
+        column_keys = list(pool.map(lambda c: blob_key(c.parts(0, c.length)), coded))
         dict_keys = list(pool.map(_dictionary_key, columns))
     fingerprint = _fingerprint(table.schema, meta)
     flat = [k for ck, dk in zip(column_keys, dict_keys, strict=True) for k in (ck, dk or "")]
@@ -61,15 +71,22 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         ends,
         data_columns,
         hashes,
+        [STORED_VALUES if s is not c else "" for c, s in zip(columns, storage, strict=True)],
     )
     derivation = derive(store, latest, new, have)
     jobs = _missing(have, columns, storage, keys, dict_keys, starts, ends, derivation)
+    coded_keys = {
+        k for c, s, ks in zip(columns, storage, keys, strict=True) if c is not s for k in ks
+    }
     with ThreadPoolExecutor(_THREADS * 2) as pool:
         profiled = pool.submit(profile, table)
         encoded = derivation.encoded
-        sizes = dict(
-            pool.map(lambda job: _write_blob(store, job[0], job[1], encoded.get(job[0])), jobs)
-        )
+
+        def write(job: tuple[str, pa.Array]) -> tuple[str, int]:
+            key, array = job
+            return _write_blob(store, key, array, encoded.get(key), key in coded_keys)
+
+        sizes = dict(pool.map(write, jobs))
     manifest = {
         "format": FORMAT,
         "chunker": chunking.CHUNKER,
@@ -83,7 +100,7 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         "schema": dump_schema(table.schema),
         "chunks": [b - a for a, b in zip(starts, ends, strict=True)],
         "columns": [
-            {"name": f.name, "type": str(f.type), "blobs": k, "dictionary": dk}
+            {"name": f.name, "type": str(f.type), "blobs": k, "dictionary": dk, **_stored(dk)}
             for f, k, dk in zip(table.schema, keys, dict_keys, strict=False)
         ],
         "bytes_stored": sum(sizes.values()),
@@ -140,9 +157,22 @@ def _single(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _storage(column: pa.Array) -> pa.Array:
+    """What a column's chunks hold: a categorical column's values, not its codes.
+
+    Codes follow the order of the categories, and inferred categories are sorted: one new
+    value that sorts first shifts every code. Values keep each chunk's content (and the
+    row hashes that place the chunk boundaries) what the rows are; the categories are one
+    blob of their own, and the chunk blobs are stored dictionary-encoded
+    (:func:`~.codec.encode_blob`), so they stay about as small as codes.
+    """
     import pyarrow.types as pt
 
-    return column.indices if pt.is_dictionary(column.type) else column
+    return column.dictionary_decode() if pt.is_dictionary(column.type) else column
+
+
+def _stored(dictionary_key: str | None) -> dict[str, str]:
+    """The manifest's note of what a categorical column's chunks hold (none: codes)."""
+    return {"stored": STORED_VALUES} if dictionary_key else {}
 
 
 def _dictionary_key(column: pa.Array) -> str | None:
@@ -194,18 +224,23 @@ def _missing(
     jobs: dict[str, pa.Array] = dict(derivation.blobs)
     skip = have | derivation.derived.keys()
     for col, arr, col_keys, dk in zip(columns, storage, keys, dict_keys, strict=False):
+        source = col if dk else arr  # a categorical's chunk: its values, encoded from its codes
         for key, a, b in zip(col_keys, starts, ends, strict=False):
             if key not in skip and key not in jobs:
-                jobs[key] = arr.slice(a, b - a)
+                jobs[key] = source.slice(a, b - a)
         if dk and dk not in skip and dk not in jobs:
             jobs[dk] = col.dictionary
     return list(jobs.items())
 
 
 def _write_blob(
-    store: SnapshotStore, key: str, array: pa.Array, data: bytes | None = None
+    store: SnapshotStore,
+    key: str,
+    array: pa.Array,
+    data: bytes | None = None,
+    dictionary: bool = False,
 ) -> tuple[str, int]:
     if data is None:
-        data = encode_blob(array)
+        data = encode_blob(array, dictionary)
     store.put_blob(key, data)
     return key, len(data)
