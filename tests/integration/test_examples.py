@@ -235,10 +235,10 @@ def test_monitoring_closes_the_loop(project: Path, client: Any) -> None:
     assert str(client.get_model_version_by_alias("wine", "production").version) == "2"
 
 
-def test_production_loop_retrains_promotes_and_rescores_by_itself(
+def test_production_loop_retrains_promotes_on_a_live_canary_and_rescores_by_itself(
     project: Path, client: Any
 ) -> None:
-    """New data -> the retrain schedule -> gate and promotion -> the rescore schedule, once each."""
+    """New data -> the retrain schedule -> a live canary promotes -> the rescore, once each."""
     import pandas as pd
     import papermill
 
@@ -269,10 +269,15 @@ def test_production_loop_retrains_promotes_and_rescores_by_itself(
     assert retrain.data.tags["mlops.schedule.trigger"] == "snapshot:customers:v2"
     assert retrain.data.params["trigger_snapshot"] == "customers@v2"
     assert rescore.data.tags["mlops.schedule.trigger"] == "promotion:churn@production:v2"
-    # the retrain's gate moved production to the version it registered, which beat version 1
+    # the server's canary moved production to the version the retrain registered, on labels
     assert str(client.get_model_version_by_alias("churn", "production").version) == "2"
     assert str(client.get_model_version_by_alias("churn", "candidate").version) == "2"
     assert retrain.data.metrics["accuracy"] > retrain.data.metrics["production_accuracy"]
+    from jupyter_mlops.models.promote import audit_trail
+
+    (live,) = [e for e in audit_trail(client, "churn") if e["action"] == "live canary"]
+    assert live["result"] == "promoted" and live["from_version"] == "1"
+    assert "promoted by live canary: challenger.labels >= 100" in text  # the notebook says why
     # the rescore scored the newest snapshot with the new version
     rescored = pd.read_parquet(folder / "rescored.parquet")
     assert len(rescored) == 3000 and set(rescored["model_version"]) == {"2"}
