@@ -168,6 +168,7 @@ def main() -> None:
         ours = [exe, "serve", "wine@production", "--port", str(ours_port), "--monitor",
                 "--window", "1000", "--alert", "error_rate > 0.5"]  # fmt: skip
         workers = [*ours[:3], "--port", str(workers_port), *ours[5:], "--workers", "2"]
+        ours += ["--workers", "1"]  # one process (the default is one per core)
         theirs = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_dir,
                   "--env-manager", "local", "--host", "127.0.0.1",
                   "--port", str(theirs_port)]  # fmt: skip

@@ -29,6 +29,8 @@ from jupyter_mlops.tracking import api
 os.environ.setdefault("MLOPS_NO_WORKER", "1")  # tests start no warm worker unless they mean to
 # A test's kernel template is retired when the test ends; one left behind does not linger.
 os.environ.setdefault("MLOPS_FORK_IDLE", "120")
+# One serving process unless a test asks for more (the default is one per core).
+os.environ.setdefault("MLOPS_SERVE_WORKERS", "1")
 
 _ENV_VARS = (
     "MLOPS_HOME",

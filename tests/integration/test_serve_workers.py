@@ -8,6 +8,7 @@ decision, which both workers then follow.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -162,3 +163,46 @@ def test_bad_worker_options_exit_2_with_one_line(
     assert main(["serve", "wine@production", *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and err.count("\n") == 0
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "env", "workers"),
+    [
+        ([], {}, _cores()),  # one per core
+        ([], {"MLOPS_SERVE_WORKERS": "3"}, 3),
+        (["--workers", "1"], {}, 1),
+        (["--no-log"], {}, 1),  # window and labels in memory: one process
+        (["--monitor", "--follow-alias"], {}, 1),  # one process reloads the version
+        ([], {"MLOPS_TEST_NON_POSIX": "1"}, 1),  # no fork
+    ],
+)
+def test_serve_runs_one_worker_per_core_unless_they_cannot_share_the_books(
+    store: Any,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    env: dict[str, str],
+    workers: int,
+) -> None:
+    register_wine()
+    monkeypatch.delenv("MLOPS_SERVE_WORKERS", raising=False)  # the test suite pins 1
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["serve", "wine@production", *extra, "--dry-run"]) == 0
+    banner = capsys.readouterr().out
+    assert banner.startswith("serving wine version 1 at http://127.0.0.1:")
+    assert (f"({workers} workers)" in banner) == (workers > 1), banner
+
+
+def test_a_bad_default_worker_count_exits_2_naming_the_variable(
+    store: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOPS_SERVE_WORKERS", "many")
+    assert main(["serve", "wine@production"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "MLOPS_SERVE_WORKERS must be a whole number >= 1, got 'many'" in err
+    assert err.count("\n") == 0

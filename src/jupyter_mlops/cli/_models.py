@@ -90,8 +90,9 @@ def add_commands(sub: Any) -> None:
         help='stop the challenger and alert when true: "challenger.error_rate > 0.02"',
     )  # fmt: skip
     p.add_argument(
-        "--workers", type=int, default=1, metavar="N",
-        help="worker processes sharing the port (POSIX); metrics summed, one decision loop (1)",
+        "--workers", type=int, default=None, metavar="N",
+        help="worker processes sharing the port (POSIX); metrics summed, one decision loop "
+        "(default: MLOPS_SERVE_WORKERS, else one per core; 1 with --no-log or --follow-alias)",
     )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)

@@ -7,11 +7,12 @@ before the port is bound, so a mistake exits 2 without serving anything.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -38,7 +39,7 @@ from .workers import (
     write_decision,
 )
 
-__all__ = ["ServeOptions", "Served", "prepare", "serve"]
+__all__ = ["WORKERS_ENV", "ServeOptions", "Served", "prepare", "serve", "worker_count"]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,9 @@ class ServeOptions:
     canary_share: float = 0.1
     promote_when: str | None = None
     rollback_when: str | None = None
-    workers: int = 1
+    #: worker processes; ``None``: one per core where they can share the books (see
+    #: :func:`worker_count`)
+    workers: int | None = None
 
 
 @dataclass
@@ -95,7 +98,7 @@ class Served:
         """The first line the command prints."""
         v = self.state.current.version
         line = f"serving {v.name} version {v.version} at {self.url}"
-        if self.options.workers > 1:
+        if (self.options.workers or 1) > 1:
             line += f" ({self.options.workers} workers)"
         challenger = self.state.challenger
         if challenger is not None:
@@ -134,7 +137,36 @@ def _check(o: ServeOptions) -> list[Alert]:
     return alerts
 
 
+#: the default number of ``serve`` worker processes (else one per core)
+WORKERS_ENV = "MLOPS_SERVE_WORKERS"
+
+
+def worker_count(o: ServeOptions) -> int:
+    """How many processes serve ``o``: ``--workers``, else ``MLOPS_SERVE_WORKERS``, else one
+    per core this process may run on.
+
+    The default falls back to one process where several cannot share the books: without
+    POSIX ``fork``, without the prediction log (``--no-log``: the window and labels live
+    in memory) and with ``--follow-alias`` (one process reloads the version).
+    """
+    if o.workers is not None:
+        return o.workers
+    if not posix() or not o.prediction_log or o.follow_alias:
+        return 1
+    given = os.environ.get(WORKERS_ENV, "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise InvalidInput(f"{WORKERS_ENV} must be a whole number >= 1, got {given!r}")
+        return int(given)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _check_workers(o: ServeOptions) -> None:
+    if o.workers is None:
+        return
     if o.workers < 1:
         raise InvalidInput(f"--workers must be at least 1, got {o.workers}; e.g. --workers 2")
     if o.workers == 1:
@@ -166,8 +198,9 @@ def check_schedule(name: str) -> None:
 def prepare(o: ServeOptions) -> Served:
     """Check ``o``, resolve and load the version (and its training snapshot with ``--monitor``)."""
     alerts = _check(o)
+    o = replace(o, workers=worker_count(o))
     rules = _check_rollout(o)
-    folder = metrics_folder() if o.workers > 1 else None  # before the first metric exists
+    folder = metrics_folder() if (o.workers or 1) > 1 else None  # before the first metric
     try:
         served = _load(o, alerts, rules)
     except BaseException:
@@ -353,9 +386,8 @@ def _serve_workers(
         return watcher()
 
     try:
-        return run_workers(
-            state, sock, served.options.workers, folder, served.options.interval, serve_one, watch
-        )
+        count, interval = served.options.workers or 1, served.options.interval
+        return run_workers(state, sock, count, folder, interval, serve_one, watch)
     finally:
         sock.close()
         served.metrics_dir = None
