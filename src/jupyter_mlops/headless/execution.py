@@ -76,6 +76,10 @@ def _create_run(
     return writer, run
 
 
+#: variables that belong to this process, not to the kernels it starts
+_PROCESS_ONLY = frozenset({"PROMETHEUS_MULTIPROC_DIR"})
+
+
 def kernel_env(
     settings: Settings,
     run_id: str,
@@ -84,8 +88,14 @@ def kernel_env(
     *,
     inherit: bool = True,
 ) -> dict[str, str]:
-    """Environment of the kernel: ours (unless ``inherit`` is false), the caller's, where to log."""
-    env = {**(os.environ if inherit else {}), **(extra or {})}
+    """Environment of the kernel: ours (unless ``inherit`` is false), the caller's, where to log.
+
+    Variables of this process's own machinery are not passed on: a notebook that a serving
+    process starts (a schedule an alert runs) must not count its metrics in the server's
+    Prometheus multiprocess folder.
+    """
+    ours = {k: v for k, v in os.environ.items() if k not in _PROCESS_ONLY} if inherit else {}
+    env = {**ours, **(extra or {})}
     env.update(
         {
             RUN_ID_ENV: run_id,
