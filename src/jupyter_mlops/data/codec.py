@@ -81,13 +81,46 @@ def _from_pandas(frame: Any) -> pa.Table:
     if dupes:
         raise InvalidInput(f"duplicate column name(s) {', '.join(dupes)}; rename them first")
     try:
-        return pa.Table.from_pandas(frame, preserve_index=None)
+        table = pa.Table.from_pandas(frame, preserve_index=None)
     except (pa.ArrowException, TypeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidInput(
             f"cannot store this frame faithfully: {first}; give each column one type "
             f"({_NESTED_HINT})"
         ) from None
+    return _zoned_dictionaries(frame, table)
+
+
+def _zoned_dictionaries(frame: Any, table: pa.Table) -> pa.Table:
+    """Give categories of zoned timestamps their zone in the Arrow type.
+
+    Some pyarrow releases (23 with pandas 2) write such categories as naive UTC timestamps;
+    the instants are right, only the zone is gone.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        tz = getattr(getattr(dtype, "categories", None), "tz", None)
+        if not isinstance(dtype, pd.CategoricalDtype) or tz is None:
+            continue
+        i = table.schema.get_field_index(str(name))
+        field = table.schema.field(i) if i >= 0 else None
+        if field is None or not pt.is_dictionary(field.type):
+            continue
+        values = field.type.value_type
+        if not pt.is_timestamp(values) or values.tz is not None:
+            continue
+        zoned = pa.timestamp(values.unit, str(tz))
+        typ = pa.dictionary(field.type.index_type, zoned, field.type.ordered)
+        chunks = [
+            pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(zoned), ordered=typ.ordered)
+            for c in table.column(i).chunks
+        ]
+        table = table.set_column(i, field.with_type(typ), pa.chunked_array(chunks, type=typ))
+    return table
 
 
 def _object_columns(frame: Any) -> list[str]:
