@@ -147,7 +147,7 @@ def _new_first_category(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     if not found:
         return {}
     edited = frame.copy()
-    values = edited[found[0]].astype(object)
+    values = edited[found[0]].astype(str)  # the categories' own dtype, as astype gives it
     values.iloc[len(frame) // 2] = "0-new"
     edited[found[0]] = pd.Categorical(values)  # inferred, sorted: "0-new" first
     return {"a new category sorting first": edited}
