@@ -148,6 +148,11 @@ def test_two_workers_promote_a_canary_by_one_decision(
         (["--workers", "2", "--no-log"], {}, "drop --no-log"),
         (["--workers", "2", "--follow-alias"], {}, "use --workers 1 with it"),
         (["--workers", "2"], {"MLOPS_TEST_NON_POSIX": "1"}, "needs POSIX"),
+        (
+            [],
+            {"MLOPS_SERVE_WORKERS": "many"},
+            "MLOPS_SERVE_WORKERS must be a whole number >= 1, got 'many'",
+        ),
     ],
 )
 def test_bad_worker_options_exit_2_with_one_line(
@@ -196,13 +201,3 @@ def test_serve_runs_one_worker_per_core_unless_they_cannot_share_the_books(
     banner = capsys.readouterr().out
     assert banner.startswith("serving wine version 1 at http://127.0.0.1:")
     assert (f"({workers} workers)" in banner) == (workers > 1), banner
-
-
-def test_a_bad_default_worker_count_exits_2_naming_the_variable(
-    store: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MLOPS_SERVE_WORKERS", "many")
-    assert main(["serve", "wine@production"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert "MLOPS_SERVE_WORKERS must be a whole number >= 1, got 'many'" in err
-    assert err.count("\n") == 0
