@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jupyter_mlops.data.codec import decode_blob, encode_blob
+from jupyter_mlops.data.blobs import decode_blob, encode_blob
 
 #: at the boundary with MLflow or pandas: run again in each environment of make test-compat
 pytestmark = pytest.mark.compat

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .codec import decode_blob, encode_blob, load_schema
+from .blobs import decode_blob, encode_blob
+from .codec import load_schema
 from .hashing import blob_key, canonical, row_hashes
 from .profile import index_columns
 from .row_matching import aligned_rows, match_rows, monotone

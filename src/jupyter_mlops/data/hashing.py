@@ -75,7 +75,7 @@ class Canon:
             out.append((offs - offs[0]).tobytes())
             out.append(self.data[offs[0] : offs[-1]].data)
         elif self.kind == "other":
-            from .codec import encode_blob
+            from .blobs import encode_blob
 
             out.append(encode_blob(self.array.slice(start, stop - start)))
         return out

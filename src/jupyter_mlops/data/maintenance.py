@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MlopsError
-from .codec import decode_blob
+from .blobs import decode_blob
 from .hashing import blob_key, canonical
 from .selection import Recipe, assemble, logical_keys, physical_keys
 from .store import TMP_MARK, SnapshotStore

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import PINNED_SNAPSHOTS_ENV as PIN_ENV
 from ..errors import InvalidInput, NotFound, StoreError
-from .codec import STORED_VALUES, decode_blob, from_table, load_schema
+from .blobs import STORED_VALUES, as_values, decode_blob
+from .codec import from_table, load_schema
 from .refs import parse_ref
 from .selection import assemble, logical_keys, physical_keys
 from .store import SnapshotStore
@@ -123,13 +124,8 @@ def iter_tables(store: SnapshotStore, manifest: dict[str, Any], rows: int) -> It
 
 
 def _assembled(manifest: dict[str, Any], key: str, pieces: Any, arrays: Any) -> pa.Array:
-    import pyarrow.types as pt
-
-    bases = {
-        k: a.dictionary_decode() if pt.is_dictionary(a.type) else a
-        for k, a in arrays.items()
-        if k in physical_keys({key}, manifest.get("derived") or {})
-    }
+    needed = physical_keys({key}, manifest.get("derived") or {})
+    bases = {k: as_values(arrays[k]) for k in needed if k in arrays}
     try:
         return assemble(pieces, bases)
     except (KeyError, ValueError) as exc:
@@ -143,26 +139,23 @@ def _chunked(columns: list[tuple[Any, dict[str, Any]]], arrays: Any) -> list[pa.
     import pyarrow as pa
     import pyarrow.types as pt
 
-    def plain(array: pa.Array) -> pa.Array:
-        # blobs are content-addressed: a categorical's dictionary-encoded chunk may be
-        # another column's chunk (or categories) too, which reads it as values
-        return array.dictionary_decode() if pt.is_dictionary(array.type) else array
-
+    # blobs are content-addressed: a categorical's dictionary-encoded chunk may be another
+    # column's chunk (or categories) too, which reads it as values
     out = []
     for field, col in columns:
         chunks = [arrays[k] for k in col["blobs"]]
         if pt.is_dictionary(field.type):
-            dictionary = plain(arrays[col["dictionary"]])
+            dictionary = as_values(arrays[col["dictionary"]])
             if col.get("stored") == STORED_VALUES:  # values: their codes in the categories
                 chunks = [_codes(c, dictionary, field.type.index_type) for c in chunks]
             else:  # codes, as snapshots before values were stored
-                chunks = [plain(c) for c in chunks]
+                chunks = [as_values(c) for c in chunks]
             chunks = [
                 pa.DictionaryArray.from_arrays(c, dictionary, ordered=field.type.ordered)
                 for c in chunks
             ]
         else:
-            chunks = [plain(c) for c in chunks]
+            chunks = [as_values(c) for c in chunks]
         out.append(pa.chunked_array(chunks, type=field.type))
     return out
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import chunking
-from .codec import STORED_VALUES, dump_schema, encode_blob, to_table
+from .blobs import STORED_VALUES, encode_blob
+from .codec import dump_schema, to_table
 from .derive import Derivation, NewVersion, derive
 from .hashing import FORMAT, Canon, blob_key, canonical, coded_words, row_hashes, snapshot_digest
 from .profile import index_columns, mlflow_schema, profile
@@ -38,17 +39,18 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
     check_name(name)
     table, meta = to_table(obj)
     columns = [_single(table.column(i)) for i in range(table.num_columns)]
+    categorical = [pt.is_dictionary(c.type) for c in columns]
     storage = [_storage(c) for c in columns]
     with ThreadPoolExecutor(_THREADS) as pool:
         canons = list(pool.map(canonical, storage))
-        for column, canon in zip(columns, canons, strict=True):
-            if pt.is_dictionary(column.type):  # a word per category, not per row
+        for column, canon, cat in zip(columns, canons, categorical, strict=True):
+            if cat:  # a word per category, not per row
                 canon.words = coded_words(column)
         # the digest hashes whole columns, so unchanged data is recognised before chunking;
         # a categorical column by its codes and categories, as it always was
         coded = [
-            canonical(c) if c is not s else k
-            for c, s, k in zip(columns, storage, canons, strict=True)
+            canonical(c) if cat else k
+            for c, k, cat in zip(columns, canons, categorical, strict=True)
         ]
         column_keys = list(pool.map(lambda c: blob_key(c.parts(0, c.length)), coded))
         dict_keys = list(pool.map(_dictionary_key, columns))
@@ -71,22 +73,16 @@ def take_snapshot(store: SnapshotStore, obj: Any, name: str) -> tuple[dict[str, 
         ends,
         data_columns,
         hashes,
-        [STORED_VALUES if s is not c else "" for c, s in zip(columns, storage, strict=True)],
+        [STORED_VALUES if cat else "" for cat in categorical],
     )
     derivation = derive(store, latest, new, have)
     jobs = _missing(have, columns, storage, keys, dict_keys, starts, ends, derivation)
-    coded_keys = {
-        k for c, s, ks in zip(columns, storage, keys, strict=True) if c is not s for k in ks
-    }
     with ThreadPoolExecutor(_THREADS * 2) as pool:
         profiled = pool.submit(profile, table)
         encoded = derivation.encoded
-
-        def write(job: tuple[str, pa.Array]) -> tuple[str, int]:
-            key, array = job
-            return _write_blob(store, key, array, encoded.get(key), key in coded_keys)
-
-        sizes = dict(pool.map(write, jobs))
+        sizes = dict(
+            pool.map(lambda job: _write_blob(store, job[0], job[1], encoded.get(job[0])), jobs)
+        )
     manifest = {
         "format": FORMAT,
         "chunker": chunking.CHUNKER,
@@ -163,7 +159,7 @@ def _storage(column: pa.Array) -> pa.Array:
     value that sorts first shifts every code. Values keep each chunk's content (and the
     row hashes that place the chunk boundaries) what the rows are; the categories are one
     blob of their own, and the chunk blobs are stored dictionary-encoded
-    (:func:`~.codec.encode_blob`), so they stay about as small as codes.
+    (:func:`~.blobs.encode_blob`), so they stay about as small as codes.
     """
     import pyarrow.types as pt
 
@@ -234,13 +230,9 @@ def _missing(
 
 
 def _write_blob(
-    store: SnapshotStore,
-    key: str,
-    array: pa.Array,
-    data: bytes | None = None,
-    dictionary: bool = False,
+    store: SnapshotStore, key: str, array: pa.Array, data: bytes | None = None
 ) -> tuple[str, int]:
     if data is None:
-        data = encode_blob(array, dictionary)
+        data = encode_blob(array)
     store.put_blob(key, data)
     return key, len(data)

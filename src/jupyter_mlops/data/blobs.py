@@ -1,0 +1,288 @@
+"""The blob file format: one column slice, compressed, as the snapshot store keeps it.
+
+Plain fixed-width values are raw bytes, a few strings their offsets and bytes, the rest
+single-column Arrow IPC streams; a slice of a categorical column is its values,
+dictionary-encoded over the slice's own values.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["STORED_VALUES", "as_values", "decode_blob", "encode_blob"]
+
+#: in a manifest, a categorical column whose chunk blobs hold its values (before: its codes)
+STORED_VALUES = "values"
+
+
+#: blobs of plain fixed-width values: magic, schema, codec, raw length, compressed bytes
+_RAW_MAGIC = b"MLR1"
+#: the same with the type as its short name instead of a serialised schema (small blobs:
+#: residual rows, masks, order blobs pay 120 bytes less); written whenever the name round-trips
+_RAW_MAGIC_2 = b"MLR2"
+_CODECS = ("lz4", "zstd", "none", "delta-zstd")
+#: a few strings (the residual rows of a changed chunk): magic, type name, rows, byte counts
+#: of the offsets, the values and the validity bits (0 without nulls), then all three
+#: zstd-compressed; an Arrow stream's headers alone
+#: are 300+ bytes, more than the handful of values such a blob holds
+_TEXT_MAGIC = b"MLS1"
+_TEXT_ROWS = 4096
+#: keep compressed bytes only when they save at least this share of the raw size
+_WORTH = 0.9
+
+
+def _is_plain(array: pa.Array) -> bool:
+    import pyarrow.types as pt
+
+    t = array.type
+    fixed = pt.is_integer(t) or pt.is_floating(t) or pt.is_temporal(t) or pt.is_boolean(t)
+    return fixed and array.null_count == 0 and array.buffers()[1] is not None
+
+
+def _plain_bytes(array: pa.Array) -> tuple[Any, int]:
+    """The values' bytes and the length to record: bytes, or rows for booleans (bits)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    if pt.is_boolean(array.type):
+        bits = np.packbits(array.to_numpy(zero_copy_only=False), bitorder="little")
+        return pa.py_buffer(bits.tobytes()), len(array)
+    width = array.type.bit_width // 8
+    raw = array.buffers()[1][array.offset * width : (array.offset + len(array)) * width]
+    return raw, raw.size
+
+
+def encode_blob(array: pa.Array) -> bytes:
+    """Serialise one column slice, compressed.
+
+    Plain fixed-width values without nulls (booleans as packed bits: row masks
+    are booleans) are stored as their raw bytes (cheap to decode); everything
+    else as an Arrow IPC stream, or a few strings as their offsets, bytes and
+    validity bits when that is smaller. Floating-point data
+    rarely compresses, so it gets fast lz4; the rest zstd. Raw bytes that do
+    not shrink by a tenth are kept uncompressed, so loading them is a plain
+    read with no decompression. A dictionary array (a slice of a categorical column) is
+    stored as its values, dictionary-encoded over the slice's own values.
+    """
+    import struct
+
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    codec = "lz4" if pt.is_floating(array.type) else "zstd"
+    if _is_plain(array):
+        width = max(array.type.bit_width // 8, 1)
+        raw, length = _plain_bytes(array)
+        packed = pa.compress(raw, codec=codec, asbytes=True)
+        if codec == "zstd":
+            # ids, a kept index, timestamps: differences of neighbours compress far better
+            # (level 3: level 1 leaves long runs of equal differences barely compressed)
+            deltas = pa.Codec("zstd", compression_level=3).compress(
+                _deltas(raw, width), asbytes=True
+            )
+            if len(deltas) < len(packed):
+                codec, packed = "delta-zstd", deltas
+        if len(packed) > _WORTH * raw.size:
+            codec, packed = "none", raw.to_pybytes()
+        text = _type_text(array.type)
+        if text is not None:
+            header = struct.pack("<4sB", _RAW_MAGIC_2, len(text)) + text
+        else:
+            schema = pa.schema([("v", array.type)]).serialize().to_pybytes()
+            header = struct.pack("<4sI", _RAW_MAGIC, len(schema)) + schema
+        return header + struct.pack("<BQ", _CODECS.index(codec), length) + packed
+    if pt.is_dictionary(array.type):  # a categorical's values, coded over this slice only
+        return _ipc_stream(_local_dictionary(array), "zstd")
+    stream = _ipc_stream(array, codec)
+    if _is_small_text(array):  # whichever is smaller: the stream compresses each buffer apart
+        return min(_encode_text(array), stream, key=len)
+    return stream
+
+
+def _local_dictionary(array: pa.DictionaryArray) -> pa.DictionaryArray:
+    """``array`` recoded over the values it uses, in order of first appearance.
+
+    So the blob depends on the slice's values only: a categorical column's codes change
+    with its categories (a new one sorting first shifts them all), its values do not.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    used, first = np.unique(codes[codes >= 0], return_index=True)
+    order = used[np.argsort(first, kind="stable")]
+    local = np.full(len(array.dictionary) + 1, -1, dtype=np.int32)
+    local[order] = np.arange(len(order), dtype=np.int32)
+    remapped = local[codes]  # a null (-1) reads the last slot: -1
+    indices = pa.array(remapped, mask=remapped < 0, type=pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, array.dictionary.take(pa.array(order)))
+
+
+def _ipc_stream(array: pa.Array, codec: str) -> bytes:
+    import pyarrow as pa
+
+    batch = pa.record_batch([array], names=["v"])
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression=pa.Codec(codec))
+    with pa.ipc.new_stream(sink, batch.schema, options=options) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def _is_small_text(array: pa.Array) -> bool:
+    import pyarrow.types as pt
+
+    t = array.type
+    text = pt.is_string(t) or pt.is_large_string(t) or pt.is_binary(t) or pt.is_large_binary(t)
+    if not text or len(array) > _TEXT_ROWS or array.buffers()[1] is None:
+        return False
+    return _type_text(t) is not None
+
+
+def _encode_text(array: pa.Array) -> bytes:
+    """A few strings as their offsets (from 0) and bytes, compressed together."""
+    import struct
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    wide = pt.is_large_string(array.type) or pt.is_large_binary(array.type)
+    _, off_buf, data_buf = array.buffers()
+    count = array.offset + len(array) + 1
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32, count=count)
+    offsets = offsets[array.offset :]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    data = data_buf.to_pybytes()[start:stop] if data_buf is not None else b""
+    valid = b""
+    if array.null_count:
+        bits = array.is_valid().to_numpy(zero_copy_only=False)
+        valid = np.packbits(bits, bitorder="little").tobytes()
+    spans = (len(array), 8 * len(offsets) if wide else 4 * len(offsets), len(data), len(valid))
+    raw = (offsets - offsets[0]).tobytes() + data + valid
+    text = _type_text(array.type) or b""
+    header = struct.pack("<4sB", _TEXT_MAGIC, len(text)) + text
+    packed = pa.compress(raw, codec="zstd", asbytes=True)
+    return header + struct.pack("<QQQQ", *spans) + packed
+
+
+def _decode_text(data: bytes) -> pa.Array:
+    import struct
+
+    import pyarrow as pa
+
+    size = data[4]
+    typ = _type_from_text(data[5 : 5 + size])
+    rows, offset_bytes, data_bytes, valid_bytes = struct.unpack_from("<QQQQ", data, 5 + size)
+    raw = pa.decompress(
+        memoryview(data)[5 + size + 32 :],
+        decompressed_size=offset_bytes + data_bytes + valid_bytes,
+        codec="zstd",
+    )
+    offsets = raw.slice(0, offset_bytes)
+    values = raw.slice(offset_bytes, data_bytes)
+    valid = raw.slice(offset_bytes + data_bytes) if valid_bytes else None
+    return pa.Array.from_buffers(typ, rows, [valid, offsets, values])
+
+
+def _deltas(raw: Any, width: int) -> bytes:
+    """Each value minus the one before (the first as is), wrapping like unsigned integers."""
+    import numpy as np
+
+    values = np.frombuffer(raw, dtype=f"<u{width}")
+    out = np.empty_like(values)
+    out[:1] = values[:1]
+    np.subtract(values[1:], values[:-1], out=out[1:])
+    return out.tobytes()
+
+
+def _undo_deltas(data: Any, width: int) -> pa.Buffer:
+    import numpy as np
+    import pyarrow as pa
+
+    deltas = np.frombuffer(data, dtype=f"<u{width}")
+    return pa.py_buffer(np.cumsum(deltas, dtype=deltas.dtype))
+
+
+@functools.lru_cache(maxsize=256)
+def _type_text(typ: pa.DataType) -> bytes | None:
+    """The type's short name when :func:`_type_from_text` gives the same type back."""
+    text = str(typ).encode()
+    try:
+        same = len(text) < 256 and _type_from_text(text) == typ
+    except (ValueError, KeyError, TypeError):
+        same = False
+    return text if same else None
+
+
+@functools.lru_cache(maxsize=256)
+def _type_from_text(text: bytes) -> pa.DataType:
+    import re
+
+    import pyarrow as pa
+
+    name = text.decode()
+    zoned = re.fullmatch(r"timestamp\[(s|ms|us|ns), tz=(.+)\]", name)
+    if zoned:
+        return pa.timestamp(zoned[1], tz=zoned[2])
+    return pa.type_for_alias(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _raw_field(schema: bytes) -> pa.Field:
+    """The one field of a raw blob's header (a handful of distinct ones per store)."""
+    import pyarrow as pa
+
+    return pa.ipc.read_schema(pa.py_buffer(schema)).field(0)
+
+
+def decode_blob(data: bytes, keep_dictionary: bool = False) -> pa.Array:
+    """Inverse of :func:`encode_blob`: the values, or with ``keep_dictionary`` the
+    dictionary-encoded array a categorical's blob may hold (cheaper to turn into codes)."""
+    import struct
+
+    import pyarrow as pa
+
+    if data[:4] in (_RAW_MAGIC, _RAW_MAGIC_2):
+        if data[:4] == _RAW_MAGIC:
+            (size,) = struct.unpack_from("<I", data, 4)
+            typ, at = _raw_field(data[8 : 8 + size]).type, 8 + size
+        else:
+            size = data[4]
+            typ, at = _type_from_text(data[5 : 5 + size]), 5 + size
+        codec, length = struct.unpack_from("<BQ", data, at)
+        body = memoryview(data)[at + 9 :]
+        width = max(typ.bit_width // 8, 1)
+        if typ.bit_width == 1:  # booleans record rows; their bytes are packed bits
+            rows, length = length, (length + 7) // 8
+        else:
+            rows = length // width
+        if _CODECS[codec] == "none":
+            raw = pa.py_buffer(body)
+        elif _CODECS[codec] == "delta-zstd":
+            raw = _undo_deltas(pa.decompress(body, decompressed_size=length, codec="zstd"), width)
+        else:
+            raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
+        return pa.Array.from_buffers(typ, rows, [None, raw])
+    if data[:4] == _TEXT_MAGIC:
+        return _decode_text(data)
+    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
+        table = reader.read_all()
+    column = table.column(0)
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return array if keep_dictionary else as_values(array)
+
+
+def as_values(array: pa.Array) -> pa.Array:
+    """The values of a blob as decoded with ``keep_dictionary``.
+
+    A blob is dictionary-encoded only to be small; no blob holds a column's codes.
+    """
+    import pyarrow.types as pt
+
+    return array.dictionary_decode() if pt.is_dictionary(array.type) else array
