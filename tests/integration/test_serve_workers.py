@@ -2,14 +2,16 @@
 
 Requests are sent concurrently until both workers answered some; ``/metrics`` (from
 whichever worker answers the scrape) must count every request exactly once, the shared
-prediction log must hold every row once, and a canary must be promoted by exactly one
-decision, which both workers then follow.
+prediction log must hold every row once, a canary must be promoted by exactly one
+decision, which both workers then follow, and an alias moved while requests keep coming
+must be followed by both workers without a failed request.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
+import jupyter_mlops as mlops
 from jupyter_mlops.cli import main
 from jupyter_mlops.models.prediction_log import open_log
 from jupyter_mlops.models.promote import audit_trail
@@ -27,8 +30,9 @@ from tests.serving import metrics, post, register_wine, serving, split, wine
 pytestmark = pytest.mark.integration
 
 
-def _worker_requests(folder: Path, scratch: Path) -> dict[str, float]:
-    """Requests counted by each worker: its own counter file read alone by the official reader."""
+def _worker_requests(folder: Path, scratch: Path, version: str | None = None) -> dict[str, float]:
+    """Requests counted by each worker (answered by ``version``, else by any): its own counter
+    file read alone by the official reader."""
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -43,7 +47,7 @@ def _worker_requests(folder: Path, scratch: Path) -> dict[str, float]:
             s.value
             for f in registry.collect()
             for s in f.samples
-            if s.name == "mlops_requests_total"
+            if s.name == "mlops_requests_total" and version in (None, s.labels["version"])
         )
     return out
 
@@ -141,12 +145,61 @@ def test_two_workers_promote_a_canary_by_one_decision(
     assert text.count("production -> wine version 2") == 1 and "not moved" not in text
 
 
+def test_two_workers_follow_the_alias_without_a_failed_request(
+    store: Any, client: MlflowClient, tmp_path: Path
+) -> None:
+    register_wine(n_estimators=5)
+    second = register_wine(alias="candidate", n_estimators=10)
+    X, _ = wine()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    args = ["wine@production", "--workers", "2", "--follow-alias", "--monitor"]
+    args += ["--interval", "0.3"]
+    log_file = tmp_path / "serve.log"
+    answers: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def traffic(base: str) -> None:  # bursts on new connections: both workers answer
+        while not stop.is_set():
+            burst = _burst(base, X, f"t{len(answers)}", 8)
+            answers.extend((s, h["X-Mlops-Model-Version"]) for s, h in burst)
+
+    with serving(store.root, args, log_file, env={"TMPDIR": str(temp)}) as base:
+        (folder,) = temp.glob("mlops-serve-metrics-*")
+        sender = threading.Thread(target=traffic, args=(base,))
+        sender.start()
+        try:
+            wait_until(lambda: len(answers) >= 40, "40 answers before the alias moves", 120)
+            assert mlops.gate("wine@candidate", promote="production").promoted_to == "production"
+
+            def both_on_second() -> bool:
+                per = _worker_requests(folder, tmp_path / "alone", version=second)
+                return len([n for n in per.values() if n]) == 2
+
+            wait_until(both_on_second, f"both workers answering with version {second}", 120)
+            seen = len(answers)
+            wait_until(lambda: len(answers) >= seen + 40, "40 answers after the switch", 120)
+        finally:
+            stop.set()
+            sender.join(timeout=60)
+        burst = _burst(base, X, "last", 40)
+        m = metrics(base)
+    assert {status for status, _ in answers} == {200}  # no request failed on the way
+    assert answers[0][1] == "1" and answers[-1][1] == second
+    assert {(s, h["X-Mlops-Model-Version"]) for s, h in burst} == {(200, second)}
+    assert m[f'mlops_model_version_info{{alias="production",model="wine",version="{second}"}}'] == 1
+    # a multiprocess file keeps a removed series, at 0
+    assert m.get('mlops_model_version_info{alias="production",model="wine",version="1"}', 0) == 0
+    text = log_file.read_text()
+    assert text.count(f"production moved: now serving wine version {second}") == 1
+    assert "worker:" not in text and "monitoring:" not in text
+
+
 @pytest.mark.parametrize(
     ("extra", "env", "message"),
     [
         (["--workers", "0"], {}, "--workers must be at least 1"),
         (["--workers", "2", "--no-log"], {}, "drop --no-log"),
-        (["--workers", "2", "--follow-alias"], {}, "use --workers 1 with it"),
         (["--workers", "2"], {"MLOPS_TEST_NON_POSIX": "1"}, "needs POSIX"),
         (
             [],
@@ -181,7 +234,7 @@ def _cores() -> int:
         ([], {"MLOPS_SERVE_WORKERS": "3"}, 3),
         (["--workers", "1"], {}, 1),
         (["--no-log"], {}, 1),  # window and labels in memory: one process
-        (["--monitor", "--follow-alias"], {}, 1),  # one process reloads the version
+        (["--monitor", "--follow-alias"], {}, _cores()),  # the workers follow the parent
         ([], {"MLOPS_TEST_NON_POSIX": "1"}, 1),  # no fork
     ],
 )

@@ -92,7 +92,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--workers", type=int, default=None, metavar="N",
         help="worker processes sharing the port (POSIX); metrics summed, one decision loop "
-        "(default: MLOPS_SERVE_WORKERS, else one per core; 1 with --no-log or --follow-alias)",
+        "(default: MLOPS_SERVE_WORKERS, else one per core; 1 with --no-log)",
     )  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="check and load, then exit")
     p.set_defaults(func=_serve)

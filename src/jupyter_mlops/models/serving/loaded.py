@@ -7,7 +7,10 @@ version.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidInput
@@ -18,7 +21,7 @@ from ..monitoring_runs import training_reference
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.entities.model_registry import ModelVersion
 
-__all__ = ["Loaded", "freeze_heap", "load"]
+__all__ = ["Loaded", "freeze_heap", "load", "load_kept"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Loaded:
     reference: Any
     #: how drift is measured when the version has no training snapshot of its own
     reference_note: str | None = None
+    #: the copy of the model folder it was loaded from, kept for worker processes to load
+    kept: Path | None = None
 
     @property
     def number(self) -> str:
@@ -50,12 +55,21 @@ class Loaded:
         return str(self.version.version)
 
 
-def load(version: ModelVersion, *, monitor: bool, fallback: Loaded | None = None) -> Loaded:
+def load(
+    version: ModelVersion,
+    *,
+    monitor: bool,
+    fallback: Loaded | None = None,
+    keep_in: Path | None = None,
+) -> Loaded:
     """Load ``version`` (and with ``monitor`` its training snapshot).
 
     With ``fallback`` (the version served until now), a version without training
     snapshot is still loaded: drift then compares against the fallback's
     snapshot, or is unavailable when it had none (``reference_note`` says which).
+    With ``keep_in`` (a folder of this server's own), the model folder is copied
+    there first and loaded from the copy, which stays for worker processes
+    (:func:`load_kept`): they load it without a tracking client of their own.
 
     Raises
     ------
@@ -63,7 +77,10 @@ def load(version: ModelVersion, *, monitor: bool, fallback: Loaded | None = None
         With ``monitor`` and no ``fallback``, when the version has no training snapshot.
     """
     t = tracker()
+    kept = None
     with model_copy(t.client, version, t.settings.tracking_uri) as path:
+        if keep_in is not None:
+            path = kept = _keep(path, keep_in / f"model-{version.version}")
         model = load_version(path, "pyfunc")
     schema = model.metadata.get_input_schema()
     name, frame, note = None, None, None
@@ -84,7 +101,24 @@ def load(version: ModelVersion, *, monitor: bool, fallback: Loaded | None = None
             )
         else:
             frame = _inputs_only(data_api.load(name), schema)
-    return Loaded(version, model, schema, name, frame, note)
+    return Loaded(version, model, schema, name, frame, note, kept)
+
+
+def load_kept(version: ModelVersion, kept: Path) -> Loaded:
+    """Load ``version`` from the copy :func:`load` kept (no drift reference: a worker's)."""
+    model = load_version(kept, "pyfunc")
+    return Loaded(version, model, model.metadata.get_input_schema(), None, None, None, kept)
+
+
+def _keep(path: Path, target: Path) -> Path:
+    """``path`` copied to ``target`` (whole or not at all: copied aside, then renamed)."""
+    if target.exists():
+        return target
+    partial = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(path, partial)
+    os.replace(partial, target)
+    return target
 
 
 def _inputs_only(frame: Any, schema: Any) -> Any:

@@ -146,12 +146,12 @@ def worker_count(o: ServeOptions) -> int:
     per core this process may run on.
 
     The default falls back to one process where several cannot share the books: without
-    POSIX ``fork``, without the prediction log (``--no-log``: the window and labels live
-    in memory) and with ``--follow-alias`` (one process reloads the version).
+    POSIX ``fork`` and without the prediction log (``--no-log``: the window and labels
+    live in memory).
     """
     if o.workers is not None:
         return o.workers
-    if not posix() or not o.prediction_log or o.follow_alias:
+    if not posix() or not o.prediction_log:
         return 1
     given = os.environ.get(WORKERS_ENV, "").strip()
     if given:
@@ -177,8 +177,6 @@ def _check_workers(o: ServeOptions) -> None:
         raise InvalidInput(
             "--workers N shares the window and the labels through the prediction log: drop --no-log"
         )
-    if o.follow_alias:
-        raise InvalidInput("--follow-alias serves one process: use --workers 1 with it")
 
 
 def check_schedule(name: str) -> None:
@@ -323,10 +321,11 @@ def serve(served: Served) -> int:
     if state.challenger is not None:
         rollout = Rollout(state, ctx, promote, rollback)
 
-    def watcher() -> Watcher:
+    def watcher(**workers: Any) -> Watcher:
         w = Watcher(
             state, AlertState(served.alerts), ctx, interval=o.interval, monitor=o.monitor,
             follow=o.follow_alias, feedback_window=o.feedback_window, rollout=rollout,
+            **workers,
         )  # fmt: skip
         w.start()
         return w
@@ -383,7 +382,7 @@ def _serve_workers(
 
     def watch() -> Any:  # in this process only: the window comes from the prediction log
         state.window = LogWindow(state, served.options.window)  # type: ignore[assignment]
-        return watcher()
+        return watcher(keep_in=folder, on_switch=lambda: write_decision(folder, state))
 
     try:
         count, interval = served.options.workers or 1, served.options.interval

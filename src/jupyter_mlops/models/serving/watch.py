@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ...errors import MlopsError
@@ -34,6 +36,7 @@ class Watcher(threading.Thread):
         self, state: ServeState, alerts: AlertState, ctx: AlertContext, *,
         interval: float, monitor: bool, follow: bool, threshold: float = 0.05,
         feedback_window: int = 1000, rollout: Rollout | None = None,
+        keep_in: Path | None = None, on_switch: Callable[[], None] | None = None,
     ) -> None:  # fmt: skip
         super().__init__(name="mlops-serve-watch", daemon=True)
         self.state, self.alerts, self.ctx = state, alerts, ctx
@@ -53,6 +56,9 @@ class Watcher(threading.Thread):
         self.performance: dict[tuple[str, str], Any] = {}
         self.live_runs = LiveRuns(state.current.version.name, ctx.ref)
         self.rollout = rollout
+        #: with workers: where a followed version's model folder is kept for them to load,
+        #: and how they are told (``workers.write_decision``)
+        self.keep_in, self.on_switch = keep_in, on_switch
 
     def run(self) -> None:
         while not self._stop_event.wait(self.interval):
@@ -179,13 +185,15 @@ class Watcher(threading.Thread):
             return
         # in this thread: requests keep going; a version without training snapshot is served
         # all the same, drift then says how it is measured (or that it is unavailable)
-        loaded = load(latest, monitor=self.monitor, fallback=current)
+        loaded = load(latest, monitor=self.monitor, fallback=current, keep_in=self.keep_in)
         if loaded.reference_note:
             _print(loaded.reference_note)
         self.state.current = loaded
         self.state.window.clear()
         self.state.metrics.serving(name, self.state.alias, loaded.number)
         freeze_heap()  # the new version out of later collections, the old one's cycles freed
+        if self.on_switch is not None:
+            self.on_switch()  # the workers load it too, then serve it
         _print(f"{self.state.alias} moved: now serving {name} version {loaded.number}")
 
 

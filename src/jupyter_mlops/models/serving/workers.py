@@ -10,7 +10,11 @@ performance, alerts, the rollout decision), reading the window from the
 prediction log every worker writes and the request figures from the summed
 metrics; a promotion or rollback it decides is written to ``serving.json`` in
 that folder, which every worker reads each interval and applies to its own
-state.
+state. With ``--follow-alias`` the parent notices the alias moved, loads the
+new version from a copy of its model folder kept in that folder and names it
+in ``serving.json``; each worker loads the same copy off its request path and
+then swaps it in whole, so requests in flight finish on the version they began
+with and none fails.
 """
 
 from __future__ import annotations
@@ -30,9 +34,17 @@ from typing import Any
 
 from ..prediction_log import CHAMPION, LogWriter, PredictionLog
 from .app import ServeState
+from .loaded import Loaded, freeze_heap, load_kept
 from .metrics import MULTIPROC_ENV
 
-__all__ = ["LogWindow", "metrics_folder", "release_metrics_folder", "run_workers"]
+__all__ = [
+    "LogWindow",
+    "apply_decision",
+    "metrics_folder",
+    "release_metrics_folder",
+    "run_workers",
+    "write_decision",
+]
 
 _DECISION = "serving.json"
 #: a worker's copies of the parent's database connections (never used, never closed)
@@ -86,29 +98,51 @@ class LogWindow:
 
 
 def write_decision(folder: Path, state: ServeState) -> None:
-    """Record which version is champion and whether the challenger still gets traffic."""
-    challenger = state.challenger
-    body = {
-        "champion": state.current.number,
+    """Record which version is champion and whether the challenger still gets traffic.
+
+    A champion the workers do not hold yet (the alias moved) comes with its registry
+    entry and the kept copy of its model folder, which is what a worker loads.
+    """
+    from google.protobuf.json_format import MessageToDict
+
+    challenger, current = state.challenger, state.current
+    body: dict[str, Any] = {
+        "champion": current.number,
         "challenger": challenger.number if challenger is not None else None,
         "challenger_on": state.challenger_on,
     }
+    if current.kept is not None:
+        body["champion_model"] = str(current.kept)
+        body["champion_version"] = MessageToDict(current.version.to_proto())
     tmp = folder / f".{_DECISION}.{os.getpid()}"
     tmp.write_text(json.dumps(body))
     os.replace(tmp, folder / _DECISION)
 
 
 def apply_decision(folder: Path, state: ServeState) -> None:
-    """A worker takes the parent's decision: promote the challenger or stop its traffic."""
+    """A worker takes the parent's decision: promote the challenger, stop its traffic, or
+    load the version the alias moved to and serve it."""
     try:
         body = json.loads((folder / _DECISION).read_text())
     except (OSError, ValueError):
         return
-    challenger = state.challenger
-    if challenger is not None and body.get("champion") == challenger.number:
+    challenger, champion = state.challenger, body.get("champion")
+    if challenger is not None and champion == challenger.number:
         state.current, state.challenger = challenger, None
+    elif champion != state.current.number and body.get("champion_model"):
+        state.current = _load_champion(body)  # whole: requests in flight keep the old one
+        freeze_heap()
     if not body.get("challenger_on", True):
         state.challenger_on = False
+
+
+def _load_champion(body: dict[str, Any]) -> Loaded:
+    from google.protobuf.json_format import ParseDict
+    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.protos.model_registry_pb2 import ModelVersion as ModelVersionMessage
+
+    version = ModelVersion.from_proto(ParseDict(body["champion_version"], ModelVersionMessage()))
+    return load_kept(version, Path(body["champion_model"]))
 
 
 def run_workers(
@@ -203,9 +237,15 @@ def _follow_decisions(folder: Path, state: ServeState, interval: float) -> None:
     from .live_runs import process_figures
 
     stop = threading.Event()
+    failed = ""
     while True:
         with contextlib.suppress(Exception):  # a figure that cannot be read is skipped
             state.metrics.set_process(process_figures())
         if stop.wait(min(interval, 1.0)):
             return
-        apply_decision(folder, state)
+        try:
+            apply_decision(folder, state)
+        except Exception as exc:  # keep serving the version it has; say so once per error
+            if str(exc) != failed:
+                failed = str(exc)
+                print(f"jupyter mlops serve: worker: {exc}", file=sys.stderr, flush=True)
