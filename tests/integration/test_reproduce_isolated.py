@@ -22,9 +22,14 @@ import pytest
 
 from jupyter_mlops.cli import main
 from jupyter_mlops.headless.isolation.env_cache import cache_root, list_cached
+from jupyter_mlops.headless.isolation.install_plan import plan_install
+from jupyter_mlops.headless.isolation.local_wheels import cached_wheel
+from jupyter_mlops.headless.isolation.uv_env import UvEnv
 from jupyter_mlops.testing.notebooks import code, write_notebook
 from jupyter_mlops.tracking.writing.environment_lock import (
     LOCK_ARTIFACT,
+    EnvironmentLock,
+    LockedPackage,
     current_lock,
     parse_lock,
 )
@@ -249,3 +254,44 @@ def test_a_distribution_no_index_has_exits_2_naming_it_before_executing(
     # the environment remembers what it lacks: without --allow-missing it is refused again
     assert main(["reproduce", run_id, "--isolated", "-q"]) == 2
     assert f"{PROBE}==1.0" in capsys.readouterr().err
+
+
+def test_a_clean_local_checkout_is_built_into_a_wheel_once_per_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uv
+
+    uv_cache = subprocess.run(
+        [uv.find_uv_bin(), "cache", "dir"], capture_output=True, text=True, check=True
+    )
+    monkeypatch.setenv("UV_CACHE_DIR", uv_cache.stdout.strip())  # hatchling from uv's cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = _local_package(tmp_path / "local-toy")
+    commit = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    source = {"kind": "directory", "path": str(folder), "commit": commit, "dirty": False}
+    lock = EnvironmentLock(
+        "3", "CPython", "Linux", "python", (LockedPackage(LOCAL, "0.1", source),)
+    )
+    build = UvEnv(uv.find_uv_bin(), tmp_path / "env")
+
+    (local,) = plan_install(lock, {}).local.values()
+    wheel, how = cached_wheel(build, local)
+    assert wheel is not None and how.startswith(f"Built the {LOCAL} wheel of {commit[:12]}")
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("jmlops_local_toy/__init__.py") == b'VALUE = "committed"\n'
+    assert cached_wheel(build, local) == (
+        wheel,
+        f"Reused the {LOCAL} wheel of {commit[:12]} built earlier",
+    )
+
+    (folder / "jmlops_local_toy" / "__init__.py").write_text('VALUE = "second"\n')
+    assert plan_install(lock, {}).local == {}  # uncommitted: left to uv, never cached
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-C", str(folder)]
+    subprocess.run([*git, "commit", "-qam", "second"], check=True)
+    (later,) = plan_install(lock, {}).local.values()
+    second, how = cached_wheel(build, later)
+    assert second is not None and second != wheel and how.startswith("Built")
+    with zipfile.ZipFile(second) as zf:
+        assert zf.read("jmlops_local_toy/__init__.py") == b'VALUE = "second"\n'

@@ -79,10 +79,14 @@ def test_plan_pins_index_packages_and_lists_what_cannot_be_installed(tmp_path: P
     assert set(why) == {"gone", "dirty"}
     assert "is gone" in why["gone"] and "uncommitted changes" in why["dirty"]
     assert plan.notes == []  # the clean checkout is where the run left it
+    (local,) = plan.local.values()  # nothing uncommitted: a wheel of its commit will do
+    assert (local.name, local.commit, local.path) == ("mine", commit, clean.resolve())
 
     (clean / "mine.py").write_text("X = 2\n")  # moved on since the run
-    (note,) = plan_install(lock, {}).notes
+    moved = plan_install(lock, {})
+    (note,) = moved.notes
     assert note.startswith("mine: installed from") and "uncommitted changes" in note
+    assert moved.local == {} and moved.lines["mine"] == clean.as_uri()  # uv builds the folder
 
     archive = tmp_path / "dirty-2.0.tar.gz"
     archive.write_bytes(b"")

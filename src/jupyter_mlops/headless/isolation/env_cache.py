@@ -4,7 +4,8 @@ Each lives in ``$XDG_CACHE_HOME/jupyter-mlops/environments/<key>/`` (``~/.cache`
 the variable is unset), where ``key`` is the lock's digest (plus a digest of the local
 sources it was built from, when it has any). An environment is complete once its
 ``mlops-env.json`` exists; building holds ``<key>.lock``, so two reproductions of the
-same lock build it once and a clear never removes one being built.
+same lock build it once and a clear never removes one being built. Wheels built from local
+checkouts are kept beside them, in ``wheels/``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Any
 
 from ...atomic_files import write_atomic
 
-__all__ = ["CachedEnv", "cache_root", "clear_cache", "env_lock", "list_cached", "marker"]
+__all__ = [
+    "CachedEnv",
+    "cache_root",
+    "clear_cache",
+    "env_lock",
+    "list_cached",
+    "marker",
+    "wheel_root",
+]
 
 #: the file that marks an environment complete (what was installed, when)
 MARKER = "mlops-env.json"
@@ -31,6 +40,11 @@ def cache_root() -> Path:
     """The folder holding the isolated environments."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "jupyter-mlops" / "environments"
+
+
+def wheel_root() -> Path:
+    """The folder holding the wheels built from local checkouts (``local_wheels.py``)."""
+    return cache_root().parent / "wheels"
 
 
 @dataclass(frozen=True)
@@ -134,7 +148,10 @@ def list_cached() -> list[CachedEnv]:
 
 
 def clear_cache() -> list[str]:
-    """Remove every cached environment (waiting for one being built); return their keys."""
+    """Remove every cached environment (waiting for one being built) and the local wheels.
+
+    Returns the keys of the environments removed.
+    """
     root = cache_root()
     removed = []
     for path in sorted(root.iterdir()) if root.is_dir() else []:
@@ -144,6 +161,7 @@ def clear_cache() -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
         (root / f"{path.name}.lock").unlink(missing_ok=True)
         removed.append(path.name)
+    shutil.rmtree(wheel_root(), ignore_errors=True)
     return removed
 
 

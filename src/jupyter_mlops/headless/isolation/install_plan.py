@@ -2,9 +2,10 @@
 
 Each distribution becomes one requirement line: an exact pin for one from an index, the
 VCS URL at its commit, the source archive the run kept (a local package that had
-uncommitted changes when it ran), or the local folder it came from. A folder that is
-gone, or that had uncommitted changes the run kept no archive of, cannot be rebuilt;
-a folder whose checkout moved on since is installed as it is now, and said so.
+uncommitted changes when it ran), or the local folder it came from (through a wheel built
+once per commit, ``local_wheels.py``, when the checkout has nothing uncommitted). A folder
+that is gone, or that had uncommitted changes the run kept no archive of, cannot be
+rebuilt; a folder whose checkout moved on since is installed as it is now, and said so.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ...tracking.writing.environment_lock import EnvironmentLock, LockedPackage, normalize
 from ...tracking.writing.run_context import git_info
+from .local_wheels import LocalSource
 
 __all__ = ["InstallPlan", "Unbuildable", "plan_install"]
 
@@ -39,6 +41,8 @@ class InstallPlan:
     unbuildable: list[Unbuildable] = field(default_factory=list)
     #: installed, but not as recorded (a local checkout that moved on since the run)
     notes: list[str] = field(default_factory=list)
+    #: local checkouts with nothing uncommitted now: installed from a wheel built once per commit
+    local: dict[str, LocalSource] = field(default_factory=dict)
 
     def without(self, names: set[str]) -> dict[str, str]:
         """The lines of every distribution but ``names``."""
@@ -98,6 +102,10 @@ def _directory(plan: InstallPlan, package: LockedPackage) -> None:
     plan.lines[package.name] = package.requirement()
     if source.get("commit"):
         now = git_info(path)
+        if now.get("commit") and now.get("dirty") == "False":
+            plan.local[package.name] = LocalSource(
+                package.name, package.version, path.resolve(), now["commit"]
+            )
         moved = now.get("commit") != source["commit"] or now.get("dirty") == "True"
         if moved:
             state = f"now at {now.get('commit', '?')[:12]}" + (

@@ -24,7 +24,8 @@ from ...errors import InvalidInput, NotFound
 from ...tracking.writing.environment_lock import EnvironmentLock
 from .env_cache import cache_root, env_lock, marker, touch, write_marker
 from .install_plan import InstallPlan, Unbuildable, plan_install
-from .uv_env import UvEnv, find_uv, python_of
+from .local_wheels import cached_wheel
+from .uv_env import UvEnv, UvFailure, find_uv, python_of
 
 __all__ = ["IsolatedEnv", "env_key", "isolated_env"]
 
@@ -149,18 +150,23 @@ def _build(
     started: float,
 ) -> IsolatedEnv:
     build.create(_python(lock))
-    versions = lock.versions
-    missing = build.missing(plan.lines)
-    skipped = plan.unbuildable + [
-        Unbuildable(name, versions.get(name, "?"), f"uv: {why}") for name, why in missing.items()
-    ]
-    _refuse_unless(allow_missing, skipped, build.indexes())
-    if "ipykernel" not in plan.without(set(missing)):
-        raise NotFound(
-            "the run's environment has no ipykernel that installs, so no kernel can start in it "
-            "(it ran in a kernel of another environment than the one recorded)"
-        )
-    figures = build.install(plan.without(set(missing)))
+    missing: dict[str, str] = {}
+    if plan.unbuildable and not allow_missing:
+        missing = build.missing(plan.lines)  # the refusal lists all at once
+        _refuse_unless(False, _skipped(lock, plan, missing), build.indexes())
+    _need_kernel(plan.lines)
+    figures = _local_wheels(build, plan)
+    try:
+        figures += build.install(plan.lines)
+    except UvFailure:
+        # only when the whole lock does not install: dry runs find each culprit
+        missing = build.missing(plan.lines)
+        if not missing:
+            raise
+        _refuse_unless(allow_missing, _skipped(lock, plan, missing), build.indexes())
+        _need_kernel(plan.without(set(missing)))
+        figures += build.install(plan.without(set(missing)))
+    skipped = _skipped(lock, plan, missing)
     name = kernel_name(key)
     build.add_kernel(name, f"Python {lock.python} (run environment {key[:12]})")
     write_marker(
@@ -175,6 +181,34 @@ def _build(
         },
     )
     return _result(key, build.path, False, started, figures, skipped, plan)
+
+
+def _skipped(
+    lock: EnvironmentLock, plan: InstallPlan, missing: dict[str, str]
+) -> list[Unbuildable]:
+    versions = lock.versions
+    return plan.unbuildable + [
+        Unbuildable(name, versions.get(name, "?"), f"uv: {why}") for name, why in missing.items()
+    ]
+
+
+def _need_kernel(lines: dict[str, str]) -> None:
+    if "ipykernel" not in lines:
+        raise NotFound(
+            "the run's environment has no ipykernel that installs, so no kernel can start in it "
+            "(it ran in a kernel of another environment than the one recorded)"
+        )
+
+
+def _local_wheels(build: UvEnv, plan: InstallPlan) -> list[str]:
+    """Point the lines of clean local checkouts at their cached wheels; what was built."""
+    figures = []
+    for name, source in plan.local.items():
+        wheel, figure = cached_wheel(build, source)
+        if wheel is not None:
+            plan.lines[name] = f"{name} @ {wheel.as_uri()}"
+            figures.append(figure)
+    return figures
 
 
 def kernel_name(key: str) -> str:

@@ -102,6 +102,14 @@ class UvEnv:
             raise UvFailure(f"uv could not install {name} ({why}) from {self.indexes()}")
         return [ln.strip() for ln in done.stderr.splitlines() if _FIGURES.match(ln.strip())]
 
+    def wheel(self, folder: Path, out_dir: Path) -> list[Path]:
+        """Build a wheel of the package at ``folder`` into ``out_dir`` (none if it failed)."""
+        args = ["build", "--wheel", "--no-build-logs", "--out-dir", str(out_dir), str(folder)]
+        for links in self.find_links:
+            args += ["--find-links", links]
+        done = self._run(args)
+        return sorted(out_dir.glob("*.whl")) if done.returncode == 0 else []
+
     def add_kernel(self, name: str, display: str) -> Path:
         """Register a kernel spec starting this environment's interpreter; its kernels folder."""
         kernels = self.path / "share" / "jupyter" / "kernels"
