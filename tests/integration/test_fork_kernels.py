@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from jupyter_mlops.headless.execution import execute_notebook
+from jupyter_mlops.headless.fork.provisioner import ForkedProcess
 from jupyter_mlops.headless.fork.templates import (
     FORK_ENV,
     all_templates,
@@ -335,10 +336,36 @@ def test_a_retried_fork_request_gets_the_same_kernel_not_a_second(store, tmp_pat
     with (tmp_path / "kernel.log").open("ab") as log:
         request = ForkRequest(argv, env, str(store.root), log.fileno(), "python3", [])
         first, again = fork_kernel(request), fork_kernel(request)
+    assert first is not None and again is not None
+    os.close(first[1])  # the client gave up on the first reply
+    pid = first[0]
     try:
-        assert first is not None and again == first
+        assert again[0] == pid
         assert _template(store.root)["forks"] == before + 1
     finally:
-        if first is not None:
-            os.killpg(first, signal.SIGKILL)
-            wait_until(lambda: not process_alive(first), "the forked kernel to exit", 10)
+        os.killpg(pid, signal.SIGKILL)
+        # the exit code reaches the pipe of the request that got the kernel
+        assert ForkedProcess(pid, again[1]).wait() == -signal.SIGKILL
+        assert not process_alive(pid)
+
+
+def test_a_forked_kernels_exit_code_is_its_own(store) -> None:  # type: ignore[no-untyped-def]
+    # A launched kernel's Popen reports how it ended; so does a forked one, although the
+    # template, not this process, is its parent.
+    from jupyter_core.utils import run_sync
+
+    from jupyter_mlops.headless.kernel_launch import kernel_manager, start_kernel
+
+    env = {**os.environ, "MLOPS_HOME": str(store.root)}
+    codes = {}
+    for how, cell in {"os._exit(3)": "import os\nos._exit(3)", "exit()": "exit()"}.items():
+        km = kernel_manager("python3", env, str(store.root), str(store.root / "kernel.log"))
+        start_kernel(km)
+        process = km.provisioner.process
+        assert km.provisioner.forked and isinstance(process, ForkedProcess)
+        kc = _client(km)
+        kc.execute(cell)
+        codes[how] = process.wait(timeout=60)
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=True)
+    assert codes == {"os._exit(3)": 3, "exit()": 0}

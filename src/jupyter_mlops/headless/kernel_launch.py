@@ -38,6 +38,8 @@ _registered = False
 #: kernels being shut down by :func:`stop_kernel_soon`
 _stopping: set[threading.Thread] = set()
 _stopping_lock = threading.Lock()
+#: seconds between looks for a kernel's exit once it was asked to shut down
+_EXIT_POLL_S = 0.01
 
 
 def kernel_manager(
@@ -58,7 +60,11 @@ def kernel_manager(
     """
     from jupyter_client.manager import AsyncKernelManager
 
+    from .kernel_client import ReadyKernelClient
+
     class _LaunchKernelManager(AsyncKernelManager):
+        client_factory = ReadyKernelClient
+
         # nbclient stops the channels of the client it makes only when it made the manager
         # too; given ours, it leaves them open (a ZMQ context, its two threads, the heartbeat
         # thread and their descriptors per execution). The manager ends them with the kernel.
@@ -83,6 +89,13 @@ def kernel_manager(
                 await super()._async_start_kernel(**kw)
 
         start_kernel = _async_start_kernel
+
+        # jupyter_client looks for the kernel's exit every 0.1 s after asking it to shut
+        # down: on average 50 ms added to every execution for a kernel that exits at once.
+        async def _async_finish_shutdown(
+            self, waittime: float | None = None, pollinterval: float = 0.1, restart: bool = False
+        ) -> None:
+            await super()._async_finish_shutdown(waittime, _EXIT_POLL_S, restart)
 
     extra: dict[str, Any] = {}
     if kernel_dirs:

@@ -44,15 +44,19 @@ def forkable(cmd: list[str]) -> bool:
 class ForkedProcess:
     """The part of :class:`subprocess.Popen` a provisioner uses, for a process we did not start.
 
-    The kernel is the template's child, so this process cannot wait for it: its exit is
-    seen on a pidfd (Linux), else by the process's start time no longer matching.
+    The kernel is the template's child, so this process cannot wait for it. The
+    template writes the kernel's exit code (negative: the signal that ended it, as
+    ``Popen`` reports it) to ``status_fd`` once it has reaped the kernel. Should the
+    template end first, the kernel's exit is seen on a pidfd (Linux), else by the
+    process's start time no longer matching, and its code is unknown (0).
     """
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, status_fd: int = -1) -> None:
         self.pid = pid
         self.returncode: int | None = None
+        self._status_fd = status_fd
         self._ticks = process_start_ticks(pid)
         try:
             self._pidfd = os.pidfd_open(pid)
@@ -60,28 +64,46 @@ class ForkedProcess:
             self._pidfd = -1
 
     def poll(self) -> int | None:
-        """``None`` while the kernel runs, else its exit code (0: the template reaped it)."""
-        if self.returncode is None and not self._running():
-            self.returncode = 0
-            self._close()
+        """``None`` while the kernel runs, else its exit code."""
+        if self.returncode is None:
+            self._settle(0)
         return self.returncode
 
-    def _running(self) -> bool:
-        if self._pidfd >= 0:
-            return not _readable(self._pidfd, 0)
-        ticks = None if self._ticks is None else str(self._ticks)
-        return process_alive(self.pid, ticks)
-
     def wait(self, timeout: float | None = None) -> int:
-        """Block until the kernel has exited."""
+        """Block until the kernel has exited; its exit code."""
         while self.poll() is None:
-            if self._pidfd >= 0:
-                _readable(self._pidfd, timeout)
-            else:
-                import time
-
-                time.sleep(0.05)
+            self._settle(timeout)
         return int(self.returncode or 0)
+
+    def _settle(self, timeout: float | None) -> None:
+        """Set :attr:`returncode` if the kernel ends within ``timeout`` seconds."""
+        if self._status_fd >= 0:
+            if not _readable(self._status_fd, timeout):
+                return
+            reported = b""
+            with contextlib.suppress(OSError):
+                reported = os.read(self._status_fd, 64).strip()
+            os.close(self._status_fd)
+            self._status_fd = -1
+            if reported.lstrip(b"-").isdigit():
+                self._ended(int(reported))
+                return
+            timeout = 0  # the template ended first: look at the kernel itself
+        if self._pidfd >= 0:
+            if _readable(self._pidfd, timeout):
+                self._ended(0)
+            return
+        ticks = None if self._ticks is None else str(self._ticks)
+        if not process_alive(self.pid, ticks):
+            self._ended(0)
+        elif timeout != 0:
+            import time
+
+            time.sleep(0.05)
+
+    def _ended(self, code: int) -> None:
+        self.returncode = code
+        self._close()
 
     def send_signal(self, signum: int) -> None:
         """Signal the kernel's process group, unless it has exited (its pid may be reused)."""
@@ -101,10 +123,14 @@ class ForkedProcess:
         self.send_signal(signal.SIGKILL)
 
     def _close(self) -> None:
-        if self._pidfd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._pidfd)
-            self._pidfd = -1
+        for fd in (self._pidfd, self._status_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._pidfd = self._status_fd = -1
+
+    def __del__(self) -> None:
+        self._close()
 
 
 def _readable(fd: int, timeout: float | None) -> bool:
@@ -124,16 +150,17 @@ class ForkProvisioner(LocalProvisioner):
         """Fork the kernel of ``cmd`` from its template; launch it normally if that fails."""
         # A launch that cannot work (a missing folder) fails as jupyter_client's launch fails.
         usable = forkable(cmd) and os.path.isdir(kwargs.get("cwd") or os.getcwd())
-        pid = await asyncio.to_thread(self._fork, cmd, kwargs) if usable else None
-        self.forked = pid is not None
-        if pid is None:
+        forked = await asyncio.to_thread(self._fork, cmd, kwargs) if usable else None
+        self.forked = forked is not None
+        if forked is None:
             return await super().launch_kernel(cmd, **kwargs)
-        self.process = ForkedProcess(pid)  # type: ignore[assignment]
+        pid, status_fd = forked
+        self.process = ForkedProcess(pid, status_fd)  # type: ignore[assignment]
         self.pid = self.pgid = pid
         self.cwd = kwargs.get("cwd") or os.getcwd()
         return self.connection_info
 
-    def _fork(self, cmd: list[str], kwargs: dict[str, Any]) -> int | None:
+    def _fork(self, cmd: list[str], kwargs: dict[str, Any]) -> tuple[int, int] | None:
         env = dict(kwargs.get("env") or os.environ)
         env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
         stdout = kwargs.get("stdout")

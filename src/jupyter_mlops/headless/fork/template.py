@@ -2,7 +2,7 @@
 
 Run by the kernel's own interpreter as a script (``python template.py SOCKET LOCK ...``),
 so it uses the standard library only and needs no jupyter-mlops in that environment.
-It imports the preload modules and ipykernel's application module, then serves one
+It imports the preload modules and what every ipykernel imports as it starts, then serves one
 request at a time on a Unix socket, in its only thread, with no ZMQ context: the
 fork happens before any ZMQ socket or Python thread exists. A ``fork`` request
 carries the kernel's command line, environment and working folder, and the
@@ -35,6 +35,24 @@ from typing import Any
 #: the request a forked child serves as a kernel (set in the child only)
 _CHILD: dict[str, Any] | None = None
 _MAX_REQUEST = 16 * 1024 * 1024
+#: what every kernel imports as it starts (its debugger, shell, completer, history store,
+#: event loop): imported once here instead of in each child (none of them starts a thread)
+_KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.debugger",
+    "IPython.core.completerlib",
+    "IPython.extensions.storemagic",
+    "IPython.core.oinspect",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "importlib.resources.readers",
+    "sqlite3",
+    "tornado.platform.asyncio",
+    "tornado.queues",
+)
 
 
 def _rss_mb() -> float:
@@ -72,17 +90,25 @@ class Template:
         self.forks = 0
         #: each live child's connection file (a retried request gets that child again)
         self.children: dict[int, str] = {}
+        #: each live child's status pipe: its exit code is written there once it is reaped
+        self.status_fds: dict[int, int] = {}
+        #: exit codes of children reaped before they were registered (a kernel dying at once)
+        self.early_exits: dict[int, int] = {}
+        #: written to by the SIGCHLD handler (``signal.set_wakeup_fd``): wakes the loop
+        self.wake_r, self.wake_w = socket.socketpair()
         self.preloaded: list[str] = []
         self.failed: dict[str, str] = {}
         self.retiring = ""
         self.last = time.monotonic()
         self.fingerprint: list[tuple[str, int]] = []
+        self.import_env: dict[str, str] = {}
 
     def preload(self, names: list[str]) -> None:
         # ipykernel sets MPLBACKEND when it starts; matplotlib reads it when imported.
         given = os.environ.get("MPLBACKEND")
         os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-        for name in ["ipykernel.kernelapp", *names]:
+        before = set(os.environ)
+        for name in [*_KERNEL_MODULES, *names]:
             try:
                 importlib.import_module(name)
             except BaseException as exc:  # a broken package must not stop the template
@@ -91,6 +117,9 @@ class Template:
                 self.preloaded.append(name)
         if given is None:
             os.environ.pop("MPLBACKEND", None)
+        # what the imports set (debugpy: PYDEVD_USE_FRAME_EVAL), a child sets again unless
+        # its own environment has it, as those imports would in a launched kernel
+        self.import_env = {k: v for k, v in os.environ.items() if k not in before}
         self.fingerprint = _fingerprint()
 
     def status(self) -> dict[str, Any]:
@@ -104,7 +133,7 @@ class Template:
             "forks": self.forks,
             "max_forks": self.args.max_forks,
             "children": sorted(self.children),
-            "preload": [n for n in self.preloaded if n != "ipykernel.kernelapp"],
+            "preload": [n for n in self.preloaded if n not in _KERNEL_MODULES],
             "preload_failed": self.failed,
             "rss_mb": round(_rss_mb(), 1),
             "max_mb": self.args.max_mb,
@@ -114,15 +143,51 @@ class Template:
             "retiring": self.retiring,
         }
 
-    def reap(self, *_: object) -> None:
+    def watch_children(self) -> None:
+        """Wake the request loop when a child ends (it reaps outside the signal handler)."""
+        for end in (self.wake_r, self.wake_w):
+            end.setblocking(False)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wake_w.fileno(), warn_on_full_buffer=False)
+
+    def reap(self) -> None:
+        """Collect ended children and hand each one's exit code to whoever started it."""
+        with contextlib.suppress(OSError):
+            while self.wake_r.recv(4096):
+                pass
         while True:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            self.children.pop(pid, None)
+            code = os.waitstatus_to_exitcode(status)
+            if pid in self.children:
+                self.children.pop(pid)
+                self.report(pid, code)
+            else:
+                self.early_exits[pid] = code
+
+    def register(self, pid: int, connection: str, status_fd: int) -> None:
+        self.children[pid] = connection
+        self.status_fds[pid] = status_fd
+        if pid in self.early_exits:
+            self.children.pop(pid)
+            self.report(pid, self.early_exits.pop(pid))
+
+    def report(self, pid: int, code: int) -> None:
+        fd = self.status_fds.pop(pid, -1)
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.write(fd, f"{code}\n".encode())
+            os.close(fd)
+
+    def drain(self) -> None:
+        """After retiring: stay the parent of the kernels still running, until they end."""
+        while self.children:
+            select.select([self.wake_r], [], [], 1.0)
+            self.reap()
 
     def why_not(self, need: list[str]) -> str:
         """Why the next fork must come from a new template ("" when this one may fork)."""
@@ -147,8 +212,9 @@ class Template:
     def serve(self, listener: socket.socket) -> dict[str, Any] | None:
         """Answer requests until retired or idle; in a forked child, return its request."""
         while not self.retiring:
-            ready, _, _ = select.select([listener], [], [], 0.5)
+            ready, _, _ = select.select([listener, self.wake_r], [], [], 0.5)
             self.reap()
+            ready = [r for r in ready if r is listener]
             if not ready:
                 if time.monotonic() - self.last > self.args.idle:
                     self.retiring = "idle"
@@ -179,46 +245,60 @@ class Template:
             forked = [
                 pid for pid, file in self.children.items() if connection and file == connection
             ]
-            if forked:
+            if forked and len(fds) == 2:
                 # The client missed the reply and asked again: a second kernel on the same
-                # connection file would take over the first one's sockets.
-                for fd in fds:
-                    os.close(fd)
+                # connection file would take over the first one's sockets. The exit code
+                # goes to the pipe of this request (the client closed the first one).
+                os.close(fds[0])
+                with contextlib.suppress(OSError):
+                    os.close(self.status_fds.pop(forked[0], -1))
+                self.status_fds[forked[0]] = fds[1]
                 _send(conn, {"pid": forked[0]})
                 return None
             reason = self.why_not([str(n) for n in request.get("need") or []])
-            if reason or len(fds) != 1:
+            if reason or forked or len(fds) != 2:
                 for fd in fds:
                     os.close(fd)
                 # the client starts the template it needs; this one leaves the socket to it
                 self.retiring = self.retiring or reason
-                _send(conn, {"refused": reason or "no log descriptor", "status": self.status()})
-                print(f"refused a fork: {reason or 'no log descriptor'}", flush=True)
+                why = reason or "a fork request sends its log and status descriptors"
+                _send(conn, {"refused": why, "status": self.status()})
+                print(f"refused a fork: {why}", flush=True)
                 return None
-            return self.fork(conn, listener, request, fds[0])
+            return self.fork(conn, listener, request, fds[0], fds[1])
         else:
             _send(conn, {"error": f"unknown op {op!r}"})
         return None
 
     def fork(
-        self, conn: socket.socket, listener: socket.socket, request: dict[str, Any], log_fd: int
+        self,
+        conn: socket.socket,
+        listener: socket.socket,
+        request: dict[str, Any],
+        log_fd: int,
+        status_fd: int,
     ) -> dict[str, Any] | None:
         ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(ready_r)
             listener.close()
+            signal.set_wakeup_fd(-1)
+            for fd in (status_fd, *self.status_fds.values()):
+                os.close(fd)  # a kernel's pipe ends when the template does, not when it does
+            self.wake_r.close()
+            self.wake_w.close()
             os.setsid()  # its own session and process group, as a launched kernel has
             os.write(ready_w, b"1")
             os.close(ready_w)
-            return {**request, "log_fd": log_fd}
+            return {**request, "log_fd": log_fd, "import_env": self.import_env}
         os.close(ready_w)
         os.close(log_fd)
         with contextlib.suppress(OSError):
             os.read(ready_r, 1)  # the child's process group exists before anyone signals it
         os.close(ready_r)
         connection = _connection_file(request)
-        self.children[pid] = connection
+        self.register(pid, connection, status_fd)
         self.after_fork()
         _send(conn, {"pid": pid})
         print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
@@ -318,6 +398,8 @@ def _become_kernel(job: dict[str, Any]) -> None:
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in dict(job["env"]).items()})
+    for name, value in dict(job.get("import_env") or {}).items():
+        os.environ.setdefault(name, value)
     argv = [str(a) for a in job["argv"]]
     import ipykernel_launcher
 
@@ -329,7 +411,37 @@ def _become_kernel(job: dict[str, Any]) -> None:
         _watch_client(int(parent))
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance()
+    try:
+        kernelapp.launch_new_instance()
+    except SystemExit as exc:
+        _finish(exc.code)
+    _finish(0)
+
+
+def _finish(code: object) -> None:
+    """End the kernel as the interpreter would, but without tearing its modules down.
+
+    What a program relies on at exit still happens: other threads that are not daemons
+    are waited for, exit handlers run (IPython's, which release the user's namespace;
+    logging's; MLflow's) and the standard streams are flushed. Dismantling every module
+    of a process that imported pandas and scikit-learn costs a tenth of a second that
+    a forked kernel would otherwise add to each execution; the template's copy of those
+    modules stays as it is. ``multiprocessing`` ends its forked processes the same way.
+    """
+    import atexit
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()  # type: ignore[union-attr]
+    if code is None or isinstance(code, int):
+        os._exit(code or 0)
+    with contextlib.suppress(Exception):
+        print(code, file=sys.__stderr__, flush=True)
+    os._exit(1)
 
 
 def _reseed() -> None:
@@ -360,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     template = Template(args)
     template.preload([n for n in args.preload.split(",") if n])
-    signal.signal(signal.SIGCHLD, template.reap)
+    template.watch_children()
     signal.signal(signal.SIGTERM, lambda *_: setattr(template, "retiring", "terminated"))
     listener, inode = _listen(args.socket)
     print(f"template {os.getpid()} ready: {json.dumps(template.status())}", flush=True)
@@ -372,8 +484,11 @@ def main(argv: list[str] | None = None) -> int:
             with contextlib.suppress(FileNotFoundError):
                 if os.stat(args.socket).st_ino == inode:  # not a successor's socket
                     os.unlink(args.socket)
-            print(f"template {os.getpid()} exiting: {template.retiring}", flush=True)
+            lock.close()  # a successor may start while this one waits for its kernels
+            print(f"template {os.getpid()} retired: {template.retiring}", flush=True)
     if _CHILD is None:
+        template.drain()
+        print(f"template {os.getpid()} exiting", flush=True)
         return 0
     lock.close()  # the child's copy of the lock descriptor; the template keeps its own
     _become_kernel(_CHILD)

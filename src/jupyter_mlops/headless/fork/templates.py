@@ -55,6 +55,8 @@ _DEFAULTS = {MAX_FORKS_ENV: 200.0, MAX_MB_ENV: 2048.0, IDLE_ENV: 600.0}
 #: seconds a new template may take to import its preload set
 _START_S = 120.0
 _TEMPLATE_SCRIPT = Path(__file__).with_name("template.py")
+#: the requests a template answers (a template of another release has another socket)
+_PROTOCOL = "2"
 #: variables of a run, not of the template (a template serves every run of its project)
 _PER_RUN = (RUN_ID_ENV, MLFLOW_RUN_ENV, NOTEBOOK_ENV, "JPY_PARENT_PID")
 
@@ -80,7 +82,7 @@ def _imports_env(env: Mapping[str, str]) -> list[str]:
 
 def template_key(python: str, kernel_name: str, env: Mapping[str, str]) -> str:
     """Identify the template of one interpreter, kernel spec and project (``MLOPS_HOME``)."""
-    parts = [python, kernel_name, *_imports_env(env)]
+    parts = [_PROTOCOL, python, kernel_name, *_imports_env(env)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
 
@@ -105,7 +107,7 @@ class ForkRequest:
 
 
 def _exchange(
-    path: Path, message: Mapping[str, Any], fd: int | None = None, timeout: float = 30.0
+    path: Path, message: Mapping[str, Any], fds: Sequence[int] = (), timeout: float = 30.0
 ) -> dict[str, Any] | None:
     """Send one request to the template at ``path``; its reply, or ``None`` if none answers."""
     try:
@@ -113,10 +115,10 @@ def _exchange(
             sock.settimeout(timeout)
             sock.connect(str(path))
             data = (json.dumps(message) + "\n").encode()
-            if fd is None:
+            if not fds:
                 sock.sendall(data)
             else:
-                sent = socket.send_fds(sock, [data], [fd])
+                sent = socket.send_fds(sock, [data], list(fds))
                 # Only what is left: once a quick template has replied and closed, even an
                 # empty send fails (EPIPE), and the reply waiting here would be lost.
                 if sent < len(data):
@@ -133,8 +135,12 @@ def _exchange(
     return reply if isinstance(reply, dict) else None
 
 
-def fork_kernel(request: ForkRequest) -> int | None:
-    """Fork a kernel from the template of ``request``: its pid, or ``None`` (start it normally)."""
+def fork_kernel(request: ForkRequest) -> tuple[int, int] | None:
+    """Fork a kernel from the template of ``request``, or ``None`` (start it normally).
+
+    Returns the kernel's pid and the read end of its status pipe, where the template
+    (the kernel's parent) writes the exit code once the kernel has ended.
+    """
     key = template_key(request.python, request.kernel_name, request.env)
     message = {
         "op": "fork",
@@ -144,9 +150,14 @@ def fork_kernel(request: ForkRequest) -> int | None:
         "need": list(request.need),
     }
     for _attempt in range(3):
-        reply = _exchange(_path(key, "sock"), message, request.log_fd)
+        status_r, status_w = os.pipe()
+        try:
+            reply = _exchange(_path(key, "sock"), message, (request.log_fd, status_w))
+        finally:
+            os.close(status_w)  # the template holds its own copy
         if reply is not None and isinstance(reply.get("pid"), int):
-            return int(reply["pid"])
+            return int(reply["pid"]), status_r
+        os.close(status_r)
         had = (reply or {}).get("status", {}).get("preload", [])
         if reply is not None:
             log.info("jupyter-mlops: kernel template refused a fork: %s", reply.get("refused"))
@@ -269,9 +280,11 @@ def all_templates(under: str | os.PathLike[str] | None = None) -> list[dict[str,
 def retire_templates(
     under: str | os.PathLike[str] | None = None, timeout: float = 30.0
 ) -> list[dict[str, Any]]:
-    """Ask the kernel templates (of projects ``under``) to exit; kernels they forked keep running.
+    """Ask the kernel templates (of projects ``under``) to stop; kernels they forked keep running.
 
-    Returns the templates' last status, once they have exited (or ``timeout`` passed).
+    Returns the templates' last status, once they have stopped forking (or ``timeout``
+    passed). A template whose kernels still run stays their parent until they end, so
+    that their exit codes are known, and then exits.
     """
     from ...liveness import process_alive
 
@@ -282,6 +295,9 @@ def retire_templates(
             retired.append(reply["status"])
     deadline = time.monotonic() + timeout
     for status in retired:
-        while process_alive(int(status["pid"])) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and process_alive(int(status["pid"])):
+            again = _exchange(Path(status["socket"]), {"op": "status"}, timeout=1.0)
+            if not again or again.get("status", {}).get("pid") != status["pid"]:
+                break  # it left the socket: it forks no more
             time.sleep(0.05)
     return retired
