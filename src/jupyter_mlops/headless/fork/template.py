@@ -44,9 +44,9 @@ _KERNEL_MODULES = (
     "ipykernel.debugger",
     "IPython.core.debugger",
     "IPython.core.completerlib",
-    "IPython.extensions.storemagic",
     "IPython.core.oinspect",
     "IPython.utils.wildcard",
+    "IPython.extensions.storemagic",
     "faulthandler",
     "importlib.resources.readers",
     "sqlite3",
@@ -88,10 +88,9 @@ class Template:
         self.pid = os.getpid()
         self.started = time.time()
         self.forks = 0
-        #: each live child's connection file (a retried request gets that child again)
-        self.children: dict[int, str] = {}
-        #: each live child's status pipe: its exit code is written there once it is reaped
-        self.status_fds: dict[int, int] = {}
+        #: each live child's connection file (a retried request gets that child again) and
+        #: status pipe (its exit code is written there once it is reaped)
+        self.children: dict[int, tuple[str, int]] = {}
         #: exit codes of children reaped before they were registered (a kernel dying at once)
         self.early_exits: dict[int, int] = {}
         #: written to by the SIGCHLD handler (``signal.set_wakeup_fd``): wakes the loop
@@ -164,24 +163,15 @@ class Template:
                 return
             code = os.waitstatus_to_exitcode(status)
             if pid in self.children:
-                self.children.pop(pid)
-                self.report(pid, code)
+                _report(self.children.pop(pid)[1], code)
             else:
                 self.early_exits[pid] = code
 
     def register(self, pid: int, connection: str, status_fd: int) -> None:
-        self.children[pid] = connection
-        self.status_fds[pid] = status_fd
         if pid in self.early_exits:
-            self.children.pop(pid)
-            self.report(pid, self.early_exits.pop(pid))
-
-    def report(self, pid: int, code: int) -> None:
-        fd = self.status_fds.pop(pid, -1)
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.write(fd, f"{code}\n".encode())
-            os.close(fd)
+            _report(status_fd, self.early_exits.pop(pid))
+        else:
+            self.children[pid] = (connection, status_fd)
 
     def drain(self) -> None:
         """After retiring: stay the parent of the kernels still running, until they end."""
@@ -243,16 +233,15 @@ class Template:
             self.last = time.monotonic()
             connection = _connection_file(request)
             forked = [
-                pid for pid, file in self.children.items() if connection and file == connection
+                p for p, (file, _) in self.children.items() if connection and file == connection
             ]
             if forked and len(fds) == 2:
                 # The client missed the reply and asked again: a second kernel on the same
                 # connection file would take over the first one's sockets. The exit code
                 # goes to the pipe of this request (the client closed the first one).
                 os.close(fds[0])
-                with contextlib.suppress(OSError):
-                    os.close(self.status_fds.pop(forked[0], -1))
-                self.status_fds[forked[0]] = fds[1]
+                os.close(self.children[forked[0]][1])
+                self.children[forked[0]] = (connection, fds[1])
                 _send(conn, {"pid": forked[0]})
                 return None
             reason = self.why_not([str(n) for n in request.get("need") or []])
@@ -284,7 +273,7 @@ class Template:
             os.close(ready_r)
             listener.close()
             signal.set_wakeup_fd(-1)
-            for fd in (status_fd, *self.status_fds.values()):
+            for fd in (status_fd, *(fd for _, fd in self.children.values())):
                 os.close(fd)  # a kernel's pipe ends when the template does, not when it does
             self.wake_r.close()
             self.wake_w.close()
@@ -303,6 +292,13 @@ class Template:
         _send(conn, {"pid": pid})
         print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
         return None
+
+
+def _report(status_fd: int, code: int) -> None:
+    """Write a kernel's exit code to the pipe of the process that asked for the kernel."""
+    with contextlib.suppress(OSError):
+        os.write(status_fd, f"{code}\n".encode())
+    os.close(status_fd)
 
 
 def _connection_file(request: dict[str, Any]) -> str:
