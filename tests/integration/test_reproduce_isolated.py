@@ -295,3 +295,74 @@ def test_a_clean_local_checkout_is_built_into_a_wheel_once_per_commit(
     assert second is not None and second != wheel and how.startswith("Built")
     with zipfile.ZipFile(second) as zf:
         assert zf.read("jmlops_local_toy/__init__.py") == b'VALUE = "second"\n'
+
+
+PIPELINE = """
+name: twoenv
+steps:
+  m:
+    notebook: m.ipynb
+    params: {x: [1, 2]}
+    sweep: grid
+  d:
+    notebook: d.ipynb
+    kernel: probe-env
+    needs: [m]
+"""
+
+
+def test_a_pipeline_run_is_reproduced_in_one_environment_per_distinct_lock(
+    store, client, kernel_env, tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_mlops.testing.notebooks import params, write_pipeline
+
+    _install_probe(kernel_env, "1.0")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = store.root
+    write_notebook(
+        root / "m.ipynb", [params("x = 0"), code("import jupyter_mlops as mlops\nmlops.log(m=x)")]
+    )
+    write_notebook(
+        root / "d.ipynb",
+        [
+            code(
+                "import jupyter_mlops as mlops, jmlops_probe_toy\n"
+                "mlops.log(seen=len(mlops.upstream('m')),\n"
+                "          probe=float(jmlops_probe_toy.__version__))"
+            )
+        ],
+    )
+    assert (
+        main(["pipeline", "run", str(write_pipeline(root / "pipeline.yaml", PIPELINE)), "-q"]) == 0
+    )
+    exp = client.get_experiment_by_name("twoenv").experiment_id
+    (parent,) = client.search_runs([exp], "tags.`mlops.pipeline.role` = 'parent'")
+    before = len(client.search_runs([exp]))
+    _install_probe(kernel_env, "2.0")  # the step's environment moves on
+    capsys.readouterr()
+    assert main(["reproduce", parent.info.run_id, "-o", "out.ipynb"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # one notebook named for three units
+
+    # d's lock names a wheel no index has: nothing executes, not even m's units
+    assert main(["reproduce", parent.info.run_id, "--isolated", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{PROBE}==1.0" in err
+    assert len(client.search_runs([exp])) == before
+
+    links = ["--find-links", str(kernel_env["wheels"])]
+    assert main(["reproduce", parent.info.run_id, "--isolated", *links, "-q", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    units = {u["label"]: u for u in report["units"]}
+    assert set(units) == {"m[x=1]", "m[x=2]", "d"} and report["ok"]
+    reproduced = {label: client.get_run(u["run_id"]).data.metrics for label, u in units.items()}
+    assert reproduced == {
+        "m[x=1]": {"m": 1.0},
+        "m[x=2]": {"m": 2.0},
+        "d": {"seen": 2.0, "probe": 1.0},
+    }
+    envs = {tuple(e["units"]): e for e in report["environments"]}
+    assert set(envs) == {("m[x=1]", "m[x=2]"), ("d",)}  # two distinct locks, each built once
+    assert envs[("m[x=1]", "m[x=2]")]["reused"] is True  # built by the refused call before
+    assert envs[("d",)]["reused"] is False
+    assert {u["isolated"]["key"] for u in units.values()} == {e["key"] for e in envs.values()}
+    assert len(list_cached()) == 2

@@ -31,7 +31,7 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=_run)
 
     p = sub.add_parser("reproduce", help="re-execute a past run as recorded and compare metrics")
-    p.add_argument("run_id", help="the run to reproduce")
+    p.add_argument("run_id", help="the run to reproduce (a pipeline run: each of its unit runs)")
     p.add_argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
     p.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
     p.add_argument("--output", "-o", help="executed notebook path")
@@ -190,6 +190,10 @@ def _reproduce(args: argparse.Namespace) -> int:
             "--allow-missing, --find-links and --keep-env apply to an isolated reproduction: "
             f"add --isolated, e.g. jupyter mlops reproduce {args.run_id} --isolated --allow-missing"
         )
+    from ..pipelines.reproduce import is_pipeline_run
+
+    if is_pipeline_run(args.run_id):
+        return _reproduce_pipeline(args)
     report = reproduce(
         args.run_id,
         args.rtol,
@@ -211,6 +215,36 @@ def _reproduce(args: argparse.Namespace) -> int:
         )
     if not report.result.ok:
         print(report.result.message(), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _reproduce_pipeline(args: argparse.Namespace) -> int:
+    from ..errors import InvalidInput
+    from ..pipelines.reproduce import reproduce_pipeline_run
+
+    if args.output:
+        raise InvalidInput(
+            f"--output names one notebook, but {args.run_id} is a pipeline run whose units each "
+            f"write their own; drop --output (jupyter mlops reproduce {args.run_id})"
+        )
+    report = reproduce_pipeline_run(
+        args.run_id,
+        rtol=args.rtol,
+        atol=args.atol,
+        isolated=args.isolated,
+        allow_missing=args.allow_missing,
+        find_links=args.find_links,
+        progress=lambda label: _progress(args, f"reproduce {label}"),
+    )
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
+    for use in report.environments if args.keep_env else []:
+        env = use.env
+        print(
+            f"environment: {env.path} (kernel {env.kernel_name}; jupyter mlops env cache lists it)"
+        )
+    for label, unit in report.units:
+        if not unit.result.ok:
+            print(f"{label}: {unit.result.message()}", file=sys.stderr)
     return 0 if report.ok else 1
 
 

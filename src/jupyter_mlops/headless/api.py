@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .background import NotebookRun
 from .execution import HeadlessResult, execute_notebook, prepare
@@ -26,6 +26,13 @@ from .parameters import (
 )
 from .progress import ProgressCallback
 from .reproduce import DEFAULT_ATOL, DEFAULT_RTOL, ReproduceReport, reproduce_run
+
+# for pipelines reproducing their unit runs (``pipelines/reproduce.py``)
+from .reproduce import check_tolerances as check_tolerances
+from .reproduce import isolated_environment as isolated_environment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .isolation.rebuild import IsolatedEnv as IsolatedEnv
 
 __all__ = ["notebook_params", "reproduce", "run_notebook"]
 

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,7 @@ __all__ = [
     "MetricCheck",
     "ReproduceReport",
     "check_tolerances",
+    "isolated_environment",
     "reproduce_run",
 ]
 
@@ -319,6 +320,7 @@ def reproduce_run(
     isolated: bool = False,
     allow_missing: bool = False,
     find_links: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> ReproduceReport:
     """Re-execute run ``run_id`` as recorded and compare its metrics.
 
@@ -338,6 +340,8 @@ def reproduce_run(
         (listed in the report) instead of refusing.
     find_links : sequence of str
         With ``isolated``: folders of wheels uv also installs from (offline).
+    env : mapping of str to str, optional
+        More variables for the kernel (a pipeline unit's view of its upstream runs).
 
     Returns
     -------
@@ -359,24 +363,46 @@ def reproduce_run(
         with mlflow_errors(f"download {artifact} of run {run_id}"):
             notebook = Path(client.download_artifacts(run_id, artifact, str(folder)))
         recorded = read_lock(client, original)
-        env = None
+        isolated_in = None
         if isolated:
-            env = _isolate(client, original, recorded, folder, allow_missing, find_links)
+            isolated_in = _isolate(client, original, recorded, folder, allow_missing, find_links)
         result = _execute_again(
             original, manifest, notebook, folder, experiment, output_path, progress, control,
-            settings, env,
+            settings, isolated_in, env,
         )  # fmt: skip
     with mlflow_errors(f"read run {result.run_id}"):
         fresh = client.get_run(result.run_id)
     checks = compare_metrics(original.data.metrics, fresh.data.metrics, rtol, atol)
     now = read_lock(client, fresh)
     diffs = environment_differences(original, fresh, (recorded, now))
-    report = ReproduceReport(run_id, result, checks, diffs, rtol, atol, env)
+    report = ReproduceReport(run_id, result, checks, diffs, rtol, atol, isolated_in)
     if recorded is not None:
         report.recorded = len(recorded.packages)
         have = now.versions if now is not None else {}
         report.matching = sum(have.get(k) == v for k, v in recorded.versions.items())
     return report
+
+
+def isolated_environment(
+    run_id: str,
+    settings: Settings,
+    *,
+    allow_missing: bool = False,
+    find_links: Sequence[str] = (),
+) -> IsolatedEnv:
+    """The recorded environment of run ``run_id``, rebuilt now or found in the cache.
+
+    What :func:`reproduce_run` does first with ``isolated=True``, without executing: a
+    caller reproducing several runs builds each distinct environment once, up front.
+    """
+    client = open_client(settings)
+    with mlflow_errors(f"read run {run_id}", "give a run id from `jupyter mlops runs`"):
+        run = client.get_run(run_id)
+    work = settings.store_dir / "reproduce"
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{run_id[:12]}-", dir=work) as tmp:
+        lock = read_lock(client, run)
+        return _isolate(client, run, lock, Path(tmp), allow_missing, find_links)
 
 
 def _isolate(
@@ -410,10 +436,11 @@ def _execute_again(
     control: ExecutionControl | None,
     settings: Settings,
     isolated: IsolatedEnv | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> HeadlessResult:
     run_id = original.info.run_id
     pins = _pins(original, manifest)
-    env = {PINNED_ENV: json.dumps(pins)} if pins else {}
+    env = {**(extra or {}), **({PINNED_ENV: json.dumps(pins)} if pins else {})}
     tags = {REPRODUCES_TAG: run_id}
     kernel = (manifest.get("kernel") or {}).get("name")
     if isolated is not None:
