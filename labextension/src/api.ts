@@ -12,6 +12,7 @@ import {
   IArtifact,
   IExperiment,
   IHeadlessRun,
+  IReproduceOptions,
   IModelVersion,
   INotebookParam,
   IPromotion,
@@ -290,8 +291,8 @@ export class RestSource
     return this._send<IHeadlessRun>('DELETE', `headless/${encodeURIComponent(id)}`);
   }
 
-  reproduce(runId: string): Promise<IHeadlessRun> {
-    return this._send<IHeadlessRun>('POST', `runs/${encodeURIComponent(runId)}/reproduce`, {});
+  reproduce(runId: string, options: IReproduceOptions = {}): Promise<IHeadlessRun> {
+    return this._send<IHeadlessRun>('POST', `runs/${encodeURIComponent(runId)}/reproduce`, options);
   }
 
   schedules(): Promise<IScheduleList> {

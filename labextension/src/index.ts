@@ -32,6 +32,7 @@ import { HeadlessButton, HeadlessPanel, runHeadless } from './headless';
 import { handshakeProblem, RunsModel } from './model';
 import { ModelsPanel } from './modelsPanel';
 import { openReadOnly } from './readOnly';
+import { ReproduceForm } from './reproduceForm';
 import { RunDetailWidget } from './runDetail';
 import { RunsPanel } from './runsPanel';
 import { addRunsTableCommand } from './runsTableCommand';
@@ -260,16 +261,14 @@ function addCommands(
       const name = String(args.name || runId.slice(0, 8));
       const answer = await showDialog({
         title: `Reproduce ${name}?`,
-        body:
-          'Re-executes its stored notebook with the recorded parameters and pinned snapshots ' +
-          'as a new run, then compares every metric.',
+        body: new ReproduceForm(),
         buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Reproduce' })]
       });
-      if (!answer.button.accept) {
+      if (!answer.button.accept || !answer.value) {
         return;
       }
       try {
-        headless.track(await source.reproduce(runId));
+        headless.track(await source.reproduce(runId, answer.value));
         showSidebarTab(app, features, headless);
       } catch (error) {
         void showErrorMessage('Reproduce', error as Error);

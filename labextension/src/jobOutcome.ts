@@ -3,7 +3,7 @@
  * verdict of a reproduction.
  */
 import { h } from './elements';
-import { IHeadlessRun } from './tokens';
+import { IHeadlessRun, IReproduceReport } from './tokens';
 
 /** The progress while running; once over, why it failed or the reproduction verdict. */
 export function outcome(run: IHeadlessRun): HTMLElement {
@@ -21,6 +21,7 @@ export function outcome(run: IHeadlessRun): HTMLElement {
     : differ.length
       ? `Not reproduced: ${differ.join(', ')} differ${differ.length === 1 ? 's' : ''}`
       : `Not reproduced: the run ended ${report.status}`;
+  const where = report.isolated ? ` · ${isolatedText(report)}` : '';
   const detail = report.metrics
     .map(m => `${m.key}: ${m.original ?? '—'} → ${m.reproduced ?? '—'}`)
     .concat(report.environment.map(e => `${e.what}: ${e.original} → ${e.reproduced}`))
@@ -31,6 +32,17 @@ export function outcome(run: IHeadlessRun): HTMLElement {
       className: `jp-mlops-report ${report.ok ? 'jp-mlops-report-ok' : 'jp-mlops-report-bad'}`,
       title: detail
     },
-    text
+    text + where
+  );
+}
+
+/** "recorded environment: 226 of 226 distributions" (and what it was built without). */
+function isolatedText(report: IReproduceReport): string {
+  const counts = report.distributions;
+  const skipped = report.isolated?.skipped.length ?? 0;
+  return (
+    'recorded environment' +
+    (counts ? `: ${counts.at_recorded_version} of ${counts.recorded} distributions` : '') +
+    (skipped ? `, ${skipped} skipped` : '')
   );
 }

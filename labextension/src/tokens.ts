@@ -196,6 +196,16 @@ export interface IReproduceReport {
   atol: number;
   metrics: { key: string; original: number | null; reproduced: number | null; ok: boolean }[];
   environment: { what: string; original: string; reproduced: string }[];
+  /** of the original's lock, and how many the new run had at those versions */
+  distributions?: { recorded: number; at_recorded_version: number };
+  /** the rebuilt environment of an isolated reproduction (null otherwise) */
+  isolated?: { key: string; reused: boolean; skipped: { name: string }[] } | null;
+}
+
+/** The options of `POST runs/{id}/reproduce` (none: in the server's own environment). */
+export interface IReproduceOptions {
+  isolated?: boolean;
+  allow_missing?: boolean;
 }
 
 export interface IHeadlessRun {
@@ -235,7 +245,7 @@ export interface IMlopsSource {
   startHeadless(path: string, params: Record<string, unknown>): Promise<IHeadlessRun>;
   headlessRuns(): Promise<IHeadlessRun[]>;
   cancelHeadless(id: string): Promise<IHeadlessRun>;
-  reproduce(runId: string): Promise<IHeadlessRun>;
+  reproduce(runId: string, options?: IReproduceOptions): Promise<IHeadlessRun>;
 }
 
 /** A schedule as `GET schedules` lists it. */

@@ -115,14 +115,17 @@ def screenshot(page: Any, folder: Path, name: str, *, full_page: bool = False) -
 
 @contextlib.contextmanager
 def mlops_lab(
-    tmp_path_factory: Any, built: Path, fill: Callable[[Path], T]
+    tmp_path_factory: Any,
+    built: Path,
+    fill: Callable[[Path], T],
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, str, T, Path]]:
     """A Lab serving the built labextension ``built`` and the REST extension over a new project.
 
     ``fill(root)`` writes the project's store and files before Lab starts. The server
     extension is enabled by the very file the wheel installs; Lab's own environment
-    variables are not inherited. Skips when the labextension is not built. Yields
-    ``(url, token, fill's result, base folder)``.
+    variables are not inherited; ``env`` adds variables of its own. Skips when the
+    labextension is not built. Yields ``(url, token, fill's result, base folder)``.
     """
     import pytest
 
@@ -147,6 +150,6 @@ def mlops_lab(
         ready="/mlops/api/v1/status",
         extra_args=[f"--LabApp.extra_labextensions_path={extensions}"],
         clean_env=(*CLEAN_ENV, "JUPYTER"),
-        env={"JUPYTER_DATA_DIR": str(base / "data")},
+        env={"JUPYTER_DATA_DIR": str(base / "data"), **(env or {})},
     ) as (url, token):
         yield url, token, filled, base

@@ -7,6 +7,7 @@ Screenshots land in ``build/ui-screenshots/``.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,7 +135,16 @@ def _notebook(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with mlops_lab(tmp_path_factory, BUILT, _fill_store) as (url, token, ids, base):
+    import uv
+
+    uv_cache = subprocess.run(
+        [uv.find_uv_bin(), "cache", "dir"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    caches = {  # isolated reproduce: environments of the test's own, uv's warm cache
+        "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("lab-cache")),
+        "UV_CACHE_DIR": uv_cache,
+    }
+    with mlops_lab(tmp_path_factory, BUILT, _fill_store, caches) as (url, token, ids, base):
         yield {
             "url": url,
             "token": token,
@@ -433,18 +443,28 @@ def test_run_detail_links_inputs_opens_artifacts_and_reproduces(
     assert not [s for s in sessions if "repro.ipynb" in s.get("path", "")], sessions
     _shot(page, "artifact-notebook-read-only")
 
-    # Reproduce: confirmed in a dialog, followed in the Headless view, verdict shown.
+    # Reproduce, in the run's recorded environment: ticked in the dialog, rebuilt by uv on the
+    # server, followed in the Headless view, verdict shown.
     page.locator(".lm-TabBar-tab", has_text="repro-me").click()
     detail.locator(".jp-mlops-reproduce").click()
+    dialog = page.locator(".jp-Dialog .jp-mlops-reproduce-form")
+    allow_missing = dialog.locator(".jp-mlops-allow-missing")
+    assert allow_missing.is_disabled()  # it only means something in the recorded environment
+    dialog.locator(".jp-mlops-isolated").check()
+    assert allow_missing.is_enabled() and not allow_missing.is_checked()
+    _shot(page, "reproduce-dialog-isolated")
     page.locator(".jp-Dialog .jp-mod-accept").click()
     row = page.locator(".jp-mlops-headless-run", has_text="reproduce repro-me")
     row.wait_for(state="visible", timeout=30_000)
     page.locator(
         '.jp-mlops-headless-run[data-status="FINISHED"]', has_text="reproduce repro-me"
-    ).wait_for(timeout=180_000)
+    ).wait_for(timeout=300_000)
     verdict = row.locator(".jp-mlops-report")
     verdict.wait_for(state="visible", timeout=30_000)
-    assert verdict.inner_text() == "Reproduced: 1 metric matches"
+    assert verdict.inner_text().startswith("Reproduced: 1 metric matches · recorded environment: ")
+    recorded = verdict.inner_text().split(": ")[-1].split(" distributions")[0]
+    have, _, total = recorded.partition(" of ")
+    assert have == total and int(total) > 0  # every distribution at its recorded version
     _shot(page, "reproduced")
     assert page.dialogs == []  # type: ignore[attr-defined]
 

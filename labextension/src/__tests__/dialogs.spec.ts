@@ -1,5 +1,6 @@
 import { promotionProblem } from '../forms';
 import { ParamsForm } from '../forms';
+import { ReproduceForm } from '../reproduceForm';
 
 const PARAMS = [
   { name: 'lr', type: 'float', default: '0.1', help: '' },
@@ -34,5 +35,24 @@ describe('the Promote form', () => {
     expect(onOnly).toMatch(/fill "Beat"/);
     expect(promotionProblem({ alias: 'production', beat: 'staging', on: 'acc' })).toBeNull();
     expect(promotionProblem({ alias: 'production' })).toBeNull();
+  });
+});
+
+describe('the Reproduce form', () => {
+  it('asks for the recorded environment only when ticked, and allow-missing only with it', () => {
+    const form = new ReproduceForm();
+    document.body.append(form.node); // a click changes a checkbox of the page
+    expect(form.getValue()).toEqual({});
+    expect(form.allowMissing.disabled).toBe(true);
+    form.isolated.click();
+    expect(form.allowMissing.disabled).toBe(false);
+    expect(form.getValue()).toEqual({ isolated: true, allow_missing: false });
+    form.allowMissing.click();
+    expect(form.getValue()).toEqual({ isolated: true, allow_missing: true });
+    form.isolated.click(); // unticking the environment unticks and disables allow-missing
+    expect(form.allowMissing.checked).toBe(false);
+    expect(form.allowMissing.disabled).toBe(true);
+    expect(form.getValue()).toEqual({});
+    form.node.remove();
   });
 });

@@ -203,6 +203,26 @@ describe('headless job outcome', () => {
     expect(bad.querySelector('img')).toBeNull();
   });
 
+  it('says a reproduction ran in the recorded environment, and what it lacked', () => {
+    const metrics = [{ key: 'acc', original: 0.9, reproduced: 0.9, ok: true }];
+    const isolated = outcome(
+      job({
+        report: {
+          ...report,
+          ok: true,
+          metrics,
+          distributions: { recorded: 226, at_recorded_version: 225 },
+          isolated: { key: 'k', reused: false, skipped: [{ name: XSS }] }
+        }
+      })
+    );
+    expect(isolated.textContent).toBe(
+      'Reproduced: 1 metric matches · recorded environment: 225 of 226 distributions, 1 skipped'
+    );
+    const plain = outcome(job({ report: { ...report, ok: true, metrics, isolated: null } }));
+    expect(plain.textContent).toBe('Reproduced: 1 metric matches');
+  });
+
   it('shows why a job could not run, else its progress', () => {
     const failed = outcome(job({ status: 'ERROR', error: `run has no notebook ${XSS}` }));
     expect(failed.textContent).toBe(`run has no notebook ${XSS}`);
