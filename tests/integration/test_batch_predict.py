@@ -201,6 +201,12 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
     assert not left  # neither the output nor its temporary file
     if case in ("dtype", "id", "missing"):
         assert _predict_run(client).info.status == "FAILED"
+    if case == "dtype":  # the first batch was scored before the second failed: it stays logged
+        run_id = _predict_run(client).info.run_id
+        log = open_log("wine")
+        logged = log.predictions()
+        log.close()
+        assert logged["id"].tolist() == [f"{run_id}-{n}" for n in range(40)]
 
 
 def test_magic_scores_a_notebook_frame_and_prints_the_summary(
@@ -218,3 +224,58 @@ def test_magic_scores_a_notebook_frame_and_prints_the_summary(
     assert scores["prediction"].tolist() == expected.tolist()
     with pytest.raises(UsageError, match=r"no file, folder or snapshot named 'nowhere\.csv'"):
         ip.run_line_magic("mlops", "predict wine@production nowhere.csv")
+
+
+_PEAK = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)\n"
+    "sys.exit(code)\n"
+)
+
+
+def _peak_mb(argv: list[str]) -> int:
+    """Peak resident MB of ``jupyter-mlops ARGV`` run in its own process."""
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).with_name("jupyter-mlops"))
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK, cli, *argv], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return int(done.stdout.split()[-1])
+
+
+def test_two_million_rows_in_one_row_group_are_scored_in_bounded_memory(
+    store: Any, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    register_wine()
+    X, _ = wine()
+    rng = np.random.default_rng(0)
+    paths = {}
+    for rows in (200_000, 2_000_000):
+        picks = rng.integers(0, len(X), rows)
+        noise = rng.normal(scale=0.01, size=(rows, X.shape[1]))
+        frame = pd.DataFrame(X.to_numpy()[picks] * (1 + noise), columns=X.columns)
+        paths[rows] = tmp_path / f"in-{rows}.parquet"
+        # one row group: a reader that holds what it read until the file's end holds it all
+        pq.write_table(pa.Table.from_pandas(frame), paths[rows], row_group_size=rows)
+    del frame
+
+    peaks = {
+        rows: _peak_mb(["predict", "wine@production", str(path), "-o", str(path) + ".out.parquet"])
+        for rows, path in paths.items()
+    }
+
+    # 1,800,000 more rows (about 190 MB of input) cost at most a few batches more
+    assert peaks[2_000_000] <= 1536, peaks
+    assert peaks[2_000_000] - peaks[200_000] <= 120, peaks
+    scores = pd.read_parquet(str(paths[2_000_000]) + ".out.parquet", columns=["prediction"])
+    assert len(scores) == 2_000_000
+    head = pd.read_parquet(paths[2_000_000]).iloc[:1000]
+    expected = mlops.load_model("wine@production").predict(head)
+    assert scores["prediction"].iloc[:1000].tolist() == expected.tolist()

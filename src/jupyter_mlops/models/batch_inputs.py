@@ -2,12 +2,15 @@
 
 Each input is a digest (of the content, or the snapshot's own) and a function yielding
 DataFrames of at most ``size`` rows, so the scorer never holds more than one batch of a file.
+A file's digest is computed on a thread while it is scored (hashing releases the GIL):
+reading a large file twice in a row would otherwise add a full pass before the first batch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,14 +25,83 @@ __all__ = ["CSV", "PARQUET", "BatchInput", "open_input"]
 #: file name endings read as Parquet and as CSV
 PARQUET = (".parquet", ".pq")
 CSV = (".csv",)
+_READ_BUFFER = 1 << 20  # bytes of a Parquet file read at a time
 
 
 @dataclass
 class BatchInput:
+    """One input: where it comes from, its digest and its batches.
+
+    Attributes
+    ----------
+    source : str
+        The input as given (a path, URL, snapshot ref or ``DataFrame``).
+    digest : str or _FileDigest
+        The content digest, or the thread computing it (read :meth:`content_digest`).
+    batches : callable
+        ``batches(size)`` yields DataFrames of at most ``size`` rows.
+    manifest : dict, optional
+        A snapshot's manifest.
+    """
+
     source: str
-    digest: str
+    digest: str | _FileDigest
     batches: Callable[[int], Iterator[pd.DataFrame]]
     manifest: dict[str, Any] | None = None
+
+    def content_digest(self) -> str:
+        """The digest (waits for a file's to be computed).
+
+        Raises
+        ------
+        InvalidInput
+            A file could not be read.
+        """
+        return self.digest if isinstance(self.digest, str) else self.digest.result()
+
+    def close(self) -> None:
+        """Stop computing the digest (when scoring stopped before it was needed)."""
+        if not isinstance(self.digest, str):
+            self.digest.cancel()
+
+
+class _FileDigest:
+    """SHA-256 of each file's name and bytes, in order, computed on a thread."""
+
+    def __init__(self, fs: Any, paths: list[str]) -> None:
+        self._fs, self._paths = fs, paths
+        self._stop = threading.Event()
+        self._value: str | None = None
+        self._error: InvalidInput | None = None
+        self._thread = threading.Thread(target=self._run, name="mlops-digest", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        digest = hashlib.sha256()
+        for path in self._paths:
+            digest.update(path.rsplit("/", 1)[-1].encode() + b"\0")
+            try:
+                with self._fs.open(path, "rb") as fh:
+                    while (chunk := fh.read(1 << 20)) and not self._stop.is_set():
+                        digest.update(chunk)
+            except OSError as exc:
+                self._error = InvalidInput(f"cannot read {path!r}: {exc}")
+                return
+            if self._stop.is_set():
+                return  # a part of the bytes is no digest
+        self._value = digest.hexdigest()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._value is None:
+            raise InvalidInput("the input's digest was not computed (scoring was stopped)")
+        return self._value
+
+    def cancel(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _frame_input(frame: Any) -> BatchInput:
@@ -75,21 +147,12 @@ def _file_input(url: str, fs: Any, paths: list[str]) -> BatchInput:
         raise InvalidInput(f"cannot score {url!r}: give a .csv or .parquet file, or a folder")
     if len(kinds) > 1:
         raise InvalidInput(f"folder {url!r} mixes .csv and .parquet files; score one kind")
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.rsplit("/", 1)[-1].encode() + b"\0")
-        try:
-            with fs.open(path, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {path!r}: {exc}") from None
 
     def batches(size: int) -> Iterator[pd.DataFrame]:
         for path in paths:
             yield from _read_file(fs, path, size)
 
-    return BatchInput(url, digest.hexdigest(), batches)
+    return BatchInput(url, _FileDigest(fs, paths), batches)
 
 
 def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
@@ -99,7 +162,10 @@ def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
     try:
         with fs.open(path, "rb") as fh:
             if path.lower().endswith(PARQUET):
-                for batch in pq.ParquetFile(fh).iter_batches(batch_size=size):
+                # without pre-buffering: pre-buffered ranges are held until the file is closed
+                # (the whole file by its end), read through a small buffer instead
+                reader = pq.ParquetFile(fh, pre_buffer=False, buffer_size=_READ_BUFFER)
+                for batch in reader.iter_batches(batch_size=size):
                     yield batch.to_pandas()
             else:
                 yield from pd.read_csv(fh, chunksize=size)

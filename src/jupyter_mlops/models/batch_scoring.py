@@ -3,10 +3,12 @@
 The input is read in batches (``ParquetFile.iter_batches``, ``read_csv(chunksize=)``
 or a snapshot's Arrow table sliced), each batch is checked against the version's
 signature, scored, appended to the output (``ParquetWriter`` or CSV) under a
-temporary name and to the model's prediction log with role ``batch``. The output
-is renamed into place only when every batch succeeded, so a failure leaves no
-partial file. Memory holds one batch plus a bounded sample of rows (for drift
-against the version's training snapshot), whatever the input size.
+temporary name and to the model's prediction log with role ``batch``; reading the
+next batch and writing the last one overlap the scoring (:mod:`.batch_pipeline`).
+The output is renamed into place only when every batch succeeded, so a failure
+leaves no partial file. Memory holds a few batches (two read ahead, two waiting
+to be written) plus a bounded sample of rows (for drift against the version's
+training snapshot), whatever the input size.
 
 Each call is one MLflow run named ``predict <model>``: the version, the input
 (a snapshot as a dataset input, a file by its content digest), rows, time,
@@ -15,16 +17,17 @@ prediction statistics and the drift metrics and report of :mod:`..data.drift`.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..tracking.api import tracker
-from .batch_inputs import CSV, PARQUET, open_input
+from .batch_inputs import BatchInput, open_input
+from .batch_outputs import Output, scores_frame
+from .batch_pipeline import InOrder, prefetch
 from .loading import load_version, model_copy
 from .monitoring_runs import prediction_stats, shared_columns, training_reference
 from .prediction_log.blocks import NumberedIds
@@ -32,6 +35,8 @@ from .refs import parse_ref, resolve
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from .prediction_log import PredictionLog
 
 __all__ = [
     "BATCH_ROLE",
@@ -184,80 +189,44 @@ def _scorer(path: Path) -> _Scorer:
     return _Scorer(model, schema, columns, list(classes))
 
 
-# -- output ----------------------------------------------------------------------------------
-
-
-class _Output:
-    """Batches written to a temporary sibling of ``path``, renamed into place by :meth:`commit`."""
-
-    def __init__(self, path: str) -> None:
-        target = Path(path)
-        suffix = target.suffix.lower()
-        if suffix not in PARQUET + CSV:
-            raise InvalidInput(f"the output must end in .parquet or .csv, got {path!r}")
-        if not target.parent.is_dir():
-            raise InvalidInput(f"no folder {str(target.parent)!r} to write {path!r} into")
-        self.path, self.parquet = target, suffix in PARQUET
-        self.tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        self._writer: Any = None
-        self._fh: Any = None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(self.tmp, table.schema)
-            elif table.schema != self._writer.schema:
-                table = table.cast(self._writer.schema)
-            self._writer.write_table(table)
-        else:
-            first = self._fh is None
-            if first:
-                self._fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            frame.to_csv(self._fh, header=first, index=False)
-
-    def _close(self) -> None:
-        for handle in (self._writer, self._fh):
-            if handle is not None:
-                handle.close()
-        self._writer = self._fh = None
-
-    def commit(self) -> None:
-        self._close()
-        if not self.tmp.exists():  # no rows: an empty file of the right kind
-            Path(self.tmp).touch()
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        self._close()
-        self.tmp.unlink(missing_ok=True)
-
-
 # -- scoring ---------------------------------------------------------------------------------
 
 
 class _Sample:
-    """A uniform sample of at most ``size`` rows of every batch seen (bottom-k random keys)."""
+    """A uniform sample of at most ``size`` rows of every batch seen (bottom-k random keys).
+
+    Once the sample is full, only a batch's rows whose key is below the sample's
+    largest can enter it (an equal key loses to the older row), so those few are
+    all that is merged: the sample, and its order by key, are those of merging
+    every row, at a fraction of the cost.
+    """
 
     def __init__(self, size: int, seed: int = 0) -> None:
         import numpy as np
 
-        self.size, self.rng, self.frame = size, np.random.default_rng(seed), None
+        self.size, self.rng = size, np.random.default_rng(seed)
+        self.frame: pd.DataFrame | None = None
+        self._top = np.inf  # the largest key of a full sample
 
     def add(self, batch: pd.DataFrame) -> None:
         import numpy as np
         import pandas as pd
 
         keys = self.rng.random(len(batch))
+        full = self.frame is not None and len(self.frame) >= self.size and len(batch) > 0
+        if full:
+            below = np.flatnonzero(keys < self._top)
+            batch, keys = batch.iloc[below], keys[below]
         if len(batch) > self.size:  # only a batch's own smallest keys can enter the sample
             keep = np.sort(np.argpartition(keys, self.size)[: self.size])
             batch, keys = batch.iloc[keep], keys[keep]
         keyed = batch.assign(__key=keys)
         both = keyed if self.frame is None else pd.concat([self.frame, keyed], ignore_index=True)
-        self.frame = both.nsmallest(self.size, "__key") if len(both) > self.size else both
+        if len(both) > self.size or full:  # the smallest keys in key order (ties: oldest first)
+            both = both.take(np.argsort(both["__key"].to_numpy(), kind="stable")[: self.size])
+        self.frame = both
+        if len(both) >= self.size:
+            self._top = float(both["__key"].max())
 
     def rows(self) -> pd.DataFrame | None:
         return None if self.frame is None else self.frame.drop(columns="__key")
@@ -277,6 +246,36 @@ def _reference(client: Any, version: Any) -> tuple[str | None, Any]:
     return name, frame
 
 
+@dataclass
+class _Written:
+    """What becomes of a scored batch, on the writer thread: the log, the output, the frames."""
+
+    log: PredictionLog
+    sink: Output | None
+    frames: list[pd.DataFrame] | None
+    id_column: str | None
+    run_id: str
+    classes: list[Any] | None
+    version: str
+
+    def __call__(self, batch: pd.DataFrame, X: pd.DataFrame, offset: int, scored: Any) -> None:
+        predictions, proba = scored
+        out = scores_frame(
+            batch, self.id_column, offset, self.run_id, predictions, proba, self.classes,
+            self.version,
+        )  # fmt: skip
+        ids: Any = (
+            NumberedIds(self.run_id, offset, len(out))  # the request_id column, as a block
+            if self.id_column is None
+            else out[self.id_column].astype(str).tolist()
+        )
+        self.log.append(self.version, BATCH_ROLE, ids, X, predictions)
+        if self.sink is not None:
+            self.sink.write(out)
+        if self.frames is not None:
+            self.frames.append(out)
+
+
 def score(
     ref: str,
     data: Any,
@@ -289,6 +288,9 @@ def score(
     threshold: float = 0.05,
 ) -> BatchResult:
     """Score ``data`` with registered version ``ref`` batch by batch, as one run.
+
+    The next batch is read and the last one written (output file, prediction log)
+    on threads while the current one is scored (:mod:`.batch_pipeline`).
 
     Parameters
     ----------
@@ -320,11 +322,8 @@ def score(
         Unreadable input, a column the signature needs missing or of the wrong
         kind, a bad option. No output file is left behind.
     """
-    import numpy as np
     import pandas as pd
 
-    from ..data.drift_report import compute_drift, log_drift
-    from ..data.lineage import log_input
     from .prediction_log import open_log
 
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -333,10 +332,14 @@ def score(
     target = parse_ref(ref)
     version = resolve(t.client, target)
     source = open_input(data)
-    sink = _Output(output) if output else None
-    with model_copy(t.client, version, t.settings.tracking_uri) as path:
-        scorer = _scorer(path)
-    against, ref_frame = _reference(t.client, version)
+    try:
+        sink = Output(output) if output else None
+        with model_copy(t.client, version, t.settings.tracking_uri) as path:
+            scorer = _scorer(path)
+        against, ref_frame = _reference(t.client, version)
+    except BaseException:
+        source.close()
+        raise
     if experiment:
         t.set_experiment(experiment)
     number = str(version.version)
@@ -345,22 +348,66 @@ def score(
         "mlops.predict.version": number,
         "mlops.predict.ref": str(target),
         "mlops.predict.input": source.source,
-        "mlops.predict.input_digest": source.digest,
         "mlops.predict.reference": against or "",
     }
     if output:
         tags["mlops.predict.output"] = output
     run = t.start_run(f"predict {version.name}", tags)
-    log = open_log(version.name)
-    sample, scored, rows, started = _Sample(SAMPLE_ROWS), _Sample(SAMPLE_ROWS, 1), 0, time.time()
-    frames: list[pd.DataFrame] = []
+    frames: list[pd.DataFrame] | None = [] if collect else None
+    written = _Written(
+        open_log(version.name), sink, frames, id_column, run.run_id, scorer.classes, number
+    )
     try:
-        if source.manifest is not None:
-            log_input(source.manifest, "scoring")
-        for batch in source.batches(batch_size):
-            if id_column is not None and id_column not in batch.columns:
+        rows, seconds, stats, report = _score_all(
+            t, source, scorer, written, batch_size, ref_frame, threshold, f"{version.name}/{number}"
+        )
+        if sink is not None:
+            sink.commit()
+    except BaseException:
+        source.close()
+        if sink is not None:
+            sink.discard()
+        t.end_run("FAILED")
+        raise
+    finally:
+        written.log.close()
+    t.end_run("FINISHED")
+    frame = pd.concat(frames, ignore_index=True) if frames else None
+    if collect and frame is None:
+        frame = pd.DataFrame(columns=[id_column or "row", "prediction", "model_version"])
+    return BatchResult(
+        version.name, number, run.run_id, rows, seconds, source.source, source.content_digest(),
+        output, report, against, frame, stats,
+    )  # fmt: skip
+
+
+def _score_all(
+    t: Any,
+    source: BatchInput,
+    scorer: _Scorer,
+    written: _Written,
+    batch_size: int,
+    ref_frame: pd.DataFrame | None,
+    threshold: float,
+    label: str,
+) -> tuple[int, float, dict[str, float], Any]:
+    """Score every batch of ``source`` into the active run; log its figures and drift."""
+    import numpy as np
+    import pandas as pd
+
+    from ..data.drift_report import compute_drift, log_drift
+    from ..data.lineage import log_input
+
+    sample, scored, rows, started = _Sample(SAMPLE_ROWS), _Sample(SAMPLE_ROWS, 1), 0, time.time()
+    if source.manifest is not None:
+        log_input(source.manifest, "scoring")
+    batches = prefetch(source.batches(batch_size), name="mlops-predict-read")
+    writes = InOrder(written, name="mlops-predict-write")
+    try:
+        for batch in batches:
+            if written.id_column is not None and written.id_column not in batch.columns:
                 raise InvalidInput(
-                    f"{source.source} has no id column {id_column!r} "
+                    f"{source.source} has no id column {written.id_column!r} "
                     f"(columns: {', '.join(map(str, list(batch.columns)[:10]))})"
                 )
             X = scorer.check(batch, source.source)
@@ -368,86 +415,37 @@ def score(
                 predictions, proba = scorer.score(X)
             except Exception as exc:
                 raise InvalidInput(
-                    f"{version.name}/{number} could not score {source.source} "
+                    f"{label} could not score {source.source} "
                     f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
                     "pass rows with the columns and types it was trained on"
                 ) from None
-            out = _scores(batch, id_column, rows, run.run_id, predictions, proba, scorer, number)
-            ids: Any = (
-                NumberedIds(run.run_id, rows, len(out))  # the request_id column, as a block
-                if id_column is None
-                else out[id_column].astype(str).tolist()
-            )
-            log.append(number, BATCH_ROLE, ids, X, predictions)
-            if sink is not None:
-                sink.write(out)
-            if collect:
-                frames.append(out)
             sample.add(X)
             scored.add(pd.DataFrame({"prediction": np.asarray(predictions)}))
+            writes.submit(batch, X, rows, (predictions, proba))
             rows += len(batch)
-        seconds = time.time() - started
-        preds = scored.rows()
-        stats = prediction_stats(preds["prediction"] if preds is not None else [])
-        stats.update(rows=float(rows), seconds=seconds)
-        stats["rows_per_second"] = rows / seconds if seconds > 0 else 0.0
-        t.log_metrics(stats)
-        report = None
-        current = sample.rows()
-        if ref_frame is not None and current is not None and len(current):
-            report = compute_drift(
-                ref_frame, current, threshold=threshold, columns=shared_columns(ref_frame, current)
-            )
-            log_drift(report)
-        t.flush()
-        if sink is not None:
-            sink.commit()
+        writes.finish()
+    except Exception:
+        with contextlib.suppress(Exception):
+            writes.finish()  # the batches scored before the error are logged, as in order
+        raise
     except BaseException:
-        if sink is not None:
-            sink.discard()
-        t.end_run("FAILED")
+        writes.cancel()
         raise
     finally:
-        log.close()
-    t.end_run("FINISHED")
-    frame = pd.concat(frames, ignore_index=True) if collect and frames else None
-    if collect and frame is None:
-        frame = pd.DataFrame(columns=[id_column or "row", "prediction", "model_version"])
-    return BatchResult(
-        version.name, number, run.run_id, rows, seconds, source.source, source.digest,
-        output, report, against, frame, stats,
-    )  # fmt: skip
-
-
-def _scores(
-    batch: pd.DataFrame,
-    id_column: str | None,
-    offset: int,
-    run_id: str,
-    predictions: Any,
-    proba: Any,
-    scorer: _Scorer,
-    version: str,
-) -> pd.DataFrame:
-    """The output rows of one batch: id (or row and request id), prediction, probabilities."""
-    import numpy as np
-    import pandas as pd
-
-    cols: dict[str, Any] = {}
-    if id_column is not None:
-        cols[id_column] = batch[id_column].to_numpy()
-    else:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        row = np.arange(offset, offset + len(batch))
-        cols["row"] = row
-        text = pc.cast(pa.array(row), pa.string())
-        joined = pc.binary_join_element_wise(pa.scalar(f"{run_id}-"), text, "")
-        cols["request_id"] = pd.Series(joined.to_pandas(), dtype="str")
-    cols["prediction"] = np.asarray(predictions)
-    if proba is not None and scorer.classes is not None:
-        for n, cls in enumerate(scorer.classes):
-            cols[f"proba_{cls}"] = np.asarray(proba)[:, n]
-    cols["model_version"] = version
-    return pd.DataFrame(cols)
+        batches.close()  # type: ignore[attr-defined]
+    seconds = time.time() - started
+    t.set_tags({"mlops.predict.input_digest": source.content_digest()})
+    preds = scored.rows()
+    stats = prediction_stats(preds["prediction"] if preds is not None else [])
+    stats.update(rows=float(rows), seconds=seconds)
+    stats["rows_per_second"] = rows / seconds if seconds > 0 else 0.0
+    t.log_metrics(stats)
+    report = None
+    current = sample.rows()
+    if ref_frame is not None and current is not None and len(current):
+        report = compute_drift(
+            ref_frame, current, threshold=threshold, columns=shared_columns(ref_frame, current)
+        )
+        log_drift(report)
+    t.flush()
+    return rows, seconds, stats, report
