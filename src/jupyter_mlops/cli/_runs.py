@@ -209,13 +209,14 @@ def _reproduce(args: argparse.Namespace) -> int:
     else:
         print(report.table())
     if args.keep_env and report.isolated is not None:
-        env = report.isolated
-        print(
-            f"environment: {env.path} (kernel {env.kernel_name}; jupyter mlops env cache lists it)"
-        )
+        _print_kept(report.isolated)
     if not report.result.ok:
         print(report.result.message(), file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _print_kept(env: Any) -> None:
+    print(f"environment: {env.path} (kernel {env.kernel_name}; jupyter mlops env cache lists it)")
 
 
 def _reproduce_pipeline(args: argparse.Namespace) -> int:
@@ -238,10 +239,7 @@ def _reproduce_pipeline(args: argparse.Namespace) -> int:
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     for use in report.environments if args.keep_env else []:
-        env = use.env
-        print(
-            f"environment: {env.path} (kernel {env.kernel_name}; jupyter mlops env cache lists it)"
-        )
+        _print_kept(use.env)
     for label, unit in report.units:
         if not unit.result.ok:
             print(f"{label}: {unit.result.message()}", file=sys.stderr)

@@ -100,7 +100,7 @@ class PipelineReproduceReport:
         lines += self._environment_lines()
         for label, r in self.units:
             if not r.ok:
-                lines += ["", f"{label}:", *("  " + ln for ln in r.table().splitlines())]
+                lines += ["", f"{label}:", *(f"  {ln}".rstrip() for ln in r.table().splitlines())]
         verdict = "REPRODUCED" if self.ok else "NOT REPRODUCED"
         done = sum(r.ok for _, r in self.units)
         lines.append(
@@ -118,7 +118,7 @@ class PipelineReproduceReport:
         ]
         for use in self.environments:
             env = use.env
-            how = "reused cached" if env.reused else f"built in {env.seconds:.1f} s:"
+            how = "reused from the cache:" if env.reused else f"built in {env.seconds:.1f} s:"
             lines.append(f"  {env.key} ({how} {', '.join(use.units)})")
             lines += [f"    uv: {line}" for line in env.uv_figures]
             lines += [f"    skipped (--allow-missing): {u}" for u in env.skipped]
