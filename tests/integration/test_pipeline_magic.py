@@ -28,6 +28,11 @@ def test_magic_shows_then_runs_a_pipeline(ip, store, capsys: pytest.CaptureFixtu
     again = ip.run_line_magic("mlops", f"pipeline run {path} --quiet")
     assert again.counts["cached"] == 1
 
+    # a pipeline run reproduces unit by unit
+    ip.run_line_magic("mlops", f"reproduce {result.parent_run_id}")
+    out = capsys.readouterr().out
+    assert f"REPRODUCED: pipeline run {result.parent_run_id} (mg), 1 of 1 unit run(s)" in out
+
 
 def test_magic_errors_are_one_usage_error(ip, store) -> None:  # type: ignore[no-untyped-def]
     path = write_pipeline(

@@ -191,8 +191,9 @@ def _reproduce(args: argparse.Namespace) -> int:
             f"add --isolated, e.g. jupyter mlops reproduce {args.run_id} --isolated --allow-missing"
         )
     from ..pipelines.reproduce import is_pipeline_run
+    from ..tracking.api import tracker
 
-    if is_pipeline_run(args.run_id):
+    if is_pipeline_run(args.run_id, tracker().settings):
         return _reproduce_pipeline(args)
     report = reproduce(
         args.run_id,
@@ -222,6 +223,7 @@ def _print_kept(env: Any) -> None:
 def _reproduce_pipeline(args: argparse.Namespace) -> int:
     from ..errors import InvalidInput
     from ..pipelines.reproduce import reproduce_pipeline_run
+    from ..tracking.api import tracker
 
     if args.output:
         raise InvalidInput(
@@ -236,6 +238,7 @@ def _reproduce_pipeline(args: argparse.Namespace) -> int:
         allow_missing=args.allow_missing,
         find_links=args.find_links,
         progress=lambda label: _progress(args, f"reproduce {label}"),
+        settings=tracker().settings,
     )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
     for use in report.environments if args.keep_env else []:

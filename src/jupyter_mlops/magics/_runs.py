@@ -47,7 +47,7 @@ def run_notebook(shell: Any, args: Any) -> Any:
 
 
 @subcommand("reproduce", "%mlops reproduce 7c1e2a4b... --rtol 1e-6 --isolated")
-@argument("run_id", help="the run to re-execute as recorded")
+@argument("run_id", help="the run to re-execute as recorded (a pipeline run: each unit run)")
 @argument("--rtol", type=float, default=1e-7, help="relative tolerance (default 1e-7)")
 @argument("--atol", type=float, default=0.0, help="absolute tolerance (default 0)")
 @argument(
@@ -69,6 +69,22 @@ def reproduce(shell: Any, args: Any) -> None:
     """Re-execute a past run in a fresh kernel and print metrics original vs reproduced."""
     if not args.isolated and (args.allow_missing or args.find_links):
         raise InvalidInput("--allow-missing and --find-links apply with --isolated; add it")
+    from ..pipelines.reproduce import is_pipeline_run, reproduce_pipeline_run
+    from ..tracking.api import tracker
+
+    settings = tracker().settings
+    if is_pipeline_run(args.run_id, settings):
+        whole = reproduce_pipeline_run(
+            args.run_id,
+            rtol=args.rtol,
+            atol=args.atol,
+            isolated=args.isolated,
+            allow_missing=args.allow_missing,
+            find_links=args.find_links,
+            settings=settings,
+        )
+        print(whole.table())
+        return
     report = api.reproduce(
         args.run_id,
         args.rtol,
