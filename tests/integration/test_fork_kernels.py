@@ -234,6 +234,22 @@ def test_a_module_the_template_did_not_preload_imports_in_the_child(store) -> No
     assert "helper_mod" not in template["preload"] and template["forks"] == 1
 
 
+def test_a_forked_kernel_collects_the_notebooks_own_cyclic_garbage(store) -> None:  # type: ignore[no-untyped-def]
+    # The template's objects are kept out of the collector's sight; the notebook's are not.
+    nb = write_notebook(
+        store.root / "cycles.ipynb",
+        [
+            code(
+                "import gc, json, weakref\nclass Node: pass\n"
+                "node = Node(); node.me = node; ref = weakref.ref(node); del node\n"
+                "gc.collect()\nprint(json.dumps({'collected': ref() is None}))"
+            )
+        ],
+    )
+    assert _report(execute_notebook(nb)) == {"collected": True}
+    assert _template(store.root)["forks"] == 1
+
+
 def test_preload_changes_and_package_installs_replace_the_template(
     store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]

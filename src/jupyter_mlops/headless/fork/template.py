@@ -6,9 +6,10 @@ It imports the preload modules and what every ipykernel imports as it starts, th
 request at a time on a Unix socket, in its only thread, with no ZMQ context: the
 fork happens before any ZMQ socket or Python thread exists. A ``fork`` request
 carries the kernel's command line, environment and working folder, and the
-descriptor of its log file (``SCM_RIGHTS``); the child leaves the template's
-session, takes those, reseeds ``random`` and NumPy's global generator and becomes
-``ipykernel_launcher -f <its connection file>``. The reply is the child's pid.
+descriptors of its log file and of a status pipe (``SCM_RIGHTS``); the child leaves
+the template's session and becomes ``ipykernel_launcher -f <its connection file>``
+(``kernel_child.py``). The reply is the child's pid; the child's exit code goes to
+the status pipe once the template has reaped it.
 
 The template refuses to fork (and retires) when its environment changed (a
 ``sys.path`` entry's mtime: a package installed or removed), when a request needs
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import gc
 import importlib
 import json
 import os
@@ -268,6 +270,9 @@ class Template:
         status_fd: int,
     ) -> dict[str, Any] | None:
         ready_r, ready_w = os.pipe()
+        # The template's objects outlive any child: out of the collector's sight, a child's
+        # collections (IPython's full one at exit) walk only its own, shared pages unwritten.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             os.close(ready_r)
@@ -355,99 +360,17 @@ def _listen(path: str) -> tuple[socket.socket, int]:
     return listener, os.stat(path).st_ino
 
 
-def _watch_client(pid: int) -> None:
-    """End this kernel when the process that started it is gone, as ipykernel's poller does."""
+def _load_sibling(name: str) -> Any:
+    """The module ``name`` of this file's folder, loaded by path (this is a script)."""
+    import importlib.util
 
-    def watch() -> None:
-        try:
-            fd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            fd = -1
-        while True:
-            if fd >= 0:
-                poller = select.poll()  # not select(): a kernel may hold over 1024 descriptors
-                poller.register(fd, select.POLLIN)
-                poller.poll()
-                break
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            except PermissionError:
-                pass
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="mlops-kernel-parent", daemon=True).start()
-
-
-def _become_kernel(job: dict[str, Any]) -> None:
-    """In the forked child: take the request's stdio, folder, environment and argv, and run."""
-    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    log_fd = int(job["log_fd"])
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    os.close(log_fd)
-    cwd = str(job["cwd"])
-    os.chdir(cwd)
-    os.environ.clear()
-    os.environ.update({str(k): str(v) for k, v in dict(job["env"]).items()})
-    for name, value in dict(job.get("import_env") or {}).items():
-        os.environ.setdefault(name, value)
-    argv = [str(a) for a in job["argv"]]
-    import ipykernel_launcher
-
-    sys.argv = [str(ipykernel_launcher.__file__), *argv[3:]]
-    sys.orig_argv = list(argv)
-    _reseed()
-    parent = os.environ.get("JPY_PARENT_PID", "")
-    if parent.isdigit():
-        _watch_client(int(parent))
-    from ipykernel import kernelapp
-
-    try:
-        kernelapp.launch_new_instance()
-    except SystemExit as exc:
-        _finish(exc.code)
-    _finish(0)
-
-
-def _finish(code: object) -> None:
-    """End the kernel as the interpreter would, but without tearing its modules down.
-
-    What a program relies on at exit still happens: other threads that are not daemons
-    are waited for, exit handlers run (IPython's, which release the user's namespace;
-    logging's; MLflow's) and the standard streams are flushed. Dismantling every module
-    of a process that imported pandas and scikit-learn costs a tenth of a second that
-    a forked kernel would otherwise add to each execution; the template's copy of those
-    modules stays as it is. ``multiprocessing`` ends its forked processes the same way.
-    """
-    import atexit
-
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        with contextlib.suppress(Exception):
-            stream.flush()  # type: ignore[union-attr]
-    if code is None or isinstance(code, int):
-        os._exit(code or 0)
-    with contextlib.suppress(Exception):
-        print(code, file=sys.__stderr__, flush=True)
-    os._exit(1)
-
-
-def _reseed() -> None:
-    """Fresh entropy for the global generators a forked child would otherwise share."""
-    import random
-
-    random.seed()
-    numpy_random = sys.modules.get("numpy.random")
-    if numpy_random is not None:
-        numpy_random.seed()
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_mlops_fork_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         print("another template holds the lock", flush=True)
         return 0
     template = Template(args)
+    child = _load_sibling("kernel_child")
     template.preload([n for n in args.preload.split(",") if n])
     template.watch_children()
     signal.signal(signal.SIGTERM, lambda *_: setattr(template, "retiring", "terminated"))
@@ -487,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"template {os.getpid()} exiting", flush=True)
         return 0
     lock.close()  # the child's copy of the lock descriptor; the template keeps its own
-    _become_kernel(_CHILD)
+    child.become_kernel(_CHILD)
     return 0
 
 

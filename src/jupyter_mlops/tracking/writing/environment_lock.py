@@ -411,7 +411,7 @@ def _source(text: str | None) -> dict[str, Any]:
             "path": path,
             "editable": bool(direct.get("dir_info", {}).get("editable")),
         }
-        from .run_context import git_info
+        from .git_state import git_info
 
         git = git_info(Path(path)) if Path(path).is_dir() else {}
         if git:

@@ -7,14 +7,14 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ...liveness import boot_identity, process_start_ticks
+from .environment_lock import current_lock, normalize
+from .git_state import git_info
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow import MlflowClient
@@ -83,42 +83,15 @@ def log_notebook(client: MlflowClient, run_id: str, notebook: Path | None) -> bo
     return True
 
 
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
-
-
-def git_info(root: Path) -> dict[str, str]:
-    """Return commit, branch and dirty flag of the git checkout at ``root`` (empty if none)."""
-    commit = _git(root, "rev-parse", "HEAD")
-    if not commit:
-        return {}
-    info = {"commit": commit, "dirty": str(bool(_git(root, "status", "--porcelain")))}
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    if branch and branch != "HEAD":
-        info["branch"] = branch
-    return info
-
-
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
-    """Return the installed versions of ``names`` (missing packages are left out)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
+    """Return the installed versions of ``names`` (missing packages are left out).
+
+    Read from this interpreter's environment lock, which is kept in memory until an
+    install changes the import path: asking ``importlib.metadata`` each time would read
+    every distribution's metadata again for each run.
+    """
+    installed = {normalize(p.name): p.version for p in current_lock().packages}
+    return {name: installed[normalize(name)] for name in names if normalize(name) in installed}
 
 
 def process_identity() -> dict[str, str]:

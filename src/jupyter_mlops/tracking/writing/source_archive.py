@@ -36,7 +36,7 @@ def fresh_sources(
 
     Returns the sources, in order, and the archives to log (``{artifact path: file}``).
     """
-    from .run_context import git_info
+    from .git_state import git_info
 
     sources = []
     files: dict[str, Path] = {}
