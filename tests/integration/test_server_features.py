@@ -367,6 +367,10 @@ async def test_reproduce_bad_input(jp_fetch: Any, client: Any) -> None:
     ):
         code, body = await post(run, bad)
         assert code == 400 and said in body["message"], (bad, body)
+    # a pipeline's parent run has no notebook: the whole pipeline reproduces from the CLI
+    parent = client.create_run(exp, tags={"mlops.pipeline.role": "parent"}).info.run_id
+    code, body = await post(parent, {"isolated": True})
+    assert code == 400 and f"jupyter mlops reproduce {parent}" in body["message"]
     # A run logged without a notebook starts, then ends ERROR saying why.
     code, job = await post(run, {})
     assert code == 201

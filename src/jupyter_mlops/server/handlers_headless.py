@@ -74,6 +74,7 @@ class ReproduceHandler(MlopsHandler):
     @tornado.web.authenticated
     async def post(self, run_id: str) -> None:
         from ..headless.reproduce import DEFAULT_ATOL, DEFAULT_RTOL
+        from ..pipelines.runs import ROLE_TAG
         from ..tracking.reading.browse import get_run
 
         body = self.json_body()
@@ -86,6 +87,11 @@ class ReproduceHandler(MlopsHandler):
 
         def start() -> dict[str, Any]:
             run = get_run(state.client, run_id)  # unknown ids fail now, not in the job
+            if run.data.tags.get(ROLE_TAG) == "parent":
+                raise InvalidInput(
+                    f"run {run_id} is a pipeline run: reproduce one of its unit runs here, or "
+                    f"every unit with `jupyter mlops reproduce {run_id}` (--isolated)"
+                )
             name = run.info.run_name or ""
             return state.jobs.reproduce(
                 run_id, rtol, atol, state.settings, name, isolated, allow_missing
