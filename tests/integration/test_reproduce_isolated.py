@@ -296,6 +296,12 @@ def test_a_clean_local_checkout_is_built_into_a_wheel_once_per_commit(
     with zipfile.ZipFile(second) as zf:
         assert zf.read("jmlops_local_toy/__init__.py") == b'VALUE = "second"\n'
 
+    (folder / "pyproject.toml").write_text("[project]\nname = \n")  # committed, but not buildable
+    subprocess.run([*git, "commit", "-qam", "broken"], check=True)
+    (broken,) = plan_install(lock, {}).local.values()
+    assert cached_wheel(build, broken) == (None, f"Could not build the {LOCAL} wheel of "
+        f"{broken.commit[:12]}: uv installs the folder")  # fmt: skip
+
 
 PIPELINE = """
 name: twoenv

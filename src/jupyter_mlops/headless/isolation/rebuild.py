@@ -201,13 +201,13 @@ def _need_kernel(lines: dict[str, str]) -> None:
 
 
 def _local_wheels(build: UvEnv, plan: InstallPlan) -> list[str]:
-    """Point the lines of clean local checkouts at their cached wheels; what was built."""
+    """Point the lines of clean local checkouts at their cached wheels; how each was had."""
     figures = []
     for name, source in plan.local.items():
         wheel, figure = cached_wheel(build, source)
-        if wheel is not None:
+        if wheel is not None:  # else uv builds the folder, and says why if it cannot
             plan.lines[name] = f"{name} @ {wheel.as_uri()}"
-            figures.append(figure)
+        figures.append(figure)
     return figures
 
 
