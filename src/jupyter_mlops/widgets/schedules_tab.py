@@ -1,6 +1,7 @@
 """The Schedules tab: every schedule, pause/resume, run now, remove, its runs and ticks.
 
-Calls :mod:`jupyter_mlops.schedules.api`; loaded when the tab is first opened.
+Calls :mod:`jupyter_mlops.schedules.api`; loaded when the tab is first opened. Below the
+table, :class:`.schedule_form.ScheduleForm` adds a schedule.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..errors import MlopsError
+from .schedule_form import ScheduleForm
 from .tables import esc, html_table, message, status_html, time_html
 
 __all__ = ["SchedulesTab"]
@@ -39,14 +41,20 @@ class SchedulesTab:
         for label, button in self.buttons.items():
             button.on_click(lambda _, action=label: self.act(action))
         self.history_html = w.HTML()
+        self.form = ScheduleForm(self._added)
         self.widget = w.VBox(
             [
                 w.HBox([self.refresh_button, self.message]),
                 self.table_html,
                 w.HBox([self.schedule, *self.buttons.values()]),
                 self.history_html,
+                self.form.widget,
             ]
         )
+
+    def _added(self, name: str) -> None:
+        self.load()
+        self.schedule.value = name
 
     def load(self) -> None:
         """(Re)read the schedules."""
@@ -71,7 +79,7 @@ class SchedulesTab:
         self.message.value = message(
             f"{len(rows)} schedule(s)"
             if rows
-            else "No schedules yet: add one with %mlops schedule add NAME FILE --cron EXPR",
+            else "No schedules yet: add one below (or %mlops schedule add NAME FILE --cron EXPR)",
             "info",
         )
         names = [s["name"] for s in found]
