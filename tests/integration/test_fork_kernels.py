@@ -174,7 +174,10 @@ def _printed(kc: Any, text: str) -> bool:
 
 
 def test_a_crashing_kernel_leaves_the_template_serving(store) -> None:  # type: ignore[no-untyped-def]
-    crash = write_notebook(store.root / "crash.ipynb", [code("import os\nos.kill(os.getpid(), 9)")])
+    crash = write_notebook(
+        store.root / "crash.ipynb",
+        [code("import os, jupyter_mlops\nos.kill(os.getpid(), 9)")],  # the next one's preload
+    )
     ok = write_notebook(
         store.root / "ok.ipynb", [code("import jupyter_mlops as mlops\nmlops.log(a=1)")]
     )
@@ -328,7 +331,12 @@ def test_a_pipelines_preload_reaches_its_steps_template(store) -> None:  # type:
     )
     result = mlops.run_pipeline(path)
     assert [u.status for u in result.units] == ["ran"]
-    assert _template(store.root)["preload"] == ["decimal", "fractions"]
+    # the pipeline's list first, then what the step's own imports call for
+    assert _template(store.root)["preload"] == [
+        "decimal",
+        "fractions",
+        "jupyter_mlops.tracking.api",
+    ]
 
 
 def test_a_retried_fork_request_gets_the_same_kernel_not_a_second(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,12 @@ def test_allow_listed_imports_of_the_first_code_cells_are_found_without_running(
         ],
     )
     assert notebook_preload(nb) == ["numpy", "pandas", "sklearn.ensemble", "matplotlib"]
+    ours = write_notebook(
+        tmp_path / "ours.ipynb",
+        [code("import jupyter_mlops as mlops\nfrom jupyter_mlops import log")],
+    )
+    # the tracking API a first mlops.log() imports, not only the lazy package
+    assert notebook_preload(ours) == ["jupyter_mlops.tracking.api"]
 
 
 def test_configured_preload_adds_the_environment_and_pyproject(

@@ -3,7 +3,7 @@
 The modules a notebook imports in its first code cells (read with :mod:`ast`, the
 notebook is not run) that belong to an allow-list of libraries known to be safe to
 import before a fork (they start no Python thread, open no socket and touch no GPU
-when imported), plus the ``preload`` list of ``[tool.jupyter-mlops]``, of
+when imported) and jupyter-mlops's own tracking API, plus the ``preload`` list of ``[tool.jupyter-mlops]``, of
 ``pipeline.yaml`` or of ``MLOPS_PRELOAD`` (comma-separated), taken as given.
 """
 
@@ -29,6 +29,10 @@ ALLOWED = frozenset(
 _UNSAFE = ("pyarrow.flight", "pyarrow.cuda", "pyarrow.substrait")
 #: packages imported only at their top (a submodule picks a backend: ``matplotlib.pyplot``)
 _TOP_ONLY = frozenset({"matplotlib"})
+#: what an import of jupyter-mlops itself preloads: the package is a lazy facade, and the
+#: tracking API behind ``mlops.log`` is what a notebook's first call would import (it reads
+#: no setting and opens nothing until it is used)
+_OWN = ("jupyter_mlops", "jupyter_mlops.tracking.api")
 #: how many leading code cells are read for imports
 FIRST_CELLS = 5
 _MAGIC = re.compile(r"^\s*[%!?]")
@@ -54,6 +58,8 @@ def _cell_imports(source: str) -> list[str]:
 def _allowed(name: str) -> str | None:
     """The module to preload for an import of ``name``, or None when it is not allow-listed."""
     top = name.split(".")[0]
+    if top == _OWN[0]:
+        return _OWN[1]
     if top not in ALLOWED or name.startswith(_UNSAFE):
         return None
     return top if top in _TOP_ONLY else name
