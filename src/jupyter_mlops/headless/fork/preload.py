@@ -3,8 +3,9 @@
 The modules a notebook imports in its first code cells (read with :mod:`ast`, the
 notebook is not run) that belong to an allow-list of libraries known to be safe to
 import before a fork (they start no Python thread, open no socket and touch no GPU
-when imported) and jupyter-mlops's own tracking API, plus the ``preload`` list of ``[tool.jupyter-mlops]``, of
-``pipeline.yaml`` or of ``MLOPS_PRELOAD`` (comma-separated), taken as given.
+when imported) and jupyter-mlops's own tracking API, plus the ``preload`` list of
+``[tool.jupyter-mlops]``, of ``pipeline.yaml`` or of ``MLOPS_PRELOAD`` (comma-separated),
+taken as given.
 """
 
 from __future__ import annotations
