@@ -32,12 +32,15 @@ needs_kfp = pytest.mark.skipif(
     reason="the kfp SDK is not installed in this environment; make test runs this file in "
     "its kfp environment (python scripts/test_compat.py kfp)",
 )
-#: the exported file, loaded back by the SDK and run by KFP's local runner
+#: the exported file, loaded back by the SDK and run by KFP's local runner, its cache on
+#: (as a cluster's is by default): the export's tasks must never let KFP reuse them
 RUNNER = """
 import sys
 from kfp import components, local
 
-local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=sys.argv[2])
+local.init(
+    runner=local.SubprocessRunner(use_venv=False), pipeline_root=sys.argv[2], enable_caching=True
+)
 components.load_component_from_file(sys.argv[1])()
 """
 #: tags whose values differ between any two runs (times, processes, the executor's name)
@@ -134,6 +137,41 @@ def tree(project: Path, experiment: str) -> tuple[int, dict[str, dict[str, Any]]
     return len(parents), out
 
 
+def manifest(project: Path, experiment: str) -> dict[str, tuple[str, str]]:
+    """The latest pipeline run's ``pipeline.json``: each unit's status and message."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project / '.mlops' / 'mlflow.db'}")
+    parent = _latest_parent(client, experiment)
+    doc = json.loads(
+        Path(client.download_artifacts(parent, "pipeline.json", str(project))).read_text()
+    )
+    return {
+        u["label"]: (u["status"], _normal(u.get("message") or "", project)) for u in doc["units"]
+    }
+
+
+def tasks_kept(project: Path, experiment: str) -> list[str]:
+    """The tasks that left their state on the latest pipeline run (the ones that ran)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project / '.mlops' / 'mlflow.db'}")
+    parent = _latest_parent(client, experiment)
+    return sorted(Path(f.path).stem for f in client.list_artifacts(parent, "kfp-tasks"))
+
+
+def _latest_parent(client: Any, experiment: str) -> str:
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None
+    (parent,) = client.search_runs(
+        [found.experiment_id],
+        filter_string="tags.`mlops.pipeline.role` = 'parent'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return str(parent.info.run_id)
+
+
 def assert_same(local: dict[str, dict[str, Any]], kfp: dict[str, dict[str, Any]]) -> None:
     assert sorted(kfp) == sorted(local)
     for name, run in local.items():
@@ -180,6 +218,9 @@ def test_the_example_pipeline_on_kfp_local_records_what_the_local_executor_does(
     assert local["<parent>"]["tags"]["mlops.pipeline.cached"] == "6"
     assert json.loads(local["<parent>"]["tags"]["mlops.pipeline.reused"])
     assert_same(local, kfp)
+    # the reuse was ours, by key: KFP's cache (on) kept no task's outputs to reuse
+    kept = tmp_path / "kfp" / "kfp-root" / ".kfp_cache"
+    assert kept.is_dir() and not list(kept.iterdir())
 
 
 PREPARE = """
@@ -273,13 +314,27 @@ def test_a_sweep_a_search_and_a_gate_on_kfp_local_match_the_local_executor(
     assert refused_local.returncode == 1
     refused = run_kfp(kfp_path, tmp_path / "kfp")
     assert refused.returncode != 0
-    assert "train[a=1] failed: input validation FAILED: features@" in refused.stdout
+    said = refused.stdout + refused.stderr
+    # the gate's own task fails, and KFP runs none of the tasks after it
+    assert "step 'train': input validation FAILED: features@" in said, said[-6000:]
+    assert "KFP runs no task after this gate" in said
+    assert "Inner task failed" in said  # KFP's own word: its run failed at a task
+    # the tasks that ran left their states on the parent: none after the gate did
+    assert tasks_kept(tmp_path / "kfp", "gated") == [
+        "gate-train",
+        "start",
+        "study-tune",
+        "unit-prepare-0",
+    ]
     _, local = tree(tmp_path / "local", "gated")
     _, kfp = tree(tmp_path / "kfp", "gated")
     assert local["<parent>"]["status"] == "FAILED"
     assert local["<parent>"]["tags"]["mlops.pipeline.failed"] == "2"
     assert "train[a=1]" not in local and "report" not in local
-    assert_same(local, kfp)
+    assert_same(local, kfp)  # close ended the parent with the local executor's tags
+    units = manifest(tmp_path / "local", "gated")
+    assert units["report"][0] == "skipped" and units["train[a=2]"][0] == "failed"
+    assert manifest(tmp_path / "kfp", "gated") == units
 
 
 #: the unit's task process dies as a pod killed mid-run would (its kernel's parent)

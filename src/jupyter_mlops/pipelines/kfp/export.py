@@ -28,7 +28,15 @@ from ..scope import build_units
 from ..spec import PipelineSpec, load_spec
 from . import DEFAULT_IMAGE, FORMS
 
-__all__ = ["DEFAULT_IMAGE", "FORMS", "ExportOptions", "KfpExport", "export_kfp", "refusals"]
+__all__ = [
+    "DEFAULT_IMAGE",
+    "FORMS",
+    "ExportOptions",
+    "KfpExport",
+    "export_kfp",
+    "refusals",
+    "step_order",
+]
 
 #: stores a task in a cluster's pod reaches: not a file of this machine
 _REMOTE = re.compile(r"^(https?|databricks|postgresql|mysql|mssql|s3|gs|gcs|abfss?|az|hdfs)[+:]")
@@ -145,7 +153,7 @@ def task_names(spec: PipelineSpec) -> list[str]:
     """The display names of the tasks, in the order they are added."""
     names = ["start"]
     units = build_units(spec)
-    for name in _order(spec):
+    for name in step_order(spec):
         step = spec.steps[name]
         if step.validate is not None:
             names.append(f"{name}: validate")
@@ -158,7 +166,8 @@ def task_names(spec: PipelineSpec) -> list[str]:
     return [*names, "finish", "close"]
 
 
-def _order(spec: PipelineSpec) -> list[str]:
+def step_order(spec: PipelineSpec) -> list[str]:
+    """The steps, each after the steps it needs."""
     return topological_order({s.name: s.needs for s in spec.steps.values()})
 
 
@@ -208,7 +217,7 @@ def _build(spec: PipelineSpec, options: ExportOptions) -> tuple[Any, Any]:
 
     def _tasks(start: Any) -> None:
         outputs: dict[str, list[Any]] = {}
-        for name in _order(spec):
+        for name in step_order(spec):
             step = spec.steps[name]
             upstream = [o for need in step.needs for o in outputs[need]] or [start]
             if step.validate is not None:
@@ -221,7 +230,7 @@ def _build(spec: PipelineSpec, options: ExportOptions) -> tuple[Any, Any]:
             else:
                 outputs[name] = [add(name, "unit", upstream, name)]
         needed = {need for s in spec.steps.values() for need in s.needs}
-        last = [o for name in _order(spec) if name not in needed for o in outputs[name]]
+        last = [o for name in step_order(spec) if name not in needed for o in outputs[name]]
         add("finish", "finish", last)
 
     pipeline.__annotations__ = {}  # KFP reads them as types; postponed here, they are text

@@ -6,7 +6,8 @@ resolves a grid step's members (cache hits, skips) and opens its step run when o
 cache key finds); ``study`` drives a searched step's Optuna study, its trials in kernels of
 its own container; ``finish`` ends the step runs and the parent with ``pipeline.json``;
 ``close``, KFP's exit handler, runs however the others ended and ends what they left open
-(a task failed, the run was stopped, a pod was killed before ``finish``).
+(a gate refused its input, a task failed, the run was stopped, a pod was killed before
+``finish``), from the states every task also leaves on the parent run (:data:`STATES`).
 Every decision is the orchestrator's own (:mod:`..orchestrator`), made on the state the
 upstream tasks passed on, so the run tree, tags and cache keys are those of a local run.
 """
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from ...config import load_settings
 from ...errors import InvalidInput, MlopsError
@@ -36,12 +38,20 @@ from ..scope import build_units
 from ..spec import PipelineSpec, load_spec
 from ..units import PipelineListener, PipelineResult
 from . import KINDS
+from .export import step_order
 from .state import RunState, decode, encode, merge
 
-__all__ = ["EXECUTOR", "KINDS", "run_task"]
+__all__ = ["EXECUTOR", "KINDS", "STATES", "GateRefused", "run_task"]
 
 #: the value of ``mlops.pipeline.executor`` on a parent run started in KFP
 EXECUTOR = "kfp"
+#: the parent run's artifact folder where each task leaves the state it passed on: the
+#: ``close`` task, which may depend on no task, reads the run from there
+STATES = "kfp-tasks"
+
+
+class GateRefused(MlopsError):
+    """A ``validate:`` gate refused its step's input: the gate's task fails, KFP stops after it."""
 
 
 def run_task(
@@ -70,6 +80,9 @@ def run_task(
 
     Raises
     ------
+    GateRefused
+        ``gate`` when the step's input is refused: the task fails, so KFP runs none of the
+        tasks after it, and ``close`` ends the pipeline run as the local executor would.
     MlopsError
         ``finish`` when a unit failed or was skipped (the KFP run fails with that line).
     """
@@ -77,7 +90,9 @@ def run_task(
         raise InvalidInput(f"unknown task kind {kind!r}; kinds: {', '.join(KINDS)}")
     spec = load_spec(pipeline)
     if kind == "start":
-        return encode(_start(spec, job))
+        started = _start(spec, job)
+        _leave(spec, started, "start")
+        return encode(started)
     if kind == "close":
         _close(spec, job)
         return encode(RunState())
@@ -90,10 +105,10 @@ def run_task(
     if step not in spec.steps:
         raise InvalidInput(f"no step {step!r} in {spec.path.name}; steps: {', '.join(spec.steps)}")
     context = _context(spec, state)
+    refused = None
     with _heartbeat(context, state):
         if kind == "gate":
-            if blocked_by(context, step) is None:
-                gate(context, step, ready_inputs(context, step))
+            refused = _gate(context, step)
         elif kind == "sweep":
             resolve_step(context, step)  # opens the step run when a member must run
         elif kind == "unit":
@@ -101,7 +116,35 @@ def run_task(
         else:
             _run_study(context, step)
             state.ended.append(step)
-    return encode(_kept(state, context))
+    out = _kept(state, context)
+    _leave(spec, out, f"{kind}-{step}" + (f"-{unit or 0}" if kind == "unit" else ""))
+    if refused:
+        raise GateRefused(
+            f"step {step!r}: {_first_line(refused)}; KFP runs no task after this gate "
+            "(the close task ends the pipeline run)"
+        )
+    return encode(out)
+
+
+def _gate(context: RunContext, step: str) -> str | None:
+    """Check ``step``'s input; when refused, its units fail as the local executor fails them."""
+    if blocked_by(context, step) is not None:
+        return None  # a step it needs failed: the step's own tasks record it skipped
+    refused = gate(context, step, ready_inputs(context, step))
+    if refused:
+        for unit in context.units[step]:
+            unit.status, unit.message = "failed", refused
+    return refused
+
+
+def _leave(spec: PipelineSpec, state: RunState, name: str) -> None:
+    """Keep ``state`` on the parent run as ``STATES/name``, where ``close`` finds it."""
+    from ...tracking.mlflow_bridge.store import mlflow_errors
+    from ...tracking.mlflow_tables.run_writes import open_run_writer
+
+    writer = open_run_writer(load_settings(spec.path.parent))
+    with mlflow_errors(f"keep the state of task {name} on run {state.parent}"):
+        writer.log_text(state.parent, encode(state), f"{STATES}/{name}.state")
 
 
 @contextmanager
@@ -242,14 +285,17 @@ CLOSED_REASON = "the KFP run ended before its finish task (a task failed or was 
 
 
 def _close(spec: PipelineSpec, job: str) -> None:
-    """End the parent of KFP run ``job`` and every run under it still RUNNING.
+    """End the parent of KFP run ``job`` as the local executor would have, if still RUNNING.
 
     Nothing to do after ``finish`` (the parent is ended) or before ``start`` made it.
-    Otherwise the unit and step runs left open are ``KILLED`` and the parent ``FAILED``,
-    each tagged with why, instead of waiting for their heartbeats to go stale.
+    Otherwise the run is rebuilt from the states the tasks left (:data:`STATES`): a unit
+    whose gate refused its input failed, the units after a failed or skipped one are
+    skipped (the local executor's rules, its messages), and the parent ends ``FAILED`` with
+    ``pipeline.json`` and the counts. A unit whose task never finished failed with
+    :data:`CLOSED_REASON`; then the runs still ``RUNNING`` under the parent are ``KILLED``,
+    and they and the parent are tagged with why.
     """
     from ...tracking.mlflow_bridge.store import lazy_client, mlflow_errors
-    from ...tracking.mlflow_tables.run_writes import open_run_writer
     from ..runs import PARENT_TAG, end_run
 
     if not job:
@@ -264,22 +310,72 @@ def _close(spec: PipelineSpec, job: str) -> None:
         )
         if not experiment or not found:
             return
-        parent = found[0].info.run_id
+        parent = found[0].info
+    state = merge(_left_states(client, parent.run_id))
+    state.parent, state.experiment_id = parent.run_id, parent.experiment_id
+    state.started = state.started or parent.start_time / 1000
+    context = _context(spec, state)
+    unfinished = _settle(context, state)
+    open_runs = {s: r for s, r in context.step_runs.items() if s not in state.ended}
+    end_step_runs(context.client, context.writer, open_runs, context.units, {})
+    with mlflow_errors(f"read the runs under pipeline run {parent.run_id}"):
         left = client.search_runs(
-            [experiment.experiment_id],
-            filter_string=f"tags.`{PARENT_TAG}` = '{parent}' and attributes.status = 'RUNNING'",
+            [parent.experiment_id],
+            filter_string=(
+                f"tags.`{PARENT_TAG}` = '{parent.run_id}' and attributes.status = 'RUNNING'"
+            ),
             max_results=5000,
         )
-    writer = open_run_writer(settings)
     reason = {"mlops.killed_reason": CLOSED_REASON}
     for run in left:
-        end_run(writer, run.info.run_id, "KILLED", reason)
-    end_run(writer, parent, "FAILED", reason)
+        end_run(context.writer, run.info.run_id, "KILLED", reason)
+    result = PipelineResult(
+        spec.name, parent.run_id, parent.experiment_id, context.all_units(), executor=EXECUTOR
+    )
+    result.duration_s = max(0.0, time.time() - state.started)
+    if unfinished or left:
+        context.writer.set_tags(parent.run_id, reason)
+    end_parent(context.writer, result, "FAILED")
+    print(result.table(), flush=True)
+    why = CLOSED_REASON if unfinished or left else "a task failed"
     print(
-        f"pipeline {spec.name}: {CLOSED_REASON}; run {parent} ended FAILED, "
+        f"pipeline {spec.name}: {why}; run {parent.run_id} ended FAILED, "
         f"{len(left)} run(s) under it KILLED",
         flush=True,
     )
+
+
+def _left_states(client: Any, parent: str) -> list[RunState]:
+    """The states the tasks of the run kept on its parent run (none: only ``start``'s job)."""
+    from ...tracking.mlflow_bridge.store import mlflow_errors
+    from ...tracking.reading.artifact_copy import copy_artifact
+
+    with mlflow_errors(f"list the artifacts of pipeline run {parent}"):
+        if not any(f.path == STATES for f in client.list_artifacts(parent)):
+            return []
+    with copy_artifact(client, parent, STATES) as copy:
+        return [decode(f.read_text()) for f in sorted(copy.path.glob("*.state"))]
+
+
+def _settle(context: RunContext, state: RunState) -> bool:
+    """Give each unit no task finished what the local executor would; True if one never ran."""
+    unfinished = False
+    for name in step_order(context.spec):
+        if name in state.ended:
+            continue  # a study's driver recorded its trials itself
+        refused = context.checked.get(name)
+        for unit in context.units[name]:
+            if unit.done:
+                continue
+            blocked = blocked_by(context, name)
+            if blocked:
+                unit.status, unit.message = "skipped", blocked
+            elif refused:
+                unit.status, unit.message = "failed", refused
+            else:
+                unit.status, unit.message = "failed", CLOSED_REASON
+                unfinished = True
+    return unfinished
 
 
 def _first_line(text: str) -> str:
