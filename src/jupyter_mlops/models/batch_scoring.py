@@ -248,7 +248,10 @@ def _reference(client: Any, version: Any) -> tuple[str | None, Any]:
 
 @dataclass
 class _Written:
-    """What becomes of a scored batch, on the writer thread: the log, the output, the frames."""
+    """Where a scored batch goes: the prediction log, and the output file or the frames.
+
+    :meth:`append` and :meth:`write` each run on their own thread, in batch order.
+    """
 
     log: PredictionLog
     sink: Output | None
@@ -258,18 +261,23 @@ class _Written:
     classes: list[Any] | None
     version: str
 
-    def __call__(self, batch: pd.DataFrame, X: pd.DataFrame, offset: int, scored: Any) -> None:
-        predictions, proba = scored
+    def append(self, batch: pd.DataFrame, X: pd.DataFrame, offset: int, predictions: Any) -> None:
+        """Log one batch's inputs and predictions under their request ids."""
+        import pandas as pd
+
+        ids: Any = (
+            NumberedIds(self.run_id, offset, len(batch))  # the request_id column, as a block
+            if self.id_column is None
+            else pd.Series(batch[self.id_column].to_numpy()).astype(str).tolist()
+        )
+        self.log.append(self.version, BATCH_ROLE, ids, X, predictions)
+
+    def write(self, batch: pd.DataFrame, offset: int, predictions: Any, proba: Any) -> None:
+        """Write (or keep) one batch's scores."""
         out = scores_frame(
             batch, self.id_column, offset, self.run_id, predictions, proba, self.classes,
             self.version,
         )  # fmt: skip
-        ids: Any = (
-            NumberedIds(self.run_id, offset, len(out))  # the request_id column, as a block
-            if self.id_column is None
-            else out[self.id_column].astype(str).tolist()
-        )
-        self.log.append(self.version, BATCH_ROLE, ids, X, predictions)
         if self.sink is not None:
             self.sink.write(out)
         if self.frames is not None:
@@ -402,7 +410,11 @@ def _score_all(
     if source.manifest is not None:
         log_input(source.manifest, "scoring")
     batches = prefetch(source.batches(batch_size), name="mlops-predict-read")
-    writes = InOrder(written, name="mlops-predict-write")
+    stages = [
+        InOrder(written.append, name="mlops-predict-log"),
+        InOrder(written.write, name="mlops-predict-write"),
+    ]
+    logs, writes = stages
     try:
         for batch in batches:
             if written.id_column is not None and written.id_column not in batch.columns:
@@ -421,15 +433,19 @@ def _score_all(
                 ) from None
             sample.add(X)
             scored.add(pd.DataFrame({"prediction": np.asarray(predictions)}))
-            writes.submit(batch, X, rows, (predictions, proba))
+            logs.submit(batch, X, rows, predictions)
+            writes.submit(batch, rows, predictions, proba)
             rows += len(batch)
-        writes.finish()
+        for stage in stages:
+            stage.finish()
     except Exception:
-        with contextlib.suppress(Exception):
-            writes.finish()  # the batches scored before the error are logged, as in order
+        for stage in stages:  # the batches scored before the error are logged, as they were
+            with contextlib.suppress(Exception):
+                stage.finish()
         raise
     except BaseException:
-        writes.cancel()
+        for stage in stages:
+            stage.cancel()
         raise
     finally:
         batches.close()  # type: ignore[attr-defined]
