@@ -59,7 +59,7 @@ def test_a_trigger_schedule_starts_on_a_new_snapshot_version(tab: Any) -> None:
     form = tab.form
     form.starts.value = "snapshot"
     assert form.cron_box.layout.display == "none" and form.subject.layout.display == ""
-    assert form.subject.description == "Snapshot"
+    assert form.subject.description == "Snapshot" and form.subject.options == ("customers",)
     _fill(form, name="on-data", target="score.ipynb", subject="customers")
 
     form.add_button.click()
@@ -97,3 +97,15 @@ def test_a_mistake_shows_the_service_line_and_stores_nothing(
     assert "\n" not in line
     assert form.message.value == message(line)
     assert list_schedules() == [] and tab.schedule.options == ()
+
+
+def test_the_trigger_field_offers_the_project_s_aliases_and_models(tab: Any) -> None:
+    from tests.serving import register_wine
+
+    register_wine()  # wine, version 1 under production
+    form = tab.form
+    form.starts.value = "promotion"
+    assert form.subject.description == "Model@alias"
+    assert form.subject.options == ("wine@production",)
+    form.starts.value = "alert"
+    assert form.subject.options == ("wine",)

@@ -2,7 +2,8 @@
 
 What starts the schedule is one choice, as in JupyterLab's Schedule… dialog: a cron
 expression (previewed in words with its next runs) or an event (a new version of a
-snapshot, a move of a model's alias, an alert of a model). The values go as typed to
+snapshot, a move of a model's alias, an alert of a model), with the project's
+snapshots, aliases or models offered as you type. The values go as typed to
 :func:`jupyter_mlops.schedules.api.add_schedule`, the service the Lab form's REST
 route calls: it checks them, and its one line is what a mistake shows.
 """
@@ -17,7 +18,7 @@ import ipywidgets as w
 from ..errors import MlopsError
 from .tables import esc, message, time_html
 
-__all__ = ["STARTS", "ScheduleForm"]
+__all__ = ["STARTS", "ScheduleForm", "subjects"]
 
 #: what starts a schedule: choice shown, the field's label, an example, the option it fills
 STARTS: dict[str, tuple[str, str, str, str | None]] = {
@@ -34,14 +35,30 @@ def _api() -> Any:
     return api
 
 
+_FIELD = {"style": {"description_width": "90px"}, "layout": {"width": "420px"}}
+
+
 def _field(label: str, placeholder: str) -> w.Text:
-    return w.Text(
-        description=label,
-        placeholder=placeholder,
-        continuous_update=False,
-        style={"description_width": "90px"},
-        layout=w.Layout(width="420px"),
-    )
+    return w.Text(description=label, placeholder=placeholder, continuous_update=False, **_FIELD)
+
+
+def subjects(kind: str) -> list[str]:
+    """What a trigger of ``kind`` may name: snapshot names, ``MODEL@ALIAS`` or model names."""
+    try:
+        if kind == "snapshot":
+            from ..data import api as data_api
+
+            refs = data_api.snapshots()["ref"]
+            return sorted({str(r).split("@")[0] for r in refs})
+        from ..models import api as models_api
+
+        versions = models_api.models()
+    except MlopsError:
+        return []  # suggestions only: the service still checks what is typed
+    if kind == "alert":
+        return sorted(set(versions["name"]))
+    pairs = {(v.name, a.strip()) for v in versions.itertuples() for a in str(v.aliases).split(",")}
+    return sorted(f"{name}@{alias}" for name, alias in pairs if alias)
 
 
 class ScheduleForm:
@@ -55,12 +72,11 @@ class ScheduleForm:
             description="Starts",
             options=[(choice, kind) for kind, (choice, *_) in STARTS.items()],
             value="cron",
-            style={"description_width": "90px"},
-            layout=w.Layout(width="420px"),
+            **_FIELD,
         )
         self.cron = _field("Cron", STARTS["cron"][2])
         self.timezone = _field("Timezone", "UTC")
-        self.subject = _field(STARTS["snapshot"][1], STARTS["snapshot"][2])
+        self.subject = w.Combobox(ensure_option=False, continuous_update=False, **_FIELD)
         self.preview = w.HTML()
         self.add_button = w.Button(description="Add schedule", icon="plus", button_style="primary")
         self.add_button.on_click(lambda _: self.add())
@@ -89,6 +105,7 @@ class ScheduleForm:
         self.subject.layout.display = "none" if kind == "cron" else ""
         if kind != "cron":
             self.subject.description, self.subject.placeholder = label, example
+            self.subject.options = subjects(kind)
 
     def show_preview(self) -> None:
         """The cron expression in words and its next runs (or the service's line on it)."""
