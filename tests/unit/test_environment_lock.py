@@ -56,6 +56,24 @@ def test_an_install_is_seen_by_the_next_run_and_the_cache_serves_an_unchanged_on
     assert list((site.parent / "cache" / "jupyter-mlops" / "environment-locks").glob("*.toml"))
 
 
+def test_a_file_saved_beside_the_notebook_keeps_the_lock_in_memory(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A kernel's import path starts with its notebook's folder, which changes with every
+    # save; only folders holding distributions say whether something was installed.
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.syspath_prepend(str(work))
+    monkeypatch.syspath_prepend("")
+    first = el.current_lock()
+    (work / "notebook.ipynb").write_text("{}")
+    (work / "helper.py").write_text("x = 1\n")
+    assert el.current_lock() is first  # the memo, neither the file cache nor a new scan
+    _install(site, "after-save", "0.1")
+    assert el.current_lock().versions["after-save"] == "0.1"
+
+
 def test_pylock_toml_is_pep_751_and_round_trips(site: Path, tmp_path: Path) -> None:
     repo = tmp_path / "mypkg"
     repo.mkdir()

@@ -90,6 +90,15 @@ def kernel_manager(
 
         start_kernel = _async_start_kernel
 
+        # The control socket is made on the thread that started the kernel. Sent from the
+        # loop of another thread (kernels are stopped on a thread of their own), a shutdown
+        # request waited there tens of milliseconds and at times past the wait after which
+        # jupyter_client ends the kernel with SIGTERM, skipping its exit handlers. A socket
+        # made by the stopping thread sends it at once.
+        async def _async_request_shutdown(self, restart: bool = False) -> None:
+            self._close_control_socket()
+            await super()._async_request_shutdown(restart=restart)
+
         # jupyter_client looks for the kernel's exit every 0.1 s after asking it to shut
         # down: on average 50 ms added to every execution for a kernel that exits at once.
         async def _async_finish_shutdown(

@@ -53,6 +53,8 @@ __all__ = [
 LOCK_ARTIFACT = "environment/pylock.toml"
 #: tag holding the lock's digest, so two runs' environments compare without a download
 LOCK_DIGEST_TAG = "mlops.environment.digest"
+#: what an installer leaves in the folder it installs to
+_INSTALLED_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".pth")
 #: bumped when the cached form changes
 _CACHE_FORMAT = 1
 _TOOL = "jupyter-mlops"
@@ -244,12 +246,36 @@ def current_lock() -> EnvironmentLock:
 
 def _environment_key() -> str:
     parts: list[Any] = [_CACHE_FORMAT, sys.executable, sys.version]
-    for entry in sys.path:
+    for entry in _install_folders(sys.path):
         try:
             parts.append((entry, os.stat(entry or ".").st_mtime_ns))
         except OSError:
             parts.append((entry, None))
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _install_folders(entries: list[str]) -> list[str]:
+    """The entries of the import path that hold installed distributions, and site folders.
+
+    Installing or removing a distribution changes the modification time of the folder it
+    goes to. A folder holding none (the working folder of a notebook, a script's folder)
+    changes with every file saved there: keyed on it, the lock was read again for every
+    run of a kernel whose notebook had been saved since the last.
+    """
+    import site
+
+    sites = {*site.getsitepackages(), site.getusersitepackages()}
+    return [e for e in entries if e in sites or _holds_distributions(e)]
+
+
+def _holds_distributions(entry: str) -> bool:
+    if not entry or not os.path.isdir(entry):
+        return bool(entry) and os.path.isfile(entry)  # a zip or egg on the path
+    try:
+        with os.scandir(entry) as found:
+            return any(f.name.endswith(_INSTALLED_SUFFIXES) for f in found)
+    except OSError:
+        return False
 
 
 def _cache_dir() -> Path:
