@@ -103,7 +103,7 @@ def write_decision(folder: Path, state: ServeState) -> None:
     A champion the workers do not hold yet (the alias moved) comes with its registry
     entry and the kept copy of its model folder, which is what a worker loads.
     """
-    from google.protobuf.json_format import MessageToDict
+    from mlflow.utils.proto_json_utils import message_to_json
 
     challenger, current = state.challenger, state.current
     body: dict[str, Any] = {
@@ -113,7 +113,7 @@ def write_decision(folder: Path, state: ServeState) -> None:
     }
     if current.kept is not None:
         body["champion_model"] = str(current.kept)
-        body["champion_version"] = MessageToDict(current.version.to_proto())
+        body["champion_version"] = json.loads(message_to_json(current.version.to_proto()))
     tmp = folder / f".{_DECISION}.{os.getpid()}"
     tmp.write_text(json.dumps(body))
     os.replace(tmp, folder / _DECISION)
@@ -137,11 +137,13 @@ def apply_decision(folder: Path, state: ServeState) -> None:
 
 
 def _load_champion(body: dict[str, Any]) -> Loaded:
-    from google.protobuf.json_format import ParseDict
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.protos.model_registry_pb2 import ModelVersion as ModelVersionMessage
+    from mlflow.utils.proto_json_utils import parse_dict
 
-    version = ModelVersion.from_proto(ParseDict(body["champion_version"], ModelVersionMessage()))
+    message = ModelVersionMessage()
+    parse_dict(body["champion_version"], message)
+    version = ModelVersion.from_proto(message)
     return load_kept(version, Path(body["champion_model"]))
 
 
