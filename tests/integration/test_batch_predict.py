@@ -119,6 +119,26 @@ def test_csv_folder_without_id_column_gets_rows_and_request_ids(
     assert perf.metrics["accuracy"] == pytest.approx(float(np.mean(scores["prediction"] == y)))
 
 
+def test_parquet_output_of_many_batches_reads_back_as_one_frame_of_the_api(
+    store: Any, client: Any, tmp_path: Path
+) -> None:
+    register_wine()
+    X, _ = wine()
+    source, out = tmp_path / "in.parquet", tmp_path / "scores.parquet"
+    X.to_parquet(source)
+
+    assert main(["predict", "wine", str(source), "-o", str(out), "--batch-size", "30"]) == 0
+
+    # the later batches are written from Arrow arrays, the first through pandas: one file
+    scores = pd.read_parquet(out)
+    run_id = _predict_run(client).info.run_id
+    expected = mlops.predict("wine", X, batch_size=30)  # the frames the API returns
+    expected["request_id"] = [f"{run_id}-{n}" for n in range(len(X))]
+    pd.testing.assert_frame_equal(scores, expected)
+    model = mlops.load_model("wine")
+    assert scores["prediction"].tolist() == model.predict(X).tolist()
+
+
 def test_snapshot_input_is_a_dataset_input_and_the_api_returns_the_frame(
     store: Any, client: Any
 ) -> None:

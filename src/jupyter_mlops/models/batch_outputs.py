@@ -19,7 +19,7 @@ from .batch_inputs import CSV, PARQUET
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Output", "scores_frame"]
+__all__ = ["Output", "scores_frame", "scores_table"]
 
 #: the columns Parquet dictionary-encodes: the one version of every row. Unique values
 #: (request ids, ids, probabilities) only cost a dictionary built then thrown away
@@ -60,6 +60,40 @@ def scores_frame(
     return pd.DataFrame(cols)
 
 
+def scores_table(
+    offset: int,
+    run_id: str,
+    predictions: Any,
+    proba: Any,
+    classes: list[Any] | None,
+    version: str,
+    schema: Any,
+) -> Any:
+    """The scores :func:`scores_frame` gives without an id column, built in Arrow in ``schema``.
+
+    No pandas frame and no conversion to Arrow: the arrays wrap the scores and the
+    request ids are joined by Arrow compute, which runs without the GIL. ``None`` when
+    a column would not have the type ``schema`` (the first batch's, from pandas) gives
+    it, e.g. text classes: that batch goes through :func:`scores_frame`.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    row = pa.array(np.arange(offset, offset + len(predictions)))
+    prefix, nothing = pa.scalar(f"{run_id}-", text), pa.scalar("", text)
+    arrays = [row, pc.binary_join_element_wise(prefix, pc.cast(row, text), nothing)]
+    arrays.append(pa.array(np.asarray(predictions)))
+    if proba is not None and classes is not None:
+        probabilities = np.asarray(proba)
+        arrays += [pa.array(probabilities[:, n]) for n in range(len(classes))]
+    arrays.append(pa.repeat(pa.scalar(version, text), len(row)))
+    if [a.type for a in arrays] != list(schema.types):
+        return None
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class Output:
     """Batches written to a temporary sibling of ``path``, renamed into place by :meth:`commit`.
 
@@ -80,6 +114,15 @@ class Output:
         self.tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         self._writer: Any = None
         self._fh: Any = None
+
+    @property
+    def schema(self) -> Any:
+        """The Parquet file's schema, once the first batch is written (else ``None``)."""
+        return None if self._writer is None else self._writer.schema
+
+    def write_table(self, table: Any) -> None:
+        """Append one batch's scores as an Arrow table in :attr:`schema`."""
+        self._writer.write_table(table)
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append one batch's scores."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..tracking.api import tracker
 from .batch_inputs import BatchInput, open_input
-from .batch_outputs import Output, scores_frame
+from .batch_outputs import Output, scores_frame, scores_table
 from .batch_pipeline import InOrder, prefetch
 from .loading import load_version, model_copy
 from .monitoring_runs import prediction_stats, shared_columns, training_reference
@@ -274,6 +274,17 @@ class _Written:
 
     def write(self, batch: pd.DataFrame, offset: int, predictions: Any, proba: Any) -> None:
         """Write (or keep) one batch's scores."""
+        sink = self.sink
+        if (
+            sink is not None and sink.schema is not None and self.frames is None
+            and self.id_column is None
+        ):  # fmt: skip
+            table = scores_table(
+                offset, self.run_id, predictions, proba, self.classes, self.version, sink.schema
+            )
+            if table is not None:
+                sink.write_table(table)
+                return
         out = scores_frame(
             batch, self.id_column, offset, self.run_id, predictions, proba, self.classes,
             self.version,
