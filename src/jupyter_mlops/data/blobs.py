@@ -8,7 +8,12 @@ dictionary-encoded over the slice's own values.
 from __future__ import annotations
 
 import functools
+import struct
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import steps
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -24,7 +29,8 @@ _RAW_MAGIC = b"MLR1"
 #: the same with the type as its short name instead of a serialised schema (small blobs:
 #: residual rows, masks, order blobs pay 120 bytes less); written whenever the name round-trips
 _RAW_MAGIC_2 = b"MLR2"
-_CODECS = ("lz4", "zstd", "none", "delta-zstd")
+#: steps-zstd: the steps (differences; a boolean's bits) as a mode and its exceptions (.steps)
+_CODECS = ("lz4", "zstd", "none", "delta-zstd", "steps-zstd")
 #: a few strings (the residual rows of a changed chunk): magic, type name, rows, byte counts
 #: of the offsets, the values and the validity bits (0 without nulls), then all three
 #: zstd-compressed; an Arrow stream's headers alone
@@ -45,7 +51,6 @@ def _is_plain(array: pa.Array) -> bool:
 
 def _plain_bytes(array: pa.Array) -> tuple[Any, int]:
     """The values' bytes and the length to record: bytes, or rows for booleans (bits)."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.types as pt
 
@@ -69,26 +74,12 @@ def encode_blob(array: pa.Array) -> bytes:
     read with no decompression. A dictionary array (a slice of a categorical column) is
     stored as its values, dictionary-encoded over the slice's own values.
     """
-    import struct
-
     import pyarrow as pa
     import pyarrow.types as pt
 
     codec = "lz4" if pt.is_floating(array.type) else "zstd"
     if _is_plain(array):
-        width = max(array.type.bit_width // 8, 1)
-        raw, length = _plain_bytes(array)
-        packed = pa.compress(raw, codec=codec, asbytes=True)
-        if codec == "zstd":
-            # ids, a kept index, timestamps: differences of neighbours compress far better
-            # (level 3: level 1 leaves long runs of equal differences barely compressed)
-            deltas = pa.Codec("zstd", compression_level=3).compress(
-                _deltas(raw, width), asbytes=True
-            )
-            if len(deltas) < len(packed):
-                codec, packed = "delta-zstd", deltas
-        if len(packed) > _WORTH * raw.size:
-            codec, packed = "none", raw.to_pybytes()
+        codec, length, packed = _pack_plain(array, codec)
         text = _type_text(array.type)
         if text is not None:
             header = struct.pack("<4sB", _RAW_MAGIC_2, len(text)) + text
@@ -104,13 +95,60 @@ def encode_blob(array: pa.Array) -> bytes:
     return stream
 
 
+@functools.lru_cache(maxsize=1)
+def _zstd3() -> pa.Codec:
+    """zstd at level 3: level 1 leaves long runs of equal differences barely compressed."""
+    import pyarrow as pa
+
+    return pa.Codec("zstd", compression_level=3)
+
+
+def _unlist_steps(body: memoryview, typ: pa.DataType, rows: int) -> pa.Buffer:
+    """The raw buffer of a ``steps-zstd`` body: a boolean's packed bits, else the values."""
+    import pyarrow as pa
+
+    (size,) = struct.unpack_from("<Q", body, 0)
+    listed = pa.decompress(body[8:], decompressed_size=size, codec="zstd")
+    if typ.bit_width == 1:
+        bits = steps.decode_steps(listed, rows, np.dtype(np.uint8)).view(bool)
+        return pa.py_buffer(np.packbits(bits, bitorder="little").tobytes())
+    width = typ.bit_width // 8
+    return pa.py_buffer(steps.undo_deltas(steps.decode_steps(listed, rows, np.dtype(f"<u{width}"))))
+
+
+def _pack_plain(array: pa.Array, codec: str) -> tuple[str, int, bytes]:
+    """The codec, the length to record and the body of a plain fixed-width slice: the smallest."""
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    width = max(array.type.bit_width // 8, 1)
+    raw, length = _plain_bytes(array)
+    packed = pa.compress(raw, codec=codec, asbytes=True)
+    if codec == "zstd":
+        if pt.is_boolean(array.type):  # row masks: the rows outside the common value
+            values = array.to_numpy(zero_copy_only=False).view(np.uint8)
+        else:
+            # ids, a kept index, timestamps: differences of neighbours compress far better
+            values = steps.deltas(np.frombuffer(raw, dtype=f"<u{width}"))
+            deltas = _zstd3().compress(values.tobytes(), asbytes=True)
+            if len(deltas) < len(packed):
+                codec, packed = "delta-zstd", deltas
+        body = steps.encode_steps(values)
+        if body is not None:
+            listed = struct.pack("<Q", len(body)) + _zstd3().compress(body, asbytes=True)
+            if len(listed) < len(packed):
+                codec, packed = "steps-zstd", listed
+    if len(packed) > _WORTH * raw.size:
+        codec, packed = "none", raw.to_pybytes()
+    return codec, length, packed
+
+
 def _local_dictionary(array: pa.DictionaryArray) -> pa.DictionaryArray:
     """``array`` recoded over the values it uses, in order of first appearance.
 
     So the blob depends on the slice's values only: a categorical column's codes change
     with its categories (a new one sorting first shifts them all), its values do not.
     """
-    import numpy as np
     import pyarrow as pa
 
     codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -146,9 +184,6 @@ def _is_small_text(array: pa.Array) -> bool:
 
 def _encode_text(array: pa.Array) -> bytes:
     """A few strings as their offsets (from 0) and bytes, compressed together."""
-    import struct
-
-    import numpy as np
     import pyarrow as pa
     import pyarrow.types as pt
 
@@ -172,8 +207,6 @@ def _encode_text(array: pa.Array) -> bytes:
 
 
 def _decode_text(data: bytes) -> pa.Array:
-    import struct
-
     import pyarrow as pa
 
     size = data[4]
@@ -188,25 +221,6 @@ def _decode_text(data: bytes) -> pa.Array:
     values = raw.slice(offset_bytes, data_bytes)
     valid = raw.slice(offset_bytes + data_bytes) if valid_bytes else None
     return pa.Array.from_buffers(typ, rows, [valid, offsets, values])
-
-
-def _deltas(raw: Any, width: int) -> bytes:
-    """Each value minus the one before (the first as is), wrapping like unsigned integers."""
-    import numpy as np
-
-    values = np.frombuffer(raw, dtype=f"<u{width}")
-    out = np.empty_like(values)
-    out[:1] = values[:1]
-    np.subtract(values[1:], values[:-1], out=out[1:])
-    return out.tobytes()
-
-
-def _undo_deltas(data: Any, width: int) -> pa.Buffer:
-    import numpy as np
-    import pyarrow as pa
-
-    deltas = np.frombuffer(data, dtype=f"<u{width}")
-    return pa.py_buffer(np.cumsum(deltas, dtype=deltas.dtype))
 
 
 @functools.lru_cache(maxsize=256)
@@ -244,8 +258,6 @@ def _raw_field(schema: bytes) -> pa.Field:
 def decode_blob(data: bytes, keep_dictionary: bool = False) -> pa.Array:
     """Inverse of :func:`encode_blob`: the values, or with ``keep_dictionary`` the
     dictionary-encoded array a categorical's blob may hold (cheaper to turn into codes)."""
-    import struct
-
     import pyarrow as pa
 
     if data[:4] in (_RAW_MAGIC, _RAW_MAGIC_2):
@@ -265,7 +277,10 @@ def decode_blob(data: bytes, keep_dictionary: bool = False) -> pa.Array:
         if _CODECS[codec] == "none":
             raw = pa.py_buffer(body)
         elif _CODECS[codec] == "delta-zstd":
-            raw = _undo_deltas(pa.decompress(body, decompressed_size=length, codec="zstd"), width)
+            plain = pa.decompress(body, decompressed_size=length, codec="zstd")
+            raw = pa.py_buffer(steps.undo_deltas(np.frombuffer(plain, dtype=f"<u{width}")))
+        elif _CODECS[codec] == "steps-zstd":
+            raw = _unlist_steps(body, typ, rows)
         else:
             raw = pa.decompress(body, decompressed_size=length, codec=_CODECS[codec])
         return pa.Array.from_buffers(typ, rows, [None, raw])
