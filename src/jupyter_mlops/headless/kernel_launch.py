@@ -40,6 +40,8 @@ _stopping: set[threading.Thread] = set()
 _stopping_lock = threading.Lock()
 #: seconds between looks for a kernel's exit once it was asked to shut down
 _EXIT_POLL_S = 0.01
+#: seconds between papermill's writes of the executed notebook while its cells run
+_SAVE_EVERY_S = 1.0
 
 
 def kernel_manager(
@@ -265,6 +267,37 @@ def _watch(nb_man: Any, progress: ProgressCallback) -> None:
     progress(Progress("starting", 0, total))
 
 
+def _save_at_most_every(nb_man: Any, seconds: float) -> None:
+    """Let papermill write the executed notebook at most every ``seconds`` while cells run.
+
+    papermill writes the whole notebook as each cell starts and as it ends: for a short
+    notebook, most of what running it costs this process. The first write, the write
+    when a cell fails and the last one are always made, so the file on disk is complete
+    at the end and never more than ``seconds`` behind while the notebook runs.
+    """
+    save = nb_man.save
+    last = [-float("inf")]
+
+    def throttled(**kw: Any) -> None:
+        if time.monotonic() - last[0] >= seconds:
+            last[0] = time.monotonic()
+            save(**kw)
+
+    def always(hook: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            nb_man.save = save
+            try:
+                return hook(*args, **kw)
+            finally:
+                nb_man.save = throttled
+
+        return call
+
+    nb_man.save = throttled
+    for name in ("notebook_start", "cell_exception", "notebook_complete"):
+        setattr(nb_man, name, always(getattr(nb_man, name)))
+
+
 def register_engine() -> None:
     """Register the ``mlops`` engine with papermill (once per process)."""
     global _registered
@@ -279,6 +312,7 @@ def register_engine() -> None:
         def execute_managed_notebook(
             cls, nb_man: Any, kernel_name: str, progress: ProgressCallback | None = None, **kw: Any
         ) -> Any:
+            _save_at_most_every(nb_man, _SAVE_EVERY_S)
             if progress is not None:
                 _watch(nb_man, progress)
             return super().execute_managed_notebook(nb_man, kernel_name, **kw)
