@@ -7,7 +7,7 @@ temporary name and to the model's prediction log with role ``batch``; reading th
 next batch and writing the last one overlap the scoring (:mod:`.batch_pipeline`).
 The output is renamed into place only when every batch succeeded, so a failure
 leaves no partial file. Memory holds a few batches (two read ahead, two waiting
-to be written) plus a bounded sample of rows (for drift against the version's
+for each writer) plus a bounded sample of rows (for drift against the version's
 training snapshot), whatever the input size.
 
 Each call is one MLflow run named ``predict <model>``: the version, the input
@@ -308,8 +308,8 @@ def score(
 ) -> BatchResult:
     """Score ``data`` with registered version ``ref`` batch by batch, as one run.
 
-    The next batch is read and the last one written (output file, prediction log)
-    on threads while the current one is scored (:mod:`.batch_pipeline`).
+    The next batch is read and the last ones written (the output file; the prediction
+    log) on threads while the current one is scored (:mod:`.batch_pipeline`).
 
     Parameters
     ----------
