@@ -26,6 +26,15 @@ __all__ = ["Output", "scores_frame", "scores_table"]
 _DICTIONARY = ["model_version"]
 
 
+def _request_ids(run_id: str, row: Any, text: Any) -> Any:
+    """``<run id>-<row>`` for each row number, joined by Arrow compute as ``text`` strings."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    prefix, nothing = pa.scalar(f"{run_id}-", text), pa.scalar("", text)
+    return pc.binary_join_element_wise(prefix, pc.cast(row, text), nothing)
+
+
 def scores_frame(
     batch: pd.DataFrame,
     id_column: str | None,
@@ -45,12 +54,10 @@ def scores_frame(
         cols[id_column] = batch[id_column].to_numpy()
     else:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         row = np.arange(offset, offset + len(batch))
         cols["row"] = row
-        text = pc.cast(pa.array(row), pa.string())
-        joined = pc.binary_join_element_wise(pa.scalar(f"{run_id}-"), text, "")
+        joined = _request_ids(run_id, pa.array(row), pa.string())
         cols["request_id"] = pd.Series(joined.to_pandas(), dtype="str")
     cols["prediction"] = np.asarray(predictions)
     if proba is not None and classes is not None:
@@ -78,12 +85,10 @@ def scores_table(
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     text = pa.large_string()
     row = pa.array(np.arange(offset, offset + len(predictions)))
-    prefix, nothing = pa.scalar(f"{run_id}-", text), pa.scalar("", text)
-    arrays = [row, pc.binary_join_element_wise(prefix, pc.cast(row, text), nothing)]
+    arrays = [row, _request_ids(run_id, row, text)]
     arrays.append(pa.array(np.asarray(predictions)))
     if proba is not None and classes is not None:
         probabilities = np.asarray(proba)
