@@ -492,6 +492,8 @@ def _finish(state: RunContext, unit: Unit, outcome: UnitOutcome, feed: Feed) -> 
         from ..tracking.mlflow_bridge.store import mlflow_errors
 
         with mlflow_errors(f"read run {outcome.run_id}"):
-            unit.produced, unit.loaded = snapshots_of(state.client.get_run(outcome.run_id))
+            run = state.client.get_run(outcome.run_id)
+        unit.produced, unit.loaded = snapshots_of(run)
+        unit.metrics = dict(run.data.metrics)
         status, message = "ran", ""
     _set(state, unit, *feed.settle(unit, outcome, status, message))

@@ -39,6 +39,8 @@ class Unit:
         Its cache key, once known.
     message : str
         Why it failed or was skipped; where a cached result came from.
+    metrics : dict
+        The last value of each metric its run logged, once it ran (read with the run).
     """
 
     step: str
@@ -52,6 +54,7 @@ class Unit:
     detail: str = ""
     produced: dict[str, str] = field(default_factory=dict)
     loaded: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
     started: float | None = None
     duration_s: float = 0.0
 

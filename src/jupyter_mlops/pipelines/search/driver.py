@@ -226,17 +226,18 @@ class StudyFeed(Feed):
         if status != "ran":
             self.study.tell(trial, state=TrialState.FAIL)
             return status, message
-        value = self._final_value(outcome.run_id)
+        value = self._final_value(unit, outcome.run_id)
         if value is None:
             self.study.tell(trial, state=TrialState.FAIL)
             return "failed", f"the trial's run logged no finite {self.config.metric!r}"
         self.study.tell(trial, value)
         return status, f"{self.config.metric} = {value:.6g}"
 
-    def _final_value(self, run_id: str | None) -> float | None:
+    def _final_value(self, unit: Unit, run_id: str | None) -> float | None:
         if not run_id:
             return None
-        value = self._client.get_run(run_id).data.metrics.get(self.config.metric)
+        metrics = unit.metrics or self._client.get_run(run_id).data.metrics  # read with the run
+        value = metrics.get(self.config.metric)
         return float(value) if value is not None and math.isfinite(value) else None
 
     def _tag_pruned(self, run_id: str | None, step: int) -> None:
