@@ -222,7 +222,12 @@ def test_bad_input_is_one_line_exit_2_and_leaves_no_output(
     if case in ("dtype", "id", "missing"):
         assert _predict_run(client).info.status == "FAILED"
     if case == "dtype":  # the first batch was scored before the second failed: it stays logged
-        run_id = _predict_run(client).info.run_id
+        import hashlib
+
+        run = _predict_run(client)
+        digest = hashlib.sha256(b"in.csv\0" + source.read_bytes()).hexdigest()
+        assert run.data.tags["mlops.predict.input_digest"] == digest  # it names its input
+        run_id = run.info.run_id
         log = open_log("wine")
         logged = log.predictions()
         log.close()

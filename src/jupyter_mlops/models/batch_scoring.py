@@ -54,6 +54,7 @@ DEFAULT_BATCH_SIZE = 100_000
 #: rows of the input (and of the training snapshot) drift is measured on
 SAMPLE_ROWS = 10_000
 _NUMERIC = {"double", "float", "long", "integer"}
+_DIGEST_TAG = "mlops.predict.input_digest"  # set when the digest, computed meanwhile, is known
 
 
 @dataclass
@@ -382,7 +383,10 @@ def score(
         )
         if sink is not None:
             sink.commit()
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, Exception):  # a failed run still names its input (not on Ctrl-C)
+            with contextlib.suppress(Exception):
+                t.set_tags({_DIGEST_TAG: source.content_digest()})
         source.close()
         if sink is not None:
             sink.discard()
@@ -461,7 +465,7 @@ def _score_all(
     finally:
         batches.close()  # type: ignore[attr-defined]
     seconds = time.time() - started
-    t.set_tags({"mlops.predict.input_digest": source.content_digest()})
+    t.set_tags({_DIGEST_TAG: source.content_digest()})
     preds = scored.rows()
     stats = prediction_stats(preds["prediction"] if preds is not None else [])
     stats.update(rows=float(rows), seconds=seconds)
