@@ -129,3 +129,20 @@ def test_a_kept_index_after_a_scattered_delete_costs_about_a_byte_per_deleted_ro
         blob = encode_blob(array)
         assert decode_blob(blob).equals(array)
         assert len(blob) < 1.5 * 2000, (array.type, len(blob))  # zstd over the steps: 2.2+ per row
+
+
+def test_a_categorical_slice_costs_about_its_codes_and_keeps_its_values() -> None:
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    values = rng.choice(["alpha", "beta", "gamma", None], 50_000, p=[0.5, 0.3, 0.15, 0.05])
+    column = pa.array(pd.Categorical(values, categories=["gamma", "beta", "alpha", "unused"]))
+    codes = pa.array(column.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype("int8"))
+    for part in (column, column.slice(7, 20_000), column.slice(3, 0)):
+        blob = encode_blob(part)
+        back = decode_blob(blob, keep_dictionary=True)
+        assert back.dictionary_decode().equals(part.dictionary_decode())
+        assert decode_blob(blob).equals(part.dictionary_decode())
+        assert len(back.dictionary) <= 3  # the values the slice uses, not every category
+    # the values are stored once per slice, the rows as narrow codes (an Arrow stream: 2x)
+    assert len(encode_blob(column)) <= 1.1 * len(encode_blob(codes)) + 64

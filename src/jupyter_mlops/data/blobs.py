@@ -36,9 +36,15 @@ _CODECS = ("lz4", "zstd", "none", "delta-zstd", "steps-zstd")
 #: zstd-compressed; an Arrow stream's headers alone
 #: are 300+ bytes, more than the handful of values such a blob holds
 _TEXT_MAGIC = b"MLS1"
+#: a slice of a categorical column: magic, the byte count of the blob of the values it uses,
+#: that blob, then the blob of its codes in those values (narrow integers, -1 for a null);
+#: blobs written before it are dictionary-encoded Arrow streams, which still read
+_DICT_MAGIC = b"MLD1"
 _TEXT_ROWS = 4096
 #: keep compressed bytes only when they save at least this share of the raw size
 _WORTH = 0.9
+#: steps listed in under a bit per this many rows are taken without trying zstd
+_FEW_BITS = 8
 
 
 def _is_plain(array: pa.Array) -> bool:
@@ -88,7 +94,7 @@ def encode_blob(array: pa.Array) -> bytes:
             header = struct.pack("<4sI", _RAW_MAGIC, len(schema)) + schema
         return header + struct.pack("<BQ", _CODECS.index(codec), length) + packed
     if pt.is_dictionary(array.type):  # a categorical's values, coded over this slice only
-        return _ipc_stream(_local_dictionary(array), "zstd")
+        return _encode_dictionary(array)
     stream = _ipc_stream(array, codec)
     if _is_small_text(array):  # whichever is smaller: the stream compresses each buffer apart
         return min(_encode_text(array), stream, key=len)
@@ -117,48 +123,77 @@ def _unlist_steps(body: memoryview, typ: pa.DataType, rows: int) -> pa.Buffer:
 
 
 def _pack_plain(array: pa.Array, codec: str) -> tuple[str, int, bytes]:
-    """The codec, the length to record and the body of a plain fixed-width slice: the smallest."""
+    """The codec, the length to record and the body of a plain fixed-width slice: the smallest.
+
+    Floats get lz4 (they rarely compress). Integers, temporals and booleans get the smallest
+    of zstd, zstd over the differences of neighbours (ids, a kept index, timestamps) and the
+    steps listed (:mod:`.steps`); when the steps cost under a bit per :data:`_FEW_BITS` rows
+    (an id, a sorted column, a mask of a sparse edit) nothing is smaller to find, and the
+    other two are not tried.
+    """
     import pyarrow as pa
     import pyarrow.types as pt
 
-    width = max(array.type.bit_width // 8, 1)
     raw, length = _plain_bytes(array)
-    packed = pa.compress(raw, codec=codec, asbytes=True)
+    options: list[tuple[str, bytes]] = []
     if codec == "zstd":
         if pt.is_boolean(array.type):  # row masks: the rows outside the common value
             values = array.to_numpy(zero_copy_only=False).view(np.uint8)
         else:
-            # ids, a kept index, timestamps: differences of neighbours compress far better
+            width = array.type.bit_width // 8
             values = steps.deltas(np.frombuffer(raw, dtype=f"<u{width}"))
-            deltas = _zstd3().compress(values.tobytes(), asbytes=True)
-            if len(deltas) < len(packed):
-                codec, packed = "delta-zstd", deltas
         body = steps.encode_steps(values)
         if body is not None:
             listed = struct.pack("<Q", len(body)) + _zstd3().compress(body, asbytes=True)
-            if len(listed) < len(packed):
-                codec, packed = "steps-zstd", listed
+            if 8 * len(listed) * _FEW_BITS <= len(values):
+                return "steps-zstd", length, listed
+            options.append(("steps-zstd", listed))
+        if not pt.is_boolean(array.type):
+            options.append(("delta-zstd", _zstd3().compress(values.tobytes(), asbytes=True)))
+    options.append((codec, pa.compress(raw, codec=codec, asbytes=True)))
+    codec, packed = min(options, key=lambda option: len(option[1]))
     if len(packed) > _WORTH * raw.size:
         codec, packed = "none", raw.to_pybytes()
     return codec, length, packed
 
 
-def _local_dictionary(array: pa.DictionaryArray) -> pa.DictionaryArray:
-    """``array`` recoded over the values it uses, in order of first appearance.
+def _encode_dictionary(array: pa.DictionaryArray) -> bytes:
+    """A slice of a categorical column as the values it uses and its codes in them.
 
     So the blob depends on the slice's values only: a categorical column's codes change
-    with its categories (a new one sorting first shifts them all), its values do not.
+    with its categories (a new one sorting first shifts them all), its values do not. The
+    codes (-1 for a null) are narrow plain integers, encoded as any other (zstd, differences
+    or steps), as small and as quick to write as the column's own codes; an Arrow stream of a
+    dictionary array holds 32-bit indices and costs twice the bytes and three times the time.
     """
     import pyarrow as pa
 
-    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    used, first = np.unique(codes[codes >= 0], return_index=True)
-    order = used[np.argsort(first, kind="stable")]
-    local = np.full(len(array.dictionary) + 1, -1, dtype=np.int32)
-    local[order] = np.arange(len(order), dtype=np.int32)
-    remapped = local[codes]  # a null (-1) reads the last slot: -1
-    indices = pa.array(remapped, mask=remapped < 0, type=pa.int32())
-    return pa.DictionaryArray.from_arrays(indices, array.dictionary.take(pa.array(order)))
+    indices = array.indices
+    codes = indices.fill_null(-1) if indices.null_count else indices
+    codes = codes.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    valid = codes[codes >= 0] if indices.null_count else codes
+    used = np.flatnonzero(np.bincount(valid, minlength=len(array.dictionary)))
+    width = next(w for w in (np.int8, np.int16, np.int32) if len(used) <= np.iinfo(w).max)
+    local = np.full(len(array.dictionary) + 1, -1, dtype=width)
+    local[used] = np.arange(len(used), dtype=width)
+    used_values = array.dictionary.take(pa.array(used, type=pa.int64()))
+    # a few strings (as categories mostly are): their bytes, without an Arrow stream to compare
+    small = _is_small_text(used_values) and len(used_values) <= 64
+    values = _encode_text(used_values) if small else encode_blob(used_values)
+    coded = encode_blob(pa.array(local[codes]))  # a null (-1) reads the last slot: -1
+    return _DICT_MAGIC + struct.pack("<I", len(values)) + values + coded
+
+
+def _decode_dictionary(data: bytes) -> pa.DictionaryArray:
+    import pyarrow as pa
+
+    (size,) = struct.unpack_from("<I", data, 4)
+    values = decode_blob(data[8 : 8 + size])
+    codes = decode_blob(data[8 + size :])
+    nulls = codes.to_numpy(zero_copy_only=False) < 0
+    if nulls.any():
+        codes = pa.array(codes.to_numpy(zero_copy_only=False), mask=nulls)
+    return pa.DictionaryArray.from_arrays(codes, values)
 
 
 def _ipc_stream(array: pa.Array, codec: str) -> bytes:
@@ -286,6 +321,9 @@ def decode_blob(data: bytes, keep_dictionary: bool = False) -> pa.Array:
         return pa.Array.from_buffers(typ, rows, [None, raw])
     if data[:4] == _TEXT_MAGIC:
         return _decode_text(data)
+    if data[:4] == _DICT_MAGIC:
+        found = _decode_dictionary(data)
+        return found if keep_dictionary else as_values(found)
     with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
         table = reader.read_all()
     column = table.column(0)

@@ -72,7 +72,7 @@ class Canon:
             if self.offsets is None:
                 raise ValueError("a variable-width column needs its offsets")
             offs = self.offsets[start : stop + 1]
-            out.append((offs - offs[0]).tobytes())
+            out.append(offs - offs[0] if len(offs) and offs[0] else offs)  # hashed as is, no copy
             out.append(self.data[offs[0] : offs[-1]].data)
         elif self.kind == "other":
             from .blobs import encode_blob
@@ -148,7 +148,7 @@ def _var(array: pa.Array, mask: np.ndarray | None) -> Canon:
     )
     _, off_buf, data_buf = array.buffers()
     offsets = np.frombuffer(off_buf, dtype=dtype, count=array.offset + n + 1)[array.offset :]
-    offsets = offsets.astype(np.int64)
+    offsets = offsets.astype(np.int64, copy=False)
     data = (
         np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
     )

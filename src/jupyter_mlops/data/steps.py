@@ -26,7 +26,7 @@ _HEAD = struct.Struct("<QQBB")
 #: exceptions beyond this share of the rows are not worth listing: each costs a byte or more
 _MAX_SHARE = 1 / 8
 #: rows sampled to guess the most common step
-_SAMPLE = 4096
+_SAMPLE = 512
 
 
 def deltas(values: np.ndarray) -> np.ndarray:
