@@ -237,6 +237,28 @@ def test_a_module_the_template_did_not_preload_imports_in_the_child(store) -> No
     assert "helper_mod" not in template["preload"] and template["forks"] == 1
 
 
+def test_forked_kernels_asked_to_shut_down_exit_cleanly(store) -> None:  # type: ignore[no-untyped-def]
+    # ipykernel's exit handler could wait on a control thread still flushing its reply to
+    # the shutdown request, past jupyter_client's wait: the kernel then got SIGTERM (exit
+    # handlers skipped), about one shutdown in ten.
+    from jupyter_core.utils import run_sync
+
+    from jupyter_mlops.headless.kernel_launch import kernel_manager, start_kernel
+
+    env = {**os.environ, "MLOPS_HOME": str(store.root)}
+    codes = []
+    for _ in range(15):
+        km = kernel_manager("python3", env, str(store.root), str(store.root / "kernel.log"))
+        start_kernel(km)
+        process = km.provisioner.process
+        kc = _client(km)
+        kc.execute_interactive("x = 1", timeout=60)
+        kc.stop_channels()
+        run_sync(km.shutdown_kernel)(now=False)
+        codes.append(process.wait(timeout=30))
+    assert codes == [0] * 15
+
+
 def test_a_forked_kernel_collects_the_notebooks_own_cyclic_garbage(store) -> None:  # type: ignore[no-untyped-def]
     # The template's objects are kept out of the collector's sight; the notebook's are not.
     nb = write_notebook(
