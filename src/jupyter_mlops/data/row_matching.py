@@ -86,6 +86,12 @@ def match_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
        accident. Taking the first rows that agree instead would, where rows
        are alike, follow a chance agreement off the true alignment.
     5. The same again with single rows as anchors, among rows still open.
+    6. What is still open between two matched rows (or past the last one) is
+       aligned row for row with the free old rows between theirs, from each side
+       in turn, and a row is matched where its hash equals its old row's. Step 4
+       passes one edit per run and round; in a long run of equal rows (a sorted
+       column) changed cells every few hundred rows outnumber the rounds, and no
+       window there is found once to anchor the rest.
 
     Rows left unmatched (fresh rows, inserted copies) become residual rows.
     """
@@ -98,7 +104,33 @@ def match_rows(old: np.ndarray, new: np.ndarray) -> np.ndarray:
         match = _both_ways(_extend, match, old, new)
         match = _drop_strays(match, len(old))
         match = _both_ways(_bridge, match, old, new)
-    return match
+    match = _align_gaps(match, old, new)
+    return _flip(_align_gaps(_flip(match, len(old)), old[::-1], new[::-1]), len(old))
+
+
+def _align_gaps(match: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Match open rows after a matched one to the old row as far after its old row, when equal.
+
+    The old row must be free and before the old row of the next matched new row, so the
+    rows keep their order.
+    """
+    n, n_old = len(match), len(old)
+    index = np.arange(n)
+    matched = match >= 0
+    last = np.maximum.accumulate(np.where(matched, index, -1))
+    rows = np.flatnonzero(~matched & (last >= 0))
+    if len(rows) == 0:
+        return match
+    following = np.minimum.accumulate(np.where(matched, index, n)[::-1])[::-1][rows]
+    limit = np.where(following < n, match[np.minimum(following, n - 1)], n_old)
+    guess = np.full(n, -1, np.int64)
+    guess[rows] = match[last[rows]] + rows - last[rows]
+    used = np.zeros(n_old, dtype=bool)
+    used[match[matched]] = True
+    ok = guess[rows] < limit
+    at, old_at = rows[ok], guess[rows[ok]]
+    equal = (old[old_at] == new[at]) & ~used[old_at]
+    return _take(match, at[equal], guess)
 
 
 def _both_ways(step: _Step, match: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
