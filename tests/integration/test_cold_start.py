@@ -124,9 +124,15 @@ def test_reader_declines_a_schema_it_was_not_tested_with(store: Settings) -> Non
 
 
 def _kernels_of_this_process() -> list[psutil.Process]:
-    return [
-        p for p in psutil.Process().children(recursive=True) if "ipykernel" in " ".join(p.cmdline())
-    ]
+    """Live kernels descending from this process (an ended one not yet reaped is not one)."""
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "ipykernel" in " ".join(p.cmdline()):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue  # it ended while being looked at
+    return found
 
 
 def test_cold_run_hands_the_early_kernel_its_run(store: Settings, client) -> None:  # type: ignore[no-untyped-def]
