@@ -93,8 +93,6 @@ class Template:
         #: each live child's connection file (a retried request gets that child again) and
         #: status pipe (its exit code is written there once it is reaped)
         self.children: dict[int, tuple[str, int]] = {}
-        #: exit codes of children reaped before they were registered (a kernel dying at once)
-        self.early_exits: dict[int, int] = {}
         #: written to by the SIGCHLD handler (``signal.set_wakeup_fd``): wakes the loop
         self.wake_r, self.wake_w = socket.socketpair()
         self.preloaded: list[str] = []
@@ -163,17 +161,8 @@ class Template:
                 return
             if pid == 0:
                 return
-            code = os.waitstatus_to_exitcode(status)
-            if pid in self.children:
-                _report(self.children.pop(pid)[1], code)
-            else:
-                self.early_exits[pid] = code
-
-    def register(self, pid: int, connection: str, status_fd: int) -> None:
-        if pid in self.early_exits:
-            _report(status_fd, self.early_exits.pop(pid))
-        else:
-            self.children[pid] = (connection, status_fd)
+            if pid in self.children:  # registered when forked: reaping happens only here
+                _report(self.children.pop(pid)[1], os.waitstatus_to_exitcode(status))
 
     def drain(self) -> None:
         """After retiring: stay the parent of the kernels still running, until they end."""
@@ -292,7 +281,7 @@ class Template:
             os.read(ready_r, 1)  # the child's process group exists before anyone signals it
         os.close(ready_r)
         connection = _connection_file(request)
-        self.register(pid, connection, status_fd)
+        self.children[pid] = (connection, status_fd)
         self.after_fork()
         _send(conn, {"pid": pid})
         print(f"forked kernel {pid} ({connection}, {self.forks} so far)", flush=True)
