@@ -20,10 +20,11 @@ import numpy as np
 
 from .blobs import decode_blob, encode_blob
 from .codec import load_schema
+from .gather import plan_gather
 from .hashing import blob_key, canonical, row_hashes
 from .profile import index_columns
 from .row_matching import aligned_rows, match_rows, monotone
-from .selection import Recipe, assemble, physical_keys, pieces_of, provenance, runs
+from .selection import Recipe, assemble, physical_keys, pieces_of, provenance, runs, taken
 from .store import SnapshotStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,6 +34,8 @@ __all__ = ["Derivation", "NewVersion", "derive"]
 
 #: a chunk needing more runs than this is interleaved by an order blob (a manifest stays small)
 MAX_PIECES = 32
+#: versions before the latest searched for recipes of chunks an edit brings back
+_EARLIER = 16
 
 
 @dataclass
@@ -69,6 +72,9 @@ def derive(
     if parent is None:
         return out
     inherited = parent.get("derived") or {}
+    missing = {k for keys in new.keys for k in keys if k not in have and k not in inherited}
+    if missing:  # an edit undone: its chunks may be recipes of an earlier version
+        inherited = {**_earlier_recipes(store, parent["name"], missing, have), **inherited}
     unknown: dict[int, list[int]] = {}
     for c, column_keys in enumerate(new.keys):
         for j, key in enumerate(column_keys):
@@ -82,6 +88,19 @@ def derive(
     if unknown and shared:
         _Matcher(store, parent, new, shared, have, out).run(unknown)
     return out
+
+
+def _earlier_recipes(
+    store: SnapshotStore, name: str, keys: set[str], have: set[str]
+) -> dict[str, Recipe]:
+    """Recipes for ``keys`` in the versions before the latest, newest first, whose blobs remain."""
+    found: dict[str, Recipe] = {}
+    for version in reversed(store.versions(name)[-1 - _EARLIER : -1]):
+        recipes = store.read_manifest(name, version).get("derived") or {}
+        for key in (keys & recipes.keys()) - found.keys():
+            if physical_keys([key], recipes) <= have:
+                found[key] = recipes[key]
+    return found
 
 
 def _shared_columns(parent: dict[str, Any], new: NewVersion) -> dict[int, int]:
@@ -123,6 +142,11 @@ class _Matcher:
         self.used = np.zeros(0, dtype=bool)
         self.selectors: dict[tuple[int, int, int, bytes], tuple[str, pa.Array]] = {}
         self.layouts: dict[str, Any] = {}
+        self.gather = plan_gather(
+            parent, new.names, new.types, new.data_columns, new.storage, new.keys
+        )
+        #: blobs this version writes anyway (its index chunks): a recipe naming them adds nothing
+        self.free = set(self.gather.index_keys) if self.gather else set()
 
     def run(self, unknown: dict[int, list[int]]) -> None:
         self.candidates = self._candidates()
@@ -141,7 +165,8 @@ class _Matcher:
         for j, (a, b) in zip(chunks, spans, strict=True):
             rows = match[offset : offset + b - a]
             offset += b - a
-            if not (rows >= 0).any():
+            gathered = self._gather_span(a, b, rows)
+            if not (rows >= 0).any() and gathered is None:
                 continue
             if _crosses(rows):
                 rows = monotone(rows)  # rows that keep their order interleave as one piece
@@ -150,7 +175,18 @@ class _Matcher:
             for c in unknown[j]:
                 if c in self.shared:
                     own = self._same_cells(c, a, rows, guess)
-                    self._derive_chunk(c, self.new.keys[c][j], a, b, own, own is rows)
+                    key = self.new.keys[c][j]
+                    self._derive_chunk(c, key, a, b, own, own is rows, gathered and (j, *gathered))
+
+    def _gather_span(self, a: int, b: int, rows: np.ndarray) -> tuple[int, int] | None:
+        """Parent chunks the index labels of new rows ``a:b`` name, when the rows matched agree."""
+        if self.gather is None:
+            return None
+        hit = np.flatnonzero(rows >= 0)
+        k = np.searchsorted(self.offsets, rows[hit], side="right") - 1
+        chunks = np.asarray(self.candidates, np.int64)[k]
+        found = self.gather.offsets[chunks] + rows[hit] - self.offsets[k]
+        return self.gather.bases(a, b, hit, found)
 
     def _candidates(self) -> list[int]:
         """Parent chunks not carried over whole: the only ones new rows can come from."""
@@ -171,7 +207,8 @@ class _Matcher:
             self.arrays[key] = decode_blob(self.store.get_blob(key))
         for recipe in (self.derived_old[k] for k in keys if k in self.derived_old):
             pieces, order = pieces_of(recipe)
-            for blob in [order, *(mask for _, mask, _ in pieces)]:
+            take = taken(recipe)
+            for blob in [order, take and take[0], *(mask for _, mask, _ in pieces)]:
                 if isinstance(blob, str) and blob not in self.masks:
                     self.masks[blob] = self.arrays[blob].to_numpy(zero_copy_only=False)
         for c, p in self.shared.items():
@@ -320,10 +357,13 @@ class _Matcher:
         b: int,
         rows: np.ndarray,
         common: bool,
+        gathered: tuple[int, int, int] | None = None,
     ) -> None:
         """Describe new chunk ``key`` (rows ``a:b`` of column ``c``) as pieces, if small and exact.
 
-        ``common`` says ``rows`` is the chunk's row matching shared by all columns.
+        ``common`` says ``rows`` is the chunk's row matching shared by all columns;
+        ``gathered`` is ``(chunk, first, stop)`` when the chunk's index labels name parent
+        rows, in parent chunks ``first:stop``.
         """
         import pyarrow as pa
 
@@ -344,11 +384,14 @@ class _Matcher:
         interleaved = self._interleaved(every_base, which, where, own)
         if interleaved is not None:
             options.append((interleaved, own))
+        found = self._gathered(c, key, chunk, gathered) if gathered else None
+        if found is not None:
+            options.append(found)
         if not options:
             return
         recipe, blobs = min(options, key=lambda option: self._cost(*option))
         pieces, _ = pieces_of(recipe)
-        arrays = {**{k: self.arrays[k] for k, _ in bases if k in self.arrays}, **blobs}
+        arrays = {**{k: self.arrays[k] for k, _, _ in pieces if k in self.arrays}, **blobs}
         if not all(p[0] in arrays for p in pieces) or not _same(assemble(recipe, arrays), chunk):
             return
         if self._cost(recipe, blobs) >= len(self._encoded(key, chunk)):
@@ -357,6 +400,34 @@ class _Matcher:
         for k, array in blobs.items():
             if k not in self.have:
                 self.out.blobs[k] = array
+
+    def _gathered(
+        self, c: int, key: str, chunk: pa.Array, gathered: tuple[int, int, int]
+    ) -> tuple[Recipe, dict[str, pa.Array]] | None:
+        """The chunk as the parent rows its index labels name, when they hold its very cells."""
+        if self.gather is None:
+            return None
+        j, low, high = gathered
+        take_key = self.gather.index_keys[j]
+        cols = self.parent["columns"][self.shared[c]]["blobs"]
+        keys = cols[low:high]
+        if take_key == key or any(k in self.derived_old or k not in self.have for k in keys):
+            return None  # bases are stored blobs; a chunk is never its own take blob
+        for k in keys:
+            if k not in self.arrays:
+                self.arrays[k] = decode_blob(self.store.get_blob(k))
+        sizes = self.parent["chunks"][low:high]
+        first = self.gather.first + int(self.gather.offsets[low])
+        recipe = {
+            "take": take_key,
+            "from": first,
+            "pieces": [[k, None, n] for k, n in zip(keys, sizes, strict=True)],
+        }
+        take = self.gather.chunk_labels(self.new.starts[j], self.new.ends[j])
+        arrays = {**{k: self.arrays[k] for k in keys}, take_key: take}
+        if not _same(assemble(recipe, arrays), chunk):
+            return None
+        return recipe, {take_key: take}
 
     def _interleaved(
         self,
@@ -391,7 +462,7 @@ class _Matcher:
         """
         cost = len(json.dumps(recipe, separators=(",", ":")))
         for k, array in blobs.items():
-            if k not in self.have and k not in self.out.blobs:
+            if k not in self.have and k not in self.out.blobs and k not in self.free:
                 cost += len(self._encoded(k, array))
         return cost
 

@@ -15,6 +15,13 @@ uint8 blob ``order_key`` naming, row by row, the piece the row comes from
 (each piece's rows keep their order). Manifests written before interleaving
 existed hold only lists, which read as before.
 
+Rows copied from anywhere in the previous version, in any order (a sample of its own
+rows inserted with their index labels kept), would need a piece per row; their recipe
+gathers them: ``{"take": take_key, "from": first, "pieces": [...]}``, whole bases in
+order, row ``i`` being row ``take[i] - first`` of the bases concatenated (``take_key`` an
+int64 blob). The writer takes the index labels themselves as ``take`` when they name the
+previous version's rows, so the gather costs no blob beyond the index's own.
+
 The content key of a derived chunk is the one it would have as a blob, so
 digests, dedupe between versions and ``verify`` stay what they were.
 """
@@ -38,6 +45,7 @@ __all__ = [
     "pieces_of",
     "provenance",
     "runs",
+    "taken",
 ]
 
 #: ``[[base_key, mask_key | [start, stop] | None, base_rows], ...]``
@@ -47,10 +55,17 @@ Recipe = Pieces | dict[str, Any]
 
 
 def pieces_of(recipe: Recipe) -> tuple[Pieces, str | None]:
-    """A recipe's pieces and its order blob's key (None when the pieces are concatenated)."""
+    """A recipe's pieces and its order blob's key (None unless the pieces are interleaved)."""
     if isinstance(recipe, dict):
-        return recipe["pieces"], recipe["order"]
+        return recipe["pieces"], recipe.get("order")
     return recipe, None
+
+
+def taken(recipe: Recipe) -> tuple[str, int] | None:
+    """A gathering recipe's take blob key and the value naming its bases' first row."""
+    if isinstance(recipe, dict) and "take" in recipe:
+        return recipe["take"], int(recipe["from"])
+    return None
 
 
 def logical_keys(manifest: Mapping[str, Any]) -> set[str]:
@@ -67,8 +82,10 @@ def physical_keys(keys: Iterable[str], derived: Mapping[str, Recipe]) -> set[str
             out.add(key)
             continue
         pieces, order = pieces_of(recipe)
-        if order:
-            out.add(order)
+        gather = taken(recipe)
+        for extra in (order, gather[0] if gather else None):
+            if extra:
+                out.add(extra)
         for base, mask, _ in pieces:
             out.add(base)
             if isinstance(mask, str):
@@ -99,7 +116,20 @@ def assemble(recipe: Recipe, arrays: Mapping[str, pa.Array]) -> pa.Array:
         parts.append(array)
     if order is not None:
         return _interleave(parts, arrays[order].to_numpy(zero_copy_only=False))
-    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    whole = parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+    gather = taken(recipe)
+    if gather is None:
+        return whole
+    positions = _gathered(arrays[gather[0]].to_numpy(zero_copy_only=False), gather[1], len(whole))
+    return whole.take(pa.array(positions))
+
+
+def _gathered(take: np.ndarray, first: int, rows: int) -> np.ndarray:
+    """Rows of the bases a take blob names; every one must be among them."""
+    positions = take.astype(np.int64, copy=False) - first
+    if len(positions) and (positions.min() < 0 or positions.max() >= rows):
+        raise ValueError(f"the take blob names rows outside its {rows} base rows")
+    return positions
 
 
 def _interleave(parts: list[pa.Array], order: np.ndarray) -> pa.Array:
@@ -123,12 +153,19 @@ def provenance(
     """Where each row of chunk ``key`` is stored: ``(bases, base index per row, row in base)``.
 
     ``bases`` lists ``(base_key, base_rows)``; ``masks`` holds the decoded masks
-    (boolean) and order blobs (uint8) of derived chunks as numpy arrays.
+    (boolean), order blobs (uint8) and take blobs (int64) of derived chunks as numpy arrays.
     """
     recipe = derived.get(key)
     if recipe is None:
         return [(key, rows)], np.zeros(rows, np.int64), np.arange(rows, dtype=np.int64)
     pieces, order = pieces_of(recipe)
+    gather = taken(recipe)
+    if gather is not None:
+        sizes = np.asarray([rows for _, _, rows in pieces], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        positions = _gathered(masks[gather[0]], gather[1], int(offsets[-1]))
+        found = np.searchsorted(offsets, positions, side="right") - 1
+        return [(b, r) for b, _, r in pieces], found, positions - offsets[found]
     bases: list[tuple[str, int]] = []
     which, where = [], []
     for base, mask, base_rows in pieces:
