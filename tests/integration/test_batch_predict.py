@@ -304,3 +304,39 @@ def test_two_million_rows_in_one_row_group_are_scored_in_bounded_memory(
     head = pd.read_parquet(paths[2_000_000]).iloc[:1000]
     expected = mlops.load_model("wine@production").predict(head)
     assert scores["prediction"].iloc[:1000].tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_inputs_the_log_bound_drops_during_the_call_are_not_written(
+    store: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    from jupyter_mlops.models.prediction_log import log as log_module
+    from jupyter_mlops.models.prediction_log import rows as rows_module
+
+    version = register_wine()
+    X, _ = wine()
+    frame = pd.concat([X] * 7, ignore_index=True).iloc[:1200]
+    source = tmp_path / f"in.{kind}"
+    frame.to_parquet(source) if kind == "parquet" else frame.to_csv(source, index=False)
+    monkeypatch.setattr(log_module, "DEFAULT_LIMIT", 600)  # the log keeps 600 rows
+    written: list[int] = []
+    real = rows_module.inputs_file
+
+    def counted(inputs: Any, n: int, folder: Path) -> Any:
+        if inputs is not None:
+            written.append(n)
+        return real(inputs, n, folder)
+
+    monkeypatch.setattr(rows_module, "inputs_file", counted)
+
+    out = str(tmp_path / "scores.parquet")
+    assert main(["predict", "wine", str(source), "-o", out, "--batch-size", "300"]) == 0
+
+    # a Parquet file's row count is known from its footer: the first 600 rows' inputs,
+    # dropped by the log's bound before the call ends, are not written; a CSV's is not
+    assert written == ([300, 300] if kind == "parquet" else [300] * 4)
+    log = open_log("wine")
+    inputs, predictions = log.recent_inputs(version, 600, role="batch")
+    log.close()
+    assert len(predictions) == 600  # the log ends the same either way
+    pd.testing.assert_frame_equal(inputs, frame.iloc[600:].reset_index(drop=True))

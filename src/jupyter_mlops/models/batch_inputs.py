@@ -42,12 +42,16 @@ class BatchInput:
         ``batches(size)`` yields DataFrames of at most ``size`` rows.
     manifest : dict, optional
         A snapshot's manifest.
+    count : callable, optional
+        ``count()`` is the number of rows when known before reading them (a frame, a
+        snapshot, Parquet files from their footers), else ``None``.
     """
 
     source: str
     digest: str | _FileDigest
     batches: Callable[[int], Iterator[pd.DataFrame]]
     manifest: dict[str, Any] | None = None
+    count: Callable[[], int | None] = lambda: None
 
     def content_digest(self) -> str:
         """The digest (waits for a file's to be computed).
@@ -118,7 +122,7 @@ def _frame_input(frame: Any) -> BatchInput:
         for start in range(0, len(frame), size):
             yield frame.iloc[start : start + size].reset_index(drop=True)
 
-    return BatchInput("DataFrame", digest, batches)
+    return BatchInput("DataFrame", digest, batches, count=lambda: len(frame))
 
 
 def _files(url: str) -> tuple[Any, list[str]] | None:
@@ -152,7 +156,26 @@ def _file_input(url: str, fs: Any, paths: list[str]) -> BatchInput:
         for path in paths:
             yield from _read_file(fs, path, size)
 
-    return BatchInput(url, _FileDigest(fs, paths), batches)
+    def count() -> int | None:
+        if True in kinds:
+            return _parquet_rows(fs, paths)
+        return None
+
+    return BatchInput(url, _FileDigest(fs, paths), batches, count=count)
+
+
+def _parquet_rows(fs: Any, paths: list[str]) -> int | None:
+    """The rows of Parquet files, from their footers (``None`` if one cannot be read)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    try:
+        for path in paths:
+            with fs.open(path, "rb") as fh:
+                total += pq.ParquetFile(fh).metadata.num_rows
+    except (OSError, ValueError):
+        return None  # reading the batches says what is wrong
+    return total
 
 
 def _read_file(fs: Any, path: str, size: int) -> Iterator[pd.DataFrame]:
@@ -203,7 +226,11 @@ def _snapshot_input(ref: str) -> BatchInput | None:
         if pending is not None and pending.num_rows:
             yield pending.to_pandas()
 
-    return BatchInput(ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest)
+    rows = manifest.get("rows")
+    return BatchInput(
+        ref.removeprefix("mlops://"), str(manifest["digest"]), batches, manifest,
+        count=lambda: int(rows) if rows is not None else None,
+    )  # fmt: skip
 
 
 def open_input(data: Any) -> BatchInput:

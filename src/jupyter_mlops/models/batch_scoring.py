@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput
 from ..tracking.api import tracker
 from .batch_inputs import BatchInput, open_input
+from .batch_model import Scorer, load_scorer
 from .batch_outputs import Output, scores_frame, scores_table
 from .batch_pipeline import InOrder, prefetch
-from .loading import load_version, model_copy
+from .loading import model_copy
 from .monitoring_runs import prediction_stats, shared_columns, training_reference
 from .prediction_log.blocks import NumberedIds
 from .refs import parse_ref, resolve
@@ -53,7 +54,6 @@ BATCH_ROLE = "batch"
 DEFAULT_BATCH_SIZE = 100_000
 #: rows of the input (and of the training snapshot) drift is measured on
 SAMPLE_ROWS = 10_000
-_NUMERIC = {"double", "float", "long", "integer"}
 _DIGEST_TAG = "mlops.predict.input_digest"  # set when the digest, computed meanwhile, is known
 
 
@@ -133,63 +133,6 @@ def summary_line(info: dict[str, Any]) -> str:
     )
 
 
-# -- the model -------------------------------------------------------------------------------
-
-
-@dataclass
-class _Scorer:
-    model: Any
-    schema: Any
-    columns: list[str] | None
-    classes: list[Any] | None
-
-    def check(self, batch: pd.DataFrame, source: str) -> pd.DataFrame:
-        """The model's input columns of ``batch``, checked against the signature."""
-        import pandas as pd
-
-        if self.columns is None:
-            return batch
-        missing = [c for c in self.columns if c not in batch.columns]
-        if missing:
-            have = ", ".join(map(str, list(batch.columns)[:10]))
-            raise InvalidInput(
-                f"{source} lacks column(s) {', '.join(missing[:5])} the model needs "
-                f"(columns: {have})"
-            )
-        for spec in self.schema.inputs if self.schema is not None else []:
-            kind = getattr(getattr(spec, "type", None), "name", "")
-            series = batch[spec.name]
-            if kind in _NUMERIC and not (
-                pd.api.types.is_numeric_dtype(series) or series.isna().all()
-            ):
-                raise InvalidInput(
-                    f"{source}: column {spec.name!r} is {series.dtype}, the model's signature "
-                    f"needs {kind} numbers"
-                )
-        return batch[self.columns]
-
-    def score(self, X: pd.DataFrame) -> tuple[Any, Any]:
-        predictions = self.model.predict(X)
-        proba = self.model.predict_proba(X) if self.classes is not None else None
-        return predictions, proba
-
-
-def _scorer(path: Path) -> _Scorer:
-    from mlflow.models import Model
-
-    model = load_version(path, "native")
-    schema = Model.load(str(path)).get_input_schema()
-    columns: list[str] | None = None
-    if schema is not None and schema.has_input_names():
-        columns = [str(c) for c in schema.input_names()]
-    elif getattr(model, "feature_names_in_", None) is not None:
-        columns = [str(c) for c in model.feature_names_in_]
-    classes = getattr(model, "classes_", None)
-    if classes is None or not callable(getattr(model, "predict_proba", None)):
-        return _Scorer(model, schema, columns, None)
-    return _Scorer(model, schema, columns, list(classes))
-
-
 # -- scoring ---------------------------------------------------------------------------------
 
 
@@ -252,6 +195,10 @@ class _Written:
     """Where a scored batch goes: the prediction log, and the output file or the frames.
 
     :meth:`append` and :meth:`write` each run on their own thread, in batch order.
+    ``count`` is the input's row count when known beforehand: the log keeps only its
+    last ``limit`` rows, so a batch wholly before the input's last ``limit`` rows
+    would lose its inputs to the log's bound before this call ends, and is logged
+    without them (its predictions are logged as any other's).
     """
 
     log: PredictionLog
@@ -261,6 +208,8 @@ class _Written:
     run_id: str
     classes: list[Any] | None
     version: str
+    count: Callable[[], int | None] = lambda: None
+    _dropped: int | None = field(default=None, init=False, repr=False)
 
     def append(self, batch: pd.DataFrame, X: pd.DataFrame, offset: int, predictions: Any) -> None:
         """Log one batch's inputs and predictions under their request ids."""
@@ -271,7 +220,11 @@ class _Written:
             if self.id_column is None
             else pd.Series(batch[self.id_column].to_numpy()).astype(str).tolist()
         )
-        self.log.append(self.version, BATCH_ROLE, ids, X, predictions)
+        if self._dropped is None:
+            total = self.count()
+            self._dropped = max(0, total - self.log.limit) if total is not None else 0
+        inputs = X if offset + len(batch) > self._dropped else None
+        self.log.append(self.version, BATCH_ROLE, ids, inputs, predictions)
 
     def write(self, batch: pd.DataFrame, offset: int, predictions: Any, proba: Any) -> None:
         """Write (or keep) one batch's scores."""
@@ -355,7 +308,7 @@ def score(
     try:
         sink = Output(output) if output else None
         with model_copy(t.client, version, t.settings.tracking_uri) as path:
-            scorer = _scorer(path)
+            scorer = load_scorer(path)
         against, ref_frame = _reference(t.client, version)
     except BaseException:
         source.close()
@@ -375,8 +328,9 @@ def score(
     run = t.start_run(f"predict {version.name}", tags)
     frames: list[pd.DataFrame] | None = [] if collect else None
     written = _Written(
-        open_log(version.name), sink, frames, id_column, run.run_id, scorer.classes, number
-    )
+        open_log(version.name), sink, frames, id_column, run.run_id, scorer.classes, number,
+        source.count,
+    )  # fmt: skip
     try:
         rows, seconds, stats, report = _score_all(
             t, source, scorer, written, batch_size, ref_frame, threshold, f"{version.name}/{number}"
@@ -407,7 +361,7 @@ def score(
 def _score_all(
     t: Any,
     source: BatchInput,
-    scorer: _Scorer,
+    scorer: Scorer,
     written: _Written,
     batch_size: int,
     ref_frame: pd.DataFrame | None,
