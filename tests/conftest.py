@@ -8,6 +8,12 @@ Team mode: with ``MLOPS_TEST_STORE=server`` one PostgreSQL cluster and one
 fixture gives every test a fresh MLflow workspace on it (plus its own snapshot
 folder standing in for the shared fsspec location). Tests marked
 ``sqlite_only`` are about the embedded SQLite file and are skipped there.
+
+Hypothesis tests (the snapshot property tests, the fuzz tests) run under the profile
+``MLOPS_HYPOTHESIS`` names: ``ci`` (the default) draws the same examples on every run
+and every xdist worker (derandomized, no example database, so nothing one run found
+changes the next); ``explore`` draws new ones each run and keeps failures in
+``.hypothesis/`` to try first next time.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from jupyter_mlops.config import Settings, load_settings
 from jupyter_mlops.tracking import api
@@ -42,6 +49,13 @@ _ENV_VARS = (
     "JPY_SESSION_NAME",
     "MLFLOW_WORKSPACE",
 )
+
+#: ``ci`` (default) or ``explore``: the Hypothesis profile (loaded before test modules import,
+#: so their ``@settings`` inherit it)
+HYPOTHESIS_ENV = "MLOPS_HYPOTHESIS"
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get(HYPOTHESIS_ENV, "").strip() or "ci")
 
 #: ``embedded`` (default) or ``server``: which tracking store the ``store`` fixture gives
 TEST_STORE_ENV = "MLOPS_TEST_STORE"

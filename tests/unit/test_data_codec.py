@@ -96,7 +96,7 @@ def test_a_few_strings_cost_their_bytes_not_stream_headers(typ: pa.DataType) -> 
         assert decode_blob(blob).equals(part) and len(blob) < 120, (typ, len(blob))
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from(["int8", "uint8", "int16", "int32", "uint32", "int64", "uint64", "bool"]),
     st.integers(1, 3000),
