@@ -38,6 +38,10 @@ _FAST_COMMANDS = {
     "pipeline": "_pipelines",
     "diff": "_diff",
     "env": "_environment",
+    "predict": "_models",
+    "serve": "_models",
+    "feedback": "_models",
+    "gate": "_models",
 }
 
 

@@ -303,9 +303,9 @@ def score(
         raise InvalidInput(f"the batch size is a positive number of rows, got {batch_size!r}")
     t = tracker()
     target = parse_ref(ref)
-    version = resolve(t.client, target)
-    source = open_input(data)
+    source = open_input(data)  # first: a file's digest is computed while MLflow is imported
     try:
+        version = resolve(t.client, target)
         sink = Output(output) if output else None
         with model_copy(t.client, version, t.settings.tracking_uri) as path:
             scorer = load_scorer(path)
