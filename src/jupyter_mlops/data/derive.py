@@ -13,55 +13,38 @@ it is kept only when its new blobs are smaller than the chunk stored whole.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .blobs import decode_blob, encode_blob
 from .codec import load_schema
+from .derivation import Derivation, NewVersion
 from .gather import plan_gather
-from .hashing import blob_key, canonical, row_hashes
+from .hashing import canonical, content_key, row_hashes, same_content
 from .profile import index_columns
-from .row_matching import aligned_rows, match_rows, monotone
-from .selection import Recipe, assemble, physical_keys, pieces_of, provenance, runs, taken
+from .row_matching import aligned_rows, crosses, match_rows, monotone
+from .selection import (
+    Recipe,
+    assemble,
+    physical_keys,
+    pieces_of,
+    provenance,
+    reusable_recipes,
+    runs,
+    taken,
+)
 from .store import SnapshotStore
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["Derivation", "NewVersion", "derive"]
+__all__ = ["derive"]
 
 #: a chunk needing more runs than this is interleaved by an order blob (a manifest stays small)
 MAX_PIECES = 32
 #: versions before the latest searched for recipes of chunks an edit brings back
 _EARLIER = 16
-
-
-@dataclass
-class NewVersion:
-    """What the writer knows of the version being written."""
-
-    names: list[str]
-    types: list[str]
-    storage: list[pa.Array]
-    keys: list[list[str]]
-    starts: list[int]
-    ends: list[int]
-    data_columns: list[int]
-    hashes: np.ndarray
-    #: per column, what its chunks hold (``STORED_VALUES`` for a categorical's values, else "")
-    stored: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Derivation:
-    """Derived chunks for the manifest and the blobs (residuals, masks) they need."""
-
-    derived: dict[str, Recipe] = field(default_factory=dict)
-    blobs: dict[str, pa.Array] = field(default_factory=dict)
-    #: blobs already encoded while weighing a derivation, by key
-    encoded: dict[str, bytes] = field(default_factory=dict)
 
 
 def derive(
@@ -73,8 +56,10 @@ def derive(
         return out
     inherited = parent.get("derived") or {}
     missing = {k for keys in new.keys for k in keys if k not in have and k not in inherited}
-    if missing:  # an edit undone: its chunks may be recipes of an earlier version
-        inherited = {**_earlier_recipes(store, parent["name"], missing, have), **inherited}
+    if missing:  # back to earlier data: its chunks may be recipes of an earlier version
+        earlier = reversed(store.versions(parent["name"])[-1 - _EARLIER : -1])
+        manifests = (store.read_manifest(parent["name"], v) for v in earlier)
+        inherited = {**reusable_recipes(missing, manifests, have), **inherited}
     unknown: dict[int, list[int]] = {}
     for c, column_keys in enumerate(new.keys):
         for j, key in enumerate(column_keys):
@@ -88,19 +73,6 @@ def derive(
     if unknown and shared:
         _Matcher(store, parent, new, shared, have, out).run(unknown)
     return out
-
-
-def _earlier_recipes(
-    store: SnapshotStore, name: str, keys: set[str], have: set[str]
-) -> dict[str, Recipe]:
-    """Recipes for ``keys`` in the versions before the latest, newest first, whose blobs remain."""
-    found: dict[str, Recipe] = {}
-    for version in reversed(store.versions(name)[-1 - _EARLIER : -1]):
-        recipes = store.read_manifest(name, version).get("derived") or {}
-        for key in (keys & recipes.keys()) - found.keys():
-            if physical_keys([key], recipes) <= have:
-                found[key] = recipes[key]
-    return found
 
 
 def _shared_columns(parent: dict[str, Any], new: NewVersion) -> dict[int, int]:
@@ -142,9 +114,7 @@ class _Matcher:
         self.used = np.zeros(0, dtype=bool)
         self.selectors: dict[tuple[int, int, int, bytes], tuple[str, pa.Array]] = {}
         self.layouts: dict[str, Any] = {}
-        self.gather = plan_gather(
-            parent, new.names, new.types, new.data_columns, new.storage, new.keys
-        )
+        self.gather = plan_gather(parent, new)
         #: blobs this version writes anyway (its index chunks): a recipe naming them adds nothing
         self.free = set(self.gather.index_keys) if self.gather else set()
 
@@ -168,15 +138,59 @@ class _Matcher:
             gathered = self._gather_span(a, b, rows)
             if not (rows >= 0).any() and gathered is None:
                 continue
-            if _crosses(rows):
+            if crosses(rows, MAX_PIECES):
                 rows = monotone(rows)  # rows that keep their order interleave as one piece
-            guess = aligned_rows(rows)
             self.layouts.clear()
-            for c in unknown[j]:
-                if c in self.shared:
-                    own = self._same_cells(c, a, rows, guess)
-                    key = self.new.keys[c][j]
-                    self._derive_chunk(c, key, a, b, own, own is rows, gathered and (j, *gathered))
+            columns = [c for c in unknown[j] if c in self.shared]
+            self._derive_columns(j, columns, rows, aligned_rows(rows), gathered and (j, *gathered))
+
+    def _derive_columns(
+        self,
+        j: int,
+        columns: list[int],
+        rows: np.ndarray,
+        guess: np.ndarray,
+        gathered: tuple[int, int, int] | None,
+    ) -> None:
+        """Derive chunk ``j`` of ``columns`` with each column's own matching, or all with the
+        common one, whichever adds fewer bytes: one mask of the common matching serves every
+        column, where each column's own (its equal cells matched too) needs a mask of its own.
+        """
+        a, b = self.new.starts[j], self.new.ends[j]
+        owns = {c: self._same_cells(c, a, rows, guess) for c in columns}
+        ways = [owns]
+        if any(owns[c] is not rows for c in columns):
+            ways.append(dict.fromkeys(columns, rows))
+        best: tuple[int, dict[str, Recipe], dict[str, pa.Array]] | None = None
+        before = (dict(self.out.derived), dict(self.out.blobs))
+        for way in ways:
+            self.out.derived, self.out.blobs = dict(before[0]), dict(before[1])
+            for c in columns:
+                key = self.new.keys[c][j]
+                self._derive_chunk(c, key, a, b, way[c], way[c] is rows, gathered)
+            added = self._added(j, columns, before[1])
+            if best is None or added < best[0]:
+                best = (added, self.out.derived, self.out.blobs)
+        if best is not None:
+            self.out.derived, self.out.blobs = best[1], best[2]
+
+    def _added(self, j: int, columns: list[int], blobs_before: dict[str, pa.Array]) -> int:
+        """Bytes chunk ``j`` of ``columns`` adds as derived so far: new blobs, recipes, the
+        chunks of columns left underived stored whole."""
+        total = sum(
+            len(self._encoded(k, array))
+            for k, array in self.out.blobs.items()
+            if k not in blobs_before and k not in self.free
+        )
+        a, b = self.new.starts[j], self.new.ends[j]
+        for c in columns:
+            key = self.new.keys[c][j]
+            recipe = self.out.derived.get(key)
+            if recipe is not None:
+                total += len(json.dumps(recipe, separators=(",", ":")))
+            else:
+                total += len(self._encoded(key, self.new.storage[c].slice(a, b - a)))
+        return total
 
     def _gather_span(self, a: int, b: int, rows: np.ndarray) -> tuple[int, int] | None:
         """Parent chunks the index labels of new rows ``a:b`` name, when the rows matched agree."""
@@ -344,7 +358,7 @@ class _Matcher:
             bits = np.zeros(rows, dtype=bool)
             bits[positions] = True
             selector = pa.array(bits)
-            self.selectors[memo] = (_key(selector), selector)
+            self.selectors[memo] = (content_key(selector), selector)
         mask, selector = self.selectors[memo]
         blobs[mask] = selector
         return [key, mask, rows]
@@ -373,7 +387,7 @@ class _Matcher:
         chunk = self.new.storage[c].slice(a, b - a)
         if (rows < 0).any():
             residual = chunk.filter(pa.array(rows < 0))
-            every_base.append((_key(residual), len(residual)))
+            every_base.append((content_key(residual), len(residual)))
             blobs[every_base[-1][0]] = residual
         options: list[tuple[Recipe, dict[str, pa.Array]]] = []
         if len(spans) <= MAX_PIECES:
@@ -392,7 +406,9 @@ class _Matcher:
         recipe, blobs = min(options, key=lambda option: self._cost(*option))
         pieces, _ = pieces_of(recipe)
         arrays = {**{k: self.arrays[k] for k, _, _ in pieces if k in self.arrays}, **blobs}
-        if not all(p[0] in arrays for p in pieces) or not _same(assemble(recipe, arrays), chunk):
+        if not all(p[0] in arrays for p in pieces):
+            return
+        if not same_content(assemble(recipe, arrays), chunk):
             return
         if self._cost(recipe, blobs) >= len(self._encoded(key, chunk)):
             return  # the chunk stored whole is smaller
@@ -416,16 +432,10 @@ class _Matcher:
         for k in keys:
             if k not in self.arrays:
                 self.arrays[k] = decode_blob(self.store.get_blob(k))
-        sizes = self.parent["chunks"][low:high]
-        first = self.gather.first + int(self.gather.offsets[low])
-        recipe = {
-            "take": take_key,
-            "from": first,
-            "pieces": [[k, None, n] for k, n in zip(keys, sizes, strict=True)],
-        }
-        take = self.gather.chunk_labels(self.new.starts[j], self.new.ends[j])
+        span = (self.new.starts[j], self.new.ends[j])
+        recipe, take = self.gather.recipe(j, span, low, keys, self.parent["chunks"][low:high])
         arrays = {**{k: self.arrays[k] for k in keys}, take_key: take}
-        if not _same(assemble(recipe, arrays), chunk):
+        if not same_content(assemble(recipe, arrays), chunk):
             return None
         return recipe, {take_key: take}
 
@@ -451,7 +461,7 @@ class _Matcher:
         number = np.zeros(len(bases), np.uint8)
         number[used] = np.arange(len(used), dtype=np.uint8)
         order = pa.array(number[which])
-        order_key = _key(order)
+        order_key = content_key(order)
         blobs[order_key] = order
         return {"order": order_key, "pieces": pieces}
 
@@ -472,26 +482,3 @@ class _Matcher:
         if found is None:
             found = self.out.encoded[key] = encode_blob(array)
         return found
-
-
-def _crosses(rows: np.ndarray) -> bool:
-    """True when a chunk's matched rows go back somewhere and need too many runs for pieces."""
-    found = rows[rows >= 0]
-    steps = np.diff(found)
-    return bool((steps <= 0).any()) and int((np.diff(rows) != 1).sum()) >= MAX_PIECES
-
-
-def _same(a: pa.Array, b: pa.Array) -> bool:
-    """True when both arrays have the same canonical bytes (hence the same content key)."""
-    if len(a) != len(b) or a.type != b.type:
-        return False
-    left, right = canonical(a), canonical(b)
-    parts = zip(left.parts(0, left.length), right.parts(0, right.length), strict=False)
-    return all(
-        np.array_equal(np.frombuffer(x, np.uint8), np.frombuffer(y, np.uint8)) for x, y in parts
-    )
-
-
-def _key(array: pa.Array) -> str:
-    canon = canonical(array)
-    return blob_key(canon.parts(0, canon.length))

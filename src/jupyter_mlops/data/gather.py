@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .codec import load_schema
+from .derivation import NewVersion
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -44,6 +45,19 @@ class Gather:
     ) -> None:
         self.labels, self.index_keys, self.first, self.offsets = labels, index_keys, first, offsets
 
+    def recipe(
+        self, j: int, span: tuple[int, int], low: int, bases: list[str], sizes: list[int]
+    ) -> tuple[dict[str, Any], pa.Array]:
+        """The gathering recipe of new chunk ``j`` (rows ``span``) and its take blob (the
+        chunk's labels): the bases are ``bases``, of ``sizes`` rows, parent chunks from ``low``.
+        """
+        recipe = {
+            "take": self.index_keys[j],
+            "from": self.first + int(self.offsets[low]),
+            "pieces": [[k, None, n] for k, n in zip(bases, sizes, strict=True)],
+        }
+        return recipe, self.chunk_labels(*span)
+
     def chunk_labels(self, a: int, b: int) -> pa.Array:
         """The index labels of new rows ``a:b``."""
         return self.labels.slice(a, b - a)
@@ -68,18 +82,11 @@ class Gather:
         return low, high
 
 
-def plan_gather(
-    parent: dict[str, Any],
-    names: list[str],
-    types: list[str],
-    data_columns: list[int],
-    storage: list[pa.Array],
-    keys: list[list[str]],
-) -> Gather | None:
+def plan_gather(parent: dict[str, Any], new: NewVersion) -> Gather | None:
     """A :class:`Gather` when the new version's index is one int64 column and the parent's
     a range of step 1 (a default index); else None."""
-    index = [i for i in range(len(names)) if i not in set(data_columns)]
-    if len(index) != 1 or types[index[0]] != "int64" or storage[index[0]].null_count:
+    index = [i for i in range(len(new.names)) if i not in set(new.data_columns)]
+    if len(index) != 1 or new.types[index[0]] != "int64" or new.storage[index[0]].null_count:
         return None
     meta = load_schema(parent["schema"]).pandas_metadata or {}
     levels = meta.get("index_columns", [])
@@ -88,4 +95,4 @@ def plan_gather(
     if levels[0].get("step") != 1:
         return None
     offsets = np.concatenate([[0], np.cumsum(parent["chunks"])]).astype(np.int64)
-    return Gather(storage[index[0]], keys[index[0]], int(levels[0]["start"]), offsets)
+    return Gather(new.storage[index[0]], new.keys[index[0]], int(levels[0]["start"]), offsets)

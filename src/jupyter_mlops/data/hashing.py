@@ -24,7 +24,9 @@ __all__ = [
     "blob_key",
     "canonical",
     "coded_words",
+    "content_key",
     "row_hashes",
+    "same_content",
     "snapshot_digest",
 ]
 
@@ -230,6 +232,23 @@ def blob_key(parts: Iterable[Any]) -> str:
     for part in parts:
         digest.update(part)
     return digest.hexdigest()
+
+
+def content_key(array: pa.Array) -> str:
+    """The key of the blob holding ``array``: its canonical bytes hashed."""
+    canon = canonical(array)
+    return blob_key(canon.parts(0, canon.length))
+
+
+def same_content(a: pa.Array, b: pa.Array) -> bool:
+    """True when both arrays have the same canonical bytes (hence the same content key)."""
+    if len(a) != len(b) or a.type != b.type:
+        return False
+    left, right = canonical(a), canonical(b)
+    parts = zip(left.parts(0, left.length), right.parts(0, right.length), strict=False)
+    return all(
+        np.array_equal(np.frombuffer(x, np.uint8), np.frombuffer(y, np.uint8)) for x, y in parts
+    )
 
 
 def snapshot_digest(schema_text: str, kind: str, rows: int, keys: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import MlopsError
 from .blobs import decode_blob
-from .hashing import blob_key, canonical
+from .hashing import content_key
 from .selection import Recipe, assemble, logical_keys, physical_keys
 from .store import TMP_MARK, SnapshotStore
 
@@ -85,8 +85,7 @@ def _check_derived(store: SnapshotStore, key: str, pieces: Recipe) -> str | None
     try:
         needed = physical_keys([key], {key: pieces})
         arrays = {k: decode_blob(store.get_blob(k)) for k in needed}
-        canon = canonical(assemble(pieces, arrays))
-        actual = blob_key(canon.parts(0, canon.length))
+        actual = content_key(assemble(pieces, arrays))
     except Exception as exc:
         return f"{key}: cannot be rebuilt ({type(exc).__name__})"
     return None if actual == key else f"{key}: rebuilt content hashes to {actual[:16]}"
@@ -95,9 +94,7 @@ def _check_derived(store: SnapshotStore, key: str, pieces: Recipe) -> str | None
 def _check_blob(store: SnapshotStore, path: str) -> str | None:
     key = path.rsplit("/", 1)[-1]
     try:
-        array = decode_blob(bytes(store.fs.cat_file(path)))
-        canon = canonical(array)
-        actual = blob_key(canon.parts(0, canon.length))
+        actual = content_key(decode_blob(bytes(store.fs.cat_file(path))))
     except Exception as exc:
         return f"{key}: unreadable ({type(exc).__name__})"
     return None if actual == key else f"{key}: content hashes to {actual[:16]}"

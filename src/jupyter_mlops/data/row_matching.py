@@ -15,7 +15,7 @@ from . import chunking
 #: one pass over a match: ``step(match, old, new) -> match``
 _Step = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-__all__ = ["aligned_rows", "match_rows", "monotone"]
+__all__ = ["aligned_rows", "crosses", "match_rows", "monotone"]
 
 #: rows an edit bridged between two runs may span, in the new and in the old version
 _MAX_GAP = 3
@@ -42,6 +42,12 @@ def aligned_rows(rows: np.ndarray) -> np.ndarray:
     last = np.maximum.accumulate(np.where(matched, index, -1))
     guess = np.where(last >= 0, rows[np.maximum(last, 0)] + (index - last), -1)
     return np.where(matched, -1, guess)
+
+
+def crosses(rows: np.ndarray, pieces: int) -> bool:
+    """True when a match goes back somewhere and breaks into ``pieces`` runs or more."""
+    steps = np.diff(rows[rows >= 0])
+    return bool((steps <= 0).any()) and int((np.diff(rows) != 1).sum()) >= pieces
 
 
 def monotone(rows: np.ndarray) -> np.ndarray:

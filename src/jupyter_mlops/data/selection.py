@@ -44,6 +44,7 @@ __all__ = [
     "physical_keys",
     "pieces_of",
     "provenance",
+    "reusable_recipes",
     "runs",
     "taken",
 ]
@@ -91,6 +92,19 @@ def physical_keys(keys: Iterable[str], derived: Mapping[str, Recipe]) -> set[str
             if isinstance(mask, str):
                 out.add(mask)
     return out
+
+
+def reusable_recipes(
+    keys: set[str], manifests: Iterable[Mapping[str, Any]], have: set[str]
+) -> dict[str, Recipe]:
+    """Recipes for ``keys`` in ``manifests`` (the first found wins) whose blobs are in ``have``."""
+    found: dict[str, Recipe] = {}
+    for manifest in manifests:
+        recipes = manifest.get("derived") or {}
+        for key in (keys & recipes.keys()) - found.keys():
+            if physical_keys([key], recipes) <= have:
+                found[key] = recipes[key]
+    return found
 
 
 def assemble(recipe: Recipe, arrays: Mapping[str, pa.Array]) -> pa.Array:

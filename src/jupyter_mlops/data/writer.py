@@ -12,7 +12,8 @@ import numpy as np
 from . import chunking
 from .blobs import STORED_VALUES, encode_blob
 from .codec import dump_schema, to_table
-from .derive import Derivation, NewVersion, derive
+from .derivation import Derivation, NewVersion
+from .derive import derive
 from .hashing import FORMAT, Canon, blob_key, canonical, coded_words, row_hashes, snapshot_digest
 from .profile import index_columns, mlflow_schema, profile
 from .refs import check_name
