@@ -140,3 +140,17 @@ def test_check_selects_the_model_columns_and_names_a_wrong_kind() -> None:
         InvalidInput, match=r"column 'b' is \w+, the model's signature needs double"
     ):
         scorer.check(X.assign(b=["text"] * len(X)), "in.csv")  # checked again: types differ
+
+
+def test_blas_runs_in_one_thread_while_batches_are_scored_and_is_restored_after() -> None:
+    from threadpoolctl import threadpool_info
+
+    from jupyter_mlops.models.batch_model import blas_in_one_thread
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    with blas_in_one_thread():
+        assert blas_threads() == {1}
+    assert blas_threads() == before

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInput
 from ..tracking.api import tracker
 from .batch_inputs import BatchInput, open_input
-from .batch_model import Scorer, load_scorer
+from .batch_model import Scorer, blas_in_one_thread, load_scorer
 from .batch_outputs import Output, scores_frame, scores_table
 from .batch_pipeline import InOrder, prefetch
 from .loading import model_copy
@@ -385,26 +385,27 @@ def _score_all(
     ]
     logs, writes = stages
     try:
-        for batch in batches:
-            if written.id_column is not None and written.id_column not in batch.columns:
-                raise InvalidInput(
-                    f"{source.source} has no id column {written.id_column!r} "
-                    f"(columns: {', '.join(map(str, list(batch.columns)[:10]))})"
-                )
-            X = scorer.check(batch, source.source)
-            try:
-                predictions, proba = scorer.score(X)
-            except Exception as exc:
-                raise InvalidInput(
-                    f"{label} could not score {source.source} "
-                    f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                    "pass rows with the columns and types it was trained on"
-                ) from None
-            sample.add(X)
-            scored.add(pd.DataFrame({"prediction": np.asarray(predictions)}))
-            logs.submit(batch, X, rows, predictions)
-            writes.submit(batch, rows, predictions, proba)
-            rows += len(batch)
+        with blas_in_one_thread():  # our threads use the cores (see there)
+            for batch in batches:
+                if written.id_column is not None and written.id_column not in batch.columns:
+                    raise InvalidInput(
+                        f"{source.source} has no id column {written.id_column!r} "
+                        f"(columns: {', '.join(map(str, list(batch.columns)[:10]))})"
+                    )
+                X = scorer.check(batch, source.source)
+                try:
+                    predictions, proba = scorer.score(X)
+                except Exception as exc:
+                    raise InvalidInput(
+                        f"{label} could not score {source.source} "
+                        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                        "pass rows with the columns and types it was trained on"
+                    ) from None
+                sample.add(X)
+                scored.add(pd.DataFrame({"prediction": np.asarray(predictions)}))
+                logs.submit(batch, X, rows, predictions)
+                writes.submit(batch, rows, predictions, proba)
+                rows += len(batch)
         for stage in stages:
             stage.finish()
     except Exception:
