@@ -140,6 +140,9 @@ def test_check_selects_the_model_columns_and_names_a_wrong_kind() -> None:
         InvalidInput, match=r"column 'b' is \w+, the model's signature needs double"
     ):
         scorer.check(X.assign(b=["text"] * len(X)), "in.csv")  # checked again: types differ
+    twice = pd.concat([X, X[["b"]]], axis=1)
+    with pytest.raises(InvalidInput, match="has column\\(s\\) b more than once"):
+        scorer.check(twice, "DataFrame")
 
 
 def test_blas_runs_in_one_thread_while_batches_are_scored_and_is_restored_after() -> None:

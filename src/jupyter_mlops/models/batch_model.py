@@ -100,20 +100,29 @@ class Scorer:
                 f"{source} lacks column(s) {', '.join(missing[:5])} the model needs "
                 f"(columns: {have})"
             )
-        dtypes = tuple(batch.dtypes)
-        if dtypes != self._numeric_dtypes:  # checked once per set of numeric column types
-            for spec in self.schema.inputs if self.schema is not None else []:
-                kind = getattr(getattr(spec, "type", None), "name", "")
-                series = batch[spec.name]
-                if kind in _NUMERIC and not (
-                    pd.api.types.is_numeric_dtype(series) or series.isna().all()
-                ):
+        if batch.columns.has_duplicates:
+            twice = sorted({str(c) for c in batch.columns[batch.columns.duplicated()]})
+            raise InvalidInput(
+                f"{source} has column(s) {', '.join(twice[:5])} more than once; "
+                "give each column once"
+            )
+        specs = [
+            (spec.name, kind)
+            for spec in (self.schema.inputs if self.schema is not None else [])
+            if (kind := getattr(getattr(spec, "type", None), "name", "")) in _NUMERIC
+        ]
+        dtypes = batch.dtypes
+        seen = tuple(dtypes[name] for name, _ in specs)
+        if seen != self._numeric_dtypes:  # checked once per set of those columns' types
+            for name, kind in specs:
+                series = batch[name]
+                if not (pd.api.types.is_numeric_dtype(series) or series.isna().all()):
                     raise InvalidInput(
-                        f"{source}: column {spec.name!r} is {series.dtype}, the model's "
+                        f"{source}: column {name!r} is {series.dtype}, the model's "
                         f"signature needs {kind} numbers"
                     )
-            if all(pd.api.types.is_numeric_dtype(d) for d in dtypes):
-                self._numeric_dtypes = dtypes
+            if all(pd.api.types.is_numeric_dtype(d) for d in seen):
+                self._numeric_dtypes = seen
         if list(batch.columns) == self.columns:
             return batch  # already the model's columns in its order: no copy
         return batch[self.columns]
