@@ -102,22 +102,34 @@ def test_a_few_strings_cost_their_bytes_not_stream_headers(typ: pa.DataType) -> 
     st.integers(1, 3000),
     st.integers(0, 2**16),
     st.floats(0.0, 0.3),
+    st.sampled_from([0, 1, 3]),
 )
 def test_a_common_step_with_exceptions_round_trips_in_any_width(
-    dtype: str, rows: int, seed: int, share: float
+    dtype: str, rows: int, seed: int, share: float, common: int
 ) -> None:
-    """Counting runs broken here and there (a kept index, a row mask) decode bit for bit."""
+    """Counting runs broken here and there (a kept index, a row mask) and runs of equal values
+    (a sorted column: a common step of 0) decode bit for bit."""
     rng = np.random.default_rng(seed)
     if dtype == "bool":
         values = rng.random(rows + 3) >= share
     else:
-        steps = np.ones(rows + 3, dtype=np.int64)
+        steps = np.full(rows + 3, common, dtype=np.int64)
         odd = rng.random(rows + 3) < share
         steps[odd] = rng.integers(-(2**62), 2**62, int(odd.sum()))
         values = np.cumsum(steps).astype(dtype)  # wraps in narrow widths, as a column may
     for array in (pa.array(values[:rows]), pa.array(values).slice(3, rows)):
         back = decode_blob(encode_blob(array))
         assert back.type == array.type and back.equals(array)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int32", "int64"])
+def test_a_sorted_column_of_a_few_values_is_a_few_runs_and_decodes_exactly(dtype: str) -> None:
+    rng = np.random.default_rng(6)
+    values = np.sort(rng.integers(-2, 3, 100_000)).astype(dtype)  # 5 runs: a common step of 0
+    for array in (pa.array(values), pa.array(values).slice(7, 50_000)):
+        blob = encode_blob(array)
+        assert decode_blob(blob).equals(array)
+        assert len(blob) < 100, len(blob)  # the runs' starts and values, not the rows
 
 
 def test_a_kept_index_after_a_scattered_delete_costs_about_a_byte_per_deleted_row() -> None:

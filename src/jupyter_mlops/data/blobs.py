@@ -119,7 +119,7 @@ def _unlist_steps(body: memoryview, typ: pa.DataType, rows: int) -> pa.Buffer:
         bits = steps.decode_steps(listed, rows, np.dtype(np.uint8)).view(bool)
         return pa.py_buffer(np.packbits(bits, bitorder="little").tobytes())
     width = typ.bit_width // 8
-    return pa.py_buffer(steps.undo_deltas(steps.decode_steps(listed, rows, np.dtype(f"<u{width}"))))
+    return pa.py_buffer(steps.decode_values(listed, rows, np.dtype(f"<u{width}")))
 
 
 def _pack_plain(array: pa.Array, codec: str) -> tuple[str, int, bytes]:
