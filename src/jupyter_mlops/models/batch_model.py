@@ -80,6 +80,13 @@ class Scorer:
     shared: bool = False
     _checked: bool = field(default=False, init=False, repr=False)
     _numeric_dtypes: tuple[Any, ...] | None = field(default=None, init=False, repr=False)
+    #: the signature's numeric columns and their kinds, in its order
+    _numeric: list[tuple[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        inputs = self.schema.inputs if self.schema is not None else []
+        kinds = [(spec.name, getattr(getattr(spec, "type", None), "name", "")) for spec in inputs]
+        self._numeric = [(name, kind) for name, kind in kinds if kind in _NUMERIC]
 
     def check(self, batch: pd.DataFrame, source: str) -> pd.DataFrame:
         """The model's input columns of ``batch``, checked against the signature.
@@ -106,15 +113,10 @@ class Scorer:
                 f"{source} has column(s) {', '.join(twice[:5])} more than once; "
                 "give each column once"
             )
-        specs = [
-            (spec.name, kind)
-            for spec in (self.schema.inputs if self.schema is not None else [])
-            if (kind := getattr(getattr(spec, "type", None), "name", "")) in _NUMERIC
-        ]
         dtypes = batch.dtypes
-        seen = tuple(dtypes[name] for name, _ in specs)
+        seen = tuple(dtypes[name] for name, _ in self._numeric)
         if seen != self._numeric_dtypes:  # checked once per set of those columns' types
-            for name, kind in specs:
+            for name, kind in self._numeric:
                 series = batch[name]
                 if not (pd.api.types.is_numeric_dtype(series) or series.isna().all()):
                     raise InvalidInput(
